@@ -1,0 +1,45 @@
+//! `cargo xtask`: the project's automation, in Rust rather than shell scripts.
+//!
+//! - `cargo xtask test`: every check and test suite (what CI runs).
+//! - `cargo xtask demo`: a walkthrough of the key service.
+//! - `cargo xtask bench`: benchmarks.
+
+mod cmd;
+mod tasks;
+
+use std::process::ExitCode;
+
+fn main() -> ExitCode {
+    let args: Vec<String> = std::env::args().skip(1).collect();
+    let (task, rest) = match args.split_first() {
+        Some((t, rest)) => (t.as_str(), rest),
+        None => ("help", &[][..]),
+    };
+    let result = match task {
+        "test" => tasks::test::run(rest),
+        "demo" => tasks::demo::run(rest),
+        "bench" => tasks::bench::run(rest),
+        "help" | "--help" | "-h" => {
+            print_help();
+            Ok(())
+        }
+        other => Err(format!("unknown task {other:?}; see `cargo xtask help`")),
+    };
+    match result {
+        Ok(()) => ExitCode::SUCCESS,
+        Err(e) => {
+            eprintln!("xtask {task}: error: {e}");
+            ExitCode::FAILURE
+        }
+    }
+}
+
+fn print_help() {
+    println!(
+        "cargo xtask <task>\n\n\
+         tasks:\n  \
+         test    run every check and test (formatting, lints, unit, interop, wasm build)\n  \
+         demo    walk through the key service end to end\n  \
+         bench   run the benchmarks and print their figures"
+    );
+}
