@@ -1,1 +1,166 @@
-//! Placeholder.
+//! The service's error type: what a caller of [`crate::service::Kms`] can be told.
+//!
+//! Every variant has a stable [`Error::code`] that the RPC sends and the client SDK branches
+//! on. Messages never contain key material, passphrases, PRF outputs or plaintext.
+
+use serde::ser::SerializeStruct;
+use serde::{Serialize, Serializer};
+
+/// A request failed. Nothing stored was changed unless the variant says so.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[non_exhaustive]
+pub enum Error {
+    /// The enclave has not been set up yet.
+    #[error("the enclave is not set up")]
+    NotInitialized,
+    /// `setup` was called on an enclave that is already set up.
+    #[error("the enclave is already set up")]
+    AlreadyInitialized,
+    /// The operation needs the KEK and the enclave is locked (or its session expired).
+    #[error("the enclave is locked")]
+    Locked,
+    /// The passphrase or passkey did not unlock the enclave.
+    #[error("bad credential")]
+    BadCredential,
+    /// Too many failed unlock attempts; try again later.
+    #[error("too many failed attempts: retry after {retry_after_ms} ms")]
+    RateLimited {
+        /// Milliseconds until the next attempt is accepted.
+        retry_after_ms: u64,
+    },
+    /// No such key in the caller's shard.
+    #[error("key not found: {id}")]
+    KeyNotFound {
+        /// The key id asked for.
+        id: String,
+    },
+    /// A one-time key was already used and shredded.
+    #[error("key already consumed: {id}")]
+    KeyConsumed {
+        /// The key id.
+        id: String,
+    },
+    /// The request is malformed or violates a rule; the reason says which.
+    #[error("bad request: {reason}")]
+    BadRequest {
+        /// What was wrong.
+        reason: String,
+    },
+    /// The caller's origin is not allowed.
+    #[error("origin denied")]
+    OriginDenied,
+    /// The operation or algorithm is not supported here.
+    #[error("unsupported: {what}")]
+    Unsupported {
+        /// What is not supported.
+        what: String,
+    },
+    /// A stored record failed its integrity check; it was not used.
+    #[error("stored data failed its integrity check: {what}")]
+    Tampered {
+        /// Which record (never its content).
+        what: String,
+    },
+    /// The browser blocks storage in this context.
+    #[error("storage is blocked in this context")]
+    StorageBlocked,
+    /// Storage failed; nothing was written.
+    #[error("storage failed: {reason}")]
+    Storage {
+        /// The backend's reason.
+        reason: String,
+    },
+    /// Concurrent writers kept conflicting; nothing was written. Retry.
+    #[error("conflicting concurrent update; retry")]
+    Conflict,
+    /// An internal invariant failed.
+    #[error("internal error")]
+    Internal,
+}
+
+impl Error {
+    /// The stable code sent over the RPC.
+    pub fn code(&self) -> &'static str {
+        match self {
+            Self::NotInitialized => "NotInitialized",
+            Self::AlreadyInitialized => "AlreadyInitialized",
+            Self::Locked => "Locked",
+            Self::BadCredential => "BadCredential",
+            Self::RateLimited { .. } => "RateLimited",
+            Self::KeyNotFound { .. } => "KeyNotFound",
+            Self::KeyConsumed { .. } => "KeyConsumed",
+            Self::BadRequest { .. } => "BadRequest",
+            Self::OriginDenied => "OriginDenied",
+            Self::Unsupported { .. } => "Unsupported",
+            Self::Tampered { .. } => "Tampered",
+            Self::StorageBlocked => "StorageBlocked",
+            Self::Storage { .. } => "Storage",
+            Self::Conflict => "Conflict",
+            Self::Internal => "Internal",
+        }
+    }
+
+    pub(crate) fn bad_request(reason: impl Into<String>) -> Self {
+        Self::BadRequest {
+            reason: reason.into(),
+        }
+    }
+
+    pub(crate) fn tampered(what: impl Into<String>) -> Self {
+        Self::Tampered { what: what.into() }
+    }
+}
+
+/// Serialized as `{"code": ..., "message": ...}` (plus `retryAfterMs` for `RateLimited`).
+impl Serialize for Error {
+    fn serialize<S: Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        let retry = match self {
+            Self::RateLimited { retry_after_ms } => Some(*retry_after_ms),
+            _ => None,
+        };
+        let mut st = s.serialize_struct("Error", if retry.is_some() { 3 } else { 2 })?;
+        st.serialize_field("code", self.code())?;
+        st.serialize_field("message", &self.to_string())?;
+        if let Some(ms) = retry {
+            st.serialize_field("retryAfterMs", &ms)?;
+        }
+        st.end()
+    }
+}
+
+impl From<crate::store::StoreError> for Error {
+    fn from(e: crate::store::StoreError) -> Self {
+        use crate::store::StoreError as S;
+        match e {
+            S::Conflict => Self::Conflict,
+            S::Blocked => Self::StorageBlocked,
+            S::Invalid(_) => Self::Internal,
+            S::Backend(reason) => Self::Storage { reason },
+            _ => Self::Storage {
+                reason: e.to_string(),
+            },
+        }
+    }
+}
+
+impl From<crate::origin::InvalidOrigin> for Error {
+    fn from(_: crate::origin::InvalidOrigin) -> Self {
+        Self::OriginDenied
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn serializes_code_and_message() {
+        let j = serde_json::to_string(&Error::KeyNotFound { id: "vapid/1".into() }).unwrap();
+        assert_eq!(j, r#"{"code":"KeyNotFound","message":"key not found: vapid/1"}"#);
+        let j = serde_json::to_string(&Error::RateLimited { retry_after_ms: 5 }).unwrap();
+        assert_eq!(
+            j,
+            r#"{"code":"RateLimited","message":"too many failed attempts: retry after 5 ms","retryAfterMs":5}"#
+        );
+    }
+}

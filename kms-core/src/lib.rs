@@ -13,11 +13,13 @@
 pub mod audit;
 pub mod b64;
 pub mod clock;
+pub mod device;
 pub mod error;
 pub mod format;
 pub mod jwk;
 pub mod jws;
 pub mod kdf;
+pub mod origin;
 pub mod relay_token;
 pub mod rpc;
 pub mod secret;

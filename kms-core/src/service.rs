@@ -1,1 +1,354 @@
-//! Placeholder.
+//! The key service: one entry point, [`Kms::handle`], over typed [`Request`]s.
+//!
+//! Every call names the caller's [`Origin`]; keys live in that origin's shard and no call can
+//! reach another shard. Every state change is one [`Transaction`] that also appends the
+//! operation's audit entry (and, while unlocked, a fresh signed checkpoint), so state and log
+//! never disagree. In-memory state (the KEK session) changes only after a commit succeeded,
+//! so an operation that fails — or loses a race with another tab and is retried — leaves
+//! nothing half done.
+
+mod audit_ops;
+mod records;
+mod signal_ops;
+mod tokens;
+mod unlocking;
+
+use rand_core::CryptoRng;
+
+use crate::audit::{self, Head, Outcome};
+use crate::clock::Clock;
+use crate::device::{DeviceKey, NoDeviceKey};
+use crate::error::Error;
+use crate::kdf::{Pbkdf2Provider, RustPbkdf2};
+use crate::origin::Origin;
+use crate::rpc::Request;
+use crate::secret::Secret32;
+use crate::store::{Store, Transaction};
+
+pub use records::{KeyHeader, KeyInfo, KeyKind, KeyRecord};
+pub use response::*;
+
+mod response;
+
+/// How many times an operation is retried after losing a race with another writer.
+const MAX_ATTEMPTS: usize = 4;
+
+/// Deployment settings of a [`Kms`].
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Config {
+    /// WebAuthn relying-party id for passkeys (the enclave's host).
+    pub rp_id: String,
+    /// The enclave's own origin, as it appears in `clientDataJSON.origin`.
+    pub enclave_origin: String,
+    /// Top-level origins allowed to embed the enclave during WebAuthn ceremonies
+    /// (`clientDataJSON.topOrigin`); empty allows none cross-origin.
+    pub allowed_top_origins: Vec<String>,
+    /// Require user verification (PIN/biometric) for passkey methods.
+    pub require_user_verification: bool,
+    /// Replenish one-time prekeys when fewer than this many are left.
+    pub one_time_prekey_low_water: u32,
+    /// Replenish up to this many one-time prekeys.
+    pub one_time_prekey_high_water: u32,
+    /// How long a rotated-out signed prekey stays usable.
+    pub signed_prekey_grace_ms: u64,
+    /// Failed unlock attempts allowed before back-off starts.
+    pub free_unlock_attempts: u32,
+}
+
+impl Default for Config {
+    fn default() -> Self {
+        Self {
+            rp_id: "localhost".into(),
+            enclave_origin: "http://localhost:8081".into(),
+            allowed_top_origins: vec!["http://localhost:8080".into()],
+            require_user_verification: true,
+            one_time_prekey_low_water: 20,
+            one_time_prekey_high_water: 100,
+            signed_prekey_grace_ms: 7 * 24 * 3600 * 1000,
+            free_unlock_attempts: 3,
+        }
+    }
+}
+
+/// The unlocked state: the KEK and the audit signing key, wiped on lock or expiry.
+struct Session {
+    kek: Secret32,
+    audit_key: ed25519_dalek::SigningKey,
+    method_id: String,
+    expires_ms: Option<u64>,
+}
+
+/// A pending WebAuthn challenge (in memory only; one at a time).
+struct Challenge {
+    bytes: [u8; 32],
+    expires_ms: u64,
+}
+
+/// How long a WebAuthn challenge stays valid.
+pub const CHALLENGE_TTL_MS: u64 = 2 * 60 * 1000;
+
+/// The key service.
+pub struct Kms<S, C, R, P = RustPbkdf2, D = NoDeviceKey> {
+    store: S,
+    clock: C,
+    rng: R,
+    pbkdf2: P,
+    device: D,
+    config: Config,
+    session: Option<Session>,
+    challenge: Option<Challenge>,
+}
+
+impl<S, C, R, P, D> core::fmt::Debug for Kms<S, C, R, P, D> {
+    fn fmt(&self, f: &mut core::fmt::Formatter<'_>) -> core::fmt::Result {
+        f.debug_struct("Kms")
+            .field("unlocked", &self.session.is_some())
+            .field("config", &self.config)
+            .finish_non_exhaustive()
+    }
+}
+
+impl<S: Store, C: Clock, R: CryptoRng> Kms<S, C, R> {
+    /// A service over `store`, with the pure-Rust PBKDF2 and no device key.
+    pub fn new(store: S, clock: C, rng: R) -> Self {
+        Self {
+            store,
+            clock,
+            rng,
+            pbkdf2: RustPbkdf2,
+            device: NoDeviceKey,
+            config: Config::default(),
+            session: None,
+            challenge: None,
+        }
+    }
+}
+
+impl<S: Store, C: Clock, R: CryptoRng, P: Pbkdf2Provider, D: DeviceKey> Kms<S, C, R, P, D> {
+    /// Replaces the deployment settings.
+    pub fn with_config(mut self, config: Config) -> Self {
+        self.config = config;
+        self
+    }
+
+    /// Replaces the PBKDF2 provider (the browser shell uses WebCrypto).
+    pub fn with_pbkdf2<P2: Pbkdf2Provider>(self, pbkdf2: P2) -> Kms<S, C, R, P2, D> {
+        Kms {
+            store: self.store,
+            clock: self.clock,
+            rng: self.rng,
+            pbkdf2,
+            device: self.device,
+            config: self.config,
+            session: self.session,
+            challenge: self.challenge,
+        }
+    }
+
+    /// Sets the device key that enables the passkey-gate method.
+    pub fn with_device_key<D2: DeviceKey>(self, device: D2) -> Kms<S, C, R, P, D2> {
+        Kms {
+            store: self.store,
+            clock: self.clock,
+            rng: self.rng,
+            pbkdf2: self.pbkdf2,
+            device,
+            config: self.config,
+            session: self.session,
+            challenge: self.challenge,
+        }
+    }
+
+    /// The store (for tools and tests).
+    pub fn store(&self) -> &S {
+        &self.store
+    }
+
+    /// True while the KEK is in memory and its session has not expired.
+    pub fn is_unlocked(&self) -> bool {
+        self.session
+            .as_ref()
+            .is_some_and(|s| s.expires_ms.is_none_or(|e| self.clock.now_ms() < e))
+    }
+
+    /// Handles one request from `origin`.
+    ///
+    /// # Errors
+    /// A typed [`Error`]; on error nothing stored has changed (failed unlock attempts record
+    /// their failure and back-off, by design).
+    pub async fn handle(&mut self, origin: &str, request: Request) -> Result<Response, Error> {
+        let origin = Origin::parse(origin)?;
+        self.expire_session();
+        let mut attempt = 0;
+        loop {
+            attempt += 1;
+            match self.dispatch(&origin, &request).await {
+                Err(Error::Conflict) if attempt < MAX_ATTEMPTS => continue,
+                other => return other,
+            }
+        }
+    }
+
+    async fn dispatch(&mut self, o: &Origin, request: &Request) -> Result<Response, Error> {
+        use Request as Q;
+        match request {
+            Q::Status => self.status().await,
+            Q::Setup { passphrase } => self.setup(o, passphrase).await,
+            Q::Lock => self.lock(o).await,
+            Q::UnlockPassphrase { passphrase } => self.unlock_passphrase(o, passphrase).await,
+            Q::UnlockPrf {
+                credential_id,
+                prf_output,
+            } => self.unlock_prf(o, credential_id, prf_output).await,
+            Q::GateChallenge => self.gate_challenge().await,
+            Q::UnlockGate {
+                credential_id,
+                authenticator_data,
+                client_data_json,
+                signature,
+            } => {
+                self.unlock_gate(o, credential_id, authenticator_data, client_data_json, signature)
+                    .await
+            }
+            Q::ListMethods => self.list_methods().await,
+            Q::AddPassphrase { passphrase, label } => self.add_passphrase(o, passphrase, label.clone()).await,
+            Q::ChangePassphrase {
+                method_id,
+                passphrase,
+            } => self.change_passphrase(o, method_id, passphrase).await,
+            Q::NewPrfInput => self.new_prf_input(),
+            Q::AddPrf {
+                credential_id,
+                prf_input,
+                prf_output,
+                label,
+            } => self.add_prf(o, credential_id, prf_input, prf_output, label.clone()).await,
+            Q::AddGate {
+                attestation_object,
+                client_data_json,
+                label,
+            } => self.add_gate(o, attestation_object, client_data_json, label.clone()).await,
+            Q::RemoveMethod { method_id } => self.remove_method(o, method_id).await,
+            Q::ListKeys => self.list_keys(o).await,
+            Q::DeleteKey { key_id } => self.delete_key(o, key_id).await,
+            Q::VapidPublicKey => self.vapid_public_key(o).await,
+            Q::VapidAuthorization { aud, sub, exp } => self.vapid_authorization(o, aud, sub.as_deref(), *exp).await,
+            Q::VapidRotate => self.vapid_rotate(o).await,
+            Q::RelayCreateKey { alg } => self.relay_create_key(o, *alg).await,
+            Q::RelayToken {
+                kid,
+                aud,
+                iss,
+                scope,
+                ttl_secs,
+            } => self.relay_token(o, kid, aud, iss.as_deref(), scope.as_deref(), *ttl_secs).await,
+            Q::RelayJwks => self.relay_jwks(o).await,
+            Q::SignalBundle { one_time } => self.signal_bundle(o, one_time.unwrap_or(true)).await,
+            Q::SignalOneTimePrekeys => self.signal_one_time_prekeys(o).await,
+            Q::SignalReplenish { target } => self.signal_replenish(o, *target).await,
+            Q::SignalRotateSignedPrekey => self.signal_rotate_signed_prekey(o).await,
+            Q::SignalRespond {
+                their_identity,
+                their_ephemeral,
+                signed_prekey_id,
+                one_time_prekey_id,
+                kyber_prekey_id,
+                kyber_ciphertext,
+            } => {
+                self.signal_respond(
+                    o,
+                    signal_ops::RespondParams {
+                        their_identity: &their_identity.0,
+                        their_ephemeral: &their_ephemeral.0,
+                        signed_prekey_id: *signed_prekey_id,
+                        one_time_prekey_id: *one_time_prekey_id,
+                        kyber_prekey_id: *kyber_prekey_id,
+                        kyber_ciphertext: &kyber_ciphertext.0,
+                    },
+                )
+                .await
+            }
+            Q::SignalSign { message } => self.signal_sign(o, &message.0).await,
+            Q::AuditExport => self.audit_export(o).await,
+            Q::AuditVerify => self.audit_verify(o).await,
+        }
+    }
+
+    /// Drops an expired session (its KEK and audit key are zeroized on drop).
+    fn expire_session(&mut self) {
+        let now = self.clock.now_ms();
+        if self
+            .session
+            .as_ref()
+            .is_some_and(|s| s.expires_ms.is_some_and(|e| now >= e))
+        {
+            self.session = None;
+        }
+    }
+
+    /// The KEK, or [`Error::Locked`].
+    fn kek(&self) -> Result<&Secret32, Error> {
+        self.session.as_ref().map(|s| &s.kek).ok_or(Error::Locked)
+    }
+
+    /// Reads the current head of `shard`'s audit log.
+    async fn audit_head(&self, shard: &Origin) -> Result<Head, Error> {
+        let len = self.store.audit_len(shard.as_str()).await?;
+        if len == 0 {
+            return Ok(Head::genesis());
+        }
+        let last = self.store.audit_read(shard.as_str(), len - 1, 1).await?;
+        let bytes = last.first().ok_or(Error::Internal)?;
+        let entry = audit::Entry::decode(bytes).map_err(|_| Error::tampered(format!("audit entry {}", len - 1)))?;
+        if entry.seq != len - 1 {
+            return Err(Error::tampered(format!("audit entry {}", len - 1)));
+        }
+        Ok(Head::after(&entry))
+    }
+
+    /// Commits `tx` with the audit entry for `op` (and a signed checkpoint while unlocked).
+    async fn commit(
+        &mut self,
+        shard: &Origin,
+        tx: Transaction,
+        op: &str,
+        key_id: Option<&str>,
+        outcome: Outcome,
+    ) -> Result<(), Error> {
+        let key = self.session.as_ref().map(|s| s.audit_key.clone());
+        self.commit_signed(shard, tx, op, key_id, outcome, key.as_ref()).await
+    }
+
+    /// As [`Self::commit`], signing the new checkpoint with `audit_key` when given.
+    async fn commit_signed(
+        &mut self,
+        shard: &Origin,
+        mut tx: Transaction,
+        op: &str,
+        key_id: Option<&str>,
+        outcome: Outcome,
+        audit_key: Option<&ed25519_dalek::SigningKey>,
+    ) -> Result<(), Error> {
+        let head = self.audit_head(shard).await?;
+        let (entry, head) = head
+            .append(self.clock.now_ms(), shard.as_str(), op, key_id, outcome)
+            .map_err(|_| Error::Internal)?;
+        tx.append(shard.as_str(), entry.seq, entry.encode());
+        if let Some(key) = audit_key {
+            let checkpoint = audit::Checkpoint::sign(&head, key);
+            tx.put(audit_ops::checkpoint_key(shard), audit_ops::encode_checkpoint(&checkpoint));
+        }
+        self.store.commit(tx).await?;
+        Ok(())
+    }
+
+    /// Records a refused operation in the audit log; the original error is returned.
+    async fn deny(&mut self, shard: &Origin, op: &str, key_id: Option<&str>, error: Error) -> Error {
+        let tx = Transaction::new();
+        match self.commit(shard, tx, op, key_id, Outcome::Denied).await {
+            Ok(()) => error,
+            Err(Error::Conflict) => Error::Conflict,
+            Err(_) => error,
+        }
+    }
+}

@@ -51,7 +51,7 @@ pub enum WrapError {
     Authentication,
 }
 
-/// Seals `plaintext` under `key` with associated data `aad`.
+/// Seals `plaintext` under `key` with associated data `aad` and a fresh random nonce.
 pub fn seal<R: CryptoRng + ?Sized>(
     key: &Secret32,
     aad: &[u8],
@@ -60,6 +60,12 @@ pub fn seal<R: CryptoRng + ?Sized>(
 ) -> Sealed {
     let mut nonce = [0u8; NONCE_LEN];
     rng.fill_bytes(&mut nonce);
+    seal_with_nonce(key, aad, plaintext, nonce)
+}
+
+/// Seals with a caller-chosen nonce, which must never repeat under the same key. Only for
+/// platforms that draw the nonce themselves (see [`crate::device`]); prefer [`seal`].
+pub fn seal_with_nonce(key: &Secret32, aad: &[u8], plaintext: &[u8], nonce: [u8; NONCE_LEN]) -> Sealed {
     let cipher = Aes256Gcm::new(key.expose().into());
     // Encryption fails only for inputs beyond GCM's 64 GiB limit, which no caller can reach
     // (RPC messages are capped far lower); an empty ciphertext would then fail to open.

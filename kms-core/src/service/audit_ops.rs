@@ -1,0 +1,84 @@
+//! Audit export and verification for a shard.
+
+use rand_core::CryptoRng;
+
+use super::{Kms, Response};
+use crate::audit::{self, Checkpoint, Entry, Head};
+use crate::clock::Clock;
+use crate::device::DeviceKey;
+use crate::error::Error;
+use crate::kdf::Pbkdf2Provider;
+use crate::origin::Origin;
+use crate::store::Store;
+
+/// Store key of a shard's latest signed checkpoint.
+pub(super) fn checkpoint_key(shard: &Origin) -> String {
+    format!("c/{shard}")
+}
+
+/// Stored form of a checkpoint.
+pub(super) fn encode_checkpoint(c: &Checkpoint) -> Vec<u8> {
+    serde_json::to_vec(c).unwrap_or_default()
+}
+
+/// Entries read per store call.
+const PAGE: u64 = 1000;
+
+impl<S: Store, C: Clock, R: CryptoRng, P: Pbkdf2Provider, D: DeviceKey> Kms<S, C, R, P, D> {
+    async fn shard_entries(&self, o: &Origin) -> Result<Vec<Entry>, Error> {
+        let len = self.store.audit_len(o.as_str()).await?;
+        let mut out = Vec::with_capacity(usize::try_from(len).unwrap_or(0));
+        let mut from = 0;
+        while from < len {
+            let page = self.store.audit_read(o.as_str(), from, PAGE).await?;
+            if page.is_empty() {
+                return Err(Error::tampered(format!("audit log truncated at {from}")));
+            }
+            for bytes in page {
+                let entry = Entry::decode(&bytes).map_err(|_| Error::tampered(format!("audit entry {from}")))?;
+                out.push(entry);
+                from += 1;
+            }
+        }
+        Ok(out)
+    }
+
+    async fn stored_checkpoint(&self, o: &Origin) -> Result<Option<Checkpoint>, Error> {
+        match self.store.get(&checkpoint_key(o)).await? {
+            None => Ok(None),
+            Some(raw) => serde_json::from_slice(&raw)
+                .map(Some)
+                .map_err(|_| Error::tampered("audit checkpoint")),
+        }
+    }
+
+    pub(super) async fn audit_export(&self, o: &Origin) -> Result<Response, Error> {
+        let session = self.session.as_ref().ok_or(Error::Locked)?;
+        let entries = self.shard_entries(o).await?;
+        let head = entries.last().map_or_else(Head::genesis, Head::after);
+        let checkpoint = Checkpoint::sign(&head, &session.audit_key);
+        Ok(Response::AuditExport {
+            jsonl: audit::export_jsonl(&entries, Some(&checkpoint)),
+            size: entries.len() as u64,
+            audit_public_key: crate::b64::encode(session.audit_key.verifying_key().to_bytes()),
+        })
+    }
+
+    pub(super) async fn audit_verify(&self, o: &Origin) -> Result<Response, Error> {
+        let session = self.session.as_ref().ok_or(Error::Locked)?;
+        let entries = self.shard_entries(o).await?;
+        let checkpoint = self
+            .stored_checkpoint(o)
+            .await?
+            .ok_or_else(|| Error::tampered("audit checkpoint missing"))?;
+        let verified = audit::verify(&entries, &checkpoint, &session.audit_key.verifying_key())
+            .map_err(|e| Error::tampered(format!("audit log: {e}")))?;
+        let head = entries.last().map_or_else(Head::genesis, Head::after);
+        let _ = verified;
+        Ok(Response::AuditVerified {
+            size: entries.len() as u64,
+            checkpoint_size: checkpoint.size,
+            head: crate::b64::encode(head.hash),
+        })
+    }
+}

@@ -1,0 +1,185 @@
+//! Stored key records: a public header plus the private part sealed under the KEK, with the
+//! header bound as associated data.
+
+use rand_core::CryptoRng;
+use serde::{Deserialize, Serialize};
+
+use crate::error::Error;
+use crate::format::{self, KEY_RECORD_V1};
+use crate::origin::Origin;
+use crate::secret::{Secret32, SecretBytes};
+use crate::wrap::{self, Sealed};
+
+/// Associated-data label of a key record.
+pub const KEY_AAD_LABEL: &str = "kms:key-record:v1";
+
+/// Prefix of every key record: `k/<origin>/<kind>/<id>`.
+pub(crate) fn shard_prefix(shard: &Origin) -> String {
+    format!("k/{shard}/")
+}
+
+/// Store key of a record.
+pub(crate) fn record_key(shard: &Origin, key_id: &str) -> String {
+    format!("k/{shard}/{key_id}")
+}
+
+/// What a stored key is for.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum KeyKind {
+    /// VAPID (ES256) key of a shard.
+    Vapid,
+    /// Relay-token signing key (ES256 or EdDSA).
+    Relay,
+    /// Signal identity key (X25519 + XEdDSA).
+    SignalIdentity,
+    /// Signal signed prekey (X25519).
+    SignalSignedPrekey,
+    /// Signal one-time prekey (X25519).
+    SignalOneTimePrekey,
+    /// Signal Kyber (ML-KEM-1024) prekey.
+    SignalKyberPrekey,
+    /// Sealed Signal bookkeeping (next ids, registration id).
+    SignalState,
+    /// The enclave's audit checkpoint key (Ed25519).
+    Audit,
+}
+
+impl KeyKind {
+    /// The id prefix of keys of this kind.
+    pub fn prefix(self) -> &'static str {
+        match self {
+            Self::Vapid => "vapid/",
+            Self::Relay => "relay/",
+            Self::SignalIdentity => "signal-identity/",
+            Self::SignalSignedPrekey => "signal-spk/",
+            Self::SignalOneTimePrekey => "signal-otpk/",
+            Self::SignalKyberPrekey => "signal-kyber/",
+            Self::SignalState => "signal-state/",
+            Self::Audit => "audit/",
+        }
+    }
+}
+
+/// The public, authenticated part of a key record.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields, rename_all = "camelCase")]
+pub struct KeyHeader {
+    /// [`KEY_RECORD_V1`].
+    pub format: String,
+    /// Key id, unique in its shard: `<kind prefix><name>`.
+    pub id: String,
+    /// The origin shard that owns the key (`""` for enclave-wide keys).
+    pub shard: String,
+    /// What the key is for.
+    pub kind: KeyKind,
+    /// Algorithm of the key (`ES256`, `EdDSA`, `X25519`, `ML-KEM-1024`, ...).
+    pub alg: String,
+    /// Public key bytes in the key's standard encoding.
+    #[serde(with = "crate::b64::serde_bytes")]
+    pub public_key: Vec<u8>,
+    /// Creation time, ms since the epoch.
+    pub created_ms: u64,
+    /// A signature over the public key by the shard's identity key, where one exists.
+    #[serde(default, with = "opt_b64", skip_serializing_if = "Option::is_none")]
+    pub signature: Option<Vec<u8>>,
+}
+
+mod opt_b64 {
+    use serde::{Deserialize, Deserializer, Serializer};
+
+    pub(super) fn serialize<S: Serializer>(v: &Option<Vec<u8>>, s: S) -> Result<S::Ok, S::Error> {
+        match v {
+            Some(b) => s.serialize_str(&crate::b64::encode(b)),
+            None => s.serialize_none(),
+        }
+    }
+
+    pub(super) fn deserialize<'de, D: Deserializer<'de>>(d: D) -> Result<Option<Vec<u8>>, D::Error> {
+        let text = Option::<String>::deserialize(d)?;
+        text.map(|t| crate::b64::decode(&t).map_err(serde::de::Error::custom))
+            .transpose()
+    }
+}
+
+/// A stored key: header plus the sealed private part.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct KeyRecord {
+    /// Public, authenticated header.
+    pub header: KeyHeader,
+    /// Private key bytes sealed under the KEK.
+    pub wrapped: Sealed,
+}
+
+impl KeyHeader {
+    fn aad(&self) -> Vec<u8> {
+        let header = serde_json::to_vec(self).unwrap_or_default();
+        format::canonical(KEY_AAD_LABEL, &[&header])
+    }
+}
+
+impl KeyRecord {
+    /// Seals `secret` under `kek` with `header` as associated data.
+    pub fn seal<R: CryptoRng + ?Sized>(header: KeyHeader, secret: &[u8], kek: &Secret32, rng: &mut R) -> Self {
+        let wrapped = wrap::seal(kek, &header.aad(), secret, rng);
+        Self { header, wrapped }
+    }
+
+    /// Opens the private part.
+    ///
+    /// # Errors
+    /// [`Error::Tampered`] if the record was modified (or sealed under another KEK).
+    pub fn open(&self, kek: &Secret32) -> Result<SecretBytes, Error> {
+        wrap::open(kek, &self.header.aad(), &self.wrapped)
+            .map_err(|_| Error::tampered(format!("key record {}", self.header.id)))
+    }
+
+    /// Encodes for storage.
+    pub fn encode(&self) -> Vec<u8> {
+        serde_json::to_vec(self).unwrap_or_default()
+    }
+
+    /// Decodes a stored record and checks that it is where it claims to be.
+    ///
+    /// # Errors
+    /// [`Error::Tampered`] for malformed bytes, an unknown format, or a header whose shard or
+    /// id does not match the record's location.
+    pub fn decode(bytes: &[u8], shard: &str, key_id: &str) -> Result<Self, Error> {
+        let what = || Error::tampered(format!("key record {key_id}"));
+        let rec: Self = serde_json::from_slice(bytes).map_err(|_| what())?;
+        format::expect_id(&rec.header.format, KEY_RECORD_V1).map_err(|_| what())?;
+        if rec.header.shard != shard || rec.header.id != key_id || !key_id.starts_with(rec.header.kind.prefix()) {
+            return Err(what());
+        }
+        Ok(rec)
+    }
+}
+
+/// Public description of a key, as `keys.list` returns it.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "camelCase")]
+pub struct KeyInfo {
+    /// Key id.
+    pub id: String,
+    /// Kind.
+    pub kind: KeyKind,
+    /// Algorithm.
+    pub alg: String,
+    /// Public key, base64url.
+    pub public_key: String,
+    /// Creation time, ms since the epoch.
+    pub created_ms: u64,
+}
+
+impl From<&KeyHeader> for KeyInfo {
+    fn from(h: &KeyHeader) -> Self {
+        Self {
+            id: h.id.clone(),
+            kind: h.kind,
+            alg: h.alg.clone(),
+            public_key: crate::b64::encode(&h.public_key),
+            created_ms: h.created_ms,
+        }
+    }
+}

@@ -1,0 +1,395 @@
+//! Signal identity, prekeys and the PQXDH responder, stored per origin shard.
+
+use rand_core::CryptoRng;
+use serde::{Deserialize, Serialize};
+
+use super::records::{KeyHeader, KeyKind, KeyRecord, record_key};
+use super::{Kms, OneTimePrekeyInfo, Response};
+use crate::audit::Outcome;
+use crate::clock::Clock;
+use crate::device::DeviceKey;
+use crate::error::Error;
+use crate::format::KEY_RECORD_V1;
+use crate::kdf::Pbkdf2Provider;
+use crate::origin::Origin;
+use crate::secret::Secret32;
+use crate::signal::identity::{IdentityKeyPair, PublicKey};
+use crate::signal::kem::KemAlgorithm;
+use crate::signal::prekeys::{KyberPreKey, OneTimePreKey, SignedPreKey};
+use crate::signal::{bundle::PreKeyBundle, pqxdh};
+use crate::store::{Check, Store, Transaction};
+
+const IDENTITY_ID: &str = "signal-identity/0";
+const STATE_ID: &str = "signal-state/0";
+/// Most one-time prekeys one `signal.replenish` call generates.
+pub const MAX_REPLENISH: u32 = 1000;
+/// Largest prekey id (libsignal peers treat prekey ids as 24-bit).
+const MAX_PREKEY_ID: u32 = 0x00FF_FFFF;
+
+/// Sealed bookkeeping of a shard's Signal keys.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields, rename_all = "camelCase")]
+struct SignalState {
+    registration_id: u32,
+    device_id: u32,
+    next_one_time_id: u32,
+    next_signed_id: u32,
+    next_kyber_id: u32,
+    current_signed_id: u32,
+    current_kyber_id: u32,
+}
+
+/// Inputs of `signal.respond`.
+pub(super) struct RespondParams<'a> {
+    pub(super) their_identity: &'a [u8],
+    pub(super) their_ephemeral: &'a [u8],
+    pub(super) signed_prekey_id: u32,
+    pub(super) one_time_prekey_id: Option<u32>,
+    pub(super) kyber_prekey_id: u32,
+    pub(super) kyber_ciphertext: &'a [u8],
+}
+
+fn spk_id(id: u32) -> String {
+    format!("{}{id}", KeyKind::SignalSignedPrekey.prefix())
+}
+fn otpk_id(id: u32) -> String {
+    format!("{}{id}", KeyKind::SignalOneTimePrekey.prefix())
+}
+fn kyber_id(id: u32) -> String {
+    format!("{}{id}", KeyKind::SignalKyberPrekey.prefix())
+}
+
+fn header(o: &Origin, id: String, kind: KeyKind, alg: &str, public_key: Vec<u8>, now: u64, signature: Option<Vec<u8>>) -> KeyHeader {
+    KeyHeader {
+        format: KEY_RECORD_V1.into(),
+        id,
+        shard: o.as_str().into(),
+        kind,
+        alg: alg.into(),
+        public_key,
+        created_ms: now,
+        signature,
+    }
+}
+
+fn secret32(bytes: &[u8], what: &str) -> Result<Secret32, Error> {
+    Secret32::from_slice(bytes).map_err(|_| Error::tampered(what.to_owned()))
+}
+
+/// The shard's loaded Signal material.
+struct Loaded {
+    identity: IdentityKeyPair,
+    state: SignalState,
+    state_raw: Vec<u8>,
+}
+
+impl<S: Store, C: Clock, R: CryptoRng, P: Pbkdf2Provider, D: DeviceKey> Kms<S, C, R, P, D> {
+    /// Loads a key record of the shard and opens it.
+    async fn load_key(&self, o: &Origin, key_id: &str) -> Result<Option<(Vec<u8>, KeyRecord, crate::secret::SecretBytes)>, Error> {
+        let kek = self.kek()?;
+        let Some(raw) = self.store.get(&record_key(o, key_id)).await? else {
+            return Ok(None);
+        };
+        let rec = KeyRecord::decode(&raw, o.as_str(), key_id)?;
+        let secret = rec.open(kek)?;
+        Ok(Some((raw, rec, secret)))
+    }
+
+    async fn load_signal(&self, o: &Origin) -> Result<Option<Loaded>, Error> {
+        let Some((_, _, id_secret)) = self.load_key(o, IDENTITY_ID).await? else {
+            return Ok(None);
+        };
+        let identity = IdentityKeyPair::from_secret(secret32(id_secret.expose(), IDENTITY_ID)?);
+        let (state_raw, _, state_json) = self
+            .load_key(o, STATE_ID)
+            .await?
+            .ok_or_else(|| Error::tampered(STATE_ID))?;
+        let state: SignalState = serde_json::from_slice(state_json.expose()).map_err(|_| Error::tampered(STATE_ID))?;
+        Ok(Some(Loaded {
+            identity,
+            state,
+            state_raw,
+        }))
+    }
+
+    fn state_record(&mut self, o: &Origin, state: &SignalState) -> Result<KeyRecord, Error> {
+        let kek = self.kek()?.clone();
+        let json = serde_json::to_vec(state).map_err(|_| Error::Internal)?;
+        let now = self.clock.now_ms();
+        Ok(KeyRecord::seal(
+            header(o, STATE_ID.into(), KeyKind::SignalState, "none", Vec::new(), now, None),
+            &json,
+            &kek,
+            &mut self.rng,
+        ))
+    }
+
+    fn signed_prekey_record(&mut self, o: &Origin, identity: &IdentityKeyPair, id: u32) -> Result<KeyRecord, Error> {
+        let kek = self.kek()?.clone();
+        let now = self.clock.now_ms();
+        let spk = SignedPreKey::generate(identity, id, now, &mut self.rng);
+        Ok(KeyRecord::seal(
+            header(o, spk_id(id), KeyKind::SignalSignedPrekey, "X25519", spk.keypair.public_key().serialize().to_vec(), now, Some(spk.signature.to_vec())),
+            spk.keypair.secret().expose(),
+            &kek,
+            &mut self.rng,
+        ))
+    }
+
+    fn one_time_records(&mut self, o: &Origin, start: u32, count: u32) -> Result<Vec<KeyRecord>, Error> {
+        let kek = self.kek()?.clone();
+        let now = self.clock.now_ms();
+        let batch = OneTimePreKey::generate_batch(start, count, &mut self.rng).map_err(|_| Error::bad_request("prekey ids exhausted"))?;
+        Ok(batch
+            .iter()
+            .map(|k| {
+                KeyRecord::seal(
+                    header(o, otpk_id(k.id), KeyKind::SignalOneTimePrekey, "X25519", k.keypair.public_key().serialize().to_vec(), now, None),
+                    k.keypair.secret().expose(),
+                    &kek,
+                    &mut self.rng,
+                )
+            })
+            .collect())
+    }
+
+    /// Loads the shard's Signal keys, creating identity, signed prekey, Kyber prekey and a
+    /// first batch of one-time prekeys on first use.
+    async fn ensure_signal(&mut self, o: &Origin) -> Result<Loaded, Error> {
+        if let Some(l) = self.load_signal(o).await? {
+            return Ok(l);
+        }
+        let kek = self.kek()?.clone();
+        let now = self.clock.now_ms();
+        let identity = IdentityKeyPair::generate(&mut self.rng);
+        let mut reg = [0u8; 2];
+        self.rng.fill_bytes(&mut reg);
+        // libsignal registration ids are 14-bit and non-zero.
+        let registration_id = u32::from(u16::from_be_bytes(reg) & 0x3FFF).max(1);
+        let count = self.config.one_time_prekey_high_water.min(MAX_REPLENISH);
+        let state = SignalState {
+            registration_id,
+            device_id: 1,
+            next_one_time_id: 1 + count,
+            next_signed_id: 2,
+            next_kyber_id: 2,
+            current_signed_id: 1,
+            current_kyber_id: 1,
+        };
+        let id_rec = KeyRecord::seal(
+            header(o, IDENTITY_ID.into(), KeyKind::SignalIdentity, "X25519", identity.public_key().serialize().to_vec(), now, None),
+            identity.secret().expose(),
+            &kek,
+            &mut self.rng,
+        );
+        let spk = self.signed_prekey_record(o, &identity, 1)?;
+        let kyber = KyberPreKey::generate(&identity, KemAlgorithm::MlKem1024, 1, now, &mut self.rng);
+        let kyber_rec = KeyRecord::seal(
+            header(o, kyber_id(1), KeyKind::SignalKyberPrekey, "ML-KEM-1024", kyber.keypair.public_key().serialize(), now, Some(kyber.signature.to_vec())),
+            kyber.keypair.secret_bytes().expose(),
+            &kek,
+            &mut self.rng,
+        );
+        let state_rec = self.state_record(o, &state)?;
+        let mut tx = Transaction::new();
+        tx.check(Check::Absent(record_key(o, IDENTITY_ID)))
+            .put(record_key(o, IDENTITY_ID), id_rec.encode())
+            .put(record_key(o, STATE_ID), state_rec.encode())
+            .put(record_key(o, &spk.header.id), spk.encode())
+            .put(record_key(o, &kyber_rec.header.id), kyber_rec.encode());
+        for r in self.one_time_records(o, 1, count)? {
+            tx.put(record_key(o, &r.header.id), r.encode());
+        }
+        self.commit(o, tx, "signal.create-identity", Some(IDENTITY_ID), Outcome::Ok).await?;
+        self.load_signal(o).await?.ok_or(Error::Internal)
+    }
+
+    async fn load_signed(&self, o: &Origin, identity: &IdentityKeyPair, id: u32) -> Result<SignedPreKey, Error> {
+        let key_id = spk_id(id);
+        let (_, rec, secret) = self
+            .load_key(o, &key_id)
+            .await?
+            .ok_or_else(|| Error::KeyNotFound { id: key_id.clone() })?;
+        let sig = rec.header.signature.as_deref().unwrap_or_default();
+        SignedPreKey::from_secret(&identity.public_key(), id, rec.header.created_ms, secret32(secret.expose(), &key_id)?, sig)
+            .map_err(|_| Error::tampered(key_id))
+    }
+
+    async fn load_kyber(&self, o: &Origin, identity: &IdentityKeyPair, id: u32) -> Result<KyberPreKey, Error> {
+        let key_id = kyber_id(id);
+        let (_, rec, secret) = self
+            .load_key(o, &key_id)
+            .await?
+            .ok_or_else(|| Error::KeyNotFound { id: key_id.clone() })?;
+        let sig = rec.header.signature.as_deref().unwrap_or_default();
+        KyberPreKey::from_secret_bytes(&identity.public_key(), KemAlgorithm::MlKem1024, id, rec.header.created_ms, secret.expose(), sig)
+            .map_err(|_| Error::tampered(key_id))
+    }
+
+    /// Unused one-time prekeys of the shard, sorted by id: (store key, raw, record, id).
+    async fn one_time_prekeys(&self, o: &Origin) -> Result<Vec<(String, Vec<u8>, KeyRecord, u32)>, Error> {
+        let mut out: Vec<_> = self
+            .shard_records(o, Some(KeyKind::SignalOneTimePrekey))
+            .await?
+            .into_iter()
+            .filter_map(|(k, raw, rec)| {
+                let id = rec.header.id.strip_prefix(KeyKind::SignalOneTimePrekey.prefix())?.parse().ok()?;
+                Some((k, raw, rec, id))
+            })
+            .collect();
+        out.sort_by_key(|(_, _, _, id)| *id);
+        Ok(out)
+    }
+
+    pub(super) async fn signal_bundle(&mut self, o: &Origin, one_time: bool) -> Result<Response, Error> {
+        let l = self.ensure_signal(o).await?;
+        let signed = self.load_signed(o, &l.identity, l.state.current_signed_id).await?;
+        let kyber = self.load_kyber(o, &l.identity, l.state.current_kyber_id).await?;
+        let otpk = if one_time {
+            match self.one_time_prekeys(o).await?.into_iter().next() {
+                Some((_, _, rec, id)) => {
+                    let secret = rec.open(self.kek()?)?;
+                    Some(OneTimePreKey::from_secret(id, secret32(secret.expose(), &rec.header.id)?))
+                }
+                None => None,
+            }
+        } else {
+            None
+        };
+        let bundle = PreKeyBundle::new(
+            l.state.registration_id,
+            l.state.device_id,
+            l.identity.public_key(),
+            &signed,
+            otpk.as_ref(),
+            &kyber,
+        );
+        Ok(Response::SignalBundle {
+            bundle: serde_json::to_value(&bundle).map_err(|_| Error::Internal)?,
+        })
+    }
+
+    pub(super) async fn signal_one_time_prekeys(&mut self, o: &Origin) -> Result<Response, Error> {
+        self.ensure_signal(o).await?;
+        let prekeys = self
+            .one_time_prekeys(o)
+            .await?
+            .into_iter()
+            .map(|(_, _, rec, id)| OneTimePrekeyInfo {
+                id,
+                public_key: crate::b64::encode(&rec.header.public_key),
+            })
+            .collect();
+        Ok(Response::SignalOneTimePrekeys { prekeys })
+    }
+
+    pub(super) async fn signal_replenish(&mut self, o: &Origin, target: Option<u32>) -> Result<Response, Error> {
+        let l = self.ensure_signal(o).await?;
+        let target = target.unwrap_or(self.config.one_time_prekey_high_water);
+        let available = u32::try_from(self.one_time_prekeys(o).await?.len()).unwrap_or(u32::MAX);
+        let count = target.saturating_sub(available);
+        if count > MAX_REPLENISH {
+            return Err(Error::bad_request(format!("target: at most {MAX_REPLENISH} new prekeys per call, asked for {count}")));
+        }
+        if count == 0 {
+            return Ok(Response::SignalReplenished { generated: 0, available });
+        }
+        let start = l.state.next_one_time_id;
+        if start.saturating_add(count) > MAX_PREKEY_ID {
+            return Err(Error::bad_request("one-time prekey ids exhausted"));
+        }
+        let mut state = l.state.clone();
+        state.next_one_time_id = start + count;
+        let state_rec = self.state_record(o, &state)?;
+        let mut tx = Transaction::new();
+        tx.check(Check::Equals(record_key(o, STATE_ID), l.state_raw))
+            .put(record_key(o, STATE_ID), state_rec.encode());
+        for r in self.one_time_records(o, start, count)? {
+            tx.put(record_key(o, &r.header.id), r.encode());
+        }
+        self.commit(o, tx, "signal.replenish", None, Outcome::Ok).await?;
+        Ok(Response::SignalReplenished {
+            generated: count,
+            available: available + count,
+        })
+    }
+
+    pub(super) async fn signal_rotate_signed_prekey(&mut self, o: &Origin) -> Result<Response, Error> {
+        let l = self.ensure_signal(o).await?;
+        let id = l.state.next_signed_id;
+        let spk = self.signed_prekey_record(o, &l.identity, id)?;
+        let mut state = l.state.clone();
+        state.next_signed_id = id + 1;
+        state.current_signed_id = id;
+        let state_rec = self.state_record(o, &state)?;
+        let mut tx = Transaction::new();
+        tx.check(Check::Equals(record_key(o, STATE_ID), l.state_raw))
+            .put(record_key(o, STATE_ID), state_rec.encode())
+            .put(record_key(o, &spk.header.id), spk.encode());
+        // Keep the previous signed prekey for the grace period; delete older ones past it.
+        let cutoff = self.clock.now_ms().saturating_sub(self.config.signed_prekey_grace_ms);
+        for (key, raw, rec) in self.shard_records(o, Some(KeyKind::SignalSignedPrekey)).await? {
+            if rec.header.id != spk_id(l.state.current_signed_id) && rec.header.created_ms < cutoff {
+                tx.check(Check::Equals(key.clone(), raw)).delete(key);
+            }
+        }
+        self.commit(o, tx, "signal.rotate-signed-prekey", Some(&spk_id(id)), Outcome::Ok).await?;
+        Ok(Response::SignalSignedPrekey { id })
+    }
+
+    pub(super) async fn signal_respond(&mut self, o: &Origin, p: RespondParams<'_>) -> Result<Response, Error> {
+        let l = self
+            .load_signal(o)
+            .await?
+            .ok_or_else(|| Error::KeyNotFound { id: IDENTITY_ID.into() })?;
+        let their_identity = PublicKey::deserialize(p.their_identity)
+            .map_err(|e| Error::bad_request(format!("theirIdentity: {e}")))?;
+        let their_ephemeral = PublicKey::deserialize(p.their_ephemeral)
+            .map_err(|e| Error::bad_request(format!("theirEphemeral: {e}")))?;
+        let signed = self.load_signed(o, &l.identity, p.signed_prekey_id).await?;
+        let kyber = self.load_kyber(o, &l.identity, p.kyber_prekey_id).await?;
+        let mut tx = Transaction::new();
+        let one_time = match p.one_time_prekey_id {
+            None => None,
+            Some(id) => {
+                let key_id = otpk_id(id);
+                let Some((raw, _, secret)) = self.load_key(o, &key_id).await? else {
+                    return Err(if id >= 1 && id < l.state.next_one_time_id {
+                        Error::KeyConsumed { id: key_id }
+                    } else {
+                        Error::KeyNotFound { id: key_id }
+                    });
+                };
+                // Consume and shred in the same transaction as the audit entry: a second
+                // responder racing for the same prekey fails its check and retries, then
+                // finds it consumed.
+                tx.check(Check::Equals(record_key(o, &key_id), raw)).delete(record_key(o, &key_id));
+                Some(OneTimePreKey::from_secret(id, secret32(secret.expose(), &key_id)?))
+            }
+        };
+        let shared = pqxdh::respond(
+            &l.identity,
+            &signed,
+            one_time.as_ref(),
+            &kyber,
+            p.kyber_ciphertext,
+            &their_identity,
+            &their_ephemeral,
+        )
+        .map_err(|e| Error::bad_request(format!("PQXDH: {e}")))?;
+        let key_id = p.one_time_prekey_id.map(otpk_id);
+        self.commit(o, tx, "signal.respond", key_id.as_deref(), Outcome::Ok).await?;
+        Ok(Response::SignalSharedSecret {
+            shared_secret: crate::b64::encode(shared.expose()),
+        })
+    }
+
+    pub(super) async fn signal_sign(&mut self, o: &Origin, message: &[u8]) -> Result<Response, Error> {
+        let l = self.ensure_signal(o).await?;
+        let signature = l.identity.sign(&mut self.rng, message);
+        self.commit(o, Transaction::new(), "signal.sign", Some(IDENTITY_ID), Outcome::Ok).await?;
+        Ok(Response::SignalSignature {
+            signature: crate::b64::encode(signature),
+        })
+    }
+}

@@ -1,0 +1,626 @@
+//! Setup, unlock methods, lock, and the back-off on failed attempts.
+
+use ed25519_dalek::SigningKey;
+use serde::{Deserialize, Serialize};
+
+use super::records::{KeyHeader, KeyKind, KeyRecord, record_key, shard_prefix};
+use super::{CHALLENGE_TTL_MS, Challenge, Kms, MethodInfo, Response, Session};
+use crate::audit::Outcome;
+use crate::clock::Clock;
+use crate::device::DeviceKey;
+use crate::error::Error;
+use crate::format::{self, KEY_RECORD_V1};
+use crate::kdf::Pbkdf2Provider;
+use crate::origin::Origin;
+use crate::rpc::{Bytes, SecretInput};
+use crate::secret::Secret32;
+use crate::store::{Check, Store, Transaction};
+use crate::unlock::{self, GATE_SESSION_MS, MethodParams, UnlockError, UnlockRecord};
+use crate::webauthn;
+use rand_core::CryptoRng;
+
+/// Marker written once by `setup` (empty value); its presence means the enclave is initialized.
+pub(super) const SETUP_KEY: &str = "g/setup";
+/// The failed-attempt counter.
+pub(super) const BACKOFF_KEY: &str = "g/backoff";
+/// Store key of the enclave's audit checkpoint key.
+pub(super) const AUDIT_KEY_KEY: &str = "g/audit-key";
+/// Key id of the audit key inside its record.
+const AUDIT_KEY_ID: &str = "audit/0";
+/// Prefix of unlock-method records.
+const METHOD_PREFIX: &str = "u/";
+/// Format id of the back-off record.
+pub const BACKOFF_V1: &str = "kms-backoff-v1";
+/// Longest back-off between attempts.
+pub const MAX_BACKOFF_MS: u64 = 3600 * 1000;
+/// Longest method label.
+const MAX_LABEL_LEN: usize = 128;
+
+/// Failed-attempt bookkeeping (not secret; see `docs/formats.md`).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields, rename_all = "camelCase")]
+struct Backoff {
+    format: String,
+    failures: u32,
+    not_before_ms: u64,
+}
+
+/// Delay imposed after `failures` consecutive failures.
+pub(crate) fn backoff_delay_ms(failures: u32, free: u32) -> u64 {
+    if failures < free {
+        return 0;
+    }
+    let doublings = (failures - free).min(20);
+    (1000u64 << doublings).min(MAX_BACKOFF_MS)
+}
+
+fn method_info(rec: &UnlockRecord) -> MethodInfo {
+    let (credential_id, prf_input) = match &rec.params {
+        MethodParams::Passphrase { .. } => (None, None),
+        MethodParams::PasskeyPrf {
+            credential_id,
+            prf_input,
+        } => (Some(crate::b64::encode(credential_id)), Some(crate::b64::encode(prf_input))),
+        MethodParams::PasskeyGate { credential } => (Some(crate::b64::encode(&credential.id)), None),
+    };
+    MethodInfo {
+        id: rec.id.clone(),
+        kind: rec.params.kind(),
+        label: rec.label.clone(),
+        created_ms: rec.created_ms,
+        credential_id,
+        prf_input,
+    }
+}
+
+fn check_label(label: &Option<String>) -> Result<(), Error> {
+    match label {
+        Some(l) if l.len() > MAX_LABEL_LEN || l.chars().any(char::is_control) => {
+            Err(Error::bad_request("label: expected at most 128 printable characters"))
+        }
+        _ => Ok(()),
+    }
+}
+
+fn unlock_error(e: UnlockError) -> Error {
+    match e {
+        UnlockError::BadCredential => Error::BadCredential,
+        UnlockError::Unacceptable(why) => Error::bad_request(why),
+        UnlockError::Kdf(_) => Error::Internal,
+        UnlockError::WrongMethod { .. } => Error::BadCredential,
+        _ => Error::tampered("unlock record"),
+    }
+}
+
+/// A loaded unlock record with the exact bytes it was read as (for compare-and-swap).
+struct Loaded {
+    key: String,
+    raw: Vec<u8>,
+    rec: UnlockRecord,
+}
+
+impl<S: Store, C: Clock, R: CryptoRng, P: Pbkdf2Provider, D: DeviceKey> Kms<S, C, R, P, D> {
+    async fn methods(&self) -> Result<Vec<Loaded>, Error> {
+        let mut out = Vec::new();
+        for (key, raw) in self.store.list(METHOD_PREFIX).await? {
+            let rec = UnlockRecord::decode(&raw).map_err(|_| Error::tampered(format!("unlock record {key}")))?;
+            if key != format!("{METHOD_PREFIX}{}", rec.id) {
+                return Err(Error::tampered(format!("unlock record {key}")));
+            }
+            out.push(Loaded { key, raw, rec });
+        }
+        Ok(out)
+    }
+
+    async fn backoff(&self) -> Result<(Option<Vec<u8>>, Backoff), Error> {
+        let raw = self.store.get(BACKOFF_KEY).await?;
+        let b = match &raw {
+            None => Backoff {
+                format: BACKOFF_V1.into(),
+                failures: 0,
+                not_before_ms: 0,
+            },
+            Some(bytes) => {
+                let b: Backoff = serde_json::from_slice(bytes).map_err(|_| Error::tampered("back-off record"))?;
+                format::expect_id(&b.format, BACKOFF_V1).map_err(|_| Error::tampered("back-off record"))?;
+                b
+            }
+        };
+        Ok((raw, b))
+    }
+
+    fn new_method_id(&mut self) -> String {
+        let mut id = [0u8; 9];
+        self.rng.fill_bytes(&mut id);
+        format!("m-{}", crate::b64::encode(id))
+    }
+
+    pub(super) async fn status(&self) -> Result<Response, Error> {
+        let methods = self.methods().await?;
+        let (_, backoff) = self.backoff().await?;
+        let now = self.clock.now_ms();
+        Ok(Response::Status {
+            initialized: self.store.get(SETUP_KEY).await?.is_some(),
+            unlocked: self.is_unlocked(),
+            session_expires_ms: self.session.as_ref().and_then(|s| s.expires_ms),
+            retry_after_ms: (backoff.not_before_ms > now).then_some(backoff.not_before_ms),
+            methods: methods.iter().map(|m| method_info(&m.rec)).collect(),
+        })
+    }
+
+    pub(super) async fn setup(&mut self, o: &Origin, passphrase: &SecretInput) -> Result<Response, Error> {
+        if self.store.get(SETUP_KEY).await?.is_some() || !self.store.list(METHOD_PREFIX).await?.is_empty() {
+            return Err(Error::AlreadyInitialized);
+        }
+        unlock::check_passphrase(&passphrase.0).map_err(unlock_error)?;
+        let kek = Secret32::random(&mut self.rng);
+        let audit_secret = Secret32::random(&mut self.rng);
+        let audit_key = SigningKey::from_bytes(audit_secret.expose());
+        let now = self.clock.now_ms();
+        let params = MethodParams::new_passphrase(&mut self.rng);
+        let k_wrap = unlock::passphrase_k_wrap(&self.pbkdf2, &params, &passphrase.0)
+            .await
+            .map_err(unlock_error)?;
+        let id = self.new_method_id();
+        let rec = UnlockRecord::seal(id.clone(), None, now, params, &kek, &k_wrap, &mut self.rng);
+        let audit_rec = KeyRecord::seal(
+            KeyHeader {
+                format: KEY_RECORD_V1.into(),
+                id: AUDIT_KEY_ID.into(),
+                shard: String::new(),
+                kind: KeyKind::Audit,
+                alg: "EdDSA".into(),
+                public_key: audit_key.verifying_key().to_bytes().to_vec(),
+                created_ms: now,
+                signature: None,
+            },
+            audit_secret.expose(),
+            &kek,
+            &mut self.rng,
+        );
+        let mut tx = Transaction::new();
+        tx.check(Check::Absent(SETUP_KEY.into()))
+            .put(SETUP_KEY, Vec::new())
+            .put(format!("{METHOD_PREFIX}{id}"), rec.encode())
+            .put(AUDIT_KEY_KEY, audit_rec.encode());
+        self.commit_signed(o, tx, "setup", Some(&id), Outcome::Ok, Some(&audit_key)).await?;
+        self.session = Some(Session {
+            kek,
+            audit_key,
+            method_id: id.clone(),
+            expires_ms: None,
+        });
+        Ok(Response::Unlocked {
+            method_id: id,
+            session_expires_ms: None,
+        })
+    }
+
+    pub(super) async fn lock(&mut self, o: &Origin) -> Result<Response, Error> {
+        if self.session.is_some() {
+            self.commit(o, Transaction::new(), "lock", None, Outcome::Ok).await?;
+        }
+        self.session = None;
+        self.challenge = None;
+        Ok(Response::Done)
+    }
+
+    /// Opens the audit key with `kek` (part of every successful unlock).
+    async fn open_audit_key(&self, kek: &Secret32) -> Result<SigningKey, Error> {
+        let raw = self.store.get(AUDIT_KEY_KEY).await?.ok_or(Error::NotInitialized)?;
+        let rec = KeyRecord::decode(&raw, "", AUDIT_KEY_ID)?;
+        let secret = rec.open(kek)?;
+        let bytes = Secret32::from_slice(secret.expose()).map_err(|_| Error::tampered("audit key"))?;
+        Ok(SigningKey::from_bytes(bytes.expose()))
+    }
+
+    /// Refuses an attempt while back-off is in force.
+    async fn check_backoff(&mut self, o: &Origin, op: &str) -> Result<(), Error> {
+        let (_, b) = self.backoff().await?;
+        let now = self.clock.now_ms();
+        if b.not_before_ms > now {
+            let e = Error::RateLimited {
+                retry_after_ms: b.not_before_ms - now,
+            };
+            return Err(self.deny(o, op, None, e).await);
+        }
+        Ok(())
+    }
+
+    /// Records a failed attempt and its back-off; returns the error to report.
+    async fn fail_attempt(&mut self, o: &Origin, op: &str, method: Option<&str>, error: Error) -> Error {
+        let result: Result<(), Error> = async {
+            let (raw, mut b) = self.backoff().await?;
+            b.failures = b.failures.saturating_add(1);
+            b.not_before_ms = self.clock.now_ms() + backoff_delay_ms(b.failures, self.config.free_unlock_attempts);
+            let mut tx = Transaction::new();
+            tx.check(match raw {
+                Some(r) => Check::Equals(BACKOFF_KEY.into(), r),
+                None => Check::Absent(BACKOFF_KEY.into()),
+            })
+            .put(BACKOFF_KEY, serde_json::to_vec(&b).unwrap_or_default());
+            self.commit(o, tx, op, method, Outcome::Denied).await
+        }
+        .await;
+        match result {
+            Ok(()) => error,
+            Err(Error::Conflict) => Error::Conflict,
+            Err(other) => other,
+        }
+    }
+
+    /// Completes a successful unlock: resets back-off, audits, and opens the session.
+    async fn finish_unlock(
+        &mut self,
+        o: &Origin,
+        op: &str,
+        kek: Secret32,
+        method_id: String,
+        expires_ms: Option<u64>,
+        mut tx: Transaction,
+    ) -> Result<Response, Error> {
+        let audit_key = self.open_audit_key(&kek).await?;
+        if let (Some(raw), _) = self.backoff().await? {
+            tx.check(Check::Equals(BACKOFF_KEY.into(), raw)).delete(BACKOFF_KEY);
+        }
+        self.commit_signed(o, tx, op, Some(&method_id), Outcome::Ok, Some(&audit_key)).await?;
+        self.session = Some(Session {
+            kek,
+            audit_key,
+            method_id: method_id.clone(),
+            expires_ms,
+        });
+        Ok(Response::Unlocked {
+            method_id,
+            session_expires_ms: expires_ms,
+        })
+    }
+
+    pub(super) async fn unlock_passphrase(&mut self, o: &Origin, passphrase: &SecretInput) -> Result<Response, Error> {
+        const OP: &str = "unlock.passphrase";
+        let methods = self.methods().await?;
+        if methods.is_empty() {
+            return Err(Error::NotInitialized);
+        }
+        self.check_backoff(o, OP).await?;
+        if unlock::check_passphrase(&passphrase.0).is_ok() {
+            for m in methods.iter().filter(|m| matches!(m.rec.params, MethodParams::Passphrase { .. })) {
+                let k_wrap = unlock::passphrase_k_wrap(&self.pbkdf2, &m.rec.params, &passphrase.0)
+                    .await
+                    .map_err(unlock_error)?;
+                if let Ok(kek) = m.rec.open(&k_wrap) {
+                    return self
+                        .finish_unlock(o, OP, kek, m.rec.id.clone(), None, Transaction::new())
+                        .await;
+                }
+            }
+        }
+        Err(self.fail_attempt(o, OP, None, Error::BadCredential).await)
+    }
+
+    pub(super) async fn unlock_prf(
+        &mut self,
+        o: &Origin,
+        credential_id: &Bytes,
+        prf_output: &SecretInput,
+    ) -> Result<Response, Error> {
+        const OP: &str = "unlock.prf";
+        let methods = self.methods().await?;
+        if methods.is_empty() {
+            return Err(Error::NotInitialized);
+        }
+        unlock::check_prf_output(&prf_output.0).map_err(unlock_error)?;
+        self.check_backoff(o, OP).await?;
+        let found = methods.iter().find(|m| {
+            matches!(&m.rec.params, MethodParams::PasskeyPrf { credential_id: c, .. } if *c == credential_id.0)
+        });
+        if let Some(m) = found {
+            let k_wrap = unlock::prf_k_wrap(&m.rec.params, &prf_output.0).map_err(unlock_error)?;
+            if let Ok(kek) = m.rec.open(&k_wrap) {
+                return self
+                    .finish_unlock(o, OP, kek, m.rec.id.clone(), None, Transaction::new())
+                    .await;
+            }
+        }
+        let id = found.map(|m| m.rec.id.clone());
+        Err(self.fail_attempt(o, OP, id.as_deref(), Error::BadCredential).await)
+    }
+
+    pub(super) async fn gate_challenge(&mut self) -> Result<Response, Error> {
+        let mut bytes = [0u8; 32];
+        self.rng.fill_bytes(&mut bytes);
+        let expires_ms = self.clock.now_ms() + CHALLENGE_TTL_MS;
+        self.challenge = Some(Challenge { bytes, expires_ms });
+        let credential_ids = self
+            .methods()
+            .await?
+            .iter()
+            .filter_map(|m| match &m.rec.params {
+                MethodParams::PasskeyGate { credential } => Some(crate::b64::encode(&credential.id)),
+                _ => None,
+            })
+            .collect();
+        Ok(Response::Challenge {
+            challenge: crate::b64::encode(bytes),
+            rp_id: self.config.rp_id.clone(),
+            credential_ids,
+            expires_ms,
+        })
+    }
+
+    /// Takes the pending challenge if it has not expired.
+    fn take_challenge(&mut self) -> Result<[u8; 32], Error> {
+        let now = self.clock.now_ms();
+        match self.challenge.take() {
+            Some(c) if now < c.expires_ms => Ok(c.bytes),
+            _ => Err(Error::bad_request("no pending WebAuthn challenge: call unlock.gateChallenge first")),
+        }
+    }
+
+    pub(super) async fn unlock_gate(
+        &mut self,
+        o: &Origin,
+        credential_id: &Bytes,
+        authenticator_data: &Bytes,
+        client_data_json: &Bytes,
+        signature: &Bytes,
+    ) -> Result<Response, Error> {
+        const OP: &str = "unlock.gate";
+        let challenge = self.take_challenge()?;
+        let methods = self.methods().await?;
+        if methods.is_empty() {
+            return Err(Error::NotInitialized);
+        }
+        self.check_backoff(o, OP).await?;
+        let found = methods.into_iter().find(|m| {
+            matches!(&m.rec.params, MethodParams::PasskeyGate { credential } if credential.id == credential_id.0)
+        });
+        let Some(m) = found else {
+            return Err(self.fail_attempt(o, OP, None, Error::BadCredential).await);
+        };
+        let MethodParams::PasskeyGate { credential } = &m.rec.params else {
+            return Err(Error::Internal);
+        };
+        let expect = webauthn::AssertionExpectations {
+            rp_id: self.config.rp_id.clone(),
+            origin: self.config.enclave_origin.clone(),
+            allow_cross_origin: !self.config.allowed_top_origins.is_empty(),
+            allowed_top_origins: self.config.allowed_top_origins.clone(),
+            challenge: challenge.to_vec(),
+            require_user_verification: self.config.require_user_verification,
+        };
+        let verified = match webauthn::verify_assertion(
+            credential,
+            &authenticator_data.0,
+            &client_data_json.0,
+            &signature.0,
+            &expect,
+        ) {
+            Ok(v) => v,
+            Err(_) => return Err(self.fail_attempt(o, OP, Some(&m.rec.id), Error::BadCredential).await),
+        };
+        let kek = self
+            .device
+            .open(&m.rec.aad(), &m.rec.wrapped_kek)
+            .await
+            .map_err(|_| Error::tampered(format!("unlock record {}", m.key)))?;
+        // Persist the new signature counter (re-sealing, since the record's parameters are
+        // bound into the sealed KEK's associated data).
+        let mut updated = m.rec.clone();
+        if let MethodParams::PasskeyGate { credential } = &mut updated.params {
+            credential.sign_count = verified.sign_count;
+        }
+        updated.wrapped_kek = self.device_seal(&updated, &kek).await?;
+        let mut tx = Transaction::new();
+        tx.check(Check::Equals(m.key.clone(), m.raw)).put(m.key, updated.encode());
+        let expires = self.clock.now_ms() + GATE_SESSION_MS;
+        self.finish_unlock(o, OP, kek, updated.id, Some(expires), tx).await
+    }
+
+    async fn device_seal(&mut self, rec: &UnlockRecord, kek: &Secret32) -> Result<crate::wrap::Sealed, Error> {
+        let mut nonce = [0u8; 12];
+        self.rng.fill_bytes(&mut nonce);
+        self.device.seal(&rec.aad(), kek, nonce).await.map_err(|e| match e {
+            crate::device::DeviceKeyError::Unavailable => Error::Unsupported {
+                what: "passkey gate: no device key on this platform".into(),
+            },
+            _ => Error::Internal,
+        })
+    }
+
+    pub(super) async fn list_methods(&self) -> Result<Response, Error> {
+        let methods = self.methods().await?;
+        Ok(Response::Methods {
+            methods: methods.iter().map(|m| method_info(&m.rec)).collect(),
+        })
+    }
+
+    async fn add_method(&mut self, o: &Origin, op: &str, rec: UnlockRecord) -> Result<Response, Error> {
+        let key = format!("{METHOD_PREFIX}{}", rec.id);
+        let mut tx = Transaction::new();
+        tx.check(Check::Absent(key.clone())).put(key, rec.encode());
+        self.commit(o, tx, op, Some(&rec.id), Outcome::Ok).await?;
+        Ok(Response::MethodAdded {
+            method: method_info(&rec),
+        })
+    }
+
+    pub(super) async fn add_passphrase(
+        &mut self,
+        o: &Origin,
+        passphrase: &SecretInput,
+        label: Option<String>,
+    ) -> Result<Response, Error> {
+        check_label(&label)?;
+        let kek = self.kek()?.clone();
+        unlock::check_passphrase(&passphrase.0).map_err(unlock_error)?;
+        let params = MethodParams::new_passphrase(&mut self.rng);
+        let k_wrap = unlock::passphrase_k_wrap(&self.pbkdf2, &params, &passphrase.0)
+            .await
+            .map_err(unlock_error)?;
+        let id = self.new_method_id();
+        let rec = UnlockRecord::seal(id, label, self.clock.now_ms(), params, &kek, &k_wrap, &mut self.rng);
+        self.add_method(o, "methods.add-passphrase", rec).await
+    }
+
+    pub(super) async fn change_passphrase(
+        &mut self,
+        o: &Origin,
+        method_id: &str,
+        passphrase: &SecretInput,
+    ) -> Result<Response, Error> {
+        let kek = self.kek()?.clone();
+        unlock::check_passphrase(&passphrase.0).map_err(unlock_error)?;
+        let m = self
+            .methods()
+            .await?
+            .into_iter()
+            .find(|m| m.rec.id == method_id)
+            .ok_or_else(|| Error::bad_request(format!("no unlock method {method_id:?}")))?;
+        if !matches!(m.rec.params, MethodParams::Passphrase { .. }) {
+            return Err(Error::bad_request(format!(
+                "method kind: expected passphrase, got {}",
+                m.rec.params.kind()
+            )));
+        }
+        let params = MethodParams::new_passphrase(&mut self.rng);
+        let k_wrap = unlock::passphrase_k_wrap(&self.pbkdf2, &params, &passphrase.0)
+            .await
+            .map_err(unlock_error)?;
+        let rec = UnlockRecord::seal(m.rec.id.clone(), m.rec.label.clone(), self.clock.now_ms(), params, &kek, &k_wrap, &mut self.rng);
+        let mut tx = Transaction::new();
+        tx.check(Check::Equals(m.key.clone(), m.raw)).put(m.key, rec.encode());
+        self.commit(o, tx, "methods.change-passphrase", Some(method_id), Outcome::Ok).await?;
+        Ok(Response::Done)
+    }
+
+    pub(super) fn new_prf_input(&mut self) -> Result<Response, Error> {
+        let mut input = [0u8; 32];
+        self.rng.fill_bytes(&mut input);
+        Ok(Response::PrfInput {
+            prf_input: crate::b64::encode(input),
+        })
+    }
+
+    pub(super) async fn add_prf(
+        &mut self,
+        o: &Origin,
+        credential_id: &Bytes,
+        prf_input: &Bytes,
+        prf_output: &SecretInput,
+        label: Option<String>,
+    ) -> Result<Response, Error> {
+        check_label(&label)?;
+        let kek = self.kek()?.clone();
+        if credential_id.0.is_empty() || credential_id.0.len() > 1023 {
+            return Err(Error::bad_request("credentialId: expected 1 to 1023 bytes"));
+        }
+        let prf_input: [u8; 32] = prf_input
+            .0
+            .as_slice()
+            .try_into()
+            .map_err(|_| Error::bad_request(format!("prfInput: expected 32 bytes, got {}", prf_input.0.len())))?;
+        let params = MethodParams::PasskeyPrf {
+            credential_id: credential_id.0.clone(),
+            prf_input,
+        };
+        let k_wrap = unlock::prf_k_wrap(&params, &prf_output.0).map_err(unlock_error)?;
+        let id = self.new_method_id();
+        let rec = UnlockRecord::seal(id, label, self.clock.now_ms(), params, &kek, &k_wrap, &mut self.rng);
+        self.add_method(o, "methods.add-prf", rec).await
+    }
+
+    pub(super) async fn add_gate(
+        &mut self,
+        o: &Origin,
+        attestation_object: &Bytes,
+        client_data_json: &Bytes,
+        label: Option<String>,
+    ) -> Result<Response, Error> {
+        check_label(&label)?;
+        let kek = self.kek()?.clone();
+        let challenge = self.take_challenge()?;
+        let expect = webauthn::RegistrationExpectations {
+            rp_id: self.config.rp_id.clone(),
+            origin: self.config.enclave_origin.clone(),
+            allow_cross_origin: !self.config.allowed_top_origins.is_empty(),
+            allowed_top_origins: self.config.allowed_top_origins.clone(),
+            challenge: challenge.to_vec(),
+            require_user_verification: self.config.require_user_verification,
+        };
+        let credential = webauthn::verify_registration(&attestation_object.0, &client_data_json.0, &expect)
+            .map_err(|e| Error::bad_request(format!("passkey registration: {e}")))?;
+        let id = self.new_method_id();
+        let mut rec = UnlockRecord::seal(
+            id,
+            label,
+            self.clock.now_ms(),
+            MethodParams::PasskeyGate { credential },
+            &kek,
+            &kek, // placeholder, replaced by the device-key seal below
+            &mut self.rng,
+        );
+        rec.wrapped_kek = self.device_seal(&rec, &kek).await?;
+        self.add_method(o, "methods.add-gate", rec).await
+    }
+
+    pub(super) async fn remove_method(&mut self, o: &Origin, method_id: &str) -> Result<Response, Error> {
+        self.kek()?;
+        let methods = self.methods().await?;
+        let m = methods
+            .iter()
+            .find(|m| m.rec.id == method_id)
+            .ok_or_else(|| Error::bad_request(format!("no unlock method {method_id:?}")))?;
+        if methods.len() == 1 {
+            return Err(Error::bad_request("cannot remove the last unlock method"));
+        }
+        let mut tx = Transaction::new();
+        tx.check(Check::Equals(m.key.clone(), m.raw.clone())).delete(m.key.clone());
+        self.commit(o, tx, "methods.remove", Some(method_id), Outcome::Ok).await?;
+        Ok(Response::Done)
+    }
+
+    /// Every key record of the shard, integrity-checked (opened) with the KEK.
+    pub(super) async fn shard_records(&self, o: &Origin, kind: Option<KeyKind>) -> Result<Vec<(String, Vec<u8>, KeyRecord)>, Error> {
+        let kek = self.kek()?;
+        let prefix = match kind {
+            Some(k) => format!("{}{}", shard_prefix(o), k.prefix()),
+            None => shard_prefix(o),
+        };
+        let base = shard_prefix(o);
+        let mut out = Vec::new();
+        for (key, raw) in self.store.list(&prefix).await? {
+            let key_id = key.strip_prefix(&base).ok_or(Error::Internal)?;
+            let rec = KeyRecord::decode(&raw, o.as_str(), key_id)?;
+            rec.open(kek)?;
+            out.push((key, raw, rec));
+        }
+        Ok(out)
+    }
+
+    pub(super) async fn list_keys(&self, o: &Origin) -> Result<Response, Error> {
+        let keys = self
+            .shard_records(o, None)
+            .await?
+            .iter()
+            .filter(|(_, _, r)| r.header.kind != KeyKind::SignalState)
+            .map(|(_, _, r)| (&r.header).into())
+            .collect();
+        Ok(Response::Keys { keys })
+    }
+
+    pub(super) async fn delete_key(&mut self, o: &Origin, key_id: &str) -> Result<Response, Error> {
+        self.kek()?;
+        let key = record_key(o, key_id);
+        let raw = self
+            .store
+            .get(&key)
+            .await?
+            .ok_or_else(|| Error::KeyNotFound { id: key_id.into() })?;
+        KeyRecord::decode(&raw, o.as_str(), key_id)?;
+        let mut tx = Transaction::new();
+        tx.check(Check::Equals(key.clone(), raw)).delete(key);
+        self.commit(o, tx, "keys.delete", Some(key_id), Outcome::Ok).await?;
+        Ok(Response::Done)
+    }
+}

@@ -1,0 +1,230 @@
+//! End-to-end tests of the key service over the in-memory store.
+#![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic, reason = "tests")]
+
+use kms_core::clock::ManualClock;
+use kms_core::error::Error;
+use kms_core::rpc::Request;
+use kms_core::service::{Config, Kms, Response};
+use kms_core::store::{MemoryStore, Store};
+use rand::SeedableRng;
+use rand::rngs::StdRng;
+
+const APP: &str = "https://app.example";
+const OTHER: &str = "https://other.example";
+const PASS: &str = "correct horse battery staple";
+const T0: u64 = 1_800_000_000_000;
+
+type TestKms = Kms<MemoryStore, ManualClock, StdRng>;
+
+fn kms_on(store: &MemoryStore, clock: &ManualClock, seed: u64) -> TestKms {
+    Kms::new(store.clone(), clock.clone(), StdRng::seed_from_u64(seed)).with_config(Config {
+        one_time_prekey_high_water: 10,
+        one_time_prekey_low_water: 3,
+        ..Config::default()
+    })
+}
+
+fn req(json: &str) -> Request {
+    serde_json::from_str(json).unwrap_or_else(|e| panic!("{json}: {e}"))
+}
+
+fn call(kms: &mut TestKms, origin: &str, json: &str) -> Result<Response, Error> {
+    pollster::block_on(kms.handle(origin, req(json)))
+}
+
+fn ok(kms: &mut TestKms, origin: &str, json: &str) -> Response {
+    call(kms, origin, json).unwrap_or_else(|e| panic!("{json}: {e}"))
+}
+
+fn setup() -> (MemoryStore, ManualClock, TestKms) {
+    let store = MemoryStore::new();
+    let clock = ManualClock::new(T0);
+    let mut kms = kms_on(&store, &clock, 1);
+    ok(&mut kms, APP, &format!(r#"{{"method":"setup","params":{{"passphrase":"{PASS}"}}}}"#));
+    (store, clock, kms)
+}
+
+fn unlock_json(pass: &str) -> String {
+    format!(r#"{{"method":"unlock.passphrase","params":{{"passphrase":"{pass}"}}}}"#)
+}
+
+fn audit_len(store: &MemoryStore, origin: &str) -> u64 {
+    pollster::block_on(store.audit_len(origin)).unwrap()
+}
+
+#[test]
+fn setup_lock_unlock() {
+    let (_store, _clock, mut kms) = setup();
+    assert!(kms.is_unlocked());
+    let Response::Status { initialized, unlocked, methods, .. } = ok(&mut kms, APP, r#"{"method":"status"}"#) else {
+        panic!()
+    };
+    assert!(initialized && unlocked);
+    assert_eq!(methods.len(), 1);
+    assert_eq!(methods[0].kind, "passphrase");
+    ok(&mut kms, APP, r#"{"method":"lock"}"#);
+    assert!(!kms.is_unlocked());
+    assert_eq!(call(&mut kms, APP, r#"{"method":"vapid.publicKey"}"#), Err(Error::Locked));
+    assert_eq!(call(&mut kms, APP, &unlock_json("not the passphrase")), Err(Error::BadCredential));
+    assert!(!kms.is_unlocked());
+    ok(&mut kms, APP, &unlock_json(PASS));
+    assert!(kms.is_unlocked());
+    assert_eq!(
+        call(&mut kms, APP, &format!(r#"{{"method":"setup","params":{{"passphrase":"{PASS}"}}}}"#)),
+        Err(Error::AlreadyInitialized)
+    );
+}
+
+#[test]
+fn short_passphrase_refused_at_setup() {
+    let store = MemoryStore::new();
+    let mut kms = kms_on(&store, &ManualClock::new(T0), 1);
+    let r = call(&mut kms, APP, r#"{"method":"setup","params":{"passphrase":"short"}}"#);
+    assert!(matches!(r, Err(Error::BadRequest { .. })), "{r:?}");
+    assert!(store.snapshot().is_empty());
+}
+
+#[test]
+fn failed_unlocks_back_off_persistently() {
+    let (store, clock, mut kms) = setup();
+    ok(&mut kms, APP, r#"{"method":"lock"}"#);
+    for _ in 0..3 {
+        assert_eq!(call(&mut kms, APP, &unlock_json("wrong passphrase!")), Err(Error::BadCredential));
+    }
+    // The 3rd failure started a 1 s back-off: even the right passphrase is refused now,
+    // by a fresh instance too (the counter is stored, not kept in memory).
+    let mut other_tab = kms_on(&store, &clock, 2);
+    match call(&mut other_tab, APP, &unlock_json(PASS)) {
+        Err(Error::RateLimited { retry_after_ms }) => assert_eq!(retry_after_ms, 1000),
+        r => panic!("{r:?}"),
+    }
+    clock.advance_ms(1000);
+    assert_eq!(call(&mut kms, APP, &unlock_json("wrong passphrase!")), Err(Error::BadCredential));
+    clock.advance_ms(1000);
+    assert!(matches!(call(&mut kms, APP, &unlock_json(PASS)), Err(Error::RateLimited { retry_after_ms: 1000 })));
+    clock.advance_ms(1000);
+    ok(&mut kms, APP, &unlock_json(PASS));
+    assert!(store.get_sync("g/backoff").is_none(), "success resets the counter");
+}
+
+trait GetSync {
+    fn get_sync(&self, key: &str) -> Option<Vec<u8>>;
+}
+impl GetSync for MemoryStore {
+    fn get_sync(&self, key: &str) -> Option<Vec<u8>> {
+        pollster::block_on(self.get(key)).unwrap()
+    }
+}
+
+#[test]
+fn origins_cannot_see_each_others_keys() {
+    let (_store, _clock, mut kms) = setup();
+    let Response::VapidPublicKey { key_id, application_server_key: a } = ok(&mut kms, APP, r#"{"method":"vapid.publicKey"}"#) else {
+        panic!()
+    };
+    let Response::VapidPublicKey { application_server_key: b, .. } = ok(&mut kms, OTHER, r#"{"method":"vapid.publicKey"}"#) else {
+        panic!()
+    };
+    assert_ne!(a, b);
+    let Response::Keys { keys } = ok(&mut kms, OTHER, r#"{"method":"keys.list"}"#) else { panic!() };
+    assert!(keys.iter().all(|k| k.public_key != a));
+    let del = format!(r#"{{"method":"keys.delete","params":{{"keyId":"{key_id}"}}}}"#);
+    // Same key id, other shard: it does not exist there. Deleting it there removes only
+    // the other origin's own key.
+    let Response::Keys { keys: before } = ok(&mut kms, APP, r#"{"method":"keys.list"}"#) else { panic!() };
+    ok(&mut kms, OTHER, &del);
+    let Response::Keys { keys: after } = ok(&mut kms, APP, r#"{"method":"keys.list"}"#) else { panic!() };
+    assert_eq!(before, after);
+    assert!(matches!(call(&mut kms, OTHER, &del), Err(Error::KeyNotFound { .. })));
+    // Audit logs are per shard too.
+    let Response::AuditExport { jsonl, .. } = ok(&mut kms, OTHER, r#"{"method":"audit.export"}"#) else { panic!() };
+    assert!(!jsonl.contains(APP), "{jsonl}");
+}
+
+#[test]
+fn invalid_origins_are_denied() {
+    let (_store, _clock, mut kms) = setup();
+    for o in ["null", "https://app.example/", "file://x", "https://APP.example"] {
+        assert_eq!(call(&mut kms, o, r#"{"method":"status"}"#), Err(Error::OriginDenied));
+    }
+}
+
+#[test]
+fn storage_failure_changes_nothing() {
+    let (store, _clock, mut kms) = setup();
+    let before = store.snapshot();
+    let log_before = audit_len(&store, APP);
+    store.fail_next_commits(1);
+    let r = call(&mut kms, APP, r#"{"method":"vapid.publicKey"}"#);
+    assert!(matches!(r, Err(Error::Storage { .. })), "{r:?}");
+    assert_eq!(store.snapshot(), before);
+    assert_eq!(audit_len(&store, APP), log_before);
+    ok(&mut kms, APP, r#"{"method":"vapid.publicKey"}"#);
+}
+
+#[test]
+fn malformed_requests_are_refused_by_the_decoder() {
+    for bad in [
+        r#"{"method":"nope"}"#,
+        r#"{"method":"setup","params":{}}"#,
+        r#"{"method":"setup","params":{"passphrase":"x","extra":1}}"#,
+        r#"{"method":"vapid.authorization","params":{"aud":5}}"#,
+        r#"{"params":{}}"#,
+    ] {
+        assert!(serde_json::from_str::<Request>(bad).is_err(), "{bad}");
+    }
+}
+
+#[test]
+fn prf_method_unlocks() {
+    let (_store, _clock, mut kms) = setup();
+    let Response::PrfInput { prf_input } = ok(&mut kms, APP, r#"{"method":"methods.prfInput"}"#) else { panic!() };
+    let output = kms_core::b64::encode([0x42u8; 32]);
+    let add = format!(
+        r#"{{"method":"methods.addPrf","params":{{"credentialId":"AQID","prfInput":"{prf_input}","prfOutput":{},"label":"key"}}}}"#,
+        serde_json::to_string(&[0x42u8; 32].to_vec()).unwrap()
+    );
+    let Response::MethodAdded { method } = ok(&mut kms, APP, &add) else { panic!() };
+    assert_eq!(method.kind, "passkey-prf");
+    ok(&mut kms, APP, r#"{"method":"lock"}"#);
+    let wrong = r#"{"method":"unlock.prf","params":{"credentialId":"AQID","prfOutput":[1,1,1,1,1,1,1,1,1,1,1,1,1,1,1,1,1,1,1,1,1,1,1,1,1,1,1,1,1,1,1,1]}}"#;
+    assert_eq!(call(&mut kms, APP, wrong), Err(Error::BadCredential));
+    let short = r#"{"method":"unlock.prf","params":{"credentialId":"AQID","prfOutput":[1,2,3]}}"#;
+    assert!(matches!(call(&mut kms, APP, short), Err(Error::BadRequest { .. })));
+    let _ = output;
+    let right = format!(
+        r#"{{"method":"unlock.prf","params":{{"credentialId":"AQID","prfOutput":{}}}}}"#,
+        serde_json::to_string(&[0x42u8; 32].to_vec()).unwrap()
+    );
+    let Response::Unlocked { method_id, .. } = ok(&mut kms, APP, &right) else { panic!() };
+    assert_eq!(method_id, method.id);
+}
+
+#[test]
+fn methods_can_be_added_changed_and_removed_without_rewrapping_keys() {
+    let (store, _clock, mut kms) = setup();
+    ok(&mut kms, APP, r#"{"method":"vapid.publicKey"}"#);
+    let keys_before: Vec<_> = store.snapshot().into_iter().filter(|(k, _)| k.starts_with("k/")).collect();
+    let Response::MethodAdded { method } =
+        ok(&mut kms, APP, r#"{"method":"methods.addPassphrase","params":{"passphrase":"second passphrase"}}"#)
+    else {
+        panic!()
+    };
+    let Response::Methods { methods } = ok(&mut kms, APP, r#"{"method":"methods.list"}"#) else { panic!() };
+    assert_eq!(methods.len(), 2);
+    let first = methods.iter().find(|m| m.id != method.id).unwrap().id.clone();
+    ok(&mut kms, APP, &format!(r#"{{"method":"methods.remove","params":{{"methodId":"{first}"}}}}"#));
+    let r = call(&mut kms, APP, &format!(r#"{{"method":"methods.remove","params":{{"methodId":"{}"}}}}"#, method.id));
+    assert!(matches!(r, Err(Error::BadRequest { .. })), "last method must stay: {r:?}");
+    ok(
+        &mut kms,
+        APP,
+        &format!(r#"{{"method":"methods.changePassphrase","params":{{"methodId":"{}","passphrase":"third passphrase"}}}}"#, method.id),
+    );
+    ok(&mut kms, APP, r#"{"method":"lock"}"#);
+    assert_eq!(call(&mut kms, APP, &unlock_json(PASS)), Err(Error::BadCredential));
+    assert_eq!(call(&mut kms, APP, &unlock_json("second passphrase")), Err(Error::BadCredential));
+    ok(&mut kms, APP, &unlock_json("third passphrase"));
+    let keys_after: Vec<_> = store.snapshot().into_iter().filter(|(k, _)| k.starts_with("k/")).collect();
+    assert_eq!(keys_before, keys_after, "key records untouched");
+}
