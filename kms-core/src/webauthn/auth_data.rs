@@ -108,8 +108,7 @@ impl<'a> AuthenticatorData<'a> {
             });
         }
         let mut r = Cursor { bytes, pos: 0 };
-        let mut rp_id_hash = [0u8; 32];
-        rp_id_hash.copy_from_slice(r.take(32, MIN_AUTH_DATA_LEN)?);
+        let rp_id_hash = r.take_array::<32>(MIN_AUTH_DATA_LEN)?;
         let [flags] = r.take_array::<1>(MIN_AUTH_DATA_LEN)?;
         let flags = Flags(flags);
         let sign_count = u32::from_be_bytes(r.take_array::<4>(MIN_AUTH_DATA_LEN)?);
@@ -197,9 +196,11 @@ impl<'a> Cursor<'a> {
     }
 
     fn take_array<const N: usize>(&mut self, need: usize) -> Result<[u8; N], WebAuthnError> {
-        let mut out = [0u8; N];
-        out.copy_from_slice(self.take(N, need)?);
-        Ok(out)
+        let got = self.bytes.len();
+        <[u8; N]>::try_from(self.take(N, need)?).map_err(|_| WebAuthnError::AuthDataTooShort {
+            expected: need,
+            got,
+        })
     }
 
     fn rest(&self) -> &'a [u8] {

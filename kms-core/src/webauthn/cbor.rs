@@ -170,6 +170,10 @@ impl<'a> Reader<'a> {
         Ok(out)
     }
 
+    fn take_array<const N: usize>(&mut self) -> Result<[u8; N], CborError> {
+        <[u8; N]>::try_from(self.take(N)?).map_err(|_| CborError::Truncated)
+    }
+
     fn byte(&mut self) -> Result<u8, CborError> {
         let b = *self.bytes.get(self.pos).ok_or(CborError::Truncated)?;
         self.pos = self.pos.saturating_add(1);
@@ -181,23 +185,9 @@ impl<'a> Reader<'a> {
         match info {
             0..=23 => Ok(u64::from(info)),
             24 => Ok(u64::from(self.byte()?)),
-            25 => {
-                let b = self.take(2)?;
-                Ok(u64::from(u16::from_be_bytes([
-                    *b.first().ok_or(CborError::Truncated)?,
-                    *b.get(1).ok_or(CborError::Truncated)?,
-                ])))
-            }
-            26 => {
-                let mut a = [0u8; 4];
-                a.copy_from_slice(self.take(4)?);
-                Ok(u64::from(u32::from_be_bytes(a)))
-            }
-            27 => {
-                let mut a = [0u8; 8];
-                a.copy_from_slice(self.take(8)?);
-                Ok(u64::from_be_bytes(a))
-            }
+            25 => Ok(u64::from(u16::from_be_bytes(self.take_array()?))),
+            26 => Ok(u64::from(u32::from_be_bytes(self.take_array()?))),
+            27 => Ok(u64::from_be_bytes(self.take_array()?)),
             28..=30 => Err(CborError::Reserved),
             _ => Err(CborError::Indefinite),
         }
