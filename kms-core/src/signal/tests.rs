@@ -1,0 +1,1 @@
+//! Test vectors from docs/formats/signal.md.
