@@ -72,7 +72,7 @@ impl fmt::Debug for Initiation {
 }
 
 /// PQXDH §2.2 KDF over `F ‖ KM`.
-fn kdf(dhs: &[&Secret32], ss: &Secret32) -> Result<Secret32, SignalError> {
+pub(crate) fn kdf(dhs: &[&Secret32], ss: &Secret32) -> Result<Secret32, SignalError> {
     let mut ikm = Zeroizing::new(Vec::with_capacity(32 * (dhs.len() + 2)));
     ikm.extend_from_slice(&F);
     for dh in dhs {
