@@ -1,5 +1,48 @@
 //! Interop suites run against independent implementations (installed from package registries).
 
+use crate::cmd::{available, command, exec, root};
+
+/// The libsignal suite: kms-core's Signal keys, signatures, bundles and PQXDH against
+/// `@signalapp/libsignal-client` from npm.
+const LIBSIGNAL_DIR: &str = "interop/libsignal";
+
 pub(crate) fn run_all() -> Result<(), String> {
-    Ok(())
+    libsignal()
+}
+
+fn libsignal() -> Result<(), String> {
+    for tool in ["node", "npm"] {
+        if !available(tool) {
+            return Err(format!(
+                "the libsignal interop suite needs `{tool}` on PATH"
+            ));
+        }
+    }
+    let dir = root().join(LIBSIGNAL_DIR);
+    // `npm ci` installs exactly the committed lock file (from the npm registry only; the
+    // package ships its native prebuilds, nothing else is downloaded).
+    let mut install = command("npm", &["ci", "--no-audit", "--no-fund"]);
+    install.current_dir(&dir);
+    exec(&mut install)?;
+    // Build the fixture once; the tests run the binary instead of `cargo run` per call.
+    exec(&mut command(
+        "cargo",
+        &[
+            "build",
+            "--quiet",
+            "--locked",
+            "-p",
+            "kms-core",
+            "--example",
+            "signal_fixture",
+        ],
+    ))?;
+    let exe = format!("signal_fixture{}", std::env::consts::EXE_SUFFIX);
+    let target = std::env::var_os("CARGO_TARGET_DIR")
+        .map(std::path::PathBuf::from)
+        .unwrap_or_else(|| root().join("target"));
+    let fixture = target.join("debug").join("examples").join(exe);
+    let mut tests = command("node", &["--test"]);
+    tests.current_dir(&dir).env("SIGNAL_FIXTURE_BIN", fixture);
+    exec(&mut tests)
 }
