@@ -38,7 +38,11 @@ pub trait DeviceKey {
     ) -> impl Future<Output = Result<Sealed, DeviceKeyError>>;
 
     /// Opens a sealed secret.
-    fn open(&self, aad: &[u8], sealed: &Sealed) -> impl Future<Output = Result<Secret32, DeviceKeyError>>;
+    fn open(
+        &self,
+        aad: &[u8],
+        sealed: &Sealed,
+    ) -> impl Future<Output = Result<Secret32, DeviceKeyError>>;
 }
 
 /// No device key: the passkey-gate method is unavailable.
@@ -66,7 +70,12 @@ impl MemoryDeviceKey {
 }
 
 impl DeviceKey for MemoryDeviceKey {
-    async fn seal(&self, aad: &[u8], secret: &Secret32, nonce: [u8; 12]) -> Result<Sealed, DeviceKeyError> {
+    async fn seal(
+        &self,
+        aad: &[u8],
+        secret: &Secret32,
+        nonce: [u8; 12],
+    ) -> Result<Sealed, DeviceKeyError> {
         Ok(wrap::seal_with_nonce(&self.0, aad, secret.expose(), nonce))
     }
     async fn open(&self, aad: &[u8], sealed: &Sealed) -> Result<Secret32, DeviceKeyError> {
@@ -75,10 +84,19 @@ impl DeviceKey for MemoryDeviceKey {
 }
 
 impl<D: DeviceKey + ?Sized> DeviceKey for &D {
-    fn seal(&self, aad: &[u8], secret: &Secret32, nonce: [u8; 12]) -> impl Future<Output = Result<Sealed, DeviceKeyError>> {
+    fn seal(
+        &self,
+        aad: &[u8],
+        secret: &Secret32,
+        nonce: [u8; 12],
+    ) -> impl Future<Output = Result<Sealed, DeviceKeyError>> {
         (**self).seal(aad, secret, nonce)
     }
-    fn open(&self, aad: &[u8], sealed: &Sealed) -> impl Future<Output = Result<Secret32, DeviceKeyError>> {
+    fn open(
+        &self,
+        aad: &[u8],
+        sealed: &Sealed,
+    ) -> impl Future<Output = Result<Secret32, DeviceKeyError>> {
         (**self).open(aad, sealed)
     }
 }
@@ -91,11 +109,23 @@ mod tests {
     fn memory_device_key_round_trip() {
         pollster::block_on(async {
             let d = MemoryDeviceKey::new(Secret32::from_bytes([3; 32]));
-            let s = d.seal(b"aad", &Secret32::from_bytes([4; 32]), [9; 12]).await.unwrap();
+            let s = d
+                .seal(b"aad", &Secret32::from_bytes([4; 32]), [9; 12])
+                .await
+                .unwrap();
             assert_eq!(s.nonce, [9; 12]);
-            assert_eq!(d.open(b"aad", &s).await.unwrap(), Secret32::from_bytes([4; 32]));
-            assert_eq!(d.open(b"aaX", &s).await.unwrap_err(), DeviceKeyError::Authentication);
-            assert_eq!(NoDeviceKey.open(b"", &s).await.unwrap_err(), DeviceKeyError::Unavailable);
+            assert_eq!(
+                d.open(b"aad", &s).await.unwrap(),
+                Secret32::from_bytes([4; 32])
+            );
+            assert_eq!(
+                d.open(b"aaX", &s).await.unwrap_err(),
+                DeviceKeyError::Authentication
+            );
+            assert_eq!(
+                NoDeviceKey.open(b"", &s).await.unwrap_err(),
+                DeviceKeyError::Unavailable
+            );
         });
     }
 }

@@ -136,9 +136,6 @@ impl From<crate::store::StoreError> for Error {
             S::Blocked => Self::StorageBlocked,
             S::Invalid(_) => Self::Internal,
             S::Backend(reason) => Self::Storage { reason },
-            _ => Self::Storage {
-                reason: e.to_string(),
-            },
         }
     }
 }
@@ -155,8 +152,14 @@ mod tests {
 
     #[test]
     fn serializes_code_and_message() {
-        let j = serde_json::to_string(&Error::KeyNotFound { id: "vapid/1".into() }).unwrap();
-        assert_eq!(j, r#"{"code":"KeyNotFound","message":"key not found: vapid/1"}"#);
+        let j = serde_json::to_string(&Error::KeyNotFound {
+            id: "vapid/1".into(),
+        })
+        .unwrap();
+        assert_eq!(
+            j,
+            r#"{"code":"KeyNotFound","message":"key not found: vapid/1"}"#
+        );
         let j = serde_json::to_string(&Error::RateLimited { retry_after_ms: 5 }).unwrap();
         assert_eq!(
             j,

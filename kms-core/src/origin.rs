@@ -46,8 +46,14 @@ impl Origin {
             return Err(err("empty host"));
         }
         if let Some(v6) = host.strip_prefix('[') {
-            let inner = v6.strip_suffix(']').ok_or_else(|| err("unclosed IPv6 bracket"))?;
-            if inner.is_empty() || !inner.bytes().all(|b| b.is_ascii_hexdigit() && !b.is_ascii_uppercase() || b == b':' || b == b'.') {
+            let inner = v6
+                .strip_suffix(']')
+                .ok_or_else(|| err("unclosed IPv6 bracket"))?;
+            if inner.is_empty()
+                || !inner.bytes().all(|b| {
+                    b.is_ascii_hexdigit() && !b.is_ascii_uppercase() || b == b':' || b == b'.'
+                })
+            {
                 return Err(err("invalid IPv6 address"));
             }
         } else {
@@ -64,14 +70,22 @@ impl Origin {
             }
         }
         if let Some(p) = port {
-            if p.is_empty() || p.len() > 5 || p.starts_with('0') || !p.bytes().all(|b| b.is_ascii_digit()) {
+            if p.is_empty()
+                || p.len() > 5
+                || p.starts_with('0')
+                || !p.bytes().all(|b| b.is_ascii_digit())
+            {
                 return Err(err("invalid port"));
             }
             let n: u32 = p.parse().map_err(|_| err("invalid port"))?;
             if n > 65_535 {
                 return Err(err("port out of range"));
             }
-            let default = if text.starts_with("https://") { 443 } else { 80 };
+            let default = if text.starts_with("https://") {
+                443
+            } else {
+                80
+            };
             if n == default {
                 return Err(err("default port must be omitted"));
             }

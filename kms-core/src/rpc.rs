@@ -111,9 +111,8 @@ impl<'de> Deserialize<'de> for SecretInput {
                 BytesVisitor.visit_seq(seq).map(SecretBytes::new)
             }
         }
-        let mut s = d.deserialize_any(V)?;
+        let s = d.deserialize_any(V)?;
         if s.len() > MAX_BYTES {
-            s = SecretBytes::default();
             return Err(de::Error::custom("secret input too long"));
         }
         Ok(SecretInput(s))

@@ -74,7 +74,6 @@ impl Default for Config {
 struct Session {
     kek: Secret32,
     audit_key: ed25519_dalek::SigningKey,
-    method_id: String,
     expires_ms: Option<u64>,
 }
 
@@ -207,11 +206,19 @@ impl<S: Store, C: Clock, R: CryptoRng, P: Pbkdf2Provider, D: DeviceKey> Kms<S, C
                 client_data_json,
                 signature,
             } => {
-                self.unlock_gate(o, credential_id, authenticator_data, client_data_json, signature)
-                    .await
+                self.unlock_gate(
+                    o,
+                    credential_id,
+                    authenticator_data,
+                    client_data_json,
+                    signature,
+                )
+                .await
             }
             Q::ListMethods => self.list_methods().await,
-            Q::AddPassphrase { passphrase, label } => self.add_passphrase(o, passphrase, label.clone()).await,
+            Q::AddPassphrase { passphrase, label } => {
+                self.add_passphrase(o, passphrase, label.clone()).await
+            }
             Q::ChangePassphrase {
                 method_id,
                 passphrase,
@@ -222,17 +229,25 @@ impl<S: Store, C: Clock, R: CryptoRng, P: Pbkdf2Provider, D: DeviceKey> Kms<S, C
                 prf_input,
                 prf_output,
                 label,
-            } => self.add_prf(o, credential_id, prf_input, prf_output, label.clone()).await,
+            } => {
+                self.add_prf(o, credential_id, prf_input, prf_output, label.clone())
+                    .await
+            }
             Q::AddGate {
                 attestation_object,
                 client_data_json,
                 label,
-            } => self.add_gate(o, attestation_object, client_data_json, label.clone()).await,
+            } => {
+                self.add_gate(o, attestation_object, client_data_json, label.clone())
+                    .await
+            }
             Q::RemoveMethod { method_id } => self.remove_method(o, method_id).await,
             Q::ListKeys => self.list_keys(o).await,
             Q::DeleteKey { key_id } => self.delete_key(o, key_id).await,
             Q::VapidPublicKey => self.vapid_public_key(o).await,
-            Q::VapidAuthorization { aud, sub, exp } => self.vapid_authorization(o, aud, sub.as_deref(), *exp).await,
+            Q::VapidAuthorization { aud, sub, exp } => {
+                self.vapid_authorization(o, aud, sub.as_deref(), *exp).await
+            }
             Q::VapidRotate => self.vapid_rotate(o).await,
             Q::RelayCreateKey { alg } => self.relay_create_key(o, *alg).await,
             Q::RelayToken {
@@ -241,7 +256,10 @@ impl<S: Store, C: Clock, R: CryptoRng, P: Pbkdf2Provider, D: DeviceKey> Kms<S, C
                 iss,
                 scope,
                 ttl_secs,
-            } => self.relay_token(o, kid, aud, iss.as_deref(), scope.as_deref(), *ttl_secs).await,
+            } => {
+                self.relay_token(o, kid, aud, iss.as_deref(), scope.as_deref(), *ttl_secs)
+                    .await
+            }
             Q::RelayJwks => self.relay_jwks(o).await,
             Q::SignalBundle { one_time } => self.signal_bundle(o, one_time.unwrap_or(true)).await,
             Q::SignalOneTimePrekeys => self.signal_one_time_prekeys(o).await,
@@ -299,7 +317,8 @@ impl<S: Store, C: Clock, R: CryptoRng, P: Pbkdf2Provider, D: DeviceKey> Kms<S, C
         }
         let last = self.store.audit_read(shard.as_str(), len - 1, 1).await?;
         let bytes = last.first().ok_or(Error::Internal)?;
-        let entry = audit::Entry::decode(bytes).map_err(|_| Error::tampered(format!("audit entry {}", len - 1)))?;
+        let entry = audit::Entry::decode(bytes)
+            .map_err(|_| Error::tampered(format!("audit entry {}", len - 1)))?;
         if entry.seq != len - 1 {
             return Err(Error::tampered(format!("audit entry {}", len - 1)));
         }
@@ -316,7 +335,8 @@ impl<S: Store, C: Clock, R: CryptoRng, P: Pbkdf2Provider, D: DeviceKey> Kms<S, C
         outcome: Outcome,
     ) -> Result<(), Error> {
         let key = self.session.as_ref().map(|s| s.audit_key.clone());
-        self.commit_signed(shard, tx, op, key_id, outcome, key.as_ref()).await
+        self.commit_signed(shard, tx, op, key_id, outcome, key.as_ref())
+            .await
     }
 
     /// As [`Self::commit`], signing the new checkpoint with `audit_key` when given.
@@ -336,14 +356,23 @@ impl<S: Store, C: Clock, R: CryptoRng, P: Pbkdf2Provider, D: DeviceKey> Kms<S, C
         tx.append(shard.as_str(), entry.seq, entry.encode());
         if let Some(key) = audit_key {
             let checkpoint = audit::Checkpoint::sign(&head, key);
-            tx.put(audit_ops::checkpoint_key(shard), audit_ops::encode_checkpoint(&checkpoint));
+            tx.put(
+                audit_ops::checkpoint_key(shard),
+                audit_ops::encode_checkpoint(&checkpoint),
+            );
         }
         self.store.commit(tx).await?;
         Ok(())
     }
 
     /// Records a refused operation in the audit log; the original error is returned.
-    async fn deny(&mut self, shard: &Origin, op: &str, key_id: Option<&str>, error: Error) -> Error {
+    async fn deny(
+        &mut self,
+        shard: &Origin,
+        op: &str,
+        key_id: Option<&str>,
+        error: Error,
+    ) -> Error {
         let tx = Transaction::new();
         match self.commit(shard, tx, op, key_id, Outcome::Denied).await {
             Ok(()) => error,

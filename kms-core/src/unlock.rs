@@ -14,8 +14,12 @@
 use rand_core::CryptoRng;
 use serde::{Deserialize, Serialize};
 
-use crate::format::{self, FormatError, HKDF_UNLOCK_PASSPHRASE_V1, HKDF_UNLOCK_PRF_V1, UNLOCK_RECORD_V1};
-use crate::kdf::{self, KdfError, PBKDF2_ITERATIONS, PBKDF2_MAX_ITERATIONS, PBKDF2_MIN_ITERATIONS, Pbkdf2Provider};
+use crate::format::{
+    self, FormatError, HKDF_UNLOCK_PASSPHRASE_V1, HKDF_UNLOCK_PRF_V1, UNLOCK_RECORD_V1,
+};
+use crate::kdf::{
+    self, KdfError, PBKDF2_ITERATIONS, PBKDF2_MAX_ITERATIONS, PBKDF2_MIN_ITERATIONS, Pbkdf2Provider,
+};
 use crate::secret::{Secret32, SecretBytes};
 use crate::wrap::{self, Sealed, WrapError};
 
@@ -141,7 +145,14 @@ impl UnlockRecord {
         let has_label = [u8::from(self.label.is_some())];
         format::canonical(
             UNLOCK_AAD_LABEL,
-            &[self.format.as_bytes(), self.id.as_bytes(), &created, &has_label, label, &params],
+            &[
+                self.format.as_bytes(),
+                self.id.as_bytes(),
+                &created,
+                &has_label,
+                label,
+                &params,
+            ],
         )
     }
 
@@ -199,7 +210,10 @@ impl UnlockRecord {
             reason: e.to_string(),
         })?;
         format::expect_id(&rec.format, UNLOCK_RECORD_V1)?;
-        if let MethodParams::Passphrase { kdf, iterations, .. } = &rec.params {
+        if let MethodParams::Passphrase {
+            kdf, iterations, ..
+        } = &rec.params
+        {
             format::expect_id(kdf, KDF_PBKDF2_SHA256)?;
             if !(PBKDF2_MIN_ITERATIONS..=PBKDF2_MAX_ITERATIONS).contains(iterations) {
                 return Err(FormatError::Malformed {
@@ -225,7 +239,9 @@ pub fn check_passphrase(passphrase: &SecretBytes) -> Result<(), UnlockError> {
         return Err(UnlockError::Unacceptable("passphrase shorter than 8 bytes"));
     }
     if passphrase.len() > MAX_PASSPHRASE_LEN {
-        return Err(UnlockError::Unacceptable("passphrase longer than 1024 bytes"));
+        return Err(UnlockError::Unacceptable(
+            "passphrase longer than 1024 bytes",
+        ));
     }
     Ok(())
 }
@@ -251,7 +267,11 @@ pub async fn passphrase_k_wrap<P: Pbkdf2Provider + ?Sized>(
     let stretched = provider
         .pbkdf2_sha256(passphrase.expose(), salt, *iterations)
         .await?;
-    Ok(kdf::hkdf_sha256(stretched.expose(), salt, HKDF_UNLOCK_PASSPHRASE_V1))
+    Ok(kdf::hkdf_sha256(
+        stretched.expose(),
+        salt,
+        HKDF_UNLOCK_PASSPHRASE_V1,
+    ))
 }
 
 /// Derives a PRF method's K_wrap from the authenticator's PRF output.
@@ -259,7 +279,10 @@ pub async fn passphrase_k_wrap<P: Pbkdf2Provider + ?Sized>(
 /// # Errors
 /// [`UnlockError::Unacceptable`] for outputs shorter than 32 bytes or all zero (fail closed);
 /// [`UnlockError::WrongMethod`] for non-PRF parameters.
-pub fn prf_k_wrap(params: &MethodParams, prf_output: &SecretBytes) -> Result<Secret32, UnlockError> {
+pub fn prf_k_wrap(
+    params: &MethodParams,
+    prf_output: &SecretBytes,
+) -> Result<Secret32, UnlockError> {
     let MethodParams::PasskeyPrf { prf_input, .. } = params else {
         return Err(UnlockError::WrongMethod {
             expected: "passkey-prf",
@@ -267,7 +290,11 @@ pub fn prf_k_wrap(params: &MethodParams, prf_output: &SecretBytes) -> Result<Sec
         });
     };
     check_prf_output(prf_output)?;
-    Ok(kdf::hkdf_sha256(prf_output.expose(), prf_input, HKDF_UNLOCK_PRF_V1))
+    Ok(kdf::hkdf_sha256(
+        prf_output.expose(),
+        prf_input,
+        HKDF_UNLOCK_PRF_V1,
+    ))
 }
 
 /// Refuses PRF outputs that are too short or all zero.
@@ -276,7 +303,9 @@ pub fn prf_k_wrap(params: &MethodParams, prf_output: &SecretBytes) -> Result<Sec
 /// [`UnlockError::Unacceptable`].
 pub fn check_prf_output(prf_output: &SecretBytes) -> Result<(), UnlockError> {
     if prf_output.len() < MIN_PRF_LEN {
-        return Err(UnlockError::Unacceptable("PRF output shorter than 32 bytes"));
+        return Err(UnlockError::Unacceptable(
+            "PRF output shorter than 32 bytes",
+        ));
     }
     if prf_output.expose().iter().all(|b| *b == 0) {
         return Err(UnlockError::Unacceptable("PRF output is all zero"));
@@ -319,7 +348,15 @@ mod tests {
             credential_id: vec![1, 2, 3],
             prf_input: [4; 32],
         };
-        let rec = UnlockRecord::seal("m".into(), Some("key".into()), 9, params, &kek, &k, &mut rng);
+        let rec = UnlockRecord::seal(
+            "m".into(),
+            Some("key".into()),
+            9,
+            params,
+            &kek,
+            &k,
+            &mut rng,
+        );
         let mut r = rec.clone();
         r.id = "n".into();
         assert_eq!(r.open(&k).unwrap_err(), UnlockError::BadCredential);
@@ -346,7 +383,10 @@ mod tests {
             salt: [0; 16],
         };
         let rec = UnlockRecord::seal("m".into(), None, 1, params, &kek, &kek, &mut rng);
-        assert!(matches!(UnlockRecord::decode(&rec.encode()), Err(UnlockError::Format(_))));
+        assert!(matches!(
+            UnlockRecord::decode(&rec.encode()),
+            Err(UnlockError::Format(_))
+        ));
     }
 
     #[test]

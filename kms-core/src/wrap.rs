@@ -65,7 +65,12 @@ pub fn seal<R: CryptoRng + ?Sized>(
 
 /// Seals with a caller-chosen nonce, which must never repeat under the same key. Only for
 /// platforms that draw the nonce themselves (see [`crate::device`]); prefer [`seal`].
-pub fn seal_with_nonce(key: &Secret32, aad: &[u8], plaintext: &[u8], nonce: [u8; NONCE_LEN]) -> Sealed {
+pub fn seal_with_nonce(
+    key: &Secret32,
+    aad: &[u8],
+    plaintext: &[u8],
+    nonce: [u8; NONCE_LEN],
+) -> Sealed {
     let cipher = Aes256Gcm::new(key.expose().into());
     // Encryption fails only for inputs beyond GCM's 64 GiB limit, which no caller can reach
     // (RPC messages are capped far lower); an empty ciphertext would then fail to open.

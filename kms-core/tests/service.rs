@@ -1,5 +1,10 @@
 //! End-to-end tests of the key service over the in-memory store.
-#![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic, reason = "tests")]
+#![allow(
+    clippy::unwrap_used,
+    clippy::expect_used,
+    clippy::panic,
+    reason = "tests"
+)]
 
 use kms_core::clock::ManualClock;
 use kms_core::error::Error;
@@ -40,7 +45,11 @@ fn setup() -> (MemoryStore, ManualClock, TestKms) {
     let store = MemoryStore::new();
     let clock = ManualClock::new(T0);
     let mut kms = kms_on(&store, &clock, 1);
-    ok(&mut kms, APP, &format!(r#"{{"method":"setup","params":{{"passphrase":"{PASS}"}}}}"#));
+    ok(
+        &mut kms,
+        APP,
+        &format!(r#"{{"method":"setup","params":{{"passphrase":"{PASS}"}}}}"#),
+    );
     (store, clock, kms)
 }
 
@@ -56,7 +65,13 @@ fn audit_len(store: &MemoryStore, origin: &str) -> u64 {
 fn setup_lock_unlock() {
     let (_store, _clock, mut kms) = setup();
     assert!(kms.is_unlocked());
-    let Response::Status { initialized, unlocked, methods, .. } = ok(&mut kms, APP, r#"{"method":"status"}"#) else {
+    let Response::Status {
+        initialized,
+        unlocked,
+        methods,
+        ..
+    } = ok(&mut kms, APP, r#"{"method":"status"}"#)
+    else {
         panic!()
     };
     assert!(initialized && unlocked);
@@ -64,13 +79,23 @@ fn setup_lock_unlock() {
     assert_eq!(methods[0].kind, "passphrase");
     ok(&mut kms, APP, r#"{"method":"lock"}"#);
     assert!(!kms.is_unlocked());
-    assert_eq!(call(&mut kms, APP, r#"{"method":"vapid.publicKey"}"#), Err(Error::Locked));
-    assert_eq!(call(&mut kms, APP, &unlock_json("not the passphrase")), Err(Error::BadCredential));
+    assert_eq!(
+        call(&mut kms, APP, r#"{"method":"vapid.publicKey"}"#),
+        Err(Error::Locked)
+    );
+    assert_eq!(
+        call(&mut kms, APP, &unlock_json("not the passphrase")),
+        Err(Error::BadCredential)
+    );
     assert!(!kms.is_unlocked());
     ok(&mut kms, APP, &unlock_json(PASS));
     assert!(kms.is_unlocked());
     assert_eq!(
-        call(&mut kms, APP, &format!(r#"{{"method":"setup","params":{{"passphrase":"{PASS}"}}}}"#)),
+        call(
+            &mut kms,
+            APP,
+            &format!(r#"{{"method":"setup","params":{{"passphrase":"{PASS}"}}}}"#)
+        ),
         Err(Error::AlreadyInitialized)
     );
 }
@@ -79,7 +104,11 @@ fn setup_lock_unlock() {
 fn short_passphrase_refused_at_setup() {
     let store = MemoryStore::new();
     let mut kms = kms_on(&store, &ManualClock::new(T0), 1);
-    let r = call(&mut kms, APP, r#"{"method":"setup","params":{"passphrase":"short"}}"#);
+    let r = call(
+        &mut kms,
+        APP,
+        r#"{"method":"setup","params":{"passphrase":"short"}}"#,
+    );
     assert!(matches!(r, Err(Error::BadRequest { .. })), "{r:?}");
     assert!(store.snapshot().is_empty());
 }
@@ -89,7 +118,10 @@ fn failed_unlocks_back_off_persistently() {
     let (store, clock, mut kms) = setup();
     ok(&mut kms, APP, r#"{"method":"lock"}"#);
     for _ in 0..3 {
-        assert_eq!(call(&mut kms, APP, &unlock_json("wrong passphrase!")), Err(Error::BadCredential));
+        assert_eq!(
+            call(&mut kms, APP, &unlock_json("wrong passphrase!")),
+            Err(Error::BadCredential)
+        );
     }
     // The 3rd failure started a 1 s back-off: even the right passphrase is refused now,
     // by a fresh instance too (the counter is stored, not kept in memory).
@@ -99,12 +131,23 @@ fn failed_unlocks_back_off_persistently() {
         r => panic!("{r:?}"),
     }
     clock.advance_ms(1000);
-    assert_eq!(call(&mut kms, APP, &unlock_json("wrong passphrase!")), Err(Error::BadCredential));
+    assert_eq!(
+        call(&mut kms, APP, &unlock_json("wrong passphrase!")),
+        Err(Error::BadCredential)
+    );
     clock.advance_ms(1000);
-    assert!(matches!(call(&mut kms, APP, &unlock_json(PASS)), Err(Error::RateLimited { retry_after_ms: 1000 })));
+    assert!(matches!(
+        call(&mut kms, APP, &unlock_json(PASS)),
+        Err(Error::RateLimited {
+            retry_after_ms: 1000
+        })
+    ));
     clock.advance_ms(1000);
     ok(&mut kms, APP, &unlock_json(PASS));
-    assert!(store.get_sync("g/backoff").is_none(), "success resets the counter");
+    assert!(
+        store.get_sync("g/backoff").is_none(),
+        "success resets the counter"
+    );
 }
 
 trait GetSync {
@@ -119,33 +162,53 @@ impl GetSync for MemoryStore {
 #[test]
 fn origins_cannot_see_each_others_keys() {
     let (_store, _clock, mut kms) = setup();
-    let Response::VapidPublicKey { key_id, application_server_key: a } = ok(&mut kms, APP, r#"{"method":"vapid.publicKey"}"#) else {
+    let Response::VapidPublicKey {
+        key_id,
+        application_server_key: a,
+    } = ok(&mut kms, APP, r#"{"method":"vapid.publicKey"}"#)
+    else {
         panic!()
     };
-    let Response::VapidPublicKey { application_server_key: b, .. } = ok(&mut kms, OTHER, r#"{"method":"vapid.publicKey"}"#) else {
+    let Response::VapidPublicKey {
+        application_server_key: b,
+        ..
+    } = ok(&mut kms, OTHER, r#"{"method":"vapid.publicKey"}"#)
+    else {
         panic!()
     };
     assert_ne!(a, b);
-    let Response::Keys { keys } = ok(&mut kms, OTHER, r#"{"method":"keys.list"}"#) else { panic!() };
+    let Response::Keys { keys } = ok(&mut kms, OTHER, r#"{"method":"keys.list"}"#) else {
+        panic!()
+    };
     assert!(keys.iter().all(|k| k.public_key != a));
+    // The same key id does not exist in the other shard: nothing there to use or delete.
     let del = format!(r#"{{"method":"keys.delete","params":{{"keyId":"{key_id}"}}}}"#);
-    // Same key id, other shard: it does not exist there. Deleting it there removes only
-    // the other origin's own key.
     let Response::Keys { keys: before } = ok(&mut kms, APP, r#"{"method":"keys.list"}"#) else { panic!() };
-    ok(&mut kms, OTHER, &del);
+    assert!(matches!(call(&mut kms, OTHER, &del), Err(Error::KeyNotFound { .. })));
     let Response::Keys { keys: after } = ok(&mut kms, APP, r#"{"method":"keys.list"}"#) else { panic!() };
     assert_eq!(before, after);
-    assert!(matches!(call(&mut kms, OTHER, &del), Err(Error::KeyNotFound { .. })));
+    assert!(before.iter().any(|k| k.id == key_id));
     // Audit logs are per shard too.
-    let Response::AuditExport { jsonl, .. } = ok(&mut kms, OTHER, r#"{"method":"audit.export"}"#) else { panic!() };
+    let Response::AuditExport { jsonl, .. } = ok(&mut kms, OTHER, r#"{"method":"audit.export"}"#)
+    else {
+        panic!()
+    };
     assert!(!jsonl.contains(APP), "{jsonl}");
 }
 
 #[test]
 fn invalid_origins_are_denied() {
     let (_store, _clock, mut kms) = setup();
-    for o in ["null", "https://app.example/", "file://x", "https://APP.example"] {
-        assert_eq!(call(&mut kms, o, r#"{"method":"status"}"#), Err(Error::OriginDenied));
+    for o in [
+        "null",
+        "https://app.example/",
+        "file://x",
+        "https://APP.example",
+    ] {
+        assert_eq!(
+            call(&mut kms, o, r#"{"method":"status"}"#),
+            Err(Error::OriginDenied)
+        );
     }
 }
 
@@ -178,25 +241,35 @@ fn malformed_requests_are_refused_by_the_decoder() {
 #[test]
 fn prf_method_unlocks() {
     let (_store, _clock, mut kms) = setup();
-    let Response::PrfInput { prf_input } = ok(&mut kms, APP, r#"{"method":"methods.prfInput"}"#) else { panic!() };
+    let Response::PrfInput { prf_input } = ok(&mut kms, APP, r#"{"method":"methods.prfInput"}"#)
+    else {
+        panic!()
+    };
     let output = kms_core::b64::encode([0x42u8; 32]);
     let add = format!(
         r#"{{"method":"methods.addPrf","params":{{"credentialId":"AQID","prfInput":"{prf_input}","prfOutput":{},"label":"key"}}}}"#,
         serde_json::to_string(&[0x42u8; 32].to_vec()).unwrap()
     );
-    let Response::MethodAdded { method } = ok(&mut kms, APP, &add) else { panic!() };
+    let Response::MethodAdded { method } = ok(&mut kms, APP, &add) else {
+        panic!()
+    };
     assert_eq!(method.kind, "passkey-prf");
     ok(&mut kms, APP, r#"{"method":"lock"}"#);
     let wrong = r#"{"method":"unlock.prf","params":{"credentialId":"AQID","prfOutput":[1,1,1,1,1,1,1,1,1,1,1,1,1,1,1,1,1,1,1,1,1,1,1,1,1,1,1,1,1,1,1,1]}}"#;
     assert_eq!(call(&mut kms, APP, wrong), Err(Error::BadCredential));
     let short = r#"{"method":"unlock.prf","params":{"credentialId":"AQID","prfOutput":[1,2,3]}}"#;
-    assert!(matches!(call(&mut kms, APP, short), Err(Error::BadRequest { .. })));
+    assert!(matches!(
+        call(&mut kms, APP, short),
+        Err(Error::BadRequest { .. })
+    ));
     let _ = output;
     let right = format!(
         r#"{{"method":"unlock.prf","params":{{"credentialId":"AQID","prfOutput":{}}}}}"#,
         serde_json::to_string(&[0x42u8; 32].to_vec()).unwrap()
     );
-    let Response::Unlocked { method_id, .. } = ok(&mut kms, APP, &right) else { panic!() };
+    let Response::Unlocked { method_id, .. } = ok(&mut kms, APP, &right) else {
+        panic!()
+    };
     assert_eq!(method_id, method.id);
 }
 
@@ -204,27 +277,67 @@ fn prf_method_unlocks() {
 fn methods_can_be_added_changed_and_removed_without_rewrapping_keys() {
     let (store, _clock, mut kms) = setup();
     ok(&mut kms, APP, r#"{"method":"vapid.publicKey"}"#);
-    let keys_before: Vec<_> = store.snapshot().into_iter().filter(|(k, _)| k.starts_with("k/")).collect();
-    let Response::MethodAdded { method } =
-        ok(&mut kms, APP, r#"{"method":"methods.addPassphrase","params":{"passphrase":"second passphrase"}}"#)
-    else {
+    let keys_before: Vec<_> = store
+        .snapshot()
+        .into_iter()
+        .filter(|(k, _)| k.starts_with("k/"))
+        .collect();
+    let Response::MethodAdded { method } = ok(
+        &mut kms,
+        APP,
+        r#"{"method":"methods.addPassphrase","params":{"passphrase":"second passphrase"}}"#,
+    ) else {
         panic!()
     };
-    let Response::Methods { methods } = ok(&mut kms, APP, r#"{"method":"methods.list"}"#) else { panic!() };
+    let Response::Methods { methods } = ok(&mut kms, APP, r#"{"method":"methods.list"}"#) else {
+        panic!()
+    };
     assert_eq!(methods.len(), 2);
-    let first = methods.iter().find(|m| m.id != method.id).unwrap().id.clone();
-    ok(&mut kms, APP, &format!(r#"{{"method":"methods.remove","params":{{"methodId":"{first}"}}}}"#));
-    let r = call(&mut kms, APP, &format!(r#"{{"method":"methods.remove","params":{{"methodId":"{}"}}}}"#, method.id));
-    assert!(matches!(r, Err(Error::BadRequest { .. })), "last method must stay: {r:?}");
+    let first = methods
+        .iter()
+        .find(|m| m.id != method.id)
+        .unwrap()
+        .id
+        .clone();
     ok(
         &mut kms,
         APP,
-        &format!(r#"{{"method":"methods.changePassphrase","params":{{"methodId":"{}","passphrase":"third passphrase"}}}}"#, method.id),
+        &format!(r#"{{"method":"methods.remove","params":{{"methodId":"{first}"}}}}"#),
+    );
+    let r = call(
+        &mut kms,
+        APP,
+        &format!(
+            r#"{{"method":"methods.remove","params":{{"methodId":"{}"}}}}"#,
+            method.id
+        ),
+    );
+    assert!(
+        matches!(r, Err(Error::BadRequest { .. })),
+        "last method must stay: {r:?}"
+    );
+    ok(
+        &mut kms,
+        APP,
+        &format!(
+            r#"{{"method":"methods.changePassphrase","params":{{"methodId":"{}","passphrase":"third passphrase"}}}}"#,
+            method.id
+        ),
     );
     ok(&mut kms, APP, r#"{"method":"lock"}"#);
-    assert_eq!(call(&mut kms, APP, &unlock_json(PASS)), Err(Error::BadCredential));
-    assert_eq!(call(&mut kms, APP, &unlock_json("second passphrase")), Err(Error::BadCredential));
+    assert_eq!(
+        call(&mut kms, APP, &unlock_json(PASS)),
+        Err(Error::BadCredential)
+    );
+    assert_eq!(
+        call(&mut kms, APP, &unlock_json("second passphrase")),
+        Err(Error::BadCredential)
+    );
     ok(&mut kms, APP, &unlock_json("third passphrase"));
-    let keys_after: Vec<_> = store.snapshot().into_iter().filter(|(k, _)| k.starts_with("k/")).collect();
+    let keys_after: Vec<_> = store
+        .snapshot()
+        .into_iter()
+        .filter(|(k, _)| k.starts_with("k/"))
+        .collect();
     assert_eq!(keys_before, keys_after, "key records untouched");
 }

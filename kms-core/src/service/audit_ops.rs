@@ -35,7 +35,8 @@ impl<S: Store, C: Clock, R: CryptoRng, P: Pbkdf2Provider, D: DeviceKey> Kms<S, C
                 return Err(Error::tampered(format!("audit log truncated at {from}")));
             }
             for bytes in page {
-                let entry = Entry::decode(&bytes).map_err(|_| Error::tampered(format!("audit entry {from}")))?;
+                let entry = Entry::decode(&bytes)
+                    .map_err(|_| Error::tampered(format!("audit entry {from}")))?;
                 out.push(entry);
                 from += 1;
             }

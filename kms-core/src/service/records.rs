@@ -11,7 +11,7 @@ use crate::secret::{Secret32, SecretBytes};
 use crate::wrap::{self, Sealed};
 
 /// Associated-data label of a key record.
-pub const KEY_AAD_LABEL: &str = "kms:key-record:v1";
+pub(super) const KEY_AAD_LABEL: &str = "kms:key-record:v1";
 
 /// Prefix of every key record: `k/<origin>/<kind>/<id>`.
 pub(crate) fn shard_prefix(shard: &Origin) -> String {
@@ -95,7 +95,9 @@ mod opt_b64 {
         }
     }
 
-    pub(super) fn deserialize<'de, D: Deserializer<'de>>(d: D) -> Result<Option<Vec<u8>>, D::Error> {
+    pub(super) fn deserialize<'de, D: Deserializer<'de>>(
+        d: D,
+    ) -> Result<Option<Vec<u8>>, D::Error> {
         let text = Option::<String>::deserialize(d)?;
         text.map(|t| crate::b64::decode(&t).map_err(serde::de::Error::custom))
             .transpose()
@@ -121,7 +123,12 @@ impl KeyHeader {
 
 impl KeyRecord {
     /// Seals `secret` under `kek` with `header` as associated data.
-    pub fn seal<R: CryptoRng + ?Sized>(header: KeyHeader, secret: &[u8], kek: &Secret32, rng: &mut R) -> Self {
+    pub fn seal<R: CryptoRng + ?Sized>(
+        header: KeyHeader,
+        secret: &[u8],
+        kek: &Secret32,
+        rng: &mut R,
+    ) -> Self {
         let wrapped = wrap::seal(kek, &header.aad(), secret, rng);
         Self { header, wrapped }
     }
@@ -149,7 +156,10 @@ impl KeyRecord {
         let what = || Error::tampered(format!("key record {key_id}"));
         let rec: Self = serde_json::from_slice(bytes).map_err(|_| what())?;
         format::expect_id(&rec.header.format, KEY_RECORD_V1).map_err(|_| what())?;
-        if rec.header.shard != shard || rec.header.id != key_id || !key_id.starts_with(rec.header.kind.prefix()) {
+        if rec.header.shard != shard
+            || rec.header.id != key_id
+            || !key_id.starts_with(rec.header.kind.prefix())
+        {
             return Err(what());
         }
         Ok(rec)

@@ -36,7 +36,11 @@ pub struct OneTimePrekeyInfo {
 
 /// The result of a successful request.
 #[derive(Debug, Clone, PartialEq, Serialize)]
-#[serde(tag = "type", rename_all = "camelCase", rename_all_fields = "camelCase")]
+#[serde(
+    tag = "type",
+    rename_all = "camelCase",
+    rename_all_fields = "camelCase"
+)]
 #[non_exhaustive]
 pub enum Response {
     /// The request succeeded and has no data to return.

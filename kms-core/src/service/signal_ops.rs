@@ -22,7 +22,7 @@ use crate::store::{Check, Store, Transaction};
 const IDENTITY_ID: &str = "signal-identity/0";
 const STATE_ID: &str = "signal-state/0";
 /// Most one-time prekeys one `signal.replenish` call generates.
-pub const MAX_REPLENISH: u32 = 1000;
+pub(super) const MAX_REPLENISH: u32 = 1000;
 /// Largest prekey id (libsignal peers treat prekey ids as 24-bit).
 const MAX_PREKEY_ID: u32 = 0x00FF_FFFF;
 
@@ -59,7 +59,15 @@ fn kyber_id(id: u32) -> String {
     format!("{}{id}", KeyKind::SignalKyberPrekey.prefix())
 }
 
-fn header(o: &Origin, id: String, kind: KeyKind, alg: &str, public_key: Vec<u8>, now: u64, signature: Option<Vec<u8>>) -> KeyHeader {
+fn header(
+    o: &Origin,
+    id: String,
+    kind: KeyKind,
+    alg: &str,
+    public_key: Vec<u8>,
+    now: u64,
+    signature: Option<Vec<u8>>,
+) -> KeyHeader {
     KeyHeader {
         format: KEY_RECORD_V1.into(),
         id,
@@ -85,7 +93,11 @@ struct Loaded {
 
 impl<S: Store, C: Clock, R: CryptoRng, P: Pbkdf2Provider, D: DeviceKey> Kms<S, C, R, P, D> {
     /// Loads a key record of the shard and opens it.
-    async fn load_key(&self, o: &Origin, key_id: &str) -> Result<Option<(Vec<u8>, KeyRecord, crate::secret::SecretBytes)>, Error> {
+    async fn load_key(
+        &self,
+        o: &Origin,
+        key_id: &str,
+    ) -> Result<Option<(Vec<u8>, KeyRecord, crate::secret::SecretBytes)>, Error> {
         let kek = self.kek()?;
         let Some(raw) = self.store.get(&record_key(o, key_id)).await? else {
             return Ok(None);
@@ -104,7 +116,8 @@ impl<S: Store, C: Clock, R: CryptoRng, P: Pbkdf2Provider, D: DeviceKey> Kms<S, C
             .load_key(o, STATE_ID)
             .await?
             .ok_or_else(|| Error::tampered(STATE_ID))?;
-        let state: SignalState = serde_json::from_slice(state_json.expose()).map_err(|_| Error::tampered(STATE_ID))?;
+        let state: SignalState =
+            serde_json::from_slice(state_json.expose()).map_err(|_| Error::tampered(STATE_ID))?;
         Ok(Some(Loaded {
             identity,
             state,
@@ -117,34 +130,69 @@ impl<S: Store, C: Clock, R: CryptoRng, P: Pbkdf2Provider, D: DeviceKey> Kms<S, C
         let json = serde_json::to_vec(state).map_err(|_| Error::Internal)?;
         let now = self.clock.now_ms();
         Ok(KeyRecord::seal(
-            header(o, STATE_ID.into(), KeyKind::SignalState, "none", Vec::new(), now, None),
+            header(
+                o,
+                STATE_ID.into(),
+                KeyKind::SignalState,
+                "none",
+                Vec::new(),
+                now,
+                None,
+            ),
             &json,
             &kek,
             &mut self.rng,
         ))
     }
 
-    fn signed_prekey_record(&mut self, o: &Origin, identity: &IdentityKeyPair, id: u32) -> Result<KeyRecord, Error> {
+    fn signed_prekey_record(
+        &mut self,
+        o: &Origin,
+        identity: &IdentityKeyPair,
+        id: u32,
+    ) -> Result<KeyRecord, Error> {
         let kek = self.kek()?.clone();
         let now = self.clock.now_ms();
         let spk = SignedPreKey::generate(identity, id, now, &mut self.rng);
         Ok(KeyRecord::seal(
-            header(o, spk_id(id), KeyKind::SignalSignedPrekey, "X25519", spk.keypair.public_key().serialize().to_vec(), now, Some(spk.signature.to_vec())),
+            header(
+                o,
+                spk_id(id),
+                KeyKind::SignalSignedPrekey,
+                "X25519",
+                spk.keypair.public_key().serialize().to_vec(),
+                now,
+                Some(spk.signature.to_vec()),
+            ),
             spk.keypair.secret().expose(),
             &kek,
             &mut self.rng,
         ))
     }
 
-    fn one_time_records(&mut self, o: &Origin, start: u32, count: u32) -> Result<Vec<KeyRecord>, Error> {
+    fn one_time_records(
+        &mut self,
+        o: &Origin,
+        start: u32,
+        count: u32,
+    ) -> Result<Vec<KeyRecord>, Error> {
         let kek = self.kek()?.clone();
         let now = self.clock.now_ms();
-        let batch = OneTimePreKey::generate_batch(start, count, &mut self.rng).map_err(|_| Error::bad_request("prekey ids exhausted"))?;
+        let batch = OneTimePreKey::generate_batch(start, count, &mut self.rng)
+            .map_err(|_| Error::bad_request("prekey ids exhausted"))?;
         Ok(batch
             .iter()
             .map(|k| {
                 KeyRecord::seal(
-                    header(o, otpk_id(k.id), KeyKind::SignalOneTimePrekey, "X25519", k.keypair.public_key().serialize().to_vec(), now, None),
+                    header(
+                        o,
+                        otpk_id(k.id),
+                        KeyKind::SignalOneTimePrekey,
+                        "X25519",
+                        k.keypair.public_key().serialize().to_vec(),
+                        now,
+                        None,
+                    ),
                     k.keypair.secret().expose(),
                     &kek,
                     &mut self.rng,
@@ -177,15 +225,32 @@ impl<S: Store, C: Clock, R: CryptoRng, P: Pbkdf2Provider, D: DeviceKey> Kms<S, C
             current_kyber_id: 1,
         };
         let id_rec = KeyRecord::seal(
-            header(o, IDENTITY_ID.into(), KeyKind::SignalIdentity, "X25519", identity.public_key().serialize().to_vec(), now, None),
+            header(
+                o,
+                IDENTITY_ID.into(),
+                KeyKind::SignalIdentity,
+                "X25519",
+                identity.public_key().serialize().to_vec(),
+                now,
+                None,
+            ),
             identity.secret().expose(),
             &kek,
             &mut self.rng,
         );
         let spk = self.signed_prekey_record(o, &identity, 1)?;
-        let kyber = KyberPreKey::generate(&identity, KemAlgorithm::MlKem1024, 1, now, &mut self.rng);
+        let kyber =
+            KyberPreKey::generate(&identity, KemAlgorithm::Kyber1024, 1, now, &mut self.rng);
         let kyber_rec = KeyRecord::seal(
-            header(o, kyber_id(1), KeyKind::SignalKyberPrekey, "ML-KEM-1024", kyber.keypair.public_key().serialize(), now, Some(kyber.signature.to_vec())),
+            header(
+                o,
+                kyber_id(1),
+                KeyKind::SignalKyberPrekey,
+                "Kyber1024",
+                kyber.keypair.public_key().serialize(),
+                now,
+                Some(kyber.signature.to_vec()),
+            ),
             kyber.keypair.secret_bytes().expose(),
             &kek,
             &mut self.rng,
@@ -200,40 +265,78 @@ impl<S: Store, C: Clock, R: CryptoRng, P: Pbkdf2Provider, D: DeviceKey> Kms<S, C
         for r in self.one_time_records(o, 1, count)? {
             tx.put(record_key(o, &r.header.id), r.encode());
         }
-        self.commit(o, tx, "signal.create-identity", Some(IDENTITY_ID), Outcome::Ok).await?;
+        self.commit(
+            o,
+            tx,
+            "signal.create-identity",
+            Some(IDENTITY_ID),
+            Outcome::Ok,
+        )
+        .await?;
         self.load_signal(o).await?.ok_or(Error::Internal)
     }
 
-    async fn load_signed(&self, o: &Origin, identity: &IdentityKeyPair, id: u32) -> Result<SignedPreKey, Error> {
+    async fn load_signed(
+        &self,
+        o: &Origin,
+        identity: &IdentityKeyPair,
+        id: u32,
+    ) -> Result<SignedPreKey, Error> {
         let key_id = spk_id(id);
         let (_, rec, secret) = self
             .load_key(o, &key_id)
             .await?
             .ok_or_else(|| Error::KeyNotFound { id: key_id.clone() })?;
         let sig = rec.header.signature.as_deref().unwrap_or_default();
-        SignedPreKey::from_secret(&identity.public_key(), id, rec.header.created_ms, secret32(secret.expose(), &key_id)?, sig)
-            .map_err(|_| Error::tampered(key_id))
+        SignedPreKey::from_secret(
+            &identity.public_key(),
+            id,
+            rec.header.created_ms,
+            secret32(secret.expose(), &key_id)?,
+            sig,
+        )
+        .map_err(|_| Error::tampered(key_id))
     }
 
-    async fn load_kyber(&self, o: &Origin, identity: &IdentityKeyPair, id: u32) -> Result<KyberPreKey, Error> {
+    async fn load_kyber(
+        &self,
+        o: &Origin,
+        identity: &IdentityKeyPair,
+        id: u32,
+    ) -> Result<KyberPreKey, Error> {
         let key_id = kyber_id(id);
         let (_, rec, secret) = self
             .load_key(o, &key_id)
             .await?
             .ok_or_else(|| Error::KeyNotFound { id: key_id.clone() })?;
         let sig = rec.header.signature.as_deref().unwrap_or_default();
-        KyberPreKey::from_secret_bytes(&identity.public_key(), KemAlgorithm::MlKem1024, id, rec.header.created_ms, secret.expose(), sig)
-            .map_err(|_| Error::tampered(key_id))
+        KyberPreKey::from_secret_bytes(
+            &identity.public_key(),
+            KemAlgorithm::Kyber1024,
+            id,
+            rec.header.created_ms,
+            secret.expose(),
+            sig,
+        )
+        .map_err(|_| Error::tampered(key_id))
     }
 
     /// Unused one-time prekeys of the shard, sorted by id: (store key, raw, record, id).
-    async fn one_time_prekeys(&self, o: &Origin) -> Result<Vec<(String, Vec<u8>, KeyRecord, u32)>, Error> {
+    async fn one_time_prekeys(
+        &self,
+        o: &Origin,
+    ) -> Result<Vec<(String, Vec<u8>, KeyRecord, u32)>, Error> {
         let mut out: Vec<_> = self
             .shard_records(o, Some(KeyKind::SignalOneTimePrekey))
             .await?
             .into_iter()
             .filter_map(|(k, raw, rec)| {
-                let id = rec.header.id.strip_prefix(KeyKind::SignalOneTimePrekey.prefix())?.parse().ok()?;
+                let id = rec
+                    .header
+                    .id
+                    .strip_prefix(KeyKind::SignalOneTimePrekey.prefix())?
+                    .parse()
+                    .ok()?;
                 Some((k, raw, rec, id))
             })
             .collect();
@@ -241,15 +344,26 @@ impl<S: Store, C: Clock, R: CryptoRng, P: Pbkdf2Provider, D: DeviceKey> Kms<S, C
         Ok(out)
     }
 
-    pub(super) async fn signal_bundle(&mut self, o: &Origin, one_time: bool) -> Result<Response, Error> {
+    pub(super) async fn signal_bundle(
+        &mut self,
+        o: &Origin,
+        one_time: bool,
+    ) -> Result<Response, Error> {
         let l = self.ensure_signal(o).await?;
-        let signed = self.load_signed(o, &l.identity, l.state.current_signed_id).await?;
-        let kyber = self.load_kyber(o, &l.identity, l.state.current_kyber_id).await?;
+        let signed = self
+            .load_signed(o, &l.identity, l.state.current_signed_id)
+            .await?;
+        let kyber = self
+            .load_kyber(o, &l.identity, l.state.current_kyber_id)
+            .await?;
         let otpk = if one_time {
             match self.one_time_prekeys(o).await?.into_iter().next() {
                 Some((_, _, rec, id)) => {
                     let secret = rec.open(self.kek()?)?;
-                    Some(OneTimePreKey::from_secret(id, secret32(secret.expose(), &rec.header.id)?))
+                    Some(OneTimePreKey::from_secret(
+                        id,
+                        secret32(secret.expose(), &rec.header.id)?,
+                    ))
                 }
                 None => None,
             }
@@ -283,16 +397,25 @@ impl<S: Store, C: Clock, R: CryptoRng, P: Pbkdf2Provider, D: DeviceKey> Kms<S, C
         Ok(Response::SignalOneTimePrekeys { prekeys })
     }
 
-    pub(super) async fn signal_replenish(&mut self, o: &Origin, target: Option<u32>) -> Result<Response, Error> {
+    pub(super) async fn signal_replenish(
+        &mut self,
+        o: &Origin,
+        target: Option<u32>,
+    ) -> Result<Response, Error> {
         let l = self.ensure_signal(o).await?;
         let target = target.unwrap_or(self.config.one_time_prekey_high_water);
         let available = u32::try_from(self.one_time_prekeys(o).await?.len()).unwrap_or(u32::MAX);
         let count = target.saturating_sub(available);
         if count > MAX_REPLENISH {
-            return Err(Error::bad_request(format!("target: at most {MAX_REPLENISH} new prekeys per call, asked for {count}")));
+            return Err(Error::bad_request(format!(
+                "target: at most {MAX_REPLENISH} new prekeys per call, asked for {count}"
+            )));
         }
         if count == 0 {
-            return Ok(Response::SignalReplenished { generated: 0, available });
+            return Ok(Response::SignalReplenished {
+                generated: 0,
+                available,
+            });
         }
         let start = l.state.next_one_time_id;
         if start.saturating_add(count) > MAX_PREKEY_ID {
@@ -307,14 +430,18 @@ impl<S: Store, C: Clock, R: CryptoRng, P: Pbkdf2Provider, D: DeviceKey> Kms<S, C
         for r in self.one_time_records(o, start, count)? {
             tx.put(record_key(o, &r.header.id), r.encode());
         }
-        self.commit(o, tx, "signal.replenish", None, Outcome::Ok).await?;
+        self.commit(o, tx, "signal.replenish", None, Outcome::Ok)
+            .await?;
         Ok(Response::SignalReplenished {
             generated: count,
             available: available + count,
         })
     }
 
-    pub(super) async fn signal_rotate_signed_prekey(&mut self, o: &Origin) -> Result<Response, Error> {
+    pub(super) async fn signal_rotate_signed_prekey(
+        &mut self,
+        o: &Origin,
+    ) -> Result<Response, Error> {
         let l = self.ensure_signal(o).await?;
         let id = l.state.next_signed_id;
         let spk = self.signed_prekey_record(o, &l.identity, id)?;
@@ -327,21 +454,41 @@ impl<S: Store, C: Clock, R: CryptoRng, P: Pbkdf2Provider, D: DeviceKey> Kms<S, C
             .put(record_key(o, STATE_ID), state_rec.encode())
             .put(record_key(o, &spk.header.id), spk.encode());
         // Keep the previous signed prekey for the grace period; delete older ones past it.
-        let cutoff = self.clock.now_ms().saturating_sub(self.config.signed_prekey_grace_ms);
-        for (key, raw, rec) in self.shard_records(o, Some(KeyKind::SignalSignedPrekey)).await? {
-            if rec.header.id != spk_id(l.state.current_signed_id) && rec.header.created_ms < cutoff {
+        let cutoff = self
+            .clock
+            .now_ms()
+            .saturating_sub(self.config.signed_prekey_grace_ms);
+        for (key, raw, rec) in self
+            .shard_records(o, Some(KeyKind::SignalSignedPrekey))
+            .await?
+        {
+            if rec.header.id != spk_id(l.state.current_signed_id) && rec.header.created_ms < cutoff
+            {
                 tx.check(Check::Equals(key.clone(), raw)).delete(key);
             }
         }
-        self.commit(o, tx, "signal.rotate-signed-prekey", Some(&spk_id(id)), Outcome::Ok).await?;
+        self.commit(
+            o,
+            tx,
+            "signal.rotate-signed-prekey",
+            Some(&spk_id(id)),
+            Outcome::Ok,
+        )
+        .await?;
         Ok(Response::SignalSignedPrekey { id })
     }
 
-    pub(super) async fn signal_respond(&mut self, o: &Origin, p: RespondParams<'_>) -> Result<Response, Error> {
+    pub(super) async fn signal_respond(
+        &mut self,
+        o: &Origin,
+        p: RespondParams<'_>,
+    ) -> Result<Response, Error> {
         let l = self
             .load_signal(o)
             .await?
-            .ok_or_else(|| Error::KeyNotFound { id: IDENTITY_ID.into() })?;
+            .ok_or_else(|| Error::KeyNotFound {
+                id: IDENTITY_ID.into(),
+            })?;
         let their_identity = PublicKey::deserialize(p.their_identity)
             .map_err(|e| Error::bad_request(format!("theirIdentity: {e}")))?;
         let their_ephemeral = PublicKey::deserialize(p.their_ephemeral)
@@ -363,8 +510,12 @@ impl<S: Store, C: Clock, R: CryptoRng, P: Pbkdf2Provider, D: DeviceKey> Kms<S, C
                 // Consume and shred in the same transaction as the audit entry: a second
                 // responder racing for the same prekey fails its check and retries, then
                 // finds it consumed.
-                tx.check(Check::Equals(record_key(o, &key_id), raw)).delete(record_key(o, &key_id));
-                Some(OneTimePreKey::from_secret(id, secret32(secret.expose(), &key_id)?))
+                tx.check(Check::Equals(record_key(o, &key_id), raw))
+                    .delete(record_key(o, &key_id));
+                Some(OneTimePreKey::from_secret(
+                    id,
+                    secret32(secret.expose(), &key_id)?,
+                ))
             }
         };
         let shared = pqxdh::respond(
@@ -378,16 +529,28 @@ impl<S: Store, C: Clock, R: CryptoRng, P: Pbkdf2Provider, D: DeviceKey> Kms<S, C
         )
         .map_err(|e| Error::bad_request(format!("PQXDH: {e}")))?;
         let key_id = p.one_time_prekey_id.map(otpk_id);
-        self.commit(o, tx, "signal.respond", key_id.as_deref(), Outcome::Ok).await?;
+        self.commit(o, tx, "signal.respond", key_id.as_deref(), Outcome::Ok)
+            .await?;
         Ok(Response::SignalSharedSecret {
             shared_secret: crate::b64::encode(shared.expose()),
         })
     }
 
-    pub(super) async fn signal_sign(&mut self, o: &Origin, message: &[u8]) -> Result<Response, Error> {
+    pub(super) async fn signal_sign(
+        &mut self,
+        o: &Origin,
+        message: &[u8],
+    ) -> Result<Response, Error> {
         let l = self.ensure_signal(o).await?;
         let signature = l.identity.sign(&mut self.rng, message);
-        self.commit(o, Transaction::new(), "signal.sign", Some(IDENTITY_ID), Outcome::Ok).await?;
+        self.commit(
+            o,
+            Transaction::new(),
+            "signal.sign",
+            Some(IDENTITY_ID),
+            Outcome::Ok,
+        )
+        .await?;
         Ok(Response::SignalSignature {
             signature: crate::b64::encode(signature),
         })

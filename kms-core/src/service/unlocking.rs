@@ -30,9 +30,9 @@ const AUDIT_KEY_ID: &str = "audit/0";
 /// Prefix of unlock-method records.
 const METHOD_PREFIX: &str = "u/";
 /// Format id of the back-off record.
-pub const BACKOFF_V1: &str = "kms-backoff-v1";
+pub(super) const BACKOFF_V1: &str = "kms-backoff-v1";
 /// Longest back-off between attempts.
-pub const MAX_BACKOFF_MS: u64 = 3600 * 1000;
+pub(super) const MAX_BACKOFF_MS: u64 = 3600 * 1000;
 /// Longest method label.
 const MAX_LABEL_LEN: usize = 128;
 
@@ -60,8 +60,13 @@ fn method_info(rec: &UnlockRecord) -> MethodInfo {
         MethodParams::PasskeyPrf {
             credential_id,
             prf_input,
-        } => (Some(crate::b64::encode(credential_id)), Some(crate::b64::encode(prf_input))),
-        MethodParams::PasskeyGate { credential } => (Some(crate::b64::encode(&credential.id)), None),
+        } => (
+            Some(crate::b64::encode(credential_id)),
+            Some(crate::b64::encode(prf_input)),
+        ),
+        MethodParams::PasskeyGate { credential } => {
+            (Some(crate::b64::encode(&credential.id)), None)
+        }
     };
     MethodInfo {
         id: rec.id.clone(),
@@ -75,9 +80,9 @@ fn method_info(rec: &UnlockRecord) -> MethodInfo {
 
 fn check_label(label: &Option<String>) -> Result<(), Error> {
     match label {
-        Some(l) if l.len() > MAX_LABEL_LEN || l.chars().any(char::is_control) => {
-            Err(Error::bad_request("label: expected at most 128 printable characters"))
-        }
+        Some(l) if l.len() > MAX_LABEL_LEN || l.chars().any(char::is_control) => Err(
+            Error::bad_request("label: expected at most 128 printable characters"),
+        ),
         _ => Ok(()),
     }
 }
@@ -103,7 +108,8 @@ impl<S: Store, C: Clock, R: CryptoRng, P: Pbkdf2Provider, D: DeviceKey> Kms<S, C
     async fn methods(&self) -> Result<Vec<Loaded>, Error> {
         let mut out = Vec::new();
         for (key, raw) in self.store.list(METHOD_PREFIX).await? {
-            let rec = UnlockRecord::decode(&raw).map_err(|_| Error::tampered(format!("unlock record {key}")))?;
+            let rec = UnlockRecord::decode(&raw)
+                .map_err(|_| Error::tampered(format!("unlock record {key}")))?;
             if key != format!("{METHOD_PREFIX}{}", rec.id) {
                 return Err(Error::tampered(format!("unlock record {key}")));
             }
@@ -121,8 +127,10 @@ impl<S: Store, C: Clock, R: CryptoRng, P: Pbkdf2Provider, D: DeviceKey> Kms<S, C
                 not_before_ms: 0,
             },
             Some(bytes) => {
-                let b: Backoff = serde_json::from_slice(bytes).map_err(|_| Error::tampered("back-off record"))?;
-                format::expect_id(&b.format, BACKOFF_V1).map_err(|_| Error::tampered("back-off record"))?;
+                let b: Backoff = serde_json::from_slice(bytes)
+                    .map_err(|_| Error::tampered("back-off record"))?;
+                format::expect_id(&b.format, BACKOFF_V1)
+                    .map_err(|_| Error::tampered("back-off record"))?;
                 b
             }
         };
@@ -148,8 +156,14 @@ impl<S: Store, C: Clock, R: CryptoRng, P: Pbkdf2Provider, D: DeviceKey> Kms<S, C
         })
     }
 
-    pub(super) async fn setup(&mut self, o: &Origin, passphrase: &SecretInput) -> Result<Response, Error> {
-        if self.store.get(SETUP_KEY).await?.is_some() || !self.store.list(METHOD_PREFIX).await?.is_empty() {
+    pub(super) async fn setup(
+        &mut self,
+        o: &Origin,
+        passphrase: &SecretInput,
+    ) -> Result<Response, Error> {
+        if self.store.get(SETUP_KEY).await?.is_some()
+            || !self.store.list(METHOD_PREFIX).await?.is_empty()
+        {
             return Err(Error::AlreadyInitialized);
         }
         unlock::check_passphrase(&passphrase.0).map_err(unlock_error)?;
@@ -183,11 +197,11 @@ impl<S: Store, C: Clock, R: CryptoRng, P: Pbkdf2Provider, D: DeviceKey> Kms<S, C
             .put(SETUP_KEY, Vec::new())
             .put(format!("{METHOD_PREFIX}{id}"), rec.encode())
             .put(AUDIT_KEY_KEY, audit_rec.encode());
-        self.commit_signed(o, tx, "setup", Some(&id), Outcome::Ok, Some(&audit_key)).await?;
+        self.commit_signed(o, tx, "setup", Some(&id), Outcome::Ok, Some(&audit_key))
+            .await?;
         self.session = Some(Session {
             kek,
             audit_key,
-            method_id: id.clone(),
             expires_ms: None,
         });
         Ok(Response::Unlocked {
@@ -198,7 +212,8 @@ impl<S: Store, C: Clock, R: CryptoRng, P: Pbkdf2Provider, D: DeviceKey> Kms<S, C
 
     pub(super) async fn lock(&mut self, o: &Origin) -> Result<Response, Error> {
         if self.session.is_some() {
-            self.commit(o, Transaction::new(), "lock", None, Outcome::Ok).await?;
+            self.commit(o, Transaction::new(), "lock", None, Outcome::Ok)
+                .await?;
         }
         self.session = None;
         self.challenge = None;
@@ -207,10 +222,15 @@ impl<S: Store, C: Clock, R: CryptoRng, P: Pbkdf2Provider, D: DeviceKey> Kms<S, C
 
     /// Opens the audit key with `kek` (part of every successful unlock).
     async fn open_audit_key(&self, kek: &Secret32) -> Result<SigningKey, Error> {
-        let raw = self.store.get(AUDIT_KEY_KEY).await?.ok_or(Error::NotInitialized)?;
+        let raw = self
+            .store
+            .get(AUDIT_KEY_KEY)
+            .await?
+            .ok_or(Error::NotInitialized)?;
         let rec = KeyRecord::decode(&raw, "", AUDIT_KEY_ID)?;
         let secret = rec.open(kek)?;
-        let bytes = Secret32::from_slice(secret.expose()).map_err(|_| Error::tampered("audit key"))?;
+        let bytes =
+            Secret32::from_slice(secret.expose()).map_err(|_| Error::tampered("audit key"))?;
         Ok(SigningKey::from_bytes(bytes.expose()))
     }
 
@@ -228,11 +248,18 @@ impl<S: Store, C: Clock, R: CryptoRng, P: Pbkdf2Provider, D: DeviceKey> Kms<S, C
     }
 
     /// Records a failed attempt and its back-off; returns the error to report.
-    async fn fail_attempt(&mut self, o: &Origin, op: &str, method: Option<&str>, error: Error) -> Error {
+    async fn fail_attempt(
+        &mut self,
+        o: &Origin,
+        op: &str,
+        method: Option<&str>,
+        error: Error,
+    ) -> Error {
         let result: Result<(), Error> = async {
             let (raw, mut b) = self.backoff().await?;
             b.failures = b.failures.saturating_add(1);
-            b.not_before_ms = self.clock.now_ms() + backoff_delay_ms(b.failures, self.config.free_unlock_attempts);
+            b.not_before_ms = self.clock.now_ms()
+                + backoff_delay_ms(b.failures, self.config.free_unlock_attempts);
             let mut tx = Transaction::new();
             tx.check(match raw {
                 Some(r) => Check::Equals(BACKOFF_KEY.into(), r),
@@ -261,13 +288,14 @@ impl<S: Store, C: Clock, R: CryptoRng, P: Pbkdf2Provider, D: DeviceKey> Kms<S, C
     ) -> Result<Response, Error> {
         let audit_key = self.open_audit_key(&kek).await?;
         if let (Some(raw), _) = self.backoff().await? {
-            tx.check(Check::Equals(BACKOFF_KEY.into(), raw)).delete(BACKOFF_KEY);
+            tx.check(Check::Equals(BACKOFF_KEY.into(), raw))
+                .delete(BACKOFF_KEY);
         }
-        self.commit_signed(o, tx, op, Some(&method_id), Outcome::Ok, Some(&audit_key)).await?;
+        self.commit_signed(o, tx, op, Some(&method_id), Outcome::Ok, Some(&audit_key))
+            .await?;
         self.session = Some(Session {
             kek,
             audit_key,
-            method_id: method_id.clone(),
             expires_ms,
         });
         Ok(Response::Unlocked {
@@ -276,7 +304,11 @@ impl<S: Store, C: Clock, R: CryptoRng, P: Pbkdf2Provider, D: DeviceKey> Kms<S, C
         })
     }
 
-    pub(super) async fn unlock_passphrase(&mut self, o: &Origin, passphrase: &SecretInput) -> Result<Response, Error> {
+    pub(super) async fn unlock_passphrase(
+        &mut self,
+        o: &Origin,
+        passphrase: &SecretInput,
+    ) -> Result<Response, Error> {
         const OP: &str = "unlock.passphrase";
         let methods = self.methods().await?;
         if methods.is_empty() {
@@ -284,7 +316,10 @@ impl<S: Store, C: Clock, R: CryptoRng, P: Pbkdf2Provider, D: DeviceKey> Kms<S, C
         }
         self.check_backoff(o, OP).await?;
         if unlock::check_passphrase(&passphrase.0).is_ok() {
-            for m in methods.iter().filter(|m| matches!(m.rec.params, MethodParams::Passphrase { .. })) {
+            for m in methods
+                .iter()
+                .filter(|m| matches!(m.rec.params, MethodParams::Passphrase { .. }))
+            {
                 let k_wrap = unlock::passphrase_k_wrap(&self.pbkdf2, &m.rec.params, &passphrase.0)
                     .await
                     .map_err(unlock_error)?;
@@ -323,7 +358,9 @@ impl<S: Store, C: Clock, R: CryptoRng, P: Pbkdf2Provider, D: DeviceKey> Kms<S, C
             }
         }
         let id = found.map(|m| m.rec.id.clone());
-        Err(self.fail_attempt(o, OP, id.as_deref(), Error::BadCredential).await)
+        Err(self
+            .fail_attempt(o, OP, id.as_deref(), Error::BadCredential)
+            .await)
     }
 
     pub(super) async fn gate_challenge(&mut self) -> Result<Response, Error> {
@@ -336,7 +373,9 @@ impl<S: Store, C: Clock, R: CryptoRng, P: Pbkdf2Provider, D: DeviceKey> Kms<S, C
             .await?
             .iter()
             .filter_map(|m| match &m.rec.params {
-                MethodParams::PasskeyGate { credential } => Some(crate::b64::encode(&credential.id)),
+                MethodParams::PasskeyGate { credential } => {
+                    Some(crate::b64::encode(&credential.id))
+                }
                 _ => None,
             })
             .collect();
@@ -353,7 +392,9 @@ impl<S: Store, C: Clock, R: CryptoRng, P: Pbkdf2Provider, D: DeviceKey> Kms<S, C
         let now = self.clock.now_ms();
         match self.challenge.take() {
             Some(c) if now < c.expires_ms => Ok(c.bytes),
-            _ => Err(Error::bad_request("no pending WebAuthn challenge: call unlock.gateChallenge first")),
+            _ => Err(Error::bad_request(
+                "no pending WebAuthn challenge: call unlock.gateChallenge first",
+            )),
         }
     }
 
@@ -397,7 +438,11 @@ impl<S: Store, C: Clock, R: CryptoRng, P: Pbkdf2Provider, D: DeviceKey> Kms<S, C
             &expect,
         ) {
             Ok(v) => v,
-            Err(_) => return Err(self.fail_attempt(o, OP, Some(&m.rec.id), Error::BadCredential).await),
+            Err(_) => {
+                return Err(self
+                    .fail_attempt(o, OP, Some(&m.rec.id), Error::BadCredential)
+                    .await);
+            }
         };
         let kek = self
             .device
@@ -412,20 +457,29 @@ impl<S: Store, C: Clock, R: CryptoRng, P: Pbkdf2Provider, D: DeviceKey> Kms<S, C
         }
         updated.wrapped_kek = self.device_seal(&updated, &kek).await?;
         let mut tx = Transaction::new();
-        tx.check(Check::Equals(m.key.clone(), m.raw)).put(m.key, updated.encode());
+        tx.check(Check::Equals(m.key.clone(), m.raw))
+            .put(m.key, updated.encode());
         let expires = self.clock.now_ms() + GATE_SESSION_MS;
-        self.finish_unlock(o, OP, kek, updated.id, Some(expires), tx).await
+        self.finish_unlock(o, OP, kek, updated.id, Some(expires), tx)
+            .await
     }
 
-    async fn device_seal(&mut self, rec: &UnlockRecord, kek: &Secret32) -> Result<crate::wrap::Sealed, Error> {
+    async fn device_seal(
+        &mut self,
+        rec: &UnlockRecord,
+        kek: &Secret32,
+    ) -> Result<crate::wrap::Sealed, Error> {
         let mut nonce = [0u8; 12];
         self.rng.fill_bytes(&mut nonce);
-        self.device.seal(&rec.aad(), kek, nonce).await.map_err(|e| match e {
-            crate::device::DeviceKeyError::Unavailable => Error::Unsupported {
-                what: "passkey gate: no device key on this platform".into(),
-            },
-            _ => Error::Internal,
-        })
+        self.device
+            .seal(&rec.aad(), kek, nonce)
+            .await
+            .map_err(|e| match e {
+                crate::device::DeviceKeyError::Unavailable => Error::Unsupported {
+                    what: "passkey gate: no device key on this platform".into(),
+                },
+                _ => Error::Internal,
+            })
     }
 
     pub(super) async fn list_methods(&self) -> Result<Response, Error> {
@@ -435,7 +489,12 @@ impl<S: Store, C: Clock, R: CryptoRng, P: Pbkdf2Provider, D: DeviceKey> Kms<S, C
         })
     }
 
-    async fn add_method(&mut self, o: &Origin, op: &str, rec: UnlockRecord) -> Result<Response, Error> {
+    async fn add_method(
+        &mut self,
+        o: &Origin,
+        op: &str,
+        rec: UnlockRecord,
+    ) -> Result<Response, Error> {
         let key = format!("{METHOD_PREFIX}{}", rec.id);
         let mut tx = Transaction::new();
         tx.check(Check::Absent(key.clone())).put(key, rec.encode());
@@ -459,7 +518,15 @@ impl<S: Store, C: Clock, R: CryptoRng, P: Pbkdf2Provider, D: DeviceKey> Kms<S, C
             .await
             .map_err(unlock_error)?;
         let id = self.new_method_id();
-        let rec = UnlockRecord::seal(id, label, self.clock.now_ms(), params, &kek, &k_wrap, &mut self.rng);
+        let rec = UnlockRecord::seal(
+            id,
+            label,
+            self.clock.now_ms(),
+            params,
+            &kek,
+            &k_wrap,
+            &mut self.rng,
+        );
         self.add_method(o, "methods.add-passphrase", rec).await
     }
 
@@ -487,10 +554,26 @@ impl<S: Store, C: Clock, R: CryptoRng, P: Pbkdf2Provider, D: DeviceKey> Kms<S, C
         let k_wrap = unlock::passphrase_k_wrap(&self.pbkdf2, &params, &passphrase.0)
             .await
             .map_err(unlock_error)?;
-        let rec = UnlockRecord::seal(m.rec.id.clone(), m.rec.label.clone(), self.clock.now_ms(), params, &kek, &k_wrap, &mut self.rng);
+        let rec = UnlockRecord::seal(
+            m.rec.id.clone(),
+            m.rec.label.clone(),
+            self.clock.now_ms(),
+            params,
+            &kek,
+            &k_wrap,
+            &mut self.rng,
+        );
         let mut tx = Transaction::new();
-        tx.check(Check::Equals(m.key.clone(), m.raw)).put(m.key, rec.encode());
-        self.commit(o, tx, "methods.change-passphrase", Some(method_id), Outcome::Ok).await?;
+        tx.check(Check::Equals(m.key.clone(), m.raw))
+            .put(m.key, rec.encode());
+        self.commit(
+            o,
+            tx,
+            "methods.change-passphrase",
+            Some(method_id),
+            Outcome::Ok,
+        )
+        .await?;
         Ok(Response::Done)
     }
 
@@ -515,18 +598,27 @@ impl<S: Store, C: Clock, R: CryptoRng, P: Pbkdf2Provider, D: DeviceKey> Kms<S, C
         if credential_id.0.is_empty() || credential_id.0.len() > 1023 {
             return Err(Error::bad_request("credentialId: expected 1 to 1023 bytes"));
         }
-        let prf_input: [u8; 32] = prf_input
-            .0
-            .as_slice()
-            .try_into()
-            .map_err(|_| Error::bad_request(format!("prfInput: expected 32 bytes, got {}", prf_input.0.len())))?;
+        let prf_input: [u8; 32] = prf_input.0.as_slice().try_into().map_err(|_| {
+            Error::bad_request(format!(
+                "prfInput: expected 32 bytes, got {}",
+                prf_input.0.len()
+            ))
+        })?;
         let params = MethodParams::PasskeyPrf {
             credential_id: credential_id.0.clone(),
             prf_input,
         };
         let k_wrap = unlock::prf_k_wrap(&params, &prf_output.0).map_err(unlock_error)?;
         let id = self.new_method_id();
-        let rec = UnlockRecord::seal(id, label, self.clock.now_ms(), params, &kek, &k_wrap, &mut self.rng);
+        let rec = UnlockRecord::seal(
+            id,
+            label,
+            self.clock.now_ms(),
+            params,
+            &kek,
+            &k_wrap,
+            &mut self.rng,
+        );
         self.add_method(o, "methods.add-prf", rec).await
     }
 
@@ -548,8 +640,9 @@ impl<S: Store, C: Clock, R: CryptoRng, P: Pbkdf2Provider, D: DeviceKey> Kms<S, C
             challenge: challenge.to_vec(),
             require_user_verification: self.config.require_user_verification,
         };
-        let credential = webauthn::verify_registration(&attestation_object.0, &client_data_json.0, &expect)
-            .map_err(|e| Error::bad_request(format!("passkey registration: {e}")))?;
+        let credential =
+            webauthn::verify_registration(&attestation_object.0, &client_data_json.0, &expect)
+                .map_err(|e| Error::bad_request(format!("passkey registration: {e}")))?;
         let id = self.new_method_id();
         let mut rec = UnlockRecord::seal(
             id,
@@ -564,7 +657,11 @@ impl<S: Store, C: Clock, R: CryptoRng, P: Pbkdf2Provider, D: DeviceKey> Kms<S, C
         self.add_method(o, "methods.add-gate", rec).await
     }
 
-    pub(super) async fn remove_method(&mut self, o: &Origin, method_id: &str) -> Result<Response, Error> {
+    pub(super) async fn remove_method(
+        &mut self,
+        o: &Origin,
+        method_id: &str,
+    ) -> Result<Response, Error> {
         self.kek()?;
         let methods = self.methods().await?;
         let m = methods
@@ -575,13 +672,19 @@ impl<S: Store, C: Clock, R: CryptoRng, P: Pbkdf2Provider, D: DeviceKey> Kms<S, C
             return Err(Error::bad_request("cannot remove the last unlock method"));
         }
         let mut tx = Transaction::new();
-        tx.check(Check::Equals(m.key.clone(), m.raw.clone())).delete(m.key.clone());
-        self.commit(o, tx, "methods.remove", Some(method_id), Outcome::Ok).await?;
+        tx.check(Check::Equals(m.key.clone(), m.raw.clone()))
+            .delete(m.key.clone());
+        self.commit(o, tx, "methods.remove", Some(method_id), Outcome::Ok)
+            .await?;
         Ok(Response::Done)
     }
 
     /// Every key record of the shard, integrity-checked (opened) with the KEK.
-    pub(super) async fn shard_records(&self, o: &Origin, kind: Option<KeyKind>) -> Result<Vec<(String, Vec<u8>, KeyRecord)>, Error> {
+    pub(super) async fn shard_records(
+        &self,
+        o: &Origin,
+        kind: Option<KeyKind>,
+    ) -> Result<Vec<(String, Vec<u8>, KeyRecord)>, Error> {
         let kek = self.kek()?;
         let prefix = match kind {
             Some(k) => format!("{}{}", shard_prefix(o), k.prefix()),
@@ -620,7 +723,8 @@ impl<S: Store, C: Clock, R: CryptoRng, P: Pbkdf2Provider, D: DeviceKey> Kms<S, C
         KeyRecord::decode(&raw, o.as_str(), key_id)?;
         let mut tx = Transaction::new();
         tx.check(Check::Equals(key.clone(), raw)).delete(key);
-        self.commit(o, tx, "keys.delete", Some(key_id), Outcome::Ok).await?;
+        self.commit(o, tx, "keys.delete", Some(key_id), Outcome::Ok)
+            .await?;
         Ok(Response::Done)
     }
 }

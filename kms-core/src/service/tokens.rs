@@ -1,0 +1,251 @@
+//! VAPID keys and relay-token signing keys of a shard.
+
+use rand_core::CryptoRng;
+
+use super::records::{KeyHeader, KeyKind, KeyRecord, record_key};
+use super::{Kms, Response};
+use crate::audit::Outcome;
+use crate::clock::Clock;
+use crate::device::DeviceKey;
+use crate::error::Error;
+use crate::format::KEY_RECORD_V1;
+use crate::jwk::{Jwk, Jwks};
+use crate::jws::{JwsAlg, PublicKey, SigningKey};
+use crate::kdf::Pbkdf2Provider;
+use crate::origin::Origin;
+use crate::relay_token::{self, RelayTokenRequest};
+use crate::rpc::RelayAlg;
+use crate::secret::Secret32;
+use crate::store::{Check, Store, Transaction};
+use crate::vapid::{VapidClaims, VapidKey};
+
+fn jws_alg(alg: &str) -> Option<JwsAlg> {
+    match alg {
+        "ES256" => Some(JwsAlg::ES256),
+        "EdDSA" => Some(JwsAlg::EdDSA),
+        _ => None,
+    }
+}
+
+impl<S: Store, C: Clock, R: CryptoRng, P: Pbkdf2Provider, D: DeviceKey> Kms<S, C, R, P, D> {
+    fn new_key_record(
+        &mut self,
+        o: &Origin,
+        id: String,
+        kind: KeyKind,
+        key: &SigningKey,
+    ) -> Result<KeyRecord, Error> {
+        let kek = self.kek()?.clone();
+        let header = KeyHeader {
+            format: KEY_RECORD_V1.into(),
+            id,
+            shard: o.as_str().into(),
+            kind,
+            alg: key.alg().name().into(),
+            public_key: key.public_key().to_bytes(),
+            created_ms: self.clock.now_ms(),
+            signature: None,
+        };
+        Ok(KeyRecord::seal(
+            header,
+            key.secret().expose(),
+            &kek,
+            &mut self.rng,
+        ))
+    }
+
+    fn open_signing_key(&self, rec: &KeyRecord) -> Result<SigningKey, Error> {
+        let what = || Error::tampered(format!("key record {}", rec.header.id));
+        let alg = jws_alg(&rec.header.alg).ok_or_else(what)?;
+        let secret = rec.open(self.kek()?)?;
+        let key = SigningKey::from_secret(
+            alg,
+            &Secret32::from_slice(secret.expose()).map_err(|_| what())?,
+        )
+        .map_err(|_| what())?;
+        if key.public_key().to_bytes() != rec.header.public_key {
+            return Err(what());
+        }
+        Ok(key)
+    }
+
+    /// The shard's current VAPID record, if any (newest first if several).
+    async fn vapid_record(
+        &self,
+        o: &Origin,
+    ) -> Result<Option<(String, Vec<u8>, KeyRecord)>, Error> {
+        let mut all = self.shard_records(o, Some(KeyKind::Vapid)).await?;
+        all.sort_by_key(|(_, _, r)| r.header.created_ms);
+        Ok(all.pop())
+    }
+
+    async fn create_vapid(
+        &mut self,
+        o: &Origin,
+        replace: Option<(String, Vec<u8>)>,
+        op: &str,
+    ) -> Result<KeyRecord, Error> {
+        let key = SigningKey::generate(JwsAlg::ES256, &mut self.rng);
+        let mut name = [0u8; 6];
+        self.rng.fill_bytes(&mut name);
+        let id = format!("{}{}", KeyKind::Vapid.prefix(), crate::b64::encode(name));
+        let rec = self.new_key_record(o, id.clone(), KeyKind::Vapid, &key)?;
+        let mut tx = Transaction::new();
+        match replace {
+            Some((k, raw)) => {
+                tx.check(Check::Equals(k.clone(), raw)).delete(k);
+            }
+            None => {
+                // Two tabs creating the first key at once: the loser retries and finds it.
+                tx.check(Check::Absent(format!(
+                    "{}vapid-lock",
+                    super::records::shard_prefix(o)
+                )));
+            }
+        }
+        tx.put(record_key(o, &id), rec.encode());
+        self.commit(o, tx, op, Some(&id), Outcome::Ok).await?;
+        Ok(rec)
+    }
+
+    pub(super) async fn vapid_public_key(&mut self, o: &Origin) -> Result<Response, Error> {
+        let rec = match self.vapid_record(o).await? {
+            Some((_, _, rec)) => rec,
+            None => self.create_vapid(o, None, "vapid.create").await?,
+        };
+        Ok(Response::VapidPublicKey {
+            key_id: rec.header.id.clone(),
+            application_server_key: crate::b64::encode(&rec.header.public_key),
+        })
+    }
+
+    pub(super) async fn vapid_authorization(
+        &mut self,
+        o: &Origin,
+        aud: &str,
+        sub: Option<&str>,
+        exp: Option<u64>,
+    ) -> Result<Response, Error> {
+        let rec = match self.vapid_record(o).await? {
+            Some((_, _, rec)) => rec,
+            None => self.create_vapid(o, None, "vapid.create").await?,
+        };
+        let key = VapidKey::from_secret(&self.open_signing_key(&rec)?.secret())
+            .map_err(|_| Error::Internal)?;
+        let auth = key
+            .authorization(
+                &VapidClaims {
+                    aud: aud.into(),
+                    sub: sub.map(str::to_owned),
+                    exp,
+                },
+                self.clock.now_secs(),
+            )
+            .map_err(|e| Error::bad_request(e.to_string()))?;
+        self.commit(
+            o,
+            Transaction::new(),
+            "vapid.sign",
+            Some(&rec.header.id),
+            Outcome::Ok,
+        )
+        .await?;
+        Ok(Response::VapidAuthorization {
+            header: auth.header,
+            token: auth.token,
+            expires_at: auth.expires_at,
+        })
+    }
+
+    pub(super) async fn vapid_rotate(&mut self, o: &Origin) -> Result<Response, Error> {
+        let old = self.vapid_record(o).await?.map(|(k, raw, _)| (k, raw));
+        let rec = self.create_vapid(o, old, "vapid.rotate").await?;
+        Ok(Response::VapidPublicKey {
+            key_id: rec.header.id.clone(),
+            application_server_key: crate::b64::encode(&rec.header.public_key),
+        })
+    }
+
+    pub(super) async fn relay_create_key(
+        &mut self,
+        o: &Origin,
+        alg: RelayAlg,
+    ) -> Result<Response, Error> {
+        let alg = match alg {
+            RelayAlg::ES256 => JwsAlg::ES256,
+            RelayAlg::EdDSA => JwsAlg::EdDSA,
+        };
+        let key = SigningKey::generate(alg, &mut self.rng);
+        let kid = Jwk::from_public_key(&key.public_key(), None).thumbprint();
+        let id = format!("{}{kid}", KeyKind::Relay.prefix());
+        let rec = self.new_key_record(o, id.clone(), KeyKind::Relay, &key)?;
+        let mut tx = Transaction::new();
+        tx.check(Check::Absent(record_key(o, &id)))
+            .put(record_key(o, &id), rec.encode());
+        self.commit(o, tx, "relay.create-key", Some(&id), Outcome::Ok)
+            .await?;
+        let jwk = Jwk::from_public_key(&key.public_key(), Some(&kid));
+        Ok(Response::RelayKey {
+            kid,
+            jwk: serde_json::to_value(jwk).map_err(|_| Error::Internal)?,
+        })
+    }
+
+    pub(super) async fn relay_token(
+        &mut self,
+        o: &Origin,
+        kid: &str,
+        aud: &str,
+        iss: Option<&str>,
+        scope: Option<&[String]>,
+        ttl_secs: Option<u64>,
+    ) -> Result<Response, Error> {
+        let id = format!("{}{kid}", KeyKind::Relay.prefix());
+        let raw = self
+            .store
+            .get(&record_key(o, &id))
+            .await?
+            .ok_or_else(|| Error::KeyNotFound { id: kid.into() })?;
+        let rec = KeyRecord::decode(&raw, o.as_str(), &id)?;
+        let key = self.open_signing_key(&rec)?;
+        let issued = relay_token::issue(
+            &key,
+            kid,
+            &RelayTokenRequest {
+                iss: iss.unwrap_or(o.as_str()).into(),
+                aud: aud.into(),
+                scope: scope.map(<[String]>::to_vec),
+                ttl_secs,
+            },
+            self.clock.now_secs(),
+            &mut self.rng,
+        )
+        .map_err(|e| Error::bad_request(e.to_string()))?;
+        self.commit(o, Transaction::new(), "relay.sign", Some(&id), Outcome::Ok)
+            .await?;
+        Ok(Response::RelayToken {
+            token: issued.token,
+            jti: issued.jti,
+            expires_at: issued.expires_at,
+        })
+    }
+
+    pub(super) async fn relay_jwks(&self, o: &Origin) -> Result<Response, Error> {
+        let mut jwks = Jwks::default();
+        for (_, _, rec) in self.shard_records(o, Some(KeyKind::Relay)).await? {
+            let alg =
+                jws_alg(&rec.header.alg).ok_or_else(|| Error::tampered(rec.header.id.clone()))?;
+            let pk = PublicKey::from_bytes(alg, &rec.header.public_key)
+                .map_err(|_| Error::tampered(rec.header.id.clone()))?;
+            let kid = rec
+                .header
+                .id
+                .strip_prefix(KeyKind::Relay.prefix())
+                .unwrap_or_default();
+            jwks.keys.push(Jwk::from_public_key(&pk, Some(kid)));
+        }
+        Ok(Response::Jwks {
+            jwks: serde_json::to_value(jwks).map_err(|_| Error::Internal)?,
+        })
+    }
+}
