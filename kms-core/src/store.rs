@@ -103,13 +103,13 @@ impl Transaction {
         }
         let mut next: std::collections::BTreeMap<&str, u64> = std::collections::BTreeMap::new();
         for a in &self.appends {
-            if let Some(expected) = next.get(a.log.as_str()) {
-                if *expected != a.seq {
-                    return Err(StoreError::Invalid(format!(
-                        "audit appends to {:?} not contiguous: expected seq {expected}, got {}",
-                        a.log, a.seq
-                    )));
-                }
+            if let Some(expected) = next.get(a.log.as_str())
+                && *expected != a.seq
+            {
+                return Err(StoreError::Invalid(format!(
+                    "audit appends to {:?} not contiguous: expected seq {expected}, got {}",
+                    a.log, a.seq
+                )));
             }
             next.insert(a.log.as_str(), a.seq.saturating_add(1));
         }

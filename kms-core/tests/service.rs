@@ -183,9 +183,16 @@ fn origins_cannot_see_each_others_keys() {
     assert!(keys.iter().all(|k| k.public_key != a));
     // The same key id does not exist in the other shard: nothing there to use or delete.
     let del = format!(r#"{{"method":"keys.delete","params":{{"keyId":"{key_id}"}}}}"#);
-    let Response::Keys { keys: before } = ok(&mut kms, APP, r#"{"method":"keys.list"}"#) else { panic!() };
-    assert!(matches!(call(&mut kms, OTHER, &del), Err(Error::KeyNotFound { .. })));
-    let Response::Keys { keys: after } = ok(&mut kms, APP, r#"{"method":"keys.list"}"#) else { panic!() };
+    let Response::Keys { keys: before } = ok(&mut kms, APP, r#"{"method":"keys.list"}"#) else {
+        panic!()
+    };
+    assert!(matches!(
+        call(&mut kms, OTHER, &del),
+        Err(Error::KeyNotFound { .. })
+    ));
+    let Response::Keys { keys: after } = ok(&mut kms, APP, r#"{"method":"keys.list"}"#) else {
+        panic!()
+    };
     assert_eq!(before, after);
     assert!(before.iter().any(|k| k.id == key_id));
     // Audit logs are per shard too.
