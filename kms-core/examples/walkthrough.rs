@@ -2,7 +2,12 @@
 //!
 //! Runs the same `Kms::handle` the browser enclave exposes, natively, over the in-memory
 //! store, and prints each request and its (public) result.
-#![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic, reason = "example")]
+#![allow(
+    clippy::unwrap_used,
+    clippy::expect_used,
+    clippy::panic,
+    reason = "example"
+)]
 
 use std::time::Instant;
 
@@ -19,7 +24,9 @@ fn main() {
     let mut step = 0;
     let mut run = |kms: &mut Kms<_, _, _>, json: &str| {
         step += 1;
-        let mut shown = json.replace("correct horse battery staple", "••••").replace("wrong passphrase", "••••");
+        let mut shown = json
+            .replace("correct horse battery staple", "••••")
+            .replace("wrong passphrase", "••••");
         if shown.len() > 160 {
             shown = format!("{}...", shown.chars().take(157).collect::<String>());
         }
@@ -36,21 +43,43 @@ fn main() {
                 }
                 println!("{step:>2}. {shown}\n    -> ok ({ms:.1} ms) {text}");
             }
-            Err(e) => println!("{step:>2}. {shown}\n    -> error ({ms:.1} ms) {}", serde_json::to_string(e).unwrap()),
+            Err(e) => println!(
+                "{step:>2}. {shown}\n    -> error ({ms:.1} ms) {}",
+                serde_json::to_string(e).unwrap()
+            ),
         }
         r
     };
 
     println!("kms-core walkthrough: one enclave, caller origin {APP}\n");
-    run(&mut kms, r#"{"method":"setup","params":{"passphrase":"correct horse battery staple"}}"#).unwrap();
+    run(
+        &mut kms,
+        r#"{"method":"setup","params":{"passphrase":"correct horse battery staple"}}"#,
+    )
+    .unwrap();
     run(&mut kms, r#"{"method":"lock"}"#).unwrap();
     run(&mut kms, r#"{"method":"vapid.publicKey"}"#).unwrap_err();
-    run(&mut kms, r#"{"method":"unlock.passphrase","params":{"passphrase":"wrong passphrase"}}"#).unwrap_err();
-    run(&mut kms, r#"{"method":"unlock.passphrase","params":{"passphrase":"correct horse battery staple"}}"#).unwrap();
+    run(
+        &mut kms,
+        r#"{"method":"unlock.passphrase","params":{"passphrase":"wrong passphrase"}}"#,
+    )
+    .unwrap_err();
+    run(
+        &mut kms,
+        r#"{"method":"unlock.passphrase","params":{"passphrase":"correct horse battery staple"}}"#,
+    )
+    .unwrap();
     run(&mut kms, r#"{"method":"vapid.publicKey"}"#).unwrap();
     run(&mut kms, r#"{"method":"vapid.authorization","params":{"aud":"https://push.example.net","sub":"mailto:ops@app.example"}}"#).unwrap();
-    run(&mut kms, r#"{"method":"vapid.authorization","params":{"aud":"http://push.example.net"}}"#).unwrap_err();
-    let Ok(Response::RelayKey { kid, .. }) = run(&mut kms, r#"{"method":"relay.createKey","params":{"alg":"EdDSA"}}"#) else {
+    run(
+        &mut kms,
+        r#"{"method":"vapid.authorization","params":{"aud":"http://push.example.net"}}"#,
+    )
+    .unwrap_err();
+    let Ok(Response::RelayKey { kid, .. }) = run(
+        &mut kms,
+        r#"{"method":"relay.createKey","params":{"alg":"EdDSA"}}"#,
+    ) else {
         panic!("relay key")
     };
     run(&mut kms, &format!(r#"{{"method":"relay.token","params":{{"kid":"{kid}","aud":"relay.example","scope":["prekeys:upload"]}}}}"#)).unwrap();
@@ -58,7 +87,10 @@ fn main() {
 
     // A peer fetches our prekey bundle and starts a PQXDH session; we respond inside the
     // enclave, which consumes and shreds the one-time prekey.
-    let Ok(Response::SignalBundle { bundle }) = run(&mut kms, r#"{"method":"signal.bundle","params":{"oneTime":true}}"#) else {
+    let Ok(Response::SignalBundle { bundle }) = run(
+        &mut kms,
+        r#"{"method":"signal.bundle","params":{"oneTime":true}}"#,
+    ) else {
         panic!("bundle")
     };
     let bundle: PreKeyBundle = serde_json::from_value(bundle).unwrap();
@@ -84,14 +116,21 @@ fn main() {
     run(&mut kms, r#"{"method":"signal.replenish","params":{}}"#).unwrap();
     run(&mut kms, r#"{"method":"keys.list"}"#).unwrap();
     run(&mut kms, r#"{"method":"audit.verify"}"#).unwrap();
-    let Ok(Response::AuditExport { jsonl, .. }) = run(&mut kms, r#"{"method":"audit.export"}"#) else {
+    let Ok(Response::AuditExport { jsonl, .. }) = run(&mut kms, r#"{"method":"audit.export"}"#)
+    else {
         panic!("export")
     };
     println!("\naudit log ({} lines):", jsonl.lines().count());
     for line in jsonl.lines() {
         let v: serde_json::Value = serde_json::from_str(line).unwrap();
         if let Some(op) = v.get("op") {
-            println!("  #{:<2} {:<28} {:<8} {}", v["seq"], op.as_str().unwrap(), v["outcome"].as_str().unwrap(), v["keyId"].as_str().unwrap_or("-"));
+            println!(
+                "  #{:<2} {:<28} {:<8} {}",
+                v["seq"],
+                op.as_str().unwrap(),
+                v["outcome"].as_str().unwrap(),
+                v["keyId"].as_str().unwrap_or("-")
+            );
         } else {
             println!("  checkpoint: size {}", v["checkpoint"]["size"]);
         }

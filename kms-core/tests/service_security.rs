@@ -1,0 +1,253 @@
+//! Security properties of the service: no secret in any reply, Debug output or error;
+//! one-time prekeys consumed exactly once across tabs; stored records tamper-evident.
+#![allow(
+    clippy::unwrap_used,
+    clippy::expect_used,
+    clippy::panic,
+    reason = "tests"
+)]
+
+use kms_core::clock::ManualClock;
+use kms_core::error::Error;
+use kms_core::rpc::Request;
+use kms_core::service::{KeyRecord, Kms, Response};
+use kms_core::signal::{bundle::PreKeyBundle, identity::IdentityKeyPair, pqxdh};
+use kms_core::store::MemoryStore;
+use kms_core::unlock::{self, UnlockRecord};
+use rand::SeedableRng;
+use rand::rngs::StdRng;
+
+const APP: &str = "https://app.example";
+const PASS: &str = "correct horse battery staple";
+
+type TestKms = Kms<MemoryStore, ManualClock, StdRng>;
+
+fn call(kms: &mut TestKms, json: &str) -> Result<Response, Error> {
+    let r: Request = serde_json::from_str(json).unwrap();
+    pollster::block_on(kms.handle(APP, r))
+}
+
+fn new_kms(store: &MemoryStore, clock: &ManualClock, seed: u64) -> TestKms {
+    Kms::new(store.clone(), clock.clone(), StdRng::seed_from_u64(seed))
+}
+
+fn full_session() -> (MemoryStore, TestKms, Vec<String>) {
+    let store = MemoryStore::new();
+    let clock = ManualClock::new(1_800_000_000_000);
+    let mut kms = new_kms(&store, &clock, 11);
+    let mut outputs = Vec::new();
+    let mut record = |r: Result<Response, Error>| {
+        match &r {
+            Ok(resp) => {
+                outputs.push(serde_json::to_string(resp).unwrap());
+                outputs.push(format!("{resp:?}"));
+            }
+            Err(e) => {
+                outputs.push(serde_json::to_string(e).unwrap());
+                outputs.push(format!("{e:?} {e}"));
+            }
+        }
+        r
+    };
+    for json in [
+        format!(r#"{{"method":"setup","params":{{"passphrase":"{PASS}"}}}}"#),
+        r#"{"method":"status"}"#.into(),
+        r#"{"method":"vapid.publicKey"}"#.into(),
+        r#"{"method":"vapid.authorization","params":{"aud":"https://push.example.net"}}"#.into(),
+        r#"{"method":"vapid.authorization","params":{"aud":"bad"}}"#.into(),
+        r#"{"method":"relay.createKey","params":{"alg":"ES256"}}"#.into(),
+        r#"{"method":"relay.createKey","params":{"alg":"EdDSA"}}"#.into(),
+        r#"{"method":"relay.jwks"}"#.into(),
+        r#"{"method":"signal.bundle","params":{"oneTime":true}}"#.into(),
+        r#"{"method":"signal.oneTimePrekeys"}"#.into(),
+        r#"{"method":"signal.sign","params":{"message":"aGVsbG8"}}"#.into(),
+        r#"{"method":"signal.rotateSignedPrekey"}"#.into(),
+        r#"{"method":"keys.list"}"#.into(),
+        r#"{"method":"methods.list"}"#.into(),
+        r#"{"method":"audit.export"}"#.into(),
+        r#"{"method":"audit.verify"}"#.into(),
+        r#"{"method":"unlock.passphrase","params":{"passphrase":"wrong passphrase"}}"#.into(),
+    ] {
+        let _ = record(call(&mut kms, &json));
+    }
+    if let Ok(Response::Jwks { jwks }) = call(&mut kms, r#"{"method":"relay.jwks"}"#) {
+        for k in jwks["keys"].as_array().unwrap() {
+            let kid = k["kid"].as_str().unwrap();
+            let _ = record(call(
+                &mut kms,
+                &format!(
+                    r#"{{"method":"relay.token","params":{{"kid":"{kid}","aud":"relay.example"}}}}"#
+                ),
+            ));
+        }
+    }
+    let _ = record(call(&mut kms, r#"{"method":"lock"}"#));
+    outputs.push(format!("{kms:?}"));
+    (store, kms, outputs)
+}
+
+/// Every private key in the store, recovered the way only the passphrase holder can.
+fn stored_secrets(store: &MemoryStore) -> Vec<Vec<u8>> {
+    let records = store.snapshot();
+    let (_, method) = records.iter().find(|(k, _)| k.starts_with("u/")).unwrap();
+    let method = UnlockRecord::decode(method).unwrap();
+    let k_wrap = pollster::block_on(unlock::passphrase_k_wrap(
+        &kms_core::kdf::RustPbkdf2,
+        &method.params,
+        &kms_core::secret::SecretBytes::from(PASS),
+    ))
+    .unwrap();
+    let kek = method.open(&k_wrap).unwrap();
+    let mut secrets = vec![kek.expose().to_vec(), k_wrap.expose().to_vec()];
+    for (key, raw) in &records {
+        if key.starts_with("k/") || key == "g/audit-key" {
+            let rec: KeyRecord = serde_json::from_slice(raw).unwrap();
+            let secret = rec.open(&kek).unwrap();
+            secrets.push(secret.expose().to_vec());
+        }
+    }
+    secrets
+}
+
+fn encodings(secret: &[u8]) -> Vec<String> {
+    let window = &secret[..secret.len().min(16)];
+    let hex: String = window.iter().map(|b| format!("{b:02x}")).collect();
+    let dec = format!("{:?}", window).trim_matches(['[', ']']).to_owned();
+    vec![
+        kms_core::b64::encode(secret).chars().take(20).collect(),
+        hex,
+        dec.replace(' ', ""),
+        dec,
+    ]
+}
+
+#[test]
+fn no_secret_reaches_a_reply_debug_output_or_error() {
+    let (store, _kms, outputs) = full_session();
+    let secrets = stored_secrets(&store);
+    assert!(
+        secrets.len() > 20,
+        "expected many keys, got {}",
+        secrets.len()
+    );
+    let haystack = outputs.join("\n");
+    for s in &secrets {
+        for enc in encodings(s) {
+            assert!(!haystack.contains(&enc), "secret leaked as {enc}");
+        }
+    }
+    assert!(!haystack.contains(PASS));
+}
+
+#[test]
+fn one_time_prekey_is_consumed_once_across_tabs() {
+    let store = MemoryStore::new();
+    let clock = ManualClock::new(1_800_000_000_000);
+    let mut tab1 = new_kms(&store, &clock, 1);
+    call(
+        &mut tab1,
+        &format!(r#"{{"method":"setup","params":{{"passphrase":"{PASS}"}}}}"#),
+    )
+    .unwrap();
+    let Ok(Response::SignalBundle { bundle }) = call(
+        &mut tab1,
+        r#"{"method":"signal.bundle","params":{"oneTime":true}}"#,
+    ) else {
+        panic!()
+    };
+    let bundle: PreKeyBundle = serde_json::from_value(bundle).unwrap();
+    let mut tab2 = new_kms(&store, &clock, 2);
+    call(
+        &mut tab2,
+        &format!(r#"{{"method":"unlock.passphrase","params":{{"passphrase":"{PASS}"}}}}"#),
+    )
+    .unwrap();
+    let mut rng = StdRng::seed_from_u64(99);
+    let init = pqxdh::initiate(&IdentityKeyPair::generate(&mut rng), &bundle, &mut rng).unwrap();
+    let respond = format!(
+        r#"{{"method":"signal.respond","params":{{"theirIdentity":"{}","theirEphemeral":"{}","signedPrekeyId":{},"oneTimePrekeyId":{},"kyberPrekeyId":{},"kyberCiphertext":"{}"}}}}"#,
+        kms_core::b64::encode(init.identity_key.serialize()),
+        kms_core::b64::encode(init.ephemeral_public.serialize()),
+        init.signed_pre_key_id,
+        init.one_time_pre_key_id.unwrap(),
+        init.kyber_pre_key_id,
+        kms_core::b64::encode(&init.kem_ciphertext),
+    );
+    let first = call(&mut tab1, &respond).unwrap();
+    let Response::SignalSharedSecret { shared_secret } = first else {
+        panic!()
+    };
+    assert_eq!(
+        shared_secret,
+        kms_core::b64::encode(init.shared_secret.expose())
+    );
+    assert!(matches!(
+        call(&mut tab2, &respond),
+        Err(Error::KeyConsumed { .. })
+    ));
+    assert!(matches!(
+        call(&mut tab1, &respond),
+        Err(Error::KeyConsumed { .. })
+    ));
+    let otpk = format!("k/{APP}/signal-otpk/{}", init.one_time_pre_key_id.unwrap());
+    assert!(
+        !store.snapshot().contains_key(&otpk),
+        "private prekey shredded"
+    );
+}
+
+/// Flip one byte of any stored record: the next operations that read it fail with a typed
+/// error, and no other record changes.
+#[test]
+fn tampered_records_are_detected_and_nothing_else_changes() {
+    let (store, _kms, _) = full_session();
+    let clean = store.snapshot();
+    let mut checked = 0;
+    for (key, raw) in &clean {
+        // Bookkeeping records that are not authenticated by design (docs/formats.md).
+        if key == "g/backoff" || key == "g/setup" {
+            continue;
+        }
+        for pos in [raw.len() / 3, raw.len() - 2] {
+            // One instance already unlocked (reads only), one that must unlock from the
+            // tampered store.
+            let clock = ManualClock::new(1_900_000_000_000);
+            let mut open = new_kms(&store, &clock, 4);
+            call(
+                &mut open,
+                &format!(r#"{{"method":"unlock.passphrase","params":{{"passphrase":"{PASS}"}}}}"#),
+            )
+            .unwrap();
+            let baseline = store.snapshot();
+            let mut bad = raw.clone();
+            bad[pos] ^= 0x04;
+            store.raw_put(key, bad);
+            let mut errors = 0;
+            let mut tally = |r: Result<Response, Error>| match r {
+                Err(Error::Tampered { .. } | Error::BadCredential) => errors += 1,
+                Err(e) => panic!("{key}@{pos}: unexpected {e:?}"),
+                Ok(_) => {}
+            };
+            tally(call(&mut open, r#"{"method":"keys.list"}"#));
+            tally(call(&mut open, r#"{"method":"audit.verify"}"#));
+            let mut fresh = new_kms(&store, &clock, 5);
+            tally(call(
+                &mut fresh,
+                &format!(r#"{{"method":"unlock.passphrase","params":{{"passphrase":"{PASS}"}}}}"#),
+            ));
+            assert!(errors > 0, "{key}@{pos}: tampering went unnoticed");
+            for (k, v) in store.snapshot() {
+                if k != *key && k != "g/backoff" && !k.starts_with("c/") {
+                    assert_eq!(
+                        Some(&v),
+                        baseline.get(&k),
+                        "{k} changed while {key} was tampered"
+                    );
+                }
+            }
+            store.raw_put(key, raw.clone());
+            checked += 1;
+        }
+    }
+    assert!(checked > 25, "{checked}");
+}
