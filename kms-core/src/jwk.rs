@@ -277,7 +277,10 @@ pub fn thumbprint(key: &JwsPublicKey) -> String {
             r#"{{"crv":"{}","kty":"{}","x":"{}","y":"{}"}}"#,
             jwk.crv, jwk.kty, jwk.x, y
         ),
-        None => format!(r#"{{"crv":"{}","kty":"{}","x":"{}"}}"#, jwk.crv, jwk.kty, jwk.x),
+        None => format!(
+            r#"{{"crv":"{}","kty":"{}","x":"{}"}}"#,
+            jwk.crv, jwk.kty, jwk.x
+        ),
     };
     b64::encode(Sha256::digest(canonical.as_bytes()))
 }
@@ -313,7 +316,10 @@ mod tests {
     fn okp_with_y_and_bad_lengths() {
         let mut jwk = okp(RFC8037_X);
         jwk.y = Some(RFC8037_X.into());
-        assert_eq!(jwk.to_public_key(), Err(JwkError::YMember { expected: "absent" }));
+        assert_eq!(
+            jwk.to_public_key(),
+            Err(JwkError::YMember { expected: "absent" })
+        );
         assert_eq!(
             okp("AAAA").to_public_key(),
             Err(JwkError::InvalidCoordinate {

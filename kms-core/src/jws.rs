@@ -191,7 +191,9 @@ pub enum JwsError {
     #[error("JWS header lists critical extensions; none are supported")]
     CriticalHeader,
     /// The signature segment does not decode to a well-formed signature.
-    #[error("malformed signature: expected {expected} bytes with in-range scalars, got {got} bytes")]
+    #[error(
+        "malformed signature: expected {expected} bytes with in-range scalars, got {got} bytes"
+    )]
     MalformedSignature {
         /// Required length.
         expected: usize,
@@ -264,9 +266,7 @@ impl JwsPublicKey {
                     .map_err(|_| invalid("not a point on P-256"))
             }
             JwsAlg::EdDsa => {
-                let arr: &[u8; 32] = bytes
-                    .try_into()
-                    .map_err(|_| invalid("expected 32 bytes"))?;
+                let arr: &[u8; 32] = bytes.try_into().map_err(|_| invalid("expected 32 bytes"))?;
                 let key = ed25519_dalek::VerifyingKey::from_bytes(arr)
                     .map_err(|_| invalid("not an Ed25519 point"))?;
                 if key.is_weak() {
@@ -294,7 +294,8 @@ impl JwsPublicKey {
                     return Err(malformed);
                 }
                 let sig = p256::ecdsa::Signature::from_slice(signature).map_err(|_| malformed)?;
-                key.verify(message, &sig).map_err(|_| JwsError::BadSignature)
+                key.verify(message, &sig)
+                    .map_err(|_| JwsError::BadSignature)
             }
             Self::EdDsa(key) => {
                 let arr: &[u8; SIGNATURE_LEN] = signature.try_into().map_err(|_| malformed)?;
@@ -309,7 +310,12 @@ impl JwsPublicKey {
 
 impl fmt::Debug for JwsPublicKey {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        write!(f, "JwsPublicKey({}, {})", self.alg(), b64::encode(self.to_bytes()))
+        write!(
+            f,
+            "JwsPublicKey({}, {})",
+            self.alg(),
+            b64::encode(self.to_bytes())
+        )
     }
 }
 
@@ -594,7 +600,8 @@ fn split(token: &str) -> Result<(&str, &str, &str), JwsError> {
         });
     }
     let mut parts = token.split('.');
-    let (Some(h), Some(p), Some(s), None) = (parts.next(), parts.next(), parts.next(), parts.next())
+    let (Some(h), Some(p), Some(s), None) =
+        (parts.next(), parts.next(), parts.next(), parts.next())
     else {
         // RFC 7515 §7.1: exactly three segments (five would be a JWE, RFC 7516 §7.1).
         return Err(JwsError::Malformed {

@@ -37,12 +37,16 @@ pub fn normalize_audience(aud: &str) -> Result<String, VapidError> {
     if !tail.is_empty() {
         return Err(VapidError::AudiencePath { got: clipped(aud) });
     }
-    let (host, port) = split_host_port(authority)
-        .ok_or_else(|| VapidError::AudienceHost { got: clipped(authority) })?;
-    let host = normalize_host(host).ok_or_else(|| VapidError::AudienceHost { got: clipped(host) })?;
+    let (host, port) = split_host_port(authority).ok_or_else(|| VapidError::AudienceHost {
+        got: clipped(authority),
+    })?;
+    let host =
+        normalize_host(host).ok_or_else(|| VapidError::AudienceHost { got: clipped(host) })?;
     let port = match port {
         None => None,
-        Some(text) => Some(parse_port(text).ok_or_else(|| VapidError::AudiencePort { got: clipped(text) })?),
+        Some(text) => {
+            Some(parse_port(text).ok_or_else(|| VapidError::AudiencePort { got: clipped(text) })?)
+        }
     };
     Ok(match port {
         None | Some(DEFAULT_PORT) => format!("{SCHEME}{host}"),
@@ -109,7 +113,10 @@ mod tests {
             ("https://push.example.net", "https://push.example.net"),
             ("HTTPS://Push.Example.NET", "https://push.example.net"),
             ("https://push.example.net:443", "https://push.example.net"),
-            ("https://push.example.net:08443", "https://push.example.net:8443"),
+            (
+                "https://push.example.net:08443",
+                "https://push.example.net:8443",
+            ),
             ("https://[2001:DB8::1]:8443", "https://[2001:db8::1]:8443"),
             ("https://127.0.0.1", "https://127.0.0.1"),
         ] {
@@ -120,18 +127,40 @@ mod tests {
     #[test]
     fn each_rule_has_its_error() {
         let cases: [(&str, fn(&VapidError) -> bool); 12] = [
-            ("http://push.example.net", |e| matches!(e, VapidError::AudienceScheme { .. })),
-            ("push.example.net", |e| matches!(e, VapidError::AudienceScheme { .. })),
-            ("https://u:p@push.example.net", |e| matches!(e, VapidError::AudienceUserinfo { .. })),
-            ("https://push.example.net/", |e| matches!(e, VapidError::AudiencePath { .. })),
-            ("https://push.example.net/a", |e| matches!(e, VapidError::AudiencePath { .. })),
-            ("https://push.example.net?q", |e| matches!(e, VapidError::AudiencePath { .. })),
-            ("https://push.example.net#f", |e| matches!(e, VapidError::AudiencePath { .. })),
+            ("http://push.example.net", |e| {
+                matches!(e, VapidError::AudienceScheme { .. })
+            }),
+            ("push.example.net", |e| {
+                matches!(e, VapidError::AudienceScheme { .. })
+            }),
+            ("https://u:p@push.example.net", |e| {
+                matches!(e, VapidError::AudienceUserinfo { .. })
+            }),
+            ("https://push.example.net/", |e| {
+                matches!(e, VapidError::AudiencePath { .. })
+            }),
+            ("https://push.example.net/a", |e| {
+                matches!(e, VapidError::AudiencePath { .. })
+            }),
+            ("https://push.example.net?q", |e| {
+                matches!(e, VapidError::AudiencePath { .. })
+            }),
+            ("https://push.example.net#f", |e| {
+                matches!(e, VapidError::AudiencePath { .. })
+            }),
             ("https://", |e| matches!(e, VapidError::AudienceHost { .. })),
-            ("https://bad_host.example", |e| matches!(e, VapidError::AudienceHost { .. })),
-            ("https://a..b", |e| matches!(e, VapidError::AudienceHost { .. })),
-            ("https://push.example.net:0", |e| matches!(e, VapidError::AudiencePort { .. })),
-            ("https://push.example.net:65536", |e| matches!(e, VapidError::AudiencePort { .. })),
+            ("https://bad_host.example", |e| {
+                matches!(e, VapidError::AudienceHost { .. })
+            }),
+            ("https://a..b", |e| {
+                matches!(e, VapidError::AudienceHost { .. })
+            }),
+            ("https://push.example.net:0", |e| {
+                matches!(e, VapidError::AudiencePort { .. })
+            }),
+            ("https://push.example.net:65536", |e| {
+                matches!(e, VapidError::AudiencePort { .. })
+            }),
         ];
         for (input, check) in cases {
             let err = normalize_audience(input).unwrap_err();
