@@ -53,21 +53,34 @@ fn jwt_simple_verifies_vapid_es256() {
     let raw = kms_core::b64::decode(&key.application_server_key()).unwrap();
     let theirs = ES256PublicKey::from_bytes(&raw).unwrap();
     let claims = theirs
-        .verify_token::<NoCustomClaims>(&auth.token, Some(options(None, "https://push.example.net")))
+        .verify_token::<NoCustomClaims>(
+            &auth.token,
+            Some(options(None, "https://push.example.net")),
+        )
         .unwrap();
     assert_eq!(claims.subject.as_deref(), Some("mailto:ops@example.com"));
-    assert_eq!(claims.expires_at, Some(UnixTimeStamp::from_secs(NOW + 12 * 3600)));
+    assert_eq!(
+        claims.expires_at,
+        Some(UnixTimeStamp::from_secs(NOW + 12 * 3600))
+    );
     assert_eq!(auth.expires_at, NOW + 12 * 3600);
     // ...and from our JWK, with the same result.
     assert!(
         es256_from_jwk(&key.public_key())
-            .verify_token::<NoCustomClaims>(&auth.token, Some(options(None, "https://push.example.net")))
+            .verify_token::<NoCustomClaims>(
+                &auth.token,
+                Some(options(None, "https://push.example.net"))
+            )
             .is_ok()
     );
     // Past exp, jwt-simple refuses it too.
     let mut late = options(None, "https://push.example.net");
     late.artificial_time = Some(UnixTimeStamp::from_secs(NOW + 12 * 3600 + 1));
-    assert!(theirs.verify_token::<NoCustomClaims>(&auth.token, Some(late)).is_err());
+    assert!(
+        theirs
+            .verify_token::<NoCustomClaims>(&auth.token, Some(late))
+            .is_err()
+    );
 }
 
 fn relay_request() -> RelayTokenRequest {
@@ -101,13 +114,19 @@ fn jwt_simple_verifies_relay_token_eddsa() {
     // Raw key import agrees.
     let raw = Ed25519PublicKey::from_bytes(&signer.public_key().to_bytes()).unwrap();
     assert!(
-        raw.verify_token::<Scope>(&issued.token, Some(options(Some("kms-enclave"), "https://relay.example.org")))
-            .is_ok()
+        raw.verify_token::<Scope>(
+            &issued.token,
+            Some(options(Some("kms-enclave"), "https://relay.example.org"))
+        )
+        .is_ok()
     );
     // The wrong audience is refused by jwt-simple as well.
     assert!(
-        raw.verify_token::<Scope>(&issued.token, Some(options(Some("kms-enclave"), "https://other.example")))
-            .is_err()
+        raw.verify_token::<Scope>(
+            &issued.token,
+            Some(options(Some("kms-enclave"), "https://other.example"))
+        )
+        .is_err()
     );
 }
 
@@ -115,7 +134,8 @@ fn jwt_simple_verifies_relay_token_eddsa() {
 fn jwt_simple_verifies_relay_token_es256() {
     let mut rng = StdRng::seed_from_u64(3);
     let signer = JwsSigner::generate(JwsAlg::Es256, &mut rng);
-    let issued = relay_token::issue(&signer, "relay-es256", &relay_request(), NOW, &mut rng).unwrap();
+    let issued =
+        relay_token::issue(&signer, "relay-es256", &relay_request(), NOW, &mut rng).unwrap();
     let mut opts = options(Some("kms-enclave"), "https://relay.example.org");
     opts.required_key_id = Some("relay-es256".into());
     let claims = es256_from_jwk(&signer.public_key())
@@ -156,7 +176,11 @@ fn tokens_signed_by_jwt_simple_verify_with_our_verifier() {
     let token = theirs
         .sign(Claims::create(Duration::from_secs(60)).with_issuer("them"))
         .unwrap();
-    let key = JwsPublicKey::from_bytes(JwsAlg::Es256, &theirs.public_key().public_key().to_bytes_uncompressed()).unwrap();
+    let key = JwsPublicKey::from_bytes(
+        JwsAlg::Es256,
+        &theirs.public_key().public_key().to_bytes_uncompressed(),
+    )
+    .unwrap();
     let (header, claims) = kms_core::jws::verify_compact(&token, &key).unwrap();
     assert_eq!(header.alg, JwsAlg::Es256);
     assert_eq!(claims["iss"], "them");

@@ -34,7 +34,10 @@ fn good_tokens_verify() {
     for alg in BOTH {
         let s = signer(alg);
         let (h, claims) = jws::verify_compact(&good(&s), &s.public_key()).unwrap();
-        assert_eq!((h.alg, h.kid.as_deref(), h.typ.as_deref()), (alg, Some("k1"), Some("JWT")));
+        assert_eq!(
+            (h.alg, h.kid.as_deref(), h.typ.as_deref()),
+            (alg, Some("k1"), Some("JWT"))
+        );
         assert_eq!(claims, json!({"iss": "a", "n": 1}));
     }
 }
@@ -55,7 +58,10 @@ fn alg_none_is_refused() {
         // Even with a signature segment present, `none` is refused by name.
         for none in ["none", "None", "NONE"] {
             let t = with_header(&s, &format!(r#"{{"alg":"{none}"}}"#));
-            assert_eq!(jws::verify_compact(&t, &s.public_key()).unwrap_err(), JwsError::AlgNone);
+            assert_eq!(
+                jws::verify_compact(&t, &s.public_key()).unwrap_err(),
+                JwsError::AlgNone
+            );
         }
     }
 }
@@ -93,11 +99,17 @@ fn alg_mismatch_is_refused() {
     // An EdDSA token presented to an ES256 key and the reverse.
     assert_eq!(
         jws::verify_compact(&good(&ed), &es.public_key()).unwrap_err(),
-        JwsError::AlgMismatch { expected: JwsAlg::Es256, got: JwsAlg::EdDsa }
+        JwsError::AlgMismatch {
+            expected: JwsAlg::Es256,
+            got: JwsAlg::EdDsa
+        }
     );
     assert_eq!(
         jws::verify_compact(&good(&es), &ed.public_key()).unwrap_err(),
-        JwsError::AlgMismatch { expected: JwsAlg::EdDsa, got: JwsAlg::Es256 }
+        JwsError::AlgMismatch {
+            expected: JwsAlg::EdDsa,
+            got: JwsAlg::Es256
+        }
     );
     // A header that lies about the algorithm of a valid signature.
     let t = with_header(&es, r#"{"alg":"EdDSA"}"#);
@@ -150,7 +162,10 @@ fn flipped_signature_reports_bad_signature() {
         let mut sig = b64::decode(sig).unwrap();
         sig[40] ^= 0x01;
         let t = format!("{input}.{}", b64::encode(&sig));
-        assert_eq!(jws::verify_compact(&t, &s.public_key()).unwrap_err(), JwsError::BadSignature);
+        assert_eq!(
+            jws::verify_compact(&t, &s.public_key()).unwrap_err(),
+            JwsError::BadSignature
+        );
     }
 }
 
@@ -175,12 +190,20 @@ fn malformed_segments_are_refused() {
     ];
     for t in &cases {
         assert!(
-            matches!(jws::verify_compact(t, &s.public_key()), Err(JwsError::Malformed { .. })),
+            matches!(
+                jws::verify_compact(t, &s.public_key()),
+                Err(JwsError::Malformed { .. })
+            ),
             "{t:?}"
         );
     }
     // Signatures of the wrong length or with out-of-range scalars.
-    for sig_bytes in [vec![1u8; 63], vec![1u8; 65], vec![0u8; 64], vec![0xFFu8; 64]] {
+    for sig_bytes in [
+        vec![1u8; 63],
+        vec![1u8; 65],
+        vec![0u8; 64],
+        vec![0xFFu8; 64],
+    ] {
         let t = format!("{h}.{p}.{}", b64::encode(&sig_bytes));
         assert!(
             matches!(
@@ -214,7 +237,10 @@ fn malformed_headers_are_refused() {
         );
     }
     let t = with_header(&s, r#"{"alg":"ES256","crit":["exp"],"exp":1}"#);
-    assert_eq!(jws::verify_compact(&t, &s.public_key()).unwrap_err(), JwsError::CriticalHeader);
+    assert_eq!(
+        jws::verify_compact(&t, &s.public_key()).unwrap_err(),
+        JwsError::CriticalHeader
+    );
 }
 
 #[test]
@@ -242,7 +268,10 @@ fn oversized_tokens_are_refused_before_parsing() {
     let t = s.sign_compact(&Header::new(JwsAlg::EdDsa), &big).unwrap();
     assert_eq!(
         jws::verify_compact(&t, &s.public_key()).unwrap_err(),
-        JwsError::TooLarge { max: MAX_COMPACT_LEN, got: t.len() }
+        JwsError::TooLarge {
+            max: MAX_COMPACT_LEN,
+            got: t.len()
+        }
     );
     let junk = "A".repeat(MAX_COMPACT_LEN + 1);
     assert!(matches!(
@@ -273,6 +302,9 @@ fn signer_debug_shows_no_secret() {
         assert!(debug.contains(&b64::encode(s.public_key().to_bytes())));
         let v = kms_core::vapid::VapidKey::from_secret(&Secret32::from_bytes(bytes)).unwrap();
         let vd = format!("{v:?}");
-        assert!(vd.contains("<redacted>") && !vd.contains(&b64::encode(bytes)), "{vd}");
+        assert!(
+            vd.contains("<redacted>") && !vd.contains(&b64::encode(bytes)),
+            "{vd}"
+        );
     }
 }

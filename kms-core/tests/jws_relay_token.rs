@@ -39,7 +39,10 @@ fn setup(alg: JwsAlg) -> (JwsSigner, String, StdRng) {
 fn issued_tokens_have_the_documented_shape() {
     for alg in [JwsAlg::Es256, JwsAlg::EdDsa] {
         let (signer, kid, mut rng) = setup(alg);
-        let req = RelayTokenRequest { scope: Some(vec!["push:send".into()]), ..request() };
+        let req = RelayTokenRequest {
+            scope: Some(vec!["push:send".into()]),
+            ..request()
+        };
         let issued = relay_token::issue(&signer, &kid, &req, NOW, &mut rng).unwrap();
         let (header, body) = jws::verify_compact(&issued.token, &signer.public_key()).unwrap();
         assert_eq!(header.alg, alg);
@@ -54,7 +57,10 @@ fn issued_tokens_have_the_documented_shape() {
         );
         assert_eq!(b64::decode(&issued.claims.jti).unwrap().len(), 16);
         let keys = relay_token::jwks([(kid.as_str(), &signer.public_key())]);
-        assert_eq!(relay_token::verify(&issued.token, &keys, &EXPECT, NOW + 1).unwrap(), issued.claims);
+        assert_eq!(
+            relay_token::verify(&issued.token, &keys, &EXPECT, NOW + 1).unwrap(),
+            issued.claims
+        );
     }
 }
 
@@ -74,27 +80,67 @@ fn issuing_rules() {
         relay_token::issue(&signer, kid, &req, NOW, &mut rng).map(|t| t.claims)
     };
     assert_eq!(
-        issue(&kid, RelayTokenRequest { ttl_secs: Some(MAX_TTL_SECS), ..request() }).unwrap().exp,
+        issue(
+            &kid,
+            RelayTokenRequest {
+                ttl_secs: Some(MAX_TTL_SECS),
+                ..request()
+            }
+        )
+        .unwrap()
+        .exp,
         NOW + MAX_TTL_SECS
     );
     assert_eq!(
-        issue(&kid, RelayTokenRequest { ttl_secs: Some(MAX_TTL_SECS + 1), ..request() }).unwrap_err(),
-        RelayTokenError::TtlTooLong { max: MAX_TTL_SECS, got: MAX_TTL_SECS + 1 }
+        issue(
+            &kid,
+            RelayTokenRequest {
+                ttl_secs: Some(MAX_TTL_SECS + 1),
+                ..request()
+            }
+        )
+        .unwrap_err(),
+        RelayTokenError::TtlTooLong {
+            max: MAX_TTL_SECS,
+            got: MAX_TTL_SECS + 1
+        }
     );
     assert_eq!(
-        issue(&kid, RelayTokenRequest { ttl_secs: Some(0), ..request() }).unwrap_err(),
+        issue(
+            &kid,
+            RelayTokenRequest {
+                ttl_secs: Some(0),
+                ..request()
+            }
+        )
+        .unwrap_err(),
         RelayTokenError::TtlZero
     );
     for bad_kid in ["", "has space", "slash/", &"k".repeat(129)] {
-        assert!(matches!(issue(bad_kid, request()), Err(RelayTokenError::InvalidKid { .. })));
+        assert!(matches!(
+            issue(bad_kid, request()),
+            Err(RelayTokenError::InvalidKid { .. })
+        ));
     }
     for bad in ["", "with space", "tab\t", "é"] {
         assert!(matches!(
-            issue(&kid, RelayTokenRequest { iss: bad.into(), ..request() }),
+            issue(
+                &kid,
+                RelayTokenRequest {
+                    iss: bad.into(),
+                    ..request()
+                }
+            ),
             Err(RelayTokenError::InvalidIssuer { .. })
         ));
         assert!(matches!(
-            issue(&kid, RelayTokenRequest { aud: bad.into(), ..request() }),
+            issue(
+                &kid,
+                RelayTokenRequest {
+                    aud: bad.into(),
+                    ..request()
+                }
+            ),
             Err(RelayTokenError::InvalidAudience { .. })
         ));
     }
@@ -102,10 +148,16 @@ fn issuing_rules() {
         scope: Some(s.into_iter().map(Into::into).collect()),
         ..request()
     };
-    assert_eq!(issue(&kid, scope(vec![])).unwrap_err(), RelayTokenError::EmptyScope);
+    assert_eq!(
+        issue(&kid, scope(vec![])).unwrap_err(),
+        RelayTokenError::EmptyScope
+    );
     assert_eq!(
         issue(&kid, scope(vec!["a"; MAX_SCOPES + 1])).unwrap_err(),
-        RelayTokenError::TooManyScopes { max: MAX_SCOPES, got: MAX_SCOPES + 1 }
+        RelayTokenError::TooManyScopes {
+            max: MAX_SCOPES,
+            got: MAX_SCOPES + 1
+        }
     );
     assert_eq!(
         issue(&kid, scope(vec!["a", "b", "a"])).unwrap_err(),
@@ -113,7 +165,13 @@ fn issuing_rules() {
     );
     let long = "s".repeat(65);
     for bad in ["", "a b", "a\"b", "a,b", long.as_str()] {
-        assert!(matches!(issue(&kid, scope(vec![bad])), Err(RelayTokenError::InvalidScope { .. })), "{bad}");
+        assert!(
+            matches!(
+                issue(&kid, scope(vec![bad])),
+                Err(RelayTokenError::InvalidScope { .. })
+            ),
+            "{bad}"
+        );
     }
     assert!(issue(&kid, scope(vec!["push:send", "mailbox/read", "a.b_c-d"])).is_ok());
     assert_eq!(
@@ -126,25 +184,48 @@ fn issuing_rules() {
 fn verification_rules() {
     let (signer, kid, mut rng) = setup(JwsAlg::Es256);
     let keys = relay_token::jwks([(kid.as_str(), &signer.public_key())]);
-    let token = relay_token::issue(&signer, &kid, &request(), NOW, &mut rng).unwrap().token;
-    let verify = |t: &str, e: &RelayTokenExpectation<'_>, now| relay_token::verify(t, &keys, e, now);
+    let token = relay_token::issue(&signer, &kid, &request(), NOW, &mut rng)
+        .unwrap()
+        .token;
+    let verify =
+        |t: &str, e: &RelayTokenExpectation<'_>, now| relay_token::verify(t, &keys, e, now);
 
     assert!(verify(&token, &EXPECT, NOW - 30).is_ok());
     assert_eq!(
         verify(&token, &EXPECT, NOW - 31).unwrap_err(),
-        RelayTokenError::NotYetValid { latest: NOW - 1, got: NOW }
+        RelayTokenError::NotYetValid {
+            latest: NOW - 1,
+            got: NOW
+        }
     );
     assert!(verify(&token, &EXPECT, NOW + DEFAULT_TTL_SECS + 29).is_ok());
     assert_eq!(
         verify(&token, &EXPECT, NOW + DEFAULT_TTL_SECS + 30).unwrap_err(),
-        RelayTokenError::Expired { earliest: NOW + DEFAULT_TTL_SECS, got: NOW + DEFAULT_TTL_SECS }
+        RelayTokenError::Expired {
+            earliest: NOW + DEFAULT_TTL_SECS,
+            got: NOW + DEFAULT_TTL_SECS
+        }
     );
     assert!(matches!(
-        verify(&token, &RelayTokenExpectation { iss: "other", ..EXPECT }, NOW),
+        verify(
+            &token,
+            &RelayTokenExpectation {
+                iss: "other",
+                ..EXPECT
+            },
+            NOW
+        ),
         Err(RelayTokenError::IssuerMismatch { .. })
     ));
     assert!(matches!(
-        verify(&token, &RelayTokenExpectation { aud: "other", ..EXPECT }, NOW),
+        verify(
+            &token,
+            &RelayTokenExpectation {
+                aud: "other",
+                ..EXPECT
+            },
+            NOW
+        ),
         Err(RelayTokenError::AudienceMismatch { .. })
     ));
     let other_keys = relay_token::jwks([("someone-else", &signer.public_key())]);
@@ -177,31 +258,64 @@ fn hand_made_tokens_are_checked() {
         scope: None,
     };
     let sign = |h: Header, c: &RelayClaims| signer.sign_compact(&h, c).unwrap();
-    let h = || Header::new(JwsAlg::EdDsa).with_typ("JWT").with_kid(kid.clone());
+    let h = || {
+        Header::new(JwsAlg::EdDsa)
+            .with_typ("JWT")
+            .with_kid(kid.clone())
+    };
 
     let ok = sign(h(), &claims(NOW, NOW + 60, &jti));
     assert!(relay_token::verify(&ok, &keys, &EXPECT, NOW).is_ok());
     assert_eq!(
-        relay_token::verify(&sign(h(), &claims(NOW, NOW + MAX_TTL_SECS + 1, &jti)), &keys, &EXPECT, NOW)
-            .unwrap_err(),
-        RelayTokenError::LifetimeOutOfRange { max: MAX_TTL_SECS, iat: NOW, exp: NOW + MAX_TTL_SECS + 1 }
+        relay_token::verify(
+            &sign(h(), &claims(NOW, NOW + MAX_TTL_SECS + 1, &jti)),
+            &keys,
+            &EXPECT,
+            NOW
+        )
+        .unwrap_err(),
+        RelayTokenError::LifetimeOutOfRange {
+            max: MAX_TTL_SECS,
+            iat: NOW,
+            exp: NOW + MAX_TTL_SECS + 1
+        }
     );
     assert!(matches!(
-        relay_token::verify(&sign(h(), &claims(NOW, NOW + 60, "short")), &keys, &EXPECT, NOW),
+        relay_token::verify(
+            &sign(h(), &claims(NOW, NOW + 60, "short")),
+            &keys,
+            &EXPECT,
+            NOW
+        ),
         Err(RelayTokenError::InvalidJti { .. })
     ));
     let no_typ = Header::new(JwsAlg::EdDsa).with_kid(kid.clone());
     assert_eq!(
-        relay_token::verify(&sign(no_typ, &claims(NOW, NOW + 60, &jti)), &keys, &EXPECT, NOW).unwrap_err(),
+        relay_token::verify(
+            &sign(no_typ, &claims(NOW, NOW + 60, &jti)),
+            &keys,
+            &EXPECT,
+            NOW
+        )
+        .unwrap_err(),
         RelayTokenError::TypMismatch { got: None }
     );
     let no_kid = Header::new(JwsAlg::EdDsa).with_typ("JWT");
     assert_eq!(
-        relay_token::verify(&sign(no_kid, &claims(NOW, NOW + 60, &jti)), &keys, &EXPECT, NOW).unwrap_err(),
+        relay_token::verify(
+            &sign(no_kid, &claims(NOW, NOW + 60, &jti)),
+            &keys,
+            &EXPECT,
+            NOW
+        )
+        .unwrap_err(),
         RelayTokenError::MissingKid
     );
     let missing_exp = signer
-        .sign_compact(&h(), &json!({"iss": "kms", "aud": "relay", "iat": NOW, "nbf": NOW, "jti": jti}))
+        .sign_compact(
+            &h(),
+            &json!({"iss": "kms", "aud": "relay", "iat": NOW, "nbf": NOW, "jti": jti}),
+        )
         .unwrap();
     assert!(matches!(
         relay_token::verify(&missing_exp, &keys, &EXPECT, NOW),

@@ -65,7 +65,9 @@ fn rfc8292_example_fails_with_another_key_or_changed_claim() {
     );
     let key = vapid::parse_application_server_key(RFC8292_K).unwrap();
     let mut parts: Vec<&str> = RFC8292_JWT.split('.').collect();
-    let forged = b64::encode(br#"{"aud":"https://push.example.net","exp":1453523769,"sub":"mailto:push@example.com"}"#);
+    let forged = b64::encode(
+        br#"{"aud":"https://push.example.net","exp":1453523769,"sub":"mailto:push@example.com"}"#,
+    );
     parts[1] = &forged;
     assert_eq!(
         jws::verify_compact(&parts.join("."), &key).unwrap_err(),

@@ -126,7 +126,8 @@ mod tests {
 
     #[test]
     fn each_rule_has_its_error() {
-        let cases: [(&str, fn(&VapidError) -> bool); 12] = [
+        type Check = fn(&VapidError) -> bool;
+        let cases: [(&str, Check); 12] = [
             ("http://push.example.net", |e| {
                 matches!(e, VapidError::AudienceScheme { .. })
             }),
