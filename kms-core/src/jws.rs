@@ -10,6 +10,7 @@
 
 use core::fmt;
 
+// One `signature` crate serves both curves: these traits also drive `p256::ecdsa`.
 use ed25519_dalek::{Signer as _, Verifier as _};
 use rand_core::CryptoRng;
 use serde::{Deserialize, Serialize};
