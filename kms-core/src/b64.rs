@@ -57,12 +57,17 @@ pub mod serde_array {
     use serde::{Deserialize, Deserializer, Serializer, de::Error as _};
 
     /// Serializes a fixed-size byte array as base64url.
-    pub fn serialize<S: Serializer, const N: usize>(bytes: &[u8; N], s: S) -> Result<S::Ok, S::Error> {
+    pub fn serialize<S: Serializer, const N: usize>(
+        bytes: &[u8; N],
+        s: S,
+    ) -> Result<S::Ok, S::Error> {
         s.serialize_str(&super::encode(bytes))
     }
 
     /// Deserializes base64url into a fixed-size byte array.
-    pub fn deserialize<'de, D: Deserializer<'de>, const N: usize>(d: D) -> Result<[u8; N], D::Error> {
+    pub fn deserialize<'de, D: Deserializer<'de>, const N: usize>(
+        d: D,
+    ) -> Result<[u8; N], D::Error> {
         let text = String::deserialize(d)?;
         super::decode_array(&text).map_err(D::Error::custom)
     }

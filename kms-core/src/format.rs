@@ -91,7 +91,10 @@ mod tests {
 
     #[test]
     fn canonical_is_unambiguous() {
-        assert_ne!(canonical("x", &[b"ab", b"c"]), canonical("x", &[b"a", b"bc"]));
+        assert_ne!(
+            canonical("x", &[b"ab", b"c"]),
+            canonical("x", &[b"a", b"bc"])
+        );
         assert_ne!(canonical("x", &[b""]), canonical("x", &[]));
         assert_ne!(canonical("xa", &[b"b"]), canonical("x", &[b"ab"]));
     }

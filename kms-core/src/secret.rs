@@ -121,7 +121,10 @@ mod tests {
     fn debug_is_redacted() {
         let s = Secret32::from_bytes([0xAB; 32]);
         let d = format!("{s:?}");
-        assert!(!d.contains("171") && !d.to_lowercase().contains("ab"), "{d}");
+        assert!(
+            !d.contains("171") && !d.to_lowercase().contains("ab"),
+            "{d}"
+        );
         let v = SecretBytes::new(vec![0xCD; 5]);
         assert_eq!(format!("{v:?}"), "SecretBytes(<redacted 5 bytes>)");
     }
@@ -138,7 +141,10 @@ mod tests {
     fn from_slice_checks_length() {
         assert_eq!(
             Secret32::from_slice(&[0; 31]).unwrap_err(),
-            WrongLength { expected: 32, got: 31 }
+            WrongLength {
+                expected: 32,
+                got: 31
+            }
         );
     }
 }

@@ -1,6 +1,6 @@
 //! One module per task.
 
 pub(crate) mod bench;
-pub(crate) mod interop;
 pub(crate) mod demo;
+pub(crate) mod interop;
 pub(crate) mod test;

@@ -8,6 +8,15 @@ pub(crate) fn run(args: &[String]) -> Result<(), String> {
     }
     exec(&mut command(
         "cargo",
-        &["run", "--quiet", "--locked", "--release", "-p", "kms-core", "--example", "walkthrough"],
+        &[
+            "run",
+            "--quiet",
+            "--locked",
+            "--release",
+            "-p",
+            "kms-core",
+            "--example",
+            "walkthrough",
+        ],
     ))
 }

@@ -10,7 +10,15 @@ pub(crate) fn run(args: &[String]) -> Result<(), String> {
     exec(&mut command("cargo", &["fmt", "--all", "--", "--check"]))?;
     exec(&mut command(
         "cargo",
-        &["clippy", "--workspace", "--all-targets", "--locked", "--", "-D", "warnings"],
+        &[
+            "clippy",
+            "--workspace",
+            "--all-targets",
+            "--locked",
+            "--",
+            "-D",
+            "warnings",
+        ],
     ))?;
     exec(&mut command("cargo", &["test", "--workspace", "--locked"]))?;
     wasm_check()?;
@@ -25,7 +33,15 @@ pub(crate) fn run(args: &[String]) -> Result<(), String> {
 fn wasm_check() -> Result<(), String> {
     let mut c = command(
         "cargo",
-        &["build", "-p", "kms-core", "--locked", "--target", "wasm32-unknown-unknown", "--release"],
+        &[
+            "build",
+            "-p",
+            "kms-core",
+            "--locked",
+            "--target",
+            "wasm32-unknown-unknown",
+            "--release",
+        ],
     );
     c.env(
         "CARGO_TARGET_WASM32_UNKNOWN_UNKNOWN_RUSTFLAGS",
