@@ -1,4 +1,9 @@
 //! JSON-lines export and import of audit logs.
+#![allow(
+    clippy::unwrap_used,
+    clippy::panic,
+    reason = "test helpers fail the test on unexpected errors"
+)]
 
 use ed25519_dalek::SigningKey;
 use kms_core::audit::{

@@ -1,5 +1,9 @@
 //! Property tests: every single tampering of a random log is caught, and the stored and
 //! exported forms round-trip and refuse corruption.
+#![allow(
+    clippy::unwrap_used,
+    reason = "test helpers fail the test on unexpected errors"
+)]
 
 use ed25519_dalek::{SigningKey, VerifyingKey};
 use kms_core::audit::{
@@ -97,14 +101,14 @@ fn change(e: &Entry, field: u8, d: u64) -> Entry {
         0 => seq = seq.wrapping_add(d),
         1 => time = time.wrapping_add(d),
         2 => {
-            if d % 2 == 0 && !origin.is_empty() {
+            if d.is_multiple_of(2) && !origin.is_empty() {
                 origin.pop();
             } else {
                 origin.push(letter);
             }
         }
         3 => {
-            if d % 2 == 0 && op.len() > 1 {
+            if d.is_multiple_of(2) && op.len() > 1 {
                 op.pop();
             } else {
                 op.push(letter);
@@ -113,7 +117,7 @@ fn change(e: &Entry, field: u8, d: u64) -> Entry {
         4 => {
             key_id = match key_id {
                 None => Some(String::new()),
-                Some(_) if d % 2 == 0 => None,
+                Some(_) if d.is_multiple_of(2) => None,
                 Some(mut k) => {
                     k.push(letter);
                     Some(k)
@@ -280,10 +284,10 @@ proptest! {
         let i = at.index(bytes.len());
         bytes[i] ^= mask;
         // Either unreadable, or a different checkpoint whose signature fails.
-        if let Ok(text) = String::from_utf8(bytes) {
-            if let Ok(other) = Checkpoint::from_json(&text) {
-                prop_assert!(other.verify(vk()).is_err());
-            }
+        if let Ok(text) = String::from_utf8(bytes)
+            && let Ok(other) = Checkpoint::from_json(&text)
+        {
+            prop_assert!(other.verify(vk()).is_err());
         }
     }
 

@@ -1,4 +1,8 @@
 //! Verification of audit logs: each kind of tampering gives its own error.
+#![allow(
+    clippy::unwrap_used,
+    reason = "test helpers fail the test on unexpected errors"
+)]
 
 use ed25519_dalek::SigningKey;
 use kms_core::audit::{
