@@ -173,6 +173,11 @@ impl Entry {
     }
 
     pub(super) fn to_json(&self) -> String {
+        self.to_json_with_hash(self.hash())
+    }
+
+    /// The stored form, given the entry's hash.
+    fn to_json_with_hash(&self, hash: [u8; HASH_LEN]) -> String {
         let stored = Stored {
             format: Cow::Borrowed(AUDIT_ENTRY_V1),
             seq: self.seq,
@@ -182,7 +187,7 @@ impl Entry {
             key_id: self.key_id.as_deref().map(Cow::Borrowed),
             outcome: self.outcome,
             prev_hash: self.prev_hash,
-            hash: self.hash(),
+            hash,
         };
         // Serializing strings, integers and a unit enum into a String cannot fail.
         serde_json::to_string(&stored).unwrap_or_default()
@@ -209,7 +214,7 @@ impl Entry {
                 got: stored.hash,
             });
         }
-        if entry.to_json() != text {
+        if entry.to_json_with_hash(expected) != text {
             return Err(AuditError::malformed(WHAT, "not the canonical encoding"));
         }
         Ok(entry)
