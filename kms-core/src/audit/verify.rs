@@ -25,9 +25,10 @@ pub struct Verified {
 /// the checkpoint are chain-checked and counted in [`Verified::unverified_tail`].
 ///
 /// # Errors
-/// [`AuditError::BadSignature`], [`AuditError::SeqMismatch`],
-/// [`AuditError::PrevHashMismatch`], [`AuditError::HeadMismatch`] or
-/// [`AuditError::Truncated`], whichever is met first in that order along the log.
+/// [`AuditError::BadSignature`] if the checkpoint does not verify; otherwise the first
+/// problem along the log: [`AuditError::SeqMismatch`] or [`AuditError::PrevHashMismatch`]
+/// at a bad entry, [`AuditError::HeadMismatch`] at the checkpoint's size; and
+/// [`AuditError::Truncated`] if the log ends before that size.
 pub fn verify(
     entries: &[Entry],
     checkpoint: &Checkpoint,
