@@ -93,7 +93,7 @@ fn main() {
     ) else {
         panic!("bundle")
     };
-    let bundle: PreKeyBundle = serde_json::from_value(bundle).unwrap();
+    let bundle: PreKeyBundle = bundle;
     bundle.verify().unwrap();
     let alice = IdentityKeyPair::generate(&mut rand::rng());
     let init = pqxdh::initiate(&alice, &bundle, &mut rand::rng()).unwrap();

@@ -3,7 +3,6 @@
 //! Every variant has a stable [`Error::code`] that the RPC sends and the client SDK branches
 //! on. Messages never contain key material, passphrases, PRF outputs or plaintext.
 
-use serde::ser::SerializeStruct;
 use serde::{Serialize, Serializer};
 
 /// A request failed. Nothing stored was changed unless the variant says so.
@@ -78,25 +77,98 @@ pub enum Error {
     Internal,
 }
 
-impl Error {
-    /// The stable code sent over the RPC.
-    pub fn code(&self) -> &'static str {
+/// The stable, machine-readable code of an [`Error`]: what the RPC sends and the client SDK
+/// branches on.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize)]
+#[cfg_attr(feature = "ts", derive(ts_rs::TS))]
+#[non_exhaustive]
+pub enum ErrorCode {
+    /// See [`Error::NotInitialized`].
+    NotInitialized,
+    /// See [`Error::AlreadyInitialized`].
+    AlreadyInitialized,
+    /// See [`Error::Locked`].
+    Locked,
+    /// See [`Error::BadCredential`].
+    BadCredential,
+    /// See [`Error::RateLimited`].
+    RateLimited,
+    /// See [`Error::KeyNotFound`].
+    KeyNotFound,
+    /// See [`Error::KeyConsumed`].
+    KeyConsumed,
+    /// See [`Error::BadRequest`].
+    BadRequest,
+    /// See [`Error::OriginDenied`].
+    OriginDenied,
+    /// See [`Error::Unsupported`].
+    Unsupported,
+    /// See [`Error::Tampered`].
+    Tampered,
+    /// See [`Error::StorageBlocked`].
+    StorageBlocked,
+    /// See [`Error::Storage`].
+    Storage,
+    /// See [`Error::Conflict`].
+    Conflict,
+    /// See [`Error::Internal`].
+    Internal,
+}
+
+impl ErrorCode {
+    /// The code as a string.
+    pub fn as_str(self) -> &'static str {
         match self {
             Self::NotInitialized => "NotInitialized",
             Self::AlreadyInitialized => "AlreadyInitialized",
             Self::Locked => "Locked",
             Self::BadCredential => "BadCredential",
-            Self::RateLimited { .. } => "RateLimited",
-            Self::KeyNotFound { .. } => "KeyNotFound",
-            Self::KeyConsumed { .. } => "KeyConsumed",
-            Self::BadRequest { .. } => "BadRequest",
+            Self::RateLimited => "RateLimited",
+            Self::KeyNotFound => "KeyNotFound",
+            Self::KeyConsumed => "KeyConsumed",
+            Self::BadRequest => "BadRequest",
             Self::OriginDenied => "OriginDenied",
-            Self::Unsupported { .. } => "Unsupported",
-            Self::Tampered { .. } => "Tampered",
+            Self::Unsupported => "Unsupported",
+            Self::Tampered => "Tampered",
             Self::StorageBlocked => "StorageBlocked",
-            Self::Storage { .. } => "Storage",
+            Self::Storage => "Storage",
             Self::Conflict => "Conflict",
             Self::Internal => "Internal",
+        }
+    }
+}
+
+impl Error {
+    /// The stable code sent over the RPC.
+    pub fn code(&self) -> ErrorCode {
+        match self {
+            Self::NotInitialized => ErrorCode::NotInitialized,
+            Self::AlreadyInitialized => ErrorCode::AlreadyInitialized,
+            Self::Locked => ErrorCode::Locked,
+            Self::BadCredential => ErrorCode::BadCredential,
+            Self::RateLimited { .. } => ErrorCode::RateLimited,
+            Self::KeyNotFound { .. } => ErrorCode::KeyNotFound,
+            Self::KeyConsumed { .. } => ErrorCode::KeyConsumed,
+            Self::BadRequest { .. } => ErrorCode::BadRequest,
+            Self::OriginDenied => ErrorCode::OriginDenied,
+            Self::Unsupported { .. } => ErrorCode::Unsupported,
+            Self::Tampered { .. } => ErrorCode::Tampered,
+            Self::StorageBlocked => ErrorCode::StorageBlocked,
+            Self::Storage { .. } => ErrorCode::Storage,
+            Self::Conflict => ErrorCode::Conflict,
+            Self::Internal => ErrorCode::Internal,
+        }
+    }
+
+    /// What the RPC sends for this error.
+    pub fn body(&self) -> ErrorBody {
+        ErrorBody {
+            code: self.code(),
+            message: self.to_string(),
+            retry_after_ms: match self {
+                Self::RateLimited { retry_after_ms } => Some(*retry_after_ms),
+                _ => None,
+            },
         }
     }
 
@@ -111,20 +183,26 @@ impl Error {
     }
 }
 
-/// Serialized as `{"code": ..., "message": ...}` (plus `retryAfterMs` for `RateLimited`).
+/// An [`Error`] as the RPC sends it: `{"code", "message"}`, plus `retryAfterMs` when rate
+/// limited.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[cfg_attr(feature = "ts", derive(ts_rs::TS))]
+#[serde(rename_all = "camelCase")]
+pub struct ErrorBody {
+    /// The stable code.
+    pub code: ErrorCode,
+    /// A human-readable message (never secret data).
+    pub message: String,
+    /// For `RateLimited`: milliseconds until the next attempt is accepted.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    #[cfg_attr(feature = "ts", ts(optional))]
+    pub retry_after_ms: Option<u64>,
+}
+
+/// Serialized as its [`ErrorBody`].
 impl Serialize for Error {
     fn serialize<S: Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
-        let retry = match self {
-            Self::RateLimited { retry_after_ms } => Some(*retry_after_ms),
-            _ => None,
-        };
-        let mut st = s.serialize_struct("Error", if retry.is_some() { 3 } else { 2 })?;
-        st.serialize_field("code", self.code())?;
-        st.serialize_field("message", &self.to_string())?;
-        if let Some(ms) = retry {
-            st.serialize_field("retryAfterMs", &ms)?;
-        }
-        st.end()
+        self.body().serialize(s)
     }
 }
 

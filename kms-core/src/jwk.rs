@@ -8,6 +8,8 @@ use crate::jws::{JwsAlg, JwsError, PublicKey};
 
 /// A public JWK.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "ts", derive(ts_rs::TS))]
+#[cfg_attr(feature = "ts", ts(optional_fields))]
 pub struct Jwk {
     /// `EC` or `OKP`.
     pub kty: String,
@@ -31,6 +33,7 @@ pub struct Jwk {
 
 /// A JWK set.
 #[derive(Debug, Clone, PartialEq, Eq, Default, Serialize, Deserialize)]
+#[cfg_attr(feature = "ts", derive(ts_rs::TS))]
 pub struct Jwks {
     /// The keys.
     pub keys: Vec<Jwk>,

@@ -14,11 +14,15 @@ use serde::{Deserialize, Serialize};
 
 use crate::secret::SecretBytes;
 
+pub mod frame;
+
 /// Protocol version of this vocabulary.
 pub const RPC_VERSION: u32 = 1;
 
 /// Non-secret bytes in a request or response.
 #[derive(Clone, PartialEq, Eq, Default)]
+#[cfg_attr(feature = "ts", derive(ts_rs::TS))]
+#[cfg_attr(feature = "ts", ts(type = "Uint8Array | string"))]
 pub struct Bytes(pub Vec<u8>);
 
 impl fmt::Debug for Bytes {
@@ -85,6 +89,8 @@ impl<'de> Visitor<'de> for BytesVisitor {
 /// A secret in a request (a passphrase, a PRF output): deserialized straight into a
 /// zeroizing buffer; no `Serialize`, redacted `Debug`.
 #[derive(Clone, Default)]
+#[cfg_attr(feature = "ts", derive(ts_rs::TS))]
+#[cfg_attr(feature = "ts", ts(type = "string | Uint8Array"))]
 pub struct SecretInput(pub SecretBytes);
 
 impl fmt::Debug for SecretInput {
@@ -127,6 +133,7 @@ impl From<&str> for SecretInput {
 
 /// Signature algorithm of a relay-token signing key.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "ts", derive(ts_rs::TS))]
 pub enum RelayAlg {
     /// ECDSA P-256 with SHA-256.
     ES256,
@@ -136,6 +143,8 @@ pub enum RelayAlg {
 
 /// A request to the service. The caller's origin travels beside it, never inside it.
 #[derive(Debug, Deserialize)]
+#[cfg_attr(feature = "ts", derive(ts_rs::TS))]
+#[cfg_attr(feature = "ts", ts(optional_fields))]
 #[serde(tag = "method", content = "params", deny_unknown_fields)]
 #[non_exhaustive]
 pub enum Request {

@@ -11,7 +11,7 @@ use kms_core::clock::ManualClock;
 use kms_core::error::Error;
 use kms_core::rpc::Request;
 use kms_core::service::{KeyRecord, Kms, Response};
-use kms_core::signal::{bundle::PreKeyBundle, identity::IdentityKeyPair, pqxdh};
+use kms_core::signal::{identity::IdentityKeyPair, pqxdh};
 use kms_core::store::MemoryStore;
 use kms_core::unlock::{self, UnlockRecord};
 use rand::SeedableRng;
@@ -71,8 +71,8 @@ fn full_session() -> (MemoryStore, TestKms, Vec<String>) {
         let _ = record(call(&mut kms, &json));
     }
     if let Ok(Response::Jwks { jwks }) = call(&mut kms, r#"{"method":"relay.jwks"}"#) {
-        for k in jwks["keys"].as_array().unwrap() {
-            let kid = k["kid"].as_str().unwrap();
+        for k in &jwks.keys {
+            let kid = k.kid.as_deref().unwrap();
             let _ = record(call(
                 &mut kms,
                 &format!(
@@ -155,7 +155,6 @@ fn one_time_prekey_is_consumed_once_across_tabs() {
     ) else {
         panic!()
     };
-    let bundle: PreKeyBundle = serde_json::from_value(bundle).unwrap();
     let mut tab2 = new_kms(&store, &clock, 2);
     call(
         &mut tab2,

@@ -25,6 +25,7 @@ pub(crate) fn record_key(shard: &Origin, key_id: &str) -> String {
 
 /// What a stored key is for.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "ts", derive(ts_rs::TS))]
 #[serde(rename_all = "kebab-case")]
 pub enum KeyKind {
     /// VAPID (ES256) key of a shard.
@@ -168,6 +169,7 @@ impl KeyRecord {
 
 /// Public description of a key, as `keys.list` returns it.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[cfg_attr(feature = "ts", derive(ts_rs::TS))]
 #[serde(rename_all = "camelCase")]
 pub struct KeyInfo {
     /// Key id.

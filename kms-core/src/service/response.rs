@@ -5,14 +5,21 @@
 use serde::Serialize;
 
 use super::KeyInfo;
+use crate::jwk::{Jwk, Jwks};
+use crate::signal::bundle::PreKeyBundle;
 
 /// Public description of an unlock method.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[cfg_attr(feature = "ts", derive(ts_rs::TS))]
 #[serde(rename_all = "camelCase")]
 pub struct MethodInfo {
     /// Method id.
     pub id: String,
     /// `passphrase`, `passkey-prf` or `passkey-gate`.
+    #[cfg_attr(
+        feature = "ts",
+        ts(type = "\"passphrase\" | \"passkey-prf\" | \"passkey-gate\"")
+    )]
     pub kind: &'static str,
     /// User-visible label.
     pub label: Option<String>,
@@ -26,6 +33,7 @@ pub struct MethodInfo {
 
 /// A public one-time prekey.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[cfg_attr(feature = "ts", derive(ts_rs::TS))]
 #[serde(rename_all = "camelCase")]
 pub struct OneTimePrekeyInfo {
     /// Prekey id.
@@ -36,6 +44,7 @@ pub struct OneTimePrekeyInfo {
 
 /// The result of a successful request.
 #[derive(Debug, Clone, PartialEq, Serialize)]
+#[cfg_attr(feature = "ts", derive(ts_rs::TS))]
 #[serde(
     tag = "type",
     rename_all = "camelCase",
@@ -117,7 +126,7 @@ pub enum Response {
         /// Key id (`kid`).
         kid: String,
         /// Its public JWK.
-        jwk: serde_json::Value,
+        jwk: Jwk,
     },
     /// A relay token.
     RelayToken {
@@ -131,12 +140,12 @@ pub enum Response {
     /// The shard's relay public keys.
     Jwks {
         /// `{"keys": [...]}`.
-        jwks: serde_json::Value,
+        jwks: Jwks,
     },
     /// A Signal prekey bundle.
     SignalBundle {
         /// The bundle, as libsignal peers expect it.
-        bundle: serde_json::Value,
+        bundle: PreKeyBundle,
     },
     /// Unused public one-time prekeys.
     SignalOneTimePrekeys {

@@ -378,9 +378,7 @@ impl<S: Store, C: Clock, R: CryptoRng, P: Pbkdf2Provider, D: DeviceKey> Kms<S, C
             otpk.as_ref(),
             &kyber,
         );
-        Ok(Response::SignalBundle {
-            bundle: serde_json::to_value(&bundle).map_err(|_| Error::Internal)?,
-        })
+        Ok(Response::SignalBundle { bundle })
     }
 
     pub(super) async fn signal_one_time_prekeys(&mut self, o: &Origin) -> Result<Response, Error> {

@@ -185,10 +185,7 @@ impl<S: Store, C: Clock, R: CryptoRng, P: Pbkdf2Provider, D: DeviceKey> Kms<S, C
         self.commit(o, tx, "relay.create-key", Some(&id), Outcome::Ok)
             .await?;
         let jwk = Jwk::from_public_key(&key.public_key(), Some(&kid));
-        Ok(Response::RelayKey {
-            kid,
-            jwk: serde_json::to_value(jwk).map_err(|_| Error::Internal)?,
-        })
+        Ok(Response::RelayKey { kid, jwk })
     }
 
     pub(super) async fn relay_token(
@@ -244,8 +241,6 @@ impl<S: Store, C: Clock, R: CryptoRng, P: Pbkdf2Provider, D: DeviceKey> Kms<S, C
                 .unwrap_or_default();
             jwks.keys.push(Jwk::from_public_key(&pk, Some(kid)));
         }
-        Ok(Response::Jwks {
-            jwks: serde_json::to_value(jwks).map_err(|_| Error::Internal)?,
-        })
+        Ok(Response::Jwks { jwks })
     }
 }

@@ -13,6 +13,7 @@ use super::xeddsa::SIGNATURE_LENGTH;
 
 /// A device's published prekey bundle.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "ts", derive(ts_rs::TS))]
 #[serde(rename_all = "camelCase", deny_unknown_fields)]
 pub struct PreKeyBundle {
     /// The device's registration id.
@@ -20,26 +21,33 @@ pub struct PreKeyBundle {
     /// The device id.
     pub device_id: u32,
     /// The identity public key.
+    #[cfg_attr(feature = "ts", ts(type = "string"))]
     pub identity_key: PublicKey,
     /// Signed prekey id.
     pub signed_pre_key_id: u32,
     /// Signed prekey public key.
+    #[cfg_attr(feature = "ts", ts(type = "string"))]
     pub signed_pre_key_public: PublicKey,
     /// XEdDSA signature by `identity_key` over `signed_pre_key_public.serialize()`.
     #[serde(with = "crate::b64::serde_array")]
+    #[cfg_attr(feature = "ts", ts(type = "string"))]
     pub signed_pre_key_signature: [u8; SIGNATURE_LENGTH],
     /// One-time prekey id, when the bundle carries one.
     #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[cfg_attr(feature = "ts", ts(optional))]
     pub pre_key_id: Option<u32>,
     /// One-time prekey public key, when the bundle carries one.
     #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[cfg_attr(feature = "ts", ts(type = "string", optional))]
     pub pre_key_public: Option<PublicKey>,
     /// Kyber prekey id.
     pub kyber_pre_key_id: u32,
     /// Kyber prekey public key.
+    #[cfg_attr(feature = "ts", ts(type = "string"))]
     pub kyber_pre_key_public: KemPublicKey,
     /// XEdDSA signature by `identity_key` over `kyber_pre_key_public.serialize()`.
     #[serde(with = "crate::b64::serde_array")]
+    #[cfg_attr(feature = "ts", ts(type = "string"))]
     pub kyber_pre_key_signature: [u8; SIGNATURE_LENGTH],
 }
 
