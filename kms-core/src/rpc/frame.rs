@@ -96,7 +96,7 @@ pub fn parse<E: Display>(
 pub enum Outcome {
     /// The request succeeded.
     #[serde(rename = "ok")]
-    Ok(Response),
+    Ok(Box<Response>),
     /// The request failed.
     #[serde(rename = "err")]
     Err(ErrorBody),
@@ -122,7 +122,7 @@ impl Reply {
             v: RPC_VERSION,
             id,
             outcome: match result {
-                Ok(r) => Outcome::Ok(r),
+                Ok(r) => Outcome::Ok(Box::new(r)),
                 Err(e) => Outcome::Err(e.body()),
             },
         }
