@@ -1,0 +1,153 @@
+//! `kms-wasm`: the WebAssembly shell of the key management enclave.
+//!
+//! It adapts [`kms_core`] to the browser and adds no logic of its own: an IndexedDB
+//! [`Store`](kms_core::store::Store) ([`idb::IdbStore`]), WebCrypto PBKDF2 and a
+//! non-extractable device key ([`webcrypto`]), `Date.now()` and `crypto.getRandomValues`,
+//! and one entry point, [`Enclave::handle`], that decodes an RPC frame, runs it and encodes
+//! the reply.
+//!
+//! ```js
+//! import init, { Enclave } from "./kms_wasm.js";
+//! await init();
+//! const enclave = await Enclave.open({ rpId: location.hostname, enclaveOrigin: location.origin,
+//!                                      allowedTopOrigins: ["https://app.example"] });
+//! const reply = await enclave.handle("https://app.example", { v: 1, id: 1, method: "status" });
+//! ```
+
+use std::cell::RefCell;
+use std::rc::Rc;
+
+use getrandom::SysRng;
+use kms_core::clock::Clock;
+use kms_core::error::Error;
+use kms_core::rand_core::UnwrapErr;
+use kms_core::rpc::frame::{self, Call, FrameHeader, Reply};
+use kms_core::service::{Config, Kms};
+use serde::{Deserialize, Serialize};
+use wasm_bindgen::prelude::*;
+
+pub mod idb;
+pub mod webcrypto;
+
+use idb::IdbStore;
+use webcrypto::{WebCryptoDeviceKey, WebCryptoPbkdf2};
+
+/// `Date.now()`.
+#[derive(Debug, Clone, Copy, Default)]
+pub struct BrowserClock;
+
+impl Clock for BrowserClock {
+    fn now_ms(&self) -> u64 {
+        js_sys::Date::now() as u64
+    }
+}
+
+/// `crypto.getRandomValues` (through getrandom's browser backend).
+pub type BrowserRng = UnwrapErr<SysRng>;
+
+type BrowserKms = Kms<IdbStore, BrowserClock, BrowserRng, WebCryptoPbkdf2, WebCryptoDeviceKey>;
+
+/// Options of [`Enclave::open`].
+#[derive(Debug, Clone, Default, Deserialize)]
+#[serde(rename_all = "camelCase", deny_unknown_fields)]
+struct Options {
+    /// IndexedDB database name (default `kms-enclave`).
+    db_name: Option<String>,
+    /// WebAuthn relying-party id: the enclave's host.
+    rp_id: String,
+    /// The enclave's origin.
+    enclave_origin: String,
+    /// PWA origins allowed to embed the enclave.
+    allowed_top_origins: Vec<String>,
+    /// Require user verification for passkeys (default true).
+    require_user_verification: Option<bool>,
+}
+
+/// What [`Enclave::info`] reports.
+#[derive(Debug, Serialize)]
+#[serde(rename_all = "camelCase")]
+struct Info {
+    storage_available: bool,
+    device_key_available: bool,
+    schema_version: u32,
+    rpc_version: u32,
+}
+
+/// The enclave: one [`Kms`] over this origin's IndexedDB.
+#[wasm_bindgen]
+pub struct Enclave {
+    kms: Rc<RefCell<Option<BrowserKms>>>,
+    info: Info,
+}
+
+#[wasm_bindgen]
+impl Enclave {
+    /// Opens the enclave's database (creating it on first use) and loads the device key.
+    ///
+    /// Never fails because storage is blocked: requests then answer `StorageBlocked`.
+    pub async fn open(options: JsValue) -> Result<Enclave, JsError> {
+        let o: Options = serde_wasm_bindgen::from_value(options)
+            .map_err(|e| JsError::new(&format!("Enclave.open options: {e}")))?;
+        let store = IdbStore::open(o.db_name.as_deref().unwrap_or("kms-enclave")).await;
+        let device = WebCryptoDeviceKey::load_or_create(store.database().ok()).await;
+        let info = Info {
+            storage_available: store.is_available(),
+            device_key_available: device.is_available(),
+            schema_version: idb::SCHEMA_VERSION,
+            rpc_version: kms_core::rpc::RPC_VERSION,
+        };
+        let config = Config {
+            rp_id: o.rp_id,
+            enclave_origin: o.enclave_origin,
+            allowed_top_origins: o.allowed_top_origins,
+            require_user_verification: o.require_user_verification.unwrap_or(true),
+            ..Config::default()
+        };
+        let kms = Kms::new(store, BrowserClock, UnwrapErr(SysRng))
+            .with_config(config)
+            .with_pbkdf2(WebCryptoPbkdf2)
+            .with_device_key(device);
+        Ok(Enclave {
+            kms: Rc::new(RefCell::new(Some(kms))),
+            info,
+        })
+    }
+
+    /// `{storageAvailable, deviceKeyAvailable, schemaVersion, rpcVersion}`.
+    pub fn info(&self) -> Result<JsValue, JsError> {
+        to_js(&self.info)
+    }
+
+    /// Handles one RPC frame from `origin` and resolves to the reply frame
+    /// (`{v, id, ok}` or `{v, id, err}`). Never rejects for a bad frame: that is a reply too.
+    ///
+    /// Calls must not overlap (the bootstrap queues them); an overlapping call answers
+    /// `Internal` without running.
+    pub async fn handle(&self, origin: String, message: JsValue) -> Result<JsValue, JsError> {
+        let parsed = frame::parse(
+            serde_wasm_bindgen::from_value::<FrameHeader>(message.clone()),
+            || serde_wasm_bindgen::from_value::<Call>(message),
+        );
+        let reply = match parsed {
+            Err((id, e)) => Reply::new(id, Err(e)),
+            Ok((id, request)) => {
+                let taken = self.kms.borrow_mut().take();
+                match taken {
+                    None => Reply::new(Some(id), Err(Error::Internal)),
+                    Some(mut kms) => {
+                        let result = kms.handle(&origin, request).await;
+                        *self.kms.borrow_mut() = Some(kms);
+                        Reply::new(Some(id), result)
+                    }
+                }
+            }
+        };
+        to_js(&reply)
+    }
+}
+
+fn to_js<T: Serialize>(value: &T) -> Result<JsValue, JsError> {
+    value
+        .serialize(&serde_wasm_bindgen::Serializer::json_compatible())
+        .map_err(|e| JsError::new(&e.to_string()))
+}

@@ -1,0 +1,200 @@
+//! WebCrypto where the browser is faster or holds what script must not: PBKDF2 through
+//! `crypto.subtle.deriveBits`, and the passkey gate's device key, a non-extractable
+//! AES-256-GCM `CryptoKey` kept in IndexedDB.
+
+use js_sys::{Array, Object, Reflect, Uint8Array};
+use kms_core::device::{DeviceKey, DeviceKeyError};
+use kms_core::format::AES256GCM_V1;
+use kms_core::kdf::{KdfError, Pbkdf2Provider};
+use kms_core::secret::Secret32;
+use kms_core::wrap::{NONCE_LEN, Sealed};
+use wasm_bindgen::{JsCast, JsValue};
+use wasm_bindgen_futures::JsFuture;
+use web_sys::{AesGcmParams, CryptoKey, IdbDatabase, Pbkdf2Params, SubtleCrypto};
+
+use crate::idb;
+
+/// `crypto.subtle` of the current global (window or worker).
+pub fn subtle() -> Result<SubtleCrypto, JsValue> {
+    let crypto = Reflect::get(&js_sys::global(), &JsValue::from_str("crypto"))?;
+    let subtle = Reflect::get(&crypto, &JsValue::from_str("subtle"))?;
+    subtle
+        .dyn_into::<SubtleCrypto>()
+        .map_err(|_| JsValue::from_str("crypto.subtle is unavailable (insecure context?)"))
+}
+
+fn describe(e: &JsValue) -> String {
+    Reflect::get(e, &JsValue::from_str("name"))
+        .ok()
+        .and_then(|n| n.as_string())
+        .unwrap_or_else(|| "WebCrypto error".into())
+}
+
+fn usages(list: &[&str]) -> Array {
+    list.iter().map(|u| JsValue::from_str(u)).collect()
+}
+
+/// PBKDF2-HMAC-SHA256 by `crypto.subtle.deriveBits`; byte-identical to
+/// [`kms_core::kdf::RustPbkdf2`] (tested in the browser suite) and several times faster
+/// than the same code in WebAssembly.
+#[derive(Debug, Clone, Copy, Default)]
+pub struct WebCryptoPbkdf2;
+
+impl Pbkdf2Provider for WebCryptoPbkdf2 {
+    async fn pbkdf2_sha256(
+        &self,
+        password: &[u8],
+        salt: &[u8],
+        iterations: u32,
+    ) -> Result<Secret32, KdfError> {
+        let fail = |e: JsValue| KdfError(describe(&e));
+        let subtle = subtle().map_err(fail)?;
+        let pw = Uint8Array::from(password);
+        let imported =
+            subtle.import_key_with_str("raw", &pw, "PBKDF2", false, &usages(&["deriveBits"]));
+        // The browser copied the password into the key; clear our copy on the JS heap.
+        pw.fill(0, 0, pw.length());
+        let key: CryptoKey = JsFuture::from(imported.map_err(fail)?)
+            .await
+            .map_err(fail)?
+            .unchecked_into();
+        let params =
+            Pbkdf2Params::new_with_str("PBKDF2", "SHA-256", iterations, &Uint8Array::from(salt));
+        let bits = JsFuture::from(
+            subtle
+                .derive_bits_with_object(&params, &key, 256)
+                .map_err(fail)?,
+        )
+        .await
+        .map_err(fail)?;
+        let bits = Uint8Array::new(&bits);
+        let mut out = [0u8; 32];
+        if bits.length() != 32 {
+            return Err(KdfError("deriveBits returned the wrong length".into()));
+        }
+        bits.copy_to(&mut out);
+        bits.fill(0, 0, 32);
+        Ok(Secret32::from_bytes(out))
+    }
+}
+
+/// Key of the device key in the `device` object store.
+const DEVICE_KEY_ID: &str = "device-key-v1";
+
+/// The passkey gate's device key: a non-extractable AES-256-GCM `CryptoKey`, generated on
+/// first use and kept in IndexedDB. Script in the enclave can encrypt and decrypt with it
+/// but no script can read it; the sealed KEK is useless outside this origin's storage.
+#[derive(Debug, Clone)]
+pub struct WebCryptoDeviceKey {
+    key: Option<CryptoKey>,
+}
+
+impl WebCryptoDeviceKey {
+    /// Loads the device key from `db`, generating and storing it on first use. Without a
+    /// database (storage blocked) or WebCrypto the key is unavailable and the gate method
+    /// reports `Unsupported`.
+    pub async fn load_or_create(db: Option<&IdbDatabase>) -> Self {
+        let key = match db {
+            Some(db) => Self::load(db).await.ok(),
+            None => None,
+        };
+        Self { key }
+    }
+
+    async fn load(db: &IdbDatabase) -> Result<CryptoKey, JsValue> {
+        let stored = idb::device_get(db, DEVICE_KEY_ID)
+            .await
+            .map_err(|e| JsValue::from_str(&e.to_string()))?;
+        if let Ok(key) = stored.dyn_into::<CryptoKey>() {
+            return Ok(key);
+        }
+        let algorithm = Object::new();
+        Reflect::set(&algorithm, &"name".into(), &"AES-GCM".into())?;
+        Reflect::set(&algorithm, &"length".into(), &JsValue::from_f64(256.0))?;
+        let key: CryptoKey = JsFuture::from(subtle()?.generate_key_with_object(
+            &algorithm,
+            false,
+            &usages(&["encrypt", "decrypt"]),
+        )?)
+        .await?
+        .unchecked_into();
+        match idb::device_add(db, DEVICE_KEY_ID, &key).await {
+            Ok(()) => Ok(key),
+            // Another tab stored one first: use that one.
+            Err(_) => idb::device_get(db, DEVICE_KEY_ID)
+                .await
+                .map_err(|e| JsValue::from_str(&e.to_string()))?
+                .dyn_into::<CryptoKey>()
+                .map_err(|_| JsValue::from_str("device key missing")),
+        }
+    }
+
+    /// True when a device key could be loaded or created.
+    pub fn is_available(&self) -> bool {
+        self.key.is_some()
+    }
+
+    fn key(&self) -> Result<&CryptoKey, DeviceKeyError> {
+        self.key.as_ref().ok_or(DeviceKeyError::Unavailable)
+    }
+}
+
+fn gcm_params(nonce: &[u8], aad: &[u8]) -> AesGcmParams {
+    let params = AesGcmParams::new("AES-GCM", &Uint8Array::from(nonce));
+    params.set_additional_data(&Uint8Array::from(aad));
+    params
+}
+
+impl DeviceKey for WebCryptoDeviceKey {
+    async fn seal(
+        &self,
+        aad: &[u8],
+        secret: &Secret32,
+        nonce: [u8; 12],
+    ) -> Result<Sealed, DeviceKeyError> {
+        let platform = |e: JsValue| DeviceKeyError::Platform(describe(&e));
+        let key = self.key()?;
+        let plain = Uint8Array::from(secret.expose().as_slice());
+        let op = subtle().and_then(|s| {
+            s.encrypt_with_object_and_js_u8_array(&gcm_params(&nonce, aad), key, &plain)
+        });
+        plain.fill(0, 0, plain.length());
+        let ct = JsFuture::from(op.map_err(platform)?)
+            .await
+            .map_err(platform)?;
+        Ok(Sealed {
+            alg: AES256GCM_V1.into(),
+            nonce,
+            ct: Uint8Array::new(&ct).to_vec(),
+        })
+    }
+
+    async fn open(&self, aad: &[u8], sealed: &Sealed) -> Result<Secret32, DeviceKeyError> {
+        if sealed.alg != AES256GCM_V1 || sealed.nonce.len() != NONCE_LEN {
+            return Err(DeviceKeyError::Authentication);
+        }
+        let key = self.key()?;
+        let op = subtle()
+            .and_then(|s| {
+                s.decrypt_with_object_and_js_u8_array(
+                    &gcm_params(&sealed.nonce, aad),
+                    key,
+                    &Uint8Array::from(sealed.ct.as_slice()),
+                )
+            })
+            .map_err(|e| DeviceKeyError::Platform(describe(&e)))?;
+        // A failed tag check rejects with `OperationError`.
+        let plain = JsFuture::from(op)
+            .await
+            .map_err(|_| DeviceKeyError::Authentication)?;
+        let plain = Uint8Array::new(&plain);
+        if plain.length() != 32 {
+            plain.fill(0, 0, plain.length());
+            return Err(DeviceKeyError::Authentication);
+        }
+        let mut out = [0u8; 32];
+        plain.copy_to(&mut out);
+        plain.fill(0, 0, 32);
+        Ok(Secret32::from_bytes(out))
+    }
+}
