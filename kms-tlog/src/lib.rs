@@ -15,5 +15,6 @@
 #![forbid(unsafe_code)]
 
 pub mod hash;
+pub mod note;
 pub mod proof;
 pub mod tree;
