@@ -14,6 +14,7 @@
 //! - [`statement`]: the entry format of a release.
 #![forbid(unsafe_code)]
 
+pub mod checkpoint;
 pub mod hash;
 pub mod note;
 pub mod proof;

@@ -88,3 +88,22 @@ fn spec_note_is_unverified_under_the_go_key() {
     let v = VerifierKey::parse(GO_VKEY).unwrap();
     assert_eq!(open(SPEC_NOTE.as_bytes(), &[v]), Err(NoteError::Unverified));
 }
+
+/// The example of the C2SP tlog-checkpoint specification (its key is not published, so only
+/// the format is checked).
+#[test]
+fn spec_checkpoint_example_parses() {
+    use kms_tlog::checkpoint::Checkpoint;
+    let msg = "example.com/behind-the-sofa\n\
+        20852163\n\
+        CsUYapGGPo4dkMgIAUqom/Xajj7h2fB2MPA3j2jxq2I=\n\
+        \n\
+        \u{2014} example.com/behind-the-sofa Az3grlgtzPICa5OS8npVmf1Myq/5IZniMp+ZJurmRDeOoRDe4URYN7u5/Zhcyv2q1gGzGku9nTo+zyWE+xeMcTOAYQ8=\n";
+    let note = Note::parse(msg.as_bytes()).unwrap();
+    assert_eq!(note.signatures().len(), 1);
+    assert_eq!(note.signatures()[0].name, "example.com/behind-the-sofa");
+    let c = Checkpoint::parse_text(note.text()).unwrap();
+    assert_eq!(c.origin, "example.com/behind-the-sofa");
+    assert_eq!(c.size, 20_852_163);
+    assert_eq!(c.to_text().unwrap(), note.text());
+}
