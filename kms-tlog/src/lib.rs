@@ -18,4 +18,5 @@ pub mod checkpoint;
 pub mod hash;
 pub mod note;
 pub mod proof;
+pub mod proof_file;
 pub mod tree;
