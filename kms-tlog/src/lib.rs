@@ -16,6 +16,7 @@
 
 pub mod checkpoint;
 pub mod hash;
+pub mod log;
 pub mod note;
 pub mod proof;
 pub mod proof_file;

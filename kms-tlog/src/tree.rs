@@ -54,6 +54,20 @@ impl Tree {
         index
     }
 
+    /// Drops every leaf from index `size` on, returning to the tree of the first `size` leaves.
+    /// Does nothing if the tree is not larger.
+    pub fn truncate(&mut self, size: u64) {
+        for (height, level) in self.levels.iter_mut().enumerate() {
+            let keep = size
+                .checked_shr(u32::try_from(height).unwrap_or(u32::MAX))
+                .unwrap_or(0);
+            level.truncate(usize::try_from(keep).unwrap_or(usize::MAX));
+        }
+        while self.levels.last().is_some_and(Vec::is_empty) {
+            self.levels.pop();
+        }
+    }
+
     /// The number of leaves.
     pub fn size(&self) -> u64 {
         self.levels.first().map_or(0, |l| l.len() as u64)
@@ -142,6 +156,18 @@ mod tests {
         assert_eq!(tree.range_hash(3, 3), None);
         assert_eq!(tree.range_hash(4, 3), None);
         assert_eq!(tree.range_hash(0, 14), None);
+    }
+
+    #[test]
+    fn truncate_returns_to_an_earlier_tree() {
+        for size in 0..40u64 {
+            let mut tree = Tree::from_leaf_hashes(leaves(40));
+            tree.truncate(size);
+            assert_eq!(tree, Tree::from_leaf_hashes(leaves(size)), "size {size}");
+        }
+        let mut tree = Tree::from_leaf_hashes(leaves(5));
+        tree.truncate(9);
+        assert_eq!(tree.size(), 5);
     }
 
     #[test]
