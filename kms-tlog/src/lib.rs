@@ -11,7 +11,6 @@
 //! - [`proof_file`]: C2SP `tlog-proof`, the self-contained `.tlog-proof` file per entry.
 //! - [`log`]: a file-backed log laid out per C2SP `tlog-tiles`, so its directory can be served
 //!   as static files.
-//! - [`statement`]: the entry format of a release.
 #![forbid(unsafe_code)]
 
 pub mod checkpoint;

@@ -355,47 +355,86 @@ impl Log {
     /// # Errors
     /// [`LogError::EntryTooLarge`], [`LogError::Io`]; after an error the log is unchanged.
     pub fn append(&mut self, entry: &[u8]) -> Result<u64, LogError> {
-        let len = u16::try_from(entry.len()).map_err(|_| LogError::EntryTooLarge {
-            max: MAX_ENTRY_LEN,
-            got: entry.len(),
-        })?;
-        let index = self.size();
-        self.tree.push(leaf_hash(entry));
-        let result = self.write_append(index, len, entry);
-        if result.is_err() {
-            self.tree.truncate(index);
-        }
-        result.map(|bundle| {
-            self.bundle = bundle;
-            index
-        })
+        self.append_all(&[entry])
     }
 
-    /// Writes the files of the append of entry `index` (already in the tree) and commits it;
-    /// returns the new partial bundle.
-    fn write_append(&self, index: u64, len: u16, entry: &[u8]) -> Result<Vec<u8>, LogError> {
-        let new_size = index + 1;
-        let mut bundle = self.bundle.clone();
-        bundle.extend_from_slice(&len.to_be_bytes());
-        bundle.extend_from_slice(entry);
-        let width = index % TILE_WIDTH + 1;
-        let path = self.dir.join(tile_path(None, index / TILE_WIDTH, width));
-        write_atomic(&path, &bundle)?;
-        // Each level whose last tile gained a hash: level 0 always, level L when this entry
-        // completed a full tile of level L − 1.
+    /// Appends entries in order, committing them together, and returns the index of the
+    /// first. Partial tiles are written for the final size only.
+    ///
+    /// # Errors
+    /// [`LogError::EntryTooLarge`] (nothing is appended), [`LogError::Io`]; after an error
+    /// the log is unchanged.
+    pub fn append_all<E: AsRef<[u8]>>(&mut self, entries: &[E]) -> Result<u64, LogError> {
+        if let Some(e) = entries.iter().find(|e| e.as_ref().len() > MAX_ENTRY_LEN) {
+            return Err(LogError::EntryTooLarge {
+                max: MAX_ENTRY_LEN,
+                got: e.as_ref().len(),
+            });
+        }
+        let first = self.size();
+        for e in entries {
+            self.tree.push(leaf_hash(e.as_ref()));
+        }
+        match self.write_append(first, entries) {
+            Ok(bundle) => {
+                self.bundle = bundle;
+                Ok(first)
+            }
+            Err(e) => {
+                self.tree.truncate(first);
+                Err(e)
+            }
+        }
+    }
+
+    /// Writes the files of entries `old_size..` (already in the tree) and commits them by
+    /// writing the state; returns the new last partial bundle.
+    fn write_append<E: AsRef<[u8]>>(
+        &self,
+        old_size: u64,
+        entries: &[E],
+    ) -> Result<Vec<u8>, LogError> {
+        let new_size = self.size();
+        if new_size == old_size {
+            return Ok(self.bundle.clone());
+        }
+        // Entry bundles from the one holding `old_size` to the one holding the last entry.
+        let mut bundle = Vec::new();
+        let mut next = entries.iter();
+        for tile in old_size / TILE_WIDTH..=(new_size - 1) / TILE_WIDTH {
+            let start = tile * TILE_WIDTH;
+            let end = new_size.min(start + TILE_WIDTH);
+            bundle = if start < old_size {
+                self.bundle.clone()
+            } else {
+                Vec::new()
+            };
+            for _ in start.max(old_size)..end {
+                let e = next.next().map(AsRef::as_ref).unwrap_or_default();
+                // Lengths were checked by the caller.
+                let len = u16::try_from(e.len()).unwrap_or(u16::MAX);
+                bundle.extend_from_slice(&len.to_be_bytes());
+                bundle.extend_from_slice(e);
+            }
+            let path = self.dir.join(tile_path(None, tile, end - start));
+            write_atomic(&path, &bundle)?;
+        }
+        // Hash tiles of every level that gained hashes.
         for level in 0..u64::BITS / TILE_HEIGHT {
-            let span = 1u64 << (level * TILE_HEIGHT);
-            if !new_size.is_multiple_of(span) {
+            let shift = level * TILE_HEIGHT;
+            let (old_count, new_count) = (old_size >> shift, new_size >> shift);
+            if new_count == old_count {
                 break;
             }
-            let count = new_size / span;
-            let tile = (count - 1) / TILE_WIDTH;
-            let start = tile * TILE_WIDTH;
-            let path = self.dir.join(tile_path(Some(level), tile, count - start));
-            write_atomic(&path, &self.tile_bytes(level, start, count))?;
+            for tile in old_count / TILE_WIDTH..=(new_count - 1) / TILE_WIDTH {
+                let start = tile * TILE_WIDTH;
+                let end = new_count.min(start + TILE_WIDTH);
+                let path = self.dir.join(tile_path(Some(level), tile, end - start));
+                write_atomic(&path, &self.tile_bytes(level, start, end))?;
+            }
         }
         self.write_state(new_size)?;
-        Ok(if width == TILE_WIDTH {
+        Ok(if new_size.is_multiple_of(TILE_WIDTH) {
             Vec::new()
         } else {
             bundle
