@@ -734,6 +734,20 @@ mod tests {
     }
 
     #[test]
+    fn generated_keys_sign_and_round_trip() {
+        use rand::{SeedableRng, rngs::StdRng};
+        let mut rng = StdRng::seed_from_u64(1);
+        let a = SignerKey::generate("example.com/gen", &mut rng).unwrap();
+        let b = SignerKey::generate("example.com/gen", &mut rng).unwrap();
+        assert_ne!(a.verifier(), b.verifier());
+        let msg = sign("t\n", &[&a]).unwrap();
+        assert!(open(msg.as_bytes(), &[a.verifier()]).is_ok());
+        let again = SignerKey::parse(&a.dangerous_encode()).unwrap();
+        assert_eq!(sign("t\n", &[&again]).unwrap(), msg);
+        assert!(SignerKey::generate("bad name", &mut rng).is_err());
+    }
+
+    #[test]
     fn debug_does_not_show_the_private_key() {
         let a = signer("a", 7);
         let secret = a.dangerous_encode();
