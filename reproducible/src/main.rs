@@ -5,6 +5,7 @@
 //! - `cargo xtask bench`: benchmarks.
 
 mod cmd;
+mod setup;
 mod tasks;
 
 use std::process::ExitCode;
