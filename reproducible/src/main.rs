@@ -5,7 +5,9 @@
 //! - `cargo xtask bench`: benchmarks.
 
 mod cmd;
+mod serve;
 mod setup;
+mod site;
 mod tasks;
 
 use std::process::ExitCode;

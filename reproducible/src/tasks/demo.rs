@@ -1,12 +1,47 @@
-//! `cargo xtask demo`: a native walkthrough of the key service.
+//! `cargo xtask demo`: builds the enclave and the demo PWA, serves them on two origins and
+//! says what to open. `--headless` drives the same demo in headless Chromium and prints
+//! its transcript; `--native` runs the key service's walkthrough without a browser.
 
-use crate::cmd::{command, exec};
+use crate::cmd::{command, exec, root};
+use crate::setup;
+use crate::site::{self, APP_PORT, ENCLAVE_PORT};
 
 pub(crate) fn run(args: &[String]) -> Result<(), String> {
-    if let Some(a) = args.first() {
-        return Err(format!("unexpected argument {a:?}"));
+    let mut headless = false;
+    for a in args {
+        match a.as_str() {
+            "--headless" => headless = true,
+            "--native" => return native(),
+            other => return Err(format!("unexpected argument {other:?}")),
+        }
     }
-    exec(&mut command(
+    if headless {
+        setup::chromium()?;
+    }
+    site::build()?;
+    site::serve()?;
+    println!();
+    println!("  demo PWA   http://localhost:{APP_PORT}/");
+    println!(
+        "  enclave    http://localhost:{ENCLAVE_PORT}/  (embedded by the PWA; its own origin)"
+    );
+    println!();
+    if headless {
+        let e2e = setup::npm("e2e")?;
+        let mut c = command("node", &["demo-headless.mjs"]);
+        c.current_dir(e2e)
+            .env("KMS_APP_URL", format!("http://localhost:{APP_PORT}/"))
+            .env("CHROMIUM", setup::CHROMIUM);
+        return exec(&mut c);
+    }
+    println!("Open the demo PWA in a browser. Ctrl-C stops the servers.");
+    loop {
+        std::thread::park();
+    }
+}
+
+fn native() -> Result<(), String> {
+    let mut c = command(
         "cargo",
         &[
             "run",
@@ -18,5 +53,7 @@ pub(crate) fn run(args: &[String]) -> Result<(), String> {
             "--example",
             "walkthrough",
         ],
-    ))
+    );
+    c.current_dir(root());
+    exec(&mut c)
 }

@@ -1,0 +1,335 @@
+// The client SDK: mounts the enclave iframe, performs the handshake and exposes the RPC as
+// typed methods. The request and response types are generated from the Rust RPC types
+// (`generated/rpc.ts`); nothing here restates them.
+
+import {
+  RPC_VERSION,
+  type ErrorBody,
+  type ErrorCode,
+  type Bytes,
+  type Reply,
+  type Request,
+  type Response,
+  type MethodInfo,
+} from "./generated/rpc.js";
+
+export * from "./generated/rpc.js";
+
+/** Errors raised by the SDK itself, beside the enclave's own {@link ErrorCode}s. */
+export type ClientErrorCode = "Timeout" | "Closed" | "HandshakeFailed" | "UnexpectedReply";
+
+/** A failed request: `code` is the enclave's stable error code or a client-side one. */
+export class KmsError extends Error {
+  override readonly name = "KmsError";
+  constructor(
+    readonly code: ErrorCode | ClientErrorCode,
+    message: string,
+    /** For `RateLimited`: milliseconds until the next attempt is accepted. */
+    readonly retryAfterMs?: number,
+  ) {
+    super(message);
+  }
+}
+
+/** Options of {@link createKms}. */
+export interface KmsOptions {
+  /** URL of the enclave page, on its own origin of the same site. */
+  enclaveUrl: string;
+  /** Where to mount the (invisible) iframe; default `document.body`. */
+  container?: HTMLElement;
+  /** Per-request timeout; default 30 s (passkey ceremonies get 5 minutes). */
+  timeoutMs?: number;
+  /** How long to wait for the enclave's `link`; default 15 s. */
+  handshakeTimeoutMs?: number;
+}
+
+/** What the enclave reported when it linked. */
+export interface EnclaveInfo {
+  storageAvailable: boolean;
+  deviceKeyAvailable: boolean;
+  schemaVersion: number;
+  rpcVersion: number;
+}
+
+type Method = Request["method"];
+type ParamsOf<M extends Method> =
+  Extract<Request, { method: M }> extends { params: infer P } ? P : undefined;
+type ResponseType = Response["type"];
+type ResponseOf<T extends ResponseType> = Extract<Response, { type: T }>;
+
+/** The enclave-side passkey ceremonies (run inside the enclave, so PRF outputs stay there). */
+type CeremonyMethod = "passkey.addPrf" | "passkey.unlockPrf" | "passkey.addGate" | "passkey.unlockGate";
+interface PasskeyOptions {
+  /** A label for the unlock method. */
+  label?: string;
+  /** The user name shown by the authenticator. */
+  userName?: string;
+}
+
+interface Pending {
+  resolve(r: Response): void;
+  reject(e: KmsError): void;
+  timer: ReturnType<typeof setTimeout>;
+}
+
+const CEREMONY_TIMEOUT_MS = 5 * 60 * 1000;
+const HIDDEN_FRAME = "position:absolute;width:0;height:0;border:0;visibility:hidden";
+const VISIBLE_FRAME =
+  "position:fixed;z-index:2147483647;left:50%;top:30%;width:22rem;height:11rem;" +
+  "transform:translate(-50%,-30%);border:1px solid #8a94a6;border-radius:.5rem;" +
+  "box-shadow:0 .5rem 2rem rgba(0,0,0,.3);background:#fff;visibility:visible";
+
+/** A linked enclave. */
+export class Kms {
+  private nextId = 1;
+  private readonly pending = new Map<number, Pending>();
+  private closed = false;
+
+  /** @internal use {@link createKms} */
+  constructor(
+    private readonly port: MessagePort,
+    private readonly iframe: HTMLIFrameElement,
+    /** What the enclave reported when it linked. */
+    readonly info: EnclaveInfo,
+    private readonly timeoutMs: number,
+  ) {
+    port.onmessage = (e: MessageEvent) => this.onReply(e.data);
+  }
+
+  /**
+   * Sends one request. Prefer the typed methods below; this is the escape hatch for
+   * methods the SDK has no wrapper for yet.
+   */
+  call<M extends Method>(method: M, params: ParamsOf<M>): Promise<Response> {
+    return this.send(method, params, this.timeoutMs);
+  }
+
+  private send(method: string, params: unknown, timeoutMs: number): Promise<Response> {
+    if (this.closed) return Promise.reject(new KmsError("Closed", "the enclave connection is closed"));
+    const id = this.nextId;
+    this.nextId = this.nextId >= 0x7fffffff ? 1 : this.nextId + 1;
+    return new Promise<Response>((resolve, reject) => {
+      const timer = setTimeout(() => {
+        this.pending.delete(id);
+        reject(new KmsError("Timeout", `${method}: no reply within ${timeoutMs} ms`));
+      }, timeoutMs);
+      this.pending.set(id, { resolve, reject, timer });
+      const frame: Record<string, unknown> = { v: RPC_VERSION, id, method };
+      if (params !== undefined) frame["params"] = params;
+      this.port.postMessage(frame);
+    });
+  }
+
+  private onReply(data: unknown): void {
+    const reply = data as Reply;
+    if (!reply || typeof reply !== "object" || typeof reply.id !== "number") return;
+    const p = this.pending.get(reply.id);
+    if (!p) return;
+    this.pending.delete(reply.id);
+    clearTimeout(p.timer);
+    if ("ok" in reply) p.resolve(reply.ok);
+    else p.reject(toError((reply as { err: ErrorBody }).err));
+  }
+
+  private async expect<T extends ResponseType>(
+    type: T,
+    pending: Promise<Response>,
+  ): Promise<ResponseOf<T>> {
+    const r = await pending;
+    if (r.type !== type) throw new KmsError("UnexpectedReply", `expected ${type}, got ${r.type}`);
+    return r as ResponseOf<T>;
+  }
+
+  private request<M extends Method, T extends ResponseType>(
+    method: M,
+    params: ParamsOf<M>,
+    type: T,
+  ): Promise<ResponseOf<T>> {
+    return this.expect(type, this.call(method, params));
+  }
+
+  private ceremony<T extends ResponseType>(
+    method: CeremonyMethod,
+    params: PasskeyOptions | undefined,
+    type: T,
+  ): Promise<ResponseOf<T>> {
+    // The enclave asks the user to confirm inside its own frame (browsers require a gesture
+    // there to create a passkey), so the frame is shown while the ceremony runs.
+    const hidden = this.iframe.style.cssText;
+    this.iframe.style.cssText = VISIBLE_FRAME;
+    return this.expect(type, this.send(method, params ?? {}, CEREMONY_TIMEOUT_MS)).finally(() => {
+      this.iframe.style.cssText = hidden;
+    });
+  }
+
+  /** Whether the enclave is set up and unlocked, and its unlock methods. */
+  status(): Promise<ResponseOf<"status">> {
+    return this.request("status", undefined, "status");
+  }
+
+  /** First use: creates the key-encryption key under a passphrase; leaves it unlocked. */
+  setup(passphrase: string): Promise<ResponseOf<"unlocked">> {
+    return this.request("setup", { passphrase }, "unlocked");
+  }
+
+  /** Wipes the key-encryption key and every unwrapped key from the enclave's memory. */
+  async lock(): Promise<void> {
+    await this.request("lock", undefined, "done");
+  }
+
+  /** Unlocking. */
+  readonly unlock = {
+    /** With a passphrase (PBKDF2-600k, then HKDF). */
+    passphrase: (passphrase: string) =>
+      this.request("unlock.passphrase", { passphrase }, "unlocked"),
+    /** With a passkey's PRF output; the ceremony runs inside the enclave. */
+    passkey: () => this.ceremony("passkey.unlockPrf", undefined, "unlocked"),
+    /** With a passkey assertion (gate): opens a 5-minute session. */
+    gate: () => this.ceremony("passkey.unlockGate", undefined, "unlocked"),
+  };
+
+  /** Unlock methods. */
+  readonly methods = {
+    list: (): Promise<MethodInfo[]> =>
+      this.request("methods.list", undefined, "methods").then((r) => r.methods),
+    addPassphrase: (passphrase: string, label?: string) =>
+      this.request("methods.addPassphrase", { passphrase, label }, "methodAdded").then((r) => r.method),
+    changePassphrase: (methodId: string, passphrase: string) =>
+      this.request("methods.changePassphrase", { methodId, passphrase }, "done").then(() => undefined),
+    /** Registers a passkey and adds a PRF unlock method (needs the enclave unlocked). */
+    addPasskey: (options?: PasskeyOptions) =>
+      this.ceremony("passkey.addPrf", options, "methodAdded").then((r) => r.method),
+    /** Registers a passkey gate (needs the enclave unlocked and a device key). */
+    addGate: (options?: PasskeyOptions) =>
+      this.ceremony("passkey.addGate", options, "methodAdded").then((r) => r.method),
+    remove: (methodId: string) =>
+      this.request("methods.remove", { methodId }, "done").then(() => undefined),
+  };
+
+  /** The caller's keys (public data only). */
+  readonly keys = {
+    list: () => this.request("keys.list", undefined, "keys").then((r) => r.keys),
+    delete: (keyId: string) =>
+      this.request("keys.delete", { keyId }, "done").then(() => undefined),
+  };
+
+  /** Web Push (VAPID, RFC 8292). */
+  readonly vapid = {
+    /** The `applicationServerKey` for `pushManager.subscribe`. */
+    publicKey: () => this.request("vapid.publicKey", undefined, "vapidPublicKey"),
+    /** A signed `Authorization: vapid t=…, k=…` header for a push service origin. */
+    authorization: (params: ParamsOf<"vapid.authorization">) =>
+      this.request("vapid.authorization", params, "vapidAuthorization"),
+    rotate: () => this.request("vapid.rotate", undefined, "vapidPublicKey"),
+  };
+
+  /** Relay authorization tokens. */
+  readonly relay = {
+    createKey: (params: ParamsOf<"relay.createKey">) =>
+      this.request("relay.createKey", params, "relayKey"),
+    token: (params: ParamsOf<"relay.token">) => this.request("relay.token", params, "relayToken"),
+    jwks: () => this.request("relay.jwks", undefined, "jwks").then((r) => r.jwks),
+  };
+
+  /** Signal identity and prekeys. */
+  readonly signal = {
+    bundle: (params: ParamsOf<"signal.bundle"> = {}) =>
+      this.request("signal.bundle", params, "signalBundle").then((r) => r.bundle),
+    oneTimePrekeys: () =>
+      this.request("signal.oneTimePrekeys", undefined, "signalOneTimePrekeys").then((r) => r.prekeys),
+    replenish: (params: ParamsOf<"signal.replenish"> = {}) =>
+      this.request("signal.replenish", params, "signalReplenished"),
+    rotateSignedPrekey: () =>
+      this.request("signal.rotateSignedPrekey", undefined, "signalSignedPrekey"),
+    respond: (params: ParamsOf<"signal.respond">) =>
+      this.request("signal.respond", params, "signalSharedSecret"),
+    sign: (message: Bytes) =>
+      this.request("signal.sign", { message }, "signalSignature").then((r) => r.signature),
+  };
+
+  /** The hash-chained audit log of the caller's shard. */
+  readonly audit = {
+    export: () => this.request("audit.export", undefined, "auditExport"),
+    verify: () => this.request("audit.verify", undefined, "auditVerified"),
+  };
+
+  /** Says goodbye, rejects pending requests and removes the iframe. */
+  close(): void {
+    if (this.closed) return;
+    this.closed = true;
+    try {
+      this.port.postMessage({ kms: "bye" });
+    } catch {
+      // the port may already be gone
+    }
+    this.port.close();
+    for (const [, p] of this.pending) {
+      clearTimeout(p.timer);
+      p.reject(new KmsError("Closed", "the enclave connection was closed"));
+    }
+    this.pending.clear();
+    this.iframe.remove();
+  }
+}
+
+function toError(e: ErrorBody): KmsError {
+  return new KmsError(e.code, e.message, e.retryAfterMs);
+}
+
+/**
+ * Mounts the enclave iframe and links to it.
+ *
+ * Rejects with `HandshakeFailed` when the enclave does not answer (this page's origin is
+ * not on its allow list, the page was not found) or refuses.
+ */
+export async function createKms(options: KmsOptions): Promise<Kms> {
+  const url = new URL(options.enclaveUrl, location.href);
+  if (url.origin === location.origin) {
+    throw new KmsError("HandshakeFailed", "the enclave must be served from its own origin");
+  }
+  const iframe = document.createElement("iframe");
+  iframe.src = url.href;
+  iframe.setAttribute("sandbox", "allow-scripts allow-same-origin");
+  iframe.setAttribute("allow", "publickey-credentials-get; publickey-credentials-create");
+  iframe.setAttribute("referrerpolicy", "no-referrer");
+  iframe.title = "Key enclave";
+  iframe.style.cssText = HIDDEN_FRAME;
+  const loaded = new Promise<void>((resolve) => iframe.addEventListener("load", () => resolve(), { once: true }));
+  (options.container ?? document.body).appendChild(iframe);
+  const timeout = options.handshakeTimeoutMs ?? 15_000;
+  try {
+    await withTimeout(loaded, timeout, "the enclave page did not load");
+    const channel = new MessageChannel();
+    const linked = new Promise<EnclaveInfo>((resolve, reject) => {
+      channel.port1.onmessage = (e: MessageEvent) => {
+        const m = e.data as { kms?: string; code?: string; message?: string } & EnclaveInfo;
+        if (m && m.kms === "link") resolve(m);
+        else if (m && m.kms === "refused") reject(new KmsError("HandshakeFailed", `${m.code}: ${m.message}`));
+      };
+    });
+    const target = iframe.contentWindow;
+    if (!target) throw new KmsError("HandshakeFailed", "the enclave frame has no window");
+    target.postMessage({ kms: "hello", v: RPC_VERSION }, url.origin, [channel.port2]);
+    const info = await withTimeout(linked, timeout, "the enclave did not link (is this origin allowed?)");
+    return new Kms(channel.port1, iframe, info, options.timeoutMs ?? 30_000);
+  } catch (e) {
+    iframe.remove();
+    throw e instanceof KmsError ? e : new KmsError("HandshakeFailed", String(e));
+  }
+}
+
+function withTimeout<T>(p: Promise<T>, ms: number, what: string): Promise<T> {
+  return new Promise<T>((resolve, reject) => {
+    const t = setTimeout(() => reject(new KmsError("HandshakeFailed", what)), ms);
+    p.then(
+      (v) => {
+        clearTimeout(t);
+        resolve(v);
+      },
+      (e) => {
+        clearTimeout(t);
+        reject(e);
+      },
+    );
+  });
+}

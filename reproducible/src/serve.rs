@@ -1,0 +1,203 @@
+//! A small static HTTP/1.1 server for the demo and the browser tests: each origin is a
+//! directory, served on its own loopback port, with the response headers its deployment
+//! must send (the enclave's come from `enclave-html/headers.conf`).
+
+use std::io::{BufRead, BufReader, Write};
+use std::net::{Ipv4Addr, Ipv6Addr, SocketAddr, TcpListener, TcpStream};
+use std::path::{Component, Path, PathBuf};
+use std::sync::Arc;
+use std::thread;
+use std::time::Duration;
+
+/// One origin: a port, a directory and the headers every response carries.
+#[derive(Debug, Clone)]
+pub(crate) struct Site {
+    pub(crate) port: u16,
+    pub(crate) root: PathBuf,
+    pub(crate) headers: Vec<(String, String)>,
+}
+
+/// Starts serving every site on 127.0.0.1 (and ::1 when the machine has it) in background
+/// threads, which live until the process exits.
+pub(crate) fn start(sites: Vec<Site>) -> Result<(), String> {
+    for site in sites {
+        let site = Arc::new(site);
+        let v4 = TcpListener::bind(SocketAddr::from((Ipv4Addr::LOCALHOST, site.port)))
+            .map_err(|e| format!("port {}: {e}", site.port))?;
+        spawn(v4, Arc::clone(&site));
+        // `localhost` may resolve to ::1 first; serve there too when possible.
+        if let Ok(v6) = TcpListener::bind(SocketAddr::from((Ipv6Addr::LOCALHOST, site.port))) {
+            spawn(v6, site);
+        }
+    }
+    Ok(())
+}
+
+fn spawn(listener: TcpListener, site: Arc<Site>) {
+    thread::spawn(move || {
+        for stream in listener.incoming().flatten() {
+            let site = Arc::clone(&site);
+            thread::spawn(move || {
+                let _ = handle(stream, &site);
+            });
+        }
+    });
+}
+
+fn handle(mut stream: TcpStream, site: &Site) -> std::io::Result<()> {
+    stream.set_read_timeout(Some(Duration::from_secs(10)))?;
+    let mut reader = BufReader::new(stream.try_clone()?);
+    let mut request_line = String::new();
+    reader.read_line(&mut request_line)?;
+    loop {
+        let mut line = String::new();
+        if reader.read_line(&mut line)? == 0 || line == "\r\n" || line == "\n" {
+            break;
+        }
+    }
+    let mut parts = request_line.split_whitespace();
+    let (method, target) = (parts.next().unwrap_or(""), parts.next().unwrap_or("/"));
+    if method != "GET" && method != "HEAD" {
+        return respond(
+            &mut stream,
+            site,
+            405,
+            "text/plain",
+            b"method not allowed\n",
+            false,
+        );
+    }
+    let path = target.split(['?', '#']).next().unwrap_or("/");
+    let Some(file) = resolve(&site.root, path) else {
+        return respond(
+            &mut stream,
+            site,
+            404,
+            "text/plain",
+            b"not found\n",
+            method == "HEAD",
+        );
+    };
+    match std::fs::read(&file) {
+        Ok(body) => respond(
+            &mut stream,
+            site,
+            200,
+            content_type(&file),
+            &body,
+            method == "HEAD",
+        ),
+        Err(_) => respond(
+            &mut stream,
+            site,
+            404,
+            "text/plain",
+            b"not found\n",
+            method == "HEAD",
+        ),
+    }
+}
+
+/// Maps a URL path to a file under `root`; `None` for anything that escapes it.
+fn resolve(root: &Path, url_path: &str) -> Option<PathBuf> {
+    let rel = url_path.trim_start_matches('/');
+    let mut out = root.to_path_buf();
+    for c in Path::new(rel).components() {
+        match c {
+            Component::Normal(part) => out.push(part),
+            Component::CurDir => {}
+            _ => return None,
+        }
+    }
+    if out.is_dir() {
+        out.push("index.html");
+    }
+    out.is_file().then_some(out)
+}
+
+fn content_type(path: &Path) -> &'static str {
+    match path.extension().and_then(|e| e.to_str()).unwrap_or("") {
+        "html" => "text/html; charset=utf-8",
+        "js" | "mjs" => "text/javascript; charset=utf-8",
+        "wasm" => "application/wasm",
+        "json" | "map" => "application/json",
+        "css" => "text/css; charset=utf-8",
+        "svg" => "image/svg+xml",
+        "png" => "image/png",
+        "ico" => "image/x-icon",
+        "webmanifest" => "application/manifest+json",
+        "txt" | "md" => "text/plain; charset=utf-8",
+        _ => "application/octet-stream",
+    }
+}
+
+fn respond(
+    stream: &mut TcpStream,
+    site: &Site,
+    status: u16,
+    content_type: &str,
+    body: &[u8],
+    head_only: bool,
+) -> std::io::Result<()> {
+    let reason = match status {
+        200 => "OK",
+        404 => "Not Found",
+        405 => "Method Not Allowed",
+        _ => "Error",
+    };
+    let mut head = format!(
+        "HTTP/1.1 {status} {reason}\r\nContent-Type: {content_type}\r\nContent-Length: {}\r\nConnection: close\r\n",
+        body.len()
+    );
+    for (name, value) in &site.headers {
+        head.push_str(&format!("{name}: {value}\r\n"));
+    }
+    head.push_str("\r\n");
+    stream.write_all(head.as_bytes())?;
+    if !head_only {
+        stream.write_all(body)?;
+    }
+    stream.flush()
+}
+
+/// Parses a `_headers`-style file (a `/*` line, then indented `Name: value` lines) and
+/// substitutes `{{FRAME_ANCESTORS}}`.
+pub(crate) fn parse_headers(text: &str, frame_ancestors: &str) -> Vec<(String, String)> {
+    text.lines()
+        .filter(|l| l.starts_with(' ') || l.starts_with('\t'))
+        .filter_map(|l| l.trim().split_once(':'))
+        .map(|(n, v)| {
+            (
+                n.trim().to_owned(),
+                v.trim().replace("{{FRAME_ANCESTORS}}", frame_ancestors),
+            )
+        })
+        .collect()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn paths_cannot_escape_the_root() {
+        let root = std::env::temp_dir();
+        assert!(resolve(&root, "/../etc/passwd").is_none());
+        assert!(resolve(&root, "/a/../../x").is_none());
+    }
+
+    #[test]
+    fn headers_file_is_parsed_and_filled_in() {
+        let h = parse_headers(
+            "# c\n/*\n  A: x {{FRAME_ANCESTORS}}; y\n  B: z\n",
+            "http://a http://b",
+        );
+        assert_eq!(
+            h,
+            vec![
+                ("A".into(), "x http://a http://b; y".into()),
+                ("B".into(), "z".into())
+            ]
+        );
+    }
+}
