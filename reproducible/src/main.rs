@@ -1,7 +1,8 @@
 //! `cargo xtask`: the project's automation, in Rust rather than shell scripts.
 //!
 //! - `cargo xtask test`: every check and test suite (what CI runs).
-//! - `cargo xtask demo`: a walkthrough of the key service.
+//! - `cargo xtask demo`: builds and serves the enclave and the demo PWA (`--headless`: drives it).
+//! - `cargo xtask e2e`: the real-browser suite.
 //! - `cargo xtask bench`: benchmarks.
 
 mod cmd;
@@ -21,6 +22,7 @@ fn main() -> ExitCode {
     let result = match task {
         "test" => tasks::test::run(rest),
         "demo" => tasks::demo::run(rest),
+        "e2e" => tasks::e2e::run(rest),
         "bench" => tasks::bench::run(rest),
         "help" | "--help" | "-h" => {
             print_help();
@@ -42,7 +44,8 @@ fn print_help() {
         "cargo xtask <task>\n\n\
          tasks:\n  \
          test    run every check and test (formatting, lints, unit, interop, wasm build)\n  \
-         demo    walk through the key service end to end\n  \
+         demo    build and serve the enclave and the demo PWA (--headless: drive it in Chromium)\n  \
+         e2e     the real-browser suite (headless Chromium, two origins) [test files...]\n  \
          bench   run the benchmarks and print their figures"
     );
 }

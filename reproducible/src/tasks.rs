@@ -2,5 +2,6 @@
 
 pub(crate) mod bench;
 pub(crate) mod demo;
+pub(crate) mod e2e;
 pub(crate) mod interop;
 pub(crate) mod test;

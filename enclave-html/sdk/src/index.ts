@@ -41,6 +41,8 @@ export interface KmsOptions {
   timeoutMs?: number;
   /** How long to wait for the enclave's `link`; default 15 s. */
   handshakeTimeoutMs?: number;
+  /** Called with every frame sent and received (debugging, auditing the traffic). */
+  trace?: (direction: "send" | "receive", frame: unknown) => void;
 }
 
 /** What the enclave reported when it linked. */
@@ -92,8 +94,12 @@ export class Kms {
     /** What the enclave reported when it linked. */
     readonly info: EnclaveInfo,
     private readonly timeoutMs: number,
+    private readonly trace?: KmsOptions["trace"],
   ) {
-    port.onmessage = (e: MessageEvent) => this.onReply(e.data);
+    port.onmessage = (e: MessageEvent) => {
+      this.trace?.("receive", e.data);
+      this.onReply(e.data);
+    };
   }
 
   /**
@@ -116,6 +122,7 @@ export class Kms {
       this.pending.set(id, { resolve, reject, timer });
       const frame: Record<string, unknown> = { v: RPC_VERSION, id, method };
       if (params !== undefined) frame["params"] = params;
+      this.trace?.("send", frame);
       this.port.postMessage(frame);
     });
   }
@@ -311,7 +318,7 @@ export async function createKms(options: KmsOptions): Promise<Kms> {
     if (!target) throw new KmsError("HandshakeFailed", "the enclave frame has no window");
     target.postMessage({ kms: "hello", v: RPC_VERSION }, url.origin, [channel.port2]);
     const info = await withTimeout(linked, timeout, "the enclave did not link (is this origin allowed?)");
-    return new Kms(channel.port1, iframe, info, options.timeoutMs ?? 30_000);
+    return new Kms(channel.port1, iframe, info, options.timeoutMs ?? 30_000, options.trace);
   } catch (e) {
     iframe.remove();
     throw e instanceof KmsError ? e : new KmsError("HandshakeFailed", String(e));

@@ -1,0 +1,68 @@
+// Test harness for the browser suite: the SDK plus a raw handshake for sending frames the
+// SDK would never send. Every received frame is recorded for the secret scan.
+import { createKms, KmsError } from "./sdk/index.js";
+
+const params = new URLSearchParams(location.search);
+const ENCLAVE_URL = params.get("enclave") || "http://localhost:8081/";
+const received = [];
+
+window.harness = {
+  received,
+  KmsError,
+  async connect(options = {}) {
+    const kms = await createKms({
+      enclaveUrl: ENCLAVE_URL,
+      handshakeTimeoutMs: 5000,
+      trace: (dir, frame) => { if (dir === "receive") received.push(JSON.stringify(frame)); },
+      ...options,
+    });
+    window.kms = kms;
+    return kms.info;
+  },
+  /** Runs `kms.<path>(...args)` and returns {ok} or {code, message}. */
+  async run(path, ...args) {
+    let target = window.kms;
+    const names = path.split(".");
+    const last = names.pop();
+    for (const n of names) target = target[n];
+    try {
+      return { ok: await target[last](...args) };
+    } catch (e) {
+      return { code: e.code ?? e.name, message: e.message };
+    }
+  },
+  /** A handshake without the SDK; returns a function that sends one raw frame. */
+  async rawLink() {
+    const iframe = document.createElement("iframe");
+    iframe.src = ENCLAVE_URL;
+    iframe.setAttribute("sandbox", "allow-scripts allow-same-origin");
+    const loaded = new Promise((r) => iframe.addEventListener("load", r, { once: true }));
+    document.body.append(iframe);
+    await loaded;
+    const channel = new MessageChannel();
+    const replies = [];
+    let waiting = null;
+    channel.port1.onmessage = (e) => {
+      received.push(JSON.stringify(e.data));
+      replies.push(e.data);
+      if (waiting) { const w = waiting; waiting = null; w(); }
+    };
+    iframe.contentWindow.postMessage({ kms: "hello", v: 1 }, new URL(ENCLAVE_URL).origin, [channel.port2]);
+    const next = async (ms = 5000) => {
+      if (!replies.length) {
+        await Promise.race([
+          new Promise((r) => { waiting = r; }),
+          new Promise((r) => setTimeout(r, ms)),
+        ]);
+      }
+      return replies.shift() ?? null;
+    };
+    const link = await next();
+    window.raw = {
+      link,
+      async send(frame, transfer = []) { channel.port1.postMessage(frame, transfer); return next(); },
+    };
+    return link;
+  },
+};
+document.getElementById("ready").textContent = "ready";

@@ -1,0 +1,82 @@
+// Shared set-up of the browser suite: one Chromium per test file, a fresh profile
+// (context) per test, and helpers to reach the enclave frame's IndexedDB.
+import { after, before } from "node:test";
+import { ENCLAVE, launch } from "./browser.mjs";
+
+export const ORIGINS = {
+  app: "http://localhost:8080",
+  app2: "http://localhost:8082",
+  rogue: "http://localhost:8083",
+  crossSite: "http://127.0.0.1:8080",
+};
+export const PASSPHRASE = "correct horse battery staple";
+
+let browser;
+before(async () => { browser = await launch(); });
+after(async () => { await browser?.close(); });
+
+/** A fresh browser profile. */
+export function newContext() {
+  return browser.newContext();
+}
+
+/** Opens the test harness on `origin` and waits until it is ready. */
+export async function openHarness(context, origin = ORIGINS.app) {
+  const page = await context.newPage();
+  page.on("pageerror", (e) => console.log(`(page error on ${origin}) ${e.message}`));
+  await page.goto(`${origin}/harness.html`);
+  await page.waitForFunction(() => window.harness !== undefined);
+  return page;
+}
+
+/** `kms.<path>(...args)` in the page: {ok} or {code, message}. */
+export function run(page, path, ...args) {
+  return page.evaluate(([p, a]) => window.harness.run(p, ...a), [path, args]);
+}
+
+/** The enclave frame of a page. */
+export function enclaveFrame(page) {
+  const frame = page.frames().find((f) => f.url().startsWith(ENCLAVE));
+  if (!frame) throw new Error("no enclave frame");
+  return frame;
+}
+
+/** Every record of the enclave's database: {key: number[]}. */
+export function dumpRecords(page) {
+  return enclaveFrame(page).evaluate(() => new Promise((resolve, reject) => {
+    const open = indexedDB.open("kms-enclave");
+    open.onerror = () => reject(open.error);
+    open.onsuccess = () => {
+      const tx = open.result.transaction("records");
+      const store = tx.objectStore("records");
+      const keys = store.getAllKeys();
+      const values = store.getAll();
+      tx.oncomplete = () => {
+        const out = {};
+        keys.result.forEach((k, i) => { out[k] = Array.from(values.result[i]); });
+        open.result.close();
+        resolve(out);
+      };
+    };
+  }));
+}
+
+/** Flips one byte of a stored record, in the enclave's own origin. */
+export function flipByte(page, key, index) {
+  return enclaveFrame(page).evaluate(([k, i]) => new Promise((resolve, reject) => {
+    const open = indexedDB.open("kms-enclave");
+    open.onerror = () => reject(open.error);
+    open.onsuccess = () => {
+      const tx = open.result.transaction("records", "readwrite");
+      const store = tx.objectStore("records");
+      const get = store.get(k);
+      get.onsuccess = () => {
+        const bytes = new Uint8Array(get.result);
+        bytes[i % bytes.length] ^= 0x01;
+        store.put(bytes, k);
+      };
+      tx.oncomplete = () => { open.result.close(); resolve(); };
+      tx.onerror = () => reject(tx.error);
+    };
+  }), [key, index]);
+}

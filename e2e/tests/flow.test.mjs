@@ -1,0 +1,73 @@
+// The whole story through the SDK, in a real browser across two origins: setup, lock and
+// unlock, passkey registration and PRF unlock, a passkey gate session, VAPID, Signal,
+// relay tokens and the audit log.
+import assert from "node:assert/strict";
+import { test } from "node:test";
+import { addPasskeyAuthenticator, autoConfirm } from "../lib/browser.mjs";
+import { PASSPHRASE, newContext, openHarness, run } from "../lib/fixture.mjs";
+
+test("full flow with passphrase, passkey PRF and gate", async () => {
+  const context = await newContext();
+  const page = await openHarness(context);
+  await addPasskeyAuthenticator(page);
+  const stop = autoConfirm(page);
+  try {
+    const info = await page.evaluate(() => window.harness.connect());
+    assert.equal(info.storageAvailable, true);
+    assert.equal(info.deviceKeyAvailable, true);
+
+    assert.equal((await run(page, "status")).ok.initialized, false);
+    assert.equal((await run(page, "vapid.publicKey")).code, "Locked");
+    assert.equal((await run(page, "setup", "short")).code, "BadRequest");
+    const setup = await run(page, "setup", PASSPHRASE);
+    assert.equal(setup.ok.type, "unlocked");
+
+    const vapid = (await run(page, "vapid.publicKey")).ok;
+    assert.equal(Buffer.from(vapid.applicationServerKey, "base64url").length, 65);
+    const auth = (await run(page, "vapid.authorization", { aud: "https://push.example.net", sub: "mailto:a@example.com" })).ok;
+    assert.match(auth.header, /^vapid t=[\w-]+\.[\w-]+\.[\w-]+, k=[\w-]+$/);
+    const claims = JSON.parse(Buffer.from(auth.token.split(".")[1], "base64url"));
+    assert.equal(claims.aud, "https://push.example.net");
+    assert.ok(claims.exp > Date.now() / 1000 && claims.exp <= Date.now() / 1000 + 24 * 3600);
+
+    // Passkey with PRF, registered and used inside the cross-origin enclave frame.
+    const prf = (await run(page, "methods.addPasskey", { label: "laptop" })).ok;
+    assert.equal(prf.kind, "passkey-prf");
+    await run(page, "lock");
+    assert.equal((await run(page, "vapid.authorization", { aud: "https://push.example.net" })).code, "Locked");
+    const unlocked = (await run(page, "unlock.passkey")).ok;
+    assert.equal(unlocked.methodId, prf.id);
+    assert.equal((await run(page, "vapid.publicKey")).ok.applicationServerKey, vapid.applicationServerKey);
+
+    // Passkey gate: a 5-minute session, the KEK under the non-extractable device key.
+    const gate = (await run(page, "methods.addGate", { label: "gate" })).ok;
+    assert.equal(gate.kind, "passkey-gate");
+    await run(page, "lock");
+    const session = (await run(page, "unlock.gate")).ok;
+    assert.equal(session.methodId, gate.id);
+    const remaining = session.sessionExpiresMs - Date.now();
+    assert.ok(remaining > 4.5 * 60_000 && remaining <= 5 * 60_000, `session ${remaining} ms`);
+
+    const bundle = (await run(page, "signal.bundle", { oneTime: true })).ok;
+    assert.equal(Buffer.from(bundle.identityKey, "base64url")[0], 5);
+    assert.equal(typeof bundle.preKeyId, "number");
+    const replenished = (await run(page, "signal.replenish", { target: 120 })).ok;
+    assert.equal(replenished.available, 120);
+
+    const key = (await run(page, "relay.createKey", { alg: "ES256" })).ok;
+    const token = (await run(page, "relay.token", { kid: key.kid, aud: "https://relay.example.net" })).ok;
+    assert.equal(JSON.parse(Buffer.from(token.token.split(".")[0], "base64url")).kid, key.kid);
+
+    const methods = (await run(page, "methods.list")).ok.map((m) => m.kind).sort();
+    assert.deepEqual(methods, ["passkey-gate", "passkey-prf", "passphrase"]);
+
+    const exported = (await run(page, "audit.export")).ok;
+    const lines = exported.jsonl.trim().split("\n");
+    assert.equal(lines.length, exported.size + 1, "entries plus the checkpoint line");
+    const verified = (await run(page, "audit.verify")).ok;
+    assert.equal(verified.size, exported.size);
+  } finally {
+    await stop();
+    await context.close();
+  }
+});
