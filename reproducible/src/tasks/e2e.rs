@@ -7,7 +7,8 @@ use crate::{setup, site};
 pub(crate) fn run(args: &[String]) -> Result<(), String> {
     setup::chromium()?;
     site::build()?;
-    // A native PQXDH initiator plays the remote peer in the cross-tab test.
+    // Native helpers: a PQXDH initiator plays the remote peer; `unwrap_records` recovers
+    // the stored private keys with the passphrase for the secret scan.
     exec(&mut command(
         "cargo",
         &[
@@ -18,6 +19,8 @@ pub(crate) fn run(args: &[String]) -> Result<(), String> {
             "kms-core",
             "--example",
             "pqxdh_initiate",
+            "--example",
+            "unwrap_records",
         ],
     ))?;
     site::serve()?;
@@ -31,9 +34,10 @@ pub(crate) fn run(args: &[String]) -> Result<(), String> {
     } else {
         c.args(args);
     }
-    c.current_dir(e2e).env("CHROMIUM", setup::CHROMIUM).env(
-        "PQXDH_INITIATE_BIN",
-        root().join("target/debug/examples/pqxdh_initiate"),
-    );
+    let examples = root().join("target/debug/examples");
+    c.current_dir(e2e)
+        .env("CHROMIUM", setup::CHROMIUM)
+        .env("PQXDH_INITIATE_BIN", examples.join("pqxdh_initiate"))
+        .env("UNWRAP_BIN", examples.join("unwrap_records"));
     exec(&mut c)
 }

@@ -1,0 +1,102 @@
+// Isolation: origins not on the allow list get no port, origin shards cannot see each
+// other, and no reply ever carries a private key.
+import assert from "node:assert/strict";
+import { execFileSync } from "node:child_process";
+import { test } from "node:test";
+import { ENCLAVE } from "../lib/browser.mjs";
+import { ORIGINS, PASSPHRASE, dumpRecords, newContext, openHarness, run } from "../lib/fixture.mjs";
+
+test("a page on an origin that is not allowed gets no port", async () => {
+  const context = await newContext();
+  try {
+    const page = await openHarness(context, ORIGINS.rogue);
+    const refused = await page.evaluate(() => window.harness.connect().then(() => null, (e) => e.code));
+    assert.equal(refused, "HandshakeFailed");
+  } finally {
+    await context.close();
+  }
+});
+
+test("without frame-ancestors, the enclave itself still refuses an unknown origin", async () => {
+  const context = await newContext();
+  try {
+    // Strip the CSP so the frame loads; the bootstrap's own allow list must still refuse.
+    await context.route(`${ENCLAVE}**`, async (route) => {
+      const response = await route.fetch();
+      const headers = { ...response.headers() };
+      delete headers["content-security-policy"];
+      await route.fulfill({ response, headers });
+    });
+    const page = await openHarness(context, ORIGINS.rogue);
+    const link = await page.evaluate(() => window.harness.rawLink());
+    assert.equal(link, null, "no link, no port");
+    const frameLoaded = page.frames().some((f) => f.url().startsWith(ENCLAVE));
+    assert.ok(frameLoaded, "the frame did load: the refusal came from the bootstrap");
+  } finally {
+    await context.close();
+  }
+});
+
+test("a second PWA origin cannot see or use the first origin's keys", async () => {
+  const context = await newContext();
+  try {
+    const a = await openHarness(context, ORIGINS.app);
+    await a.evaluate(() => window.harness.connect());
+    await run(a, "setup", PASSPHRASE);
+    const aKey = (await run(a, "vapid.publicKey")).ok;
+    const aKeys = (await run(a, "keys.list")).ok;
+
+    const b = await openHarness(context, ORIGINS.app2);
+    await b.evaluate(() => window.harness.connect());
+    await run(b, "unlock.passphrase", PASSPHRASE);
+    assert.deepEqual((await run(b, "keys.list")).ok, [], "b starts with an empty shard");
+    const bKey = (await run(b, "vapid.publicKey")).ok;
+    assert.notEqual(bKey.applicationServerKey, aKey.applicationServerKey);
+    const bIds = (await run(b, "keys.list")).ok.map((k) => k.id);
+    for (const k of aKeys) assert.ok(!bIds.includes(k.id) || k.id === bKey.keyId);
+    assert.equal((await run(b, "keys.delete", aKey.keyId)).code === undefined, aKey.keyId === bKey.keyId);
+    assert.equal((await run(a, "vapid.publicKey")).ok.applicationServerKey, aKey.applicationServerKey, "a's key untouched");
+    const aLog = (await run(a, "audit.export")).ok.jsonl;
+    assert.ok(!aLog.includes(ORIGINS.app2), "b's operations are not in a's audit log");
+  } finally {
+    await context.close();
+  }
+});
+
+test("no reply contains private key bytes", async () => {
+  const context = await newContext();
+  try {
+    const page = await openHarness(context);
+    await page.evaluate(() => window.harness.connect());
+    await run(page, "setup", PASSPHRASE);
+    await run(page, "vapid.publicKey");
+    await run(page, "vapid.authorization", { aud: "https://push.example.net" });
+    const relay = (await run(page, "relay.createKey", { alg: "EdDSA" })).ok;
+    await run(page, "relay.token", { kid: relay.kid, aud: "https://relay.example.net" });
+    const bundle = (await run(page, "signal.bundle", { oneTime: true })).ok;
+    await run(page, "signal.oneTimePrekeys");
+    await run(page, "signal.sign", "aGVsbG8");
+    const peer = JSON.parse(execFileSync(process.env.PQXDH_INITIATE_BIN, { input: JSON.stringify(bundle) }));
+    await run(page, "signal.respond", peer.params);
+    await run(page, "audit.export");
+    await run(page, "keys.list");
+
+    // Recover every private key from the stored records with the passphrase, outside the
+    // browser, and look for each one in everything the page received.
+    const records = await dumpRecords(page);
+    const secrets = JSON.parse(execFileSync(process.env.UNWRAP_BIN, {
+      input: JSON.stringify({ passphrase: PASSPHRASE, records }),
+    }));
+    assert.ok(secrets.length >= 6, `recovered ${secrets.length} secrets`);
+    const received = await page.evaluate(() => window.harness.received.join("\n"));
+    assert.ok(received.length > 1000);
+    for (const s of secrets) {
+      for (const form of [s.b64u, s.b64, s.hex]) {
+        assert.ok(!received.includes(form), `a reply contains the private key of ${s.record}`);
+      }
+    }
+    assert.ok(!received.includes(PASSPHRASE));
+  } finally {
+    await context.close();
+  }
+});
