@@ -23,6 +23,7 @@ fn main() -> ExitCode {
         "test" => tasks::test::run(rest),
         "demo" => tasks::demo::run(rest),
         "e2e" => tasks::e2e::run(rest),
+        "types" => tasks::types::run(rest),
         "bench" => tasks::bench::run(rest),
         "help" | "--help" | "-h" => {
             print_help();
@@ -46,6 +47,7 @@ fn print_help() {
          test    run every check and test (formatting, lints, unit, interop, wasm build)\n  \
          demo    build and serve the enclave and the demo PWA (--headless: drive it in Chromium)\n  \
          e2e     the real-browser suite (headless Chromium, two origins) [test files...]\n  \
+         types   regenerate the SDK's TypeScript RPC types from Rust (--check: verify)\n  \
          bench   run the benchmarks and print their figures"
     );
 }

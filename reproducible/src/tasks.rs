@@ -5,3 +5,4 @@ pub(crate) mod demo;
 pub(crate) mod e2e;
 pub(crate) mod interop;
 pub(crate) mod test;
+pub(crate) mod types;

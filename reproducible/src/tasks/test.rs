@@ -23,7 +23,9 @@ pub(crate) fn run(args: &[String]) -> Result<(), String> {
     ))?;
     exec(&mut command("cargo", &["test", "--workspace", "--locked"]))?;
     wasm_check()?;
+    super::types::run(&["--check".to_owned()])?;
     super::interop::run_all()?;
+    super::e2e::run(&[])?;
     println!("xtask test: all checks passed");
     Ok(())
 }

@@ -1,0 +1,21 @@
+// Cross-site embedding: the browser refuses the enclave its storage; the enclave says so
+// with a typed error instead of failing.
+import assert from "node:assert/strict";
+import { test } from "node:test";
+import { ORIGINS, newContext, openHarness, run } from "../lib/fixture.mjs";
+
+test("a cross-site embedder gets StorageBlocked, not a crash", async () => {
+  const context = await newContext();
+  try {
+    const page = await openHarness(context, ORIGINS.crossSite);
+    const info = await page.evaluate(() => window.harness.connect());
+    assert.equal(info.storageAvailable, false);
+    assert.equal((await run(page, "status")).code, "StorageBlocked");
+    assert.equal((await run(page, "setup", "correct horse battery staple")).code, "StorageBlocked");
+    assert.equal((await run(page, "unlock.passphrase", "correct horse battery staple")).code, "StorageBlocked");
+    // Key operations need an unlock first, which cannot happen here.
+    assert.equal((await run(page, "vapid.publicKey")).code, "Locked");
+  } finally {
+    await context.close();
+  }
+});

@@ -1,0 +1,54 @@
+//! `cargo xtask types`: regenerates the client SDK's TypeScript declarations of the RPC from
+//! the Rust types; `--check` fails when the committed copy is out of date.
+
+use std::process::Command;
+
+use crate::cmd::root;
+
+/// Where the SDK keeps the generated declarations.
+const GENERATED: &str = "enclave-html/sdk/src/generated/rpc.ts";
+
+pub(crate) fn run(args: &[String]) -> Result<(), String> {
+    let check = match args {
+        [] => false,
+        [a] if a == "--check" => true,
+        _ => return Err(format!("unexpected arguments {args:?}")),
+    };
+    println!("$ cargo run -p kms-core --features ts --example ts_bindings");
+    let out = Command::new("cargo")
+        .args([
+            "run",
+            "--quiet",
+            "--locked",
+            "-p",
+            "kms-core",
+            "--features",
+            "ts",
+            "--example",
+            "ts_bindings",
+        ])
+        .current_dir(root())
+        .output()
+        .map_err(|e| format!("running ts_bindings: {e}"))?;
+    if !out.status.success() {
+        return Err(format!(
+            "ts_bindings failed: {}",
+            String::from_utf8_lossy(&out.stderr)
+        ));
+    }
+    let path = root().join(GENERATED);
+    if check {
+        let committed = std::fs::read(&path).unwrap_or_default();
+        if committed != out.stdout {
+            return Err(format!(
+                "{GENERATED} is out of date with the Rust RPC types: run `cargo xtask types`"
+            ));
+        }
+        println!("{GENERATED} is up to date");
+        Ok(())
+    } else {
+        std::fs::write(&path, &out.stdout).map_err(|e| format!("writing {GENERATED}: {e}"))?;
+        println!("wrote {GENERATED}");
+        Ok(())
+    }
+}
