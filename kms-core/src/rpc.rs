@@ -148,6 +148,9 @@ pub enum RelayAlg {
 #[serde(tag = "method", content = "params", deny_unknown_fields)]
 #[non_exhaustive]
 pub enum Request {
+    /// Does nothing and touches no storage: a liveness check (and the round-trip benchmark).
+    #[serde(rename = "ping")]
+    Ping,
     /// Is the enclave set up, unlocked, rate limited; which unlock methods exist.
     #[serde(rename = "status")]
     Status,
@@ -341,6 +344,7 @@ impl Request {
     /// The method name as sent on the wire (also the audit `op`).
     pub fn method(&self) -> &'static str {
         match self {
+            Self::Ping => "ping",
             Self::Status => "status",
             Self::Setup { .. } => "setup",
             Self::Lock => "lock",

@@ -191,6 +191,7 @@ impl<S: Store, C: Clock, R: CryptoRng, P: Pbkdf2Provider, D: DeviceKey> Kms<S, C
     async fn dispatch(&mut self, o: &Origin, request: &Request) -> Result<Response, Error> {
         use Request as Q;
         match request {
+            Q::Ping => Ok(Response::Done),
             Q::Status => self.status().await,
             Q::Setup { passphrase } => self.setup(o, passphrase).await,
             Q::Lock => self.lock(o).await,

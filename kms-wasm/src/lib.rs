@@ -26,6 +26,7 @@ use kms_core::service::{Config, Kms};
 use serde::{Deserialize, Serialize};
 use wasm_bindgen::prelude::*;
 
+pub mod bench;
 pub mod idb;
 pub mod webcrypto;
 

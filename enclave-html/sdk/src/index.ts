@@ -169,6 +169,11 @@ export class Kms {
     });
   }
 
+  /** Round trip without any work in the enclave. */
+  async ping(): Promise<void> {
+    await this.request("ping", undefined, "done");
+  }
+
   /** Whether the enclave is set up and unlocked, and its unlock methods. */
   status(): Promise<ResponseOf<"status">> {
     return this.request("status", undefined, "status");

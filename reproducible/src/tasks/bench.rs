@@ -1,11 +1,229 @@
-//! `cargo xtask bench`: native Criterion benchmarks of kms-core.
+//! `cargo xtask bench`: the browser benchmarks in headless Chromium — each figure beside the
+//! browser's native WebCrypto measured in the same run — plus the shipped sizes. Writes
+//! `target/bench/browser.json` and prints a Markdown table. `--native` runs kms-core's
+//! Criterion benchmarks instead.
 
-use crate::cmd::{command, exec};
+use std::path::Path;
+use std::process::{Command, Stdio};
+
+use serde_json::{Value, json};
+
+use crate::cmd::{command, exec, root};
+use crate::{setup, site};
 
 pub(crate) fn run(args: &[String]) -> Result<(), String> {
-    let mut c = command("cargo", &["bench", "--locked", "-p", "kms-core"]);
-    if !args.is_empty() {
-        c.arg("--").args(args);
+    if args.first().is_some_and(|a| a == "--native") {
+        let mut c = command("cargo", &["bench", "--locked", "-p", "kms-core"]);
+        if args.len() > 1 {
+            c.arg("--").args(&args[1..]);
+        }
+        return exec(&mut c);
     }
-    exec(&mut c)
+    if let Some(a) = args.first() {
+        return Err(format!("unexpected argument {a:?}"));
+    }
+    setup::chromium()?;
+    site::build()?;
+    let enclave = site::out_dir().join("enclave");
+    for f in ["enclave-bench.html", "enclave-bench.js"] {
+        std::fs::copy(root().join("e2e/bench").join(f), enclave.join(f))
+            .map_err(|e| format!("copying {f}: {e}"))?;
+    }
+    site::serve()?;
+    let e2e = setup::npm("e2e")?;
+    println!("$ node bench.mjs");
+    let out = Command::new("node")
+        .arg("bench.mjs")
+        .current_dir(e2e)
+        .env("CHROMIUM", setup::CHROMIUM)
+        .stderr(Stdio::inherit())
+        .output()
+        .map_err(|e| format!("node bench.mjs: {e}"))?;
+    if !out.status.success() {
+        return Err(format!("node bench.mjs failed ({})", out.status));
+    }
+    let mut results: Value = serde_json::from_slice(&out.stdout)
+        .map_err(|e| format!("benchmark output is not JSON: {e}"))?;
+    results["sizes"] = sizes()?;
+    let dir = root().join("target/bench");
+    std::fs::create_dir_all(&dir).map_err(|e| e.to_string())?;
+    let text = serde_json::to_string_pretty(&results).map_err(|e| e.to_string())?;
+    std::fs::write(dir.join("browser.json"), text + "\n").map_err(|e| e.to_string())?;
+    println!("{}", table(&results));
+    println!("(written to target/bench/browser.json)");
+    Ok(())
+}
+
+/// Raw and gzip sizes of what the browser downloads: the enclave (page, bootstrap, glue,
+/// wasm) and the client SDK.
+fn sizes() -> Result<Value, String> {
+    let out = site::out_dir();
+    let groups: [(&str, Vec<std::path::PathBuf>); 2] = [
+        (
+            "enclave",
+            [
+                "index.html",
+                "bootstrap.js",
+                "kms_wasm.js",
+                "kms_wasm_bg.wasm",
+            ]
+            .iter()
+            .map(|f| out.join("enclave").join(f))
+            .collect(),
+        ),
+        (
+            "sdk",
+            ["index.js", "generated/rpc.js"]
+                .iter()
+                .map(|f| out.join("app/sdk").join(f))
+                .collect(),
+        ),
+    ];
+    let mut result = serde_json::Map::new();
+    let mut total = (0u64, 0u64);
+    for (name, files) in groups {
+        let mut raw = 0u64;
+        let mut gz = 0u64;
+        for f in &files {
+            raw += std::fs::metadata(f)
+                .map_err(|e| format!("{}: {e}", f.display()))?
+                .len();
+            gz += gzip_len(f)?;
+        }
+        total.0 += raw;
+        total.1 += gz;
+        result.insert(name.into(), json!({ "raw": raw, "gzip": gz }));
+    }
+    let wasm = out.join("enclave/kms_wasm_bg.wasm");
+    result.insert(
+        "wasm".into(),
+        json!({ "raw": std::fs::metadata(&wasm).map_err(|e| e.to_string())?.len(), "gzip": gzip_len(&wasm)? }),
+    );
+    result.insert("total".into(), json!({ "raw": total.0, "gzip": total.1 }));
+    Ok(Value::Object(result))
+}
+
+fn gzip_len(path: &Path) -> Result<u64, String> {
+    let out = Command::new("gzip")
+        .args(["-9", "-n", "-c"])
+        .arg(path)
+        .output()
+        .map_err(|e| format!("gzip: {e}"))?;
+    Ok(out.stdout.len() as u64)
+}
+
+fn table(r: &Value) -> String {
+    let f = |v: &Value| v.as_f64().unwrap_or(f64::NAN);
+    let rpc = &r["rpc"];
+    let p = &r["primitives"];
+    let s = &r["sizes"];
+    let ratio = |a: f64, b: f64| format!("{:.2}×", a / b);
+    let kb = |v: &Value| format!("{:.1} KB", f(v) / 1000.0);
+    let rows = [
+        (
+            "Enclave cold start to `link`".to_owned(),
+            format!(
+                "{:.0} ms first, {:.0} ms median of 5",
+                f(&rpc["coldStartMs"]["first"]),
+                f(&rpc["coldStartMs"]["median"])
+            ),
+            String::new(),
+        ),
+        (
+            "RPC round trip (`ping`)".into(),
+            format!(
+                "p50 {:.3} ms, p99 {:.3} ms",
+                f(&rpc["pingMs"]["p50"]),
+                f(&rpc["pingMs"]["p99"])
+            ),
+            String::new(),
+        ),
+        (
+            "Passphrase unlock (PBKDF2-600k + HKDF + unwrap) vs `crypto.subtle` PBKDF2-600k".into(),
+            format!(
+                "{:.0} ms vs {:.0} ms",
+                f(&rpc["unlockPassphraseMs"]),
+                f(&rpc["webcryptoPbkdf2Ms"])
+            ),
+            ratio(f(&rpc["unlockPassphraseMs"]), f(&rpc["webcryptoPbkdf2Ms"])),
+        ),
+        (
+            "VAPID `Authorization` through the RPC vs WebCrypto ECDSA P-256 sign".into(),
+            format!(
+                "{:.3} ms vs {:.3} ms",
+                f(&rpc["vapidAuthorizationRpcMs"]),
+                f(&rpc["webcryptoEcdsaSignMs"])
+            ),
+            ratio(
+                f(&rpc["vapidAuthorizationRpcMs"]),
+                f(&rpc["webcryptoEcdsaSignMs"]),
+            ),
+        ),
+        (
+            "Ed25519 sign, wasm vs WebCrypto".into(),
+            format!(
+                "{:.1} µs vs {:.1} µs",
+                f(&p["ed25519Sign"]["wasmUs"]),
+                f(&p["ed25519Sign"]["webcryptoUs"])
+            ),
+            ratio(
+                f(&p["ed25519Sign"]["wasmUs"]),
+                f(&p["ed25519Sign"]["webcryptoUs"]),
+            ),
+        ),
+        (
+            "X25519, wasm vs WebCrypto".into(),
+            format!(
+                "{:.1} µs vs {:.1} µs",
+                f(&p["x25519"]["wasmUs"]),
+                f(&p["x25519"]["webcryptoUs"])
+            ),
+            ratio(f(&p["x25519"]["wasmUs"]), f(&p["x25519"]["webcryptoUs"])),
+        ),
+        (
+            "Replenish 100 one-time prekeys (RPC)".into(),
+            format!("{:.1} ms", f(&rpc["replenish100Ms"])),
+            String::new(),
+        ),
+        (
+            "Verify a 10 000-entry audit log (wasm)".into(),
+            format!("{:.1} ms", f(&p["auditVerify10000Ms"])),
+            String::new(),
+        ),
+        (
+            "Shipped enclave (page + bootstrap + glue + wasm)".into(),
+            format!(
+                "{} raw, {} gzip",
+                kb(&s["enclave"]["raw"]),
+                kb(&s["enclave"]["gzip"])
+            ),
+            String::new(),
+        ),
+        (
+            "Client SDK".into(),
+            format!(
+                "{} raw, {} gzip",
+                kb(&s["sdk"]["raw"]),
+                kb(&s["sdk"]["gzip"])
+            ),
+            String::new(),
+        ),
+        (
+            "Total".into(),
+            format!(
+                "{} raw, {} gzip",
+                kb(&s["total"]["raw"]),
+                kb(&s["total"]["gzip"])
+            ),
+            String::new(),
+        ),
+    ];
+    let mut t = format!(
+        "\nBrowser benchmarks ({}, headless)\n\n| Measure | Result | Ratio |\n|---|---|---|\n",
+        r["browser"].as_str().unwrap_or("Chromium")
+    );
+    for (m, v, q) in rows {
+        t.push_str(&format!("| {m} | {v} | {q} |\n"));
+    }
+    t
 }

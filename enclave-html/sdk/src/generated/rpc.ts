@@ -9,7 +9,7 @@ export type SecretInput = string | Uint8Array;
 
 export type RelayAlg = "ES256" | "EdDSA";
 
-export type Request = { "method": "status" } | { "method": "setup", "params": { 
+export type Request = { "method": "ping" } | { "method": "status" } | { "method": "setup", "params": { 
 /**
  * The passphrase (at least 8 bytes).
  */

@@ -1,0 +1,69 @@
+// RPC benchmarks from the PWA's side, each beside the browser's native WebCrypto doing the
+// same cryptography in this page.
+import { createKms } from "./sdk/index.js";
+
+const ENCLAVE_URL = new URLSearchParams(location.search).get("enclave") || "http://localhost:8081/";
+const PASSPHRASE = "correct horse battery staple";
+const median = (xs) => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)];
+const percentile = (xs, p) => [...xs].sort((a, b) => a - b)[Math.min(xs.length - 1, Math.floor(xs.length * p))];
+
+async function time(f) {
+  const t0 = performance.now();
+  await f();
+  return performance.now() - t0;
+}
+
+async function pbkdf2Native() {
+  const key = await crypto.subtle.importKey("raw", new TextEncoder().encode(PASSPHRASE), "PBKDF2", false, ["deriveBits"]);
+  const salt = crypto.getRandomValues(new Uint8Array(16));
+  return crypto.subtle.deriveBits({ name: "PBKDF2", hash: "SHA-256", salt, iterations: 600_000 }, key, 256);
+}
+
+window.benchResult = (async () => {
+  // Cold start: mount a new enclave frame until it links.
+  const starts = [];
+  for (let i = 0; i < 5; i++) {
+    let k;
+    starts.push(await time(async () => { k = await createKms({ enclaveUrl: ENCLAVE_URL }); }));
+    k.close();
+  }
+  const kms = await createKms({ enclaveUrl: ENCLAVE_URL });
+  await kms.setup(PASSPHRASE);
+
+  for (let i = 0; i < 50; i++) await kms.ping();
+  const pings = [];
+  for (let i = 0; i < 500; i++) pings.push(await time(() => kms.ping()));
+
+  const unlocks = [];
+  const native = [];
+  for (let i = 0; i < 3; i++) {
+    await kms.lock();
+    unlocks.push(await time(() => kms.unlock.passphrase(PASSPHRASE)));
+    native.push(await time(pbkdf2Native));
+  }
+
+  const aud = "https://push.example.net";
+  for (let i = 0; i < 10; i++) await kms.vapid.authorization({ aud });
+  const vapidN = 100;
+  const vapidMs = await time(async () => { for (let i = 0; i < vapidN; i++) await kms.vapid.authorization({ aud }); });
+  const { privateKey } = await crypto.subtle.generateKey({ name: "ECDSA", namedCurve: "P-256" }, false, ["sign"]);
+  const jwtInput = new TextEncoder().encode("x".repeat(220));
+  for (let i = 0; i < 10; i++) await crypto.subtle.sign({ name: "ECDSA", hash: "SHA-256" }, privateKey, jwtInput);
+  const ecdsaMs = await time(async () => {
+    for (let i = 0; i < vapidN; i++) await crypto.subtle.sign({ name: "ECDSA", hash: "SHA-256" }, privateKey, jwtInput);
+  });
+
+  await kms.signal.bundle();
+  const before = (await kms.signal.replenish({})).available;
+  const replenishMs = await time(() => kms.signal.replenish({ target: before + 100 }));
+
+  return {
+    coldStartMs: { first: starts[0], median: median(starts) },
+    pingMs: { p50: percentile(pings, 0.5), p99: percentile(pings, 0.99) },
+    unlockPassphraseMs: median(unlocks),
+    webcryptoPbkdf2Ms: median(native),
+    vapidAuthorizationRpcMs: vapidMs / vapidN,
+    webcryptoEcdsaSignMs: ecdsaMs / vapidN,
+    replenish100Ms: replenishMs,
+  };
+})();
