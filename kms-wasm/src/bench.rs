@@ -40,6 +40,20 @@ pub fn bench_ed25519_sign(n: u32) -> f64 {
     })
 }
 
+/// `n` ES256 signatures of a 220-byte message (the size of a VAPID JWT signing input).
+#[wasm_bindgen(js_name = benchEs256Sign)]
+pub fn bench_es256_sign(n: u32) -> Result<f64, JsError> {
+    let secret = kms_core::secret::Secret32::from_bytes([3; 32]);
+    let key = kms_core::jws::SigningKey::from_secret(kms_core::jws::JwsAlg::ES256, &secret)
+        .map_err(|e| JsError::new(&e.to_string()))?;
+    let message = [b'x'; 220];
+    Ok(timed(|| {
+        for _ in 0..n {
+            black_box(key.sign(black_box(&message)));
+        }
+    }))
+}
+
 /// `n` X25519 Diffie-Hellman computations.
 #[wasm_bindgen(js_name = benchX25519)]
 pub fn bench_x25519(n: u32) -> f64 {

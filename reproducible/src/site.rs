@@ -54,6 +54,8 @@ pub(crate) fn build() -> Result<(), String> {
             "--target",
             "web",
             "--no-typescript",
+            "--remove-name-section",
+            "--remove-producers-section",
             "--out-dir",
             &enclave.to_string_lossy(),
         ],

@@ -160,6 +160,18 @@ fn table(r: &Value) -> String {
             ),
         ),
         (
+            "ES256 (P-256) sign, wasm vs WebCrypto".into(),
+            format!(
+                "{:.1} µs vs {:.1} µs",
+                f(&p["es256Sign"]["wasmUs"]),
+                f(&p["es256Sign"]["webcryptoUs"])
+            ),
+            ratio(
+                f(&p["es256Sign"]["wasmUs"]),
+                f(&p["es256Sign"]["webcryptoUs"]),
+            ),
+        ),
+        (
             "Ed25519 sign, wasm vs WebCrypto".into(),
             format!(
                 "{:.1} µs vs {:.1} µs",
