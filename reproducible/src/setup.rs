@@ -64,7 +64,11 @@ pub(crate) fn wasm_bindgen() -> Result<(), String> {
     let installed = Command::new("wasm-bindgen")
         .arg("--version")
         .output()
-        .map(|o| String::from_utf8_lossy(&o.stdout).trim().ends_with(&version))
+        .map(|o| {
+            String::from_utf8_lossy(&o.stdout)
+                .trim()
+                .ends_with(&version)
+        })
         .unwrap_or(false);
     if installed {
         return Ok(());
