@@ -23,7 +23,7 @@ use kms_core::kdf::{Pbkdf2Provider, RustPbkdf2, pbkdf2_sha256};
 use kms_core::secret::Secret32;
 use kms_core::store::{Check, Store, StoreError, Transaction, conformance};
 use kms_wasm::Enclave;
-use kms_wasm::idb::IdbStore;
+use kms_wasm::idb::{IdbStore, SCHEMA_VERSION};
 use kms_wasm::webcrypto::{WebCryptoDeviceKey, WebCryptoPbkdf2, subtle};
 use wasm_bindgen::prelude::*;
 use wasm_bindgen::{JsCast, JsValue};
@@ -303,6 +303,72 @@ async fn concurrent_consumers_from_two_connections_have_one_winner() {
         }
         assert_eq!(tab2.get("otpk").await.unwrap(), None);
     }
+}
+
+/// Resolves after `ms` milliseconds.
+async fn sleep(ms: i32) {
+    let promise = Promise::new(&mut |resolve: Function, _| {
+        let set_timeout: Function = Reflect::get(&js_sys::global(), &"setTimeout".into())
+            .unwrap()
+            .unchecked_into();
+        set_timeout
+            .call2(&JsValue::NULL, &resolve, &ms.into())
+            .unwrap();
+    });
+    JsFuture::from(promise).await.unwrap();
+}
+
+/// `fut`'s output, or `None` if it takes longer than `ms`.
+async fn within<F: Future>(ms: i32, fut: F) -> Option<F::Output> {
+    let (mut fut, mut timer) = (pin!(fut), pin!(sleep(ms)));
+    poll_fn(|cx| {
+        if let Poll::Ready(v) = fut.as_mut().poll(cx) {
+            return Poll::Ready(Some(v));
+        }
+        timer.as_mut().poll(cx).map(|()| None)
+    })
+    .await
+}
+
+/// Opens `name` at `version` (running no migration), as a newer enclave build would.
+async fn raw_open_version(name: &str, version: u32) -> Result<IdbDatabase, JsValue> {
+    let factory: IdbFactory = Reflect::get(&js_sys::global(), &"indexedDB".into())
+        .unwrap()
+        .unchecked_into();
+    let req = factory.open_with_u32(name, version).unwrap();
+    settle(&req).await.map(JsCast::unchecked_into)
+}
+
+/// A newer build upgrading the schema must not wait forever for this (older) connection:
+/// the store closes it on `versionchange`, and its later operations fail instead of hanging.
+#[wasm_bindgen_test]
+async fn an_open_store_yields_to_a_schema_upgrade() {
+    let name = unique_name("upgrade");
+    let old = IdbStore::open(&name).await;
+    put(&old, "k", b"v").await;
+    let upgraded = within(5_000, raw_open_version(&name, SCHEMA_VERSION + 1))
+        .await
+        .expect("the upgrade was blocked by the open store")
+        .unwrap();
+    assert_eq!(upgraded.version() as u32, SCHEMA_VERSION + 1);
+    let r = within(5_000, old.get("k")).await.expect("old store hangs");
+    assert!(matches!(r, Err(StoreError::Backend(_))), "{r:?}");
+    upgraded.close();
+}
+
+/// A database written by a newer schema is a storage error to report as such, not
+/// "storage blocked" (whose remedy, the Storage Access API, would not help).
+#[wasm_bindgen_test]
+async fn a_newer_schema_is_not_reported_as_blocked_storage() {
+    let name = unique_name("newer");
+    raw_open_version(&name, SCHEMA_VERSION + 1)
+        .await
+        .unwrap()
+        .close();
+    let s = IdbStore::open(&name).await;
+    assert!(!s.is_available());
+    let r = s.get("k").await;
+    assert!(matches!(r, Err(StoreError::Backend(_))), "{r:?}");
 }
 
 // ---------------------------------------------------------------------------------------
