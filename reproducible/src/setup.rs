@@ -44,14 +44,13 @@ pub(crate) fn wasm_bindgen_version() -> Result<String, String> {
         .map_err(|e| format!("reading Cargo.lock: {e}"))?;
     let mut lines = lock.lines();
     while let Some(line) = lines.next() {
-        if line == "name = \"wasm-bindgen\"" {
-            if let Some(v) = lines
+        if line == "name = \"wasm-bindgen\""
+            && let Some(v) = lines
                 .next()
                 .and_then(|l| l.strip_prefix("version = \""))
                 .and_then(|l| l.strip_suffix('"'))
-            {
-                return Ok(v.to_owned());
-            }
+        {
+            return Ok(v.to_owned());
         }
     }
     Err("wasm-bindgen is not in Cargo.lock".into())
@@ -85,6 +84,7 @@ pub(crate) fn wasm_bindgen() -> Result<(), String> {
 }
 
 /// `npm ci` in `dir` (relative to the workspace) unless its `node_modules` is current.
+#[allow(dead_code, reason = "for the npm-based browser tasks")]
 pub(crate) fn npm(dir: &str) -> Result<PathBuf, String> {
     let dir = root().join(dir);
     if !available("npm") {

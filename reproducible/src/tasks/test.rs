@@ -23,6 +23,7 @@ pub(crate) fn run(args: &[String]) -> Result<(), String> {
     ))?;
     exec(&mut command("cargo", &["test", "--workspace", "--locked"]))?;
     wasm_check()?;
+    super::browser_unit::run()?;
     super::interop::run_all()?;
     println!("xtask test: all checks passed");
     Ok(())
