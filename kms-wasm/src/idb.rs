@@ -281,9 +281,24 @@ async fn open_database(name: &str) -> Result<IdbDatabase, StoreError> {
     req.set_onupgradeneeded(None);
     drop(upgrade);
     match result {
-        Ok(db) => db
-            .dyn_into::<IdbDatabase>()
-            .map_err(|_| StoreError::Blocked),
+        Ok(db) => {
+            let db = db
+                .dyn_into::<IdbDatabase>()
+                .map_err(|_| StoreError::Blocked)?;
+            // A newer build opening a higher schema version (or a deletion) waits until every
+            // connection closes: close ours instead of blocking it forever. Later operations
+            // on this store then fail; the page must reload.
+            let close = Closure::once_into_js({
+                let db = db.clone();
+                move || db.close()
+            });
+            db.set_onversionchange(Some(close.unchecked_ref()));
+            Ok(db)
+        }
+        // The database was written by a newer schema: a storage error, not a blocked context.
+        Err(e) if error_name(&e) == "VersionError" => Err(StoreError::Backend(format!(
+            "the database has a newer schema than version {SCHEMA_VERSION}; reload the enclave"
+        ))),
         // Browsers refuse IndexedDB to some contexts (cross-site iframes without storage
         // access, opaque origins) with an `UnknownError`/`SecurityError`/`InvalidStateError`.
         Err(_) => Err(StoreError::Blocked),
@@ -376,15 +391,19 @@ fn abort_with(t: &IdbTransaction, e: JsValue) -> StoreError {
 
 /// Maps a `DOMException` to a store error by its name.
 fn error_of(e: JsValue) -> StoreError {
-    let name = js_sys::Reflect::get(&e, &JsValue::from_str("name"))
-        .ok()
-        .and_then(|n| n.as_string())
-        .unwrap_or_default();
-    match name.as_str() {
+    match error_name(&e).as_str() {
         "ConstraintError" => StoreError::Conflict,
         "" => StoreError::Backend("transaction aborted".into()),
         other => StoreError::Backend(other.to_owned()),
     }
+}
+
+/// The `name` of a `DOMException` (empty for anything else).
+fn error_name(e: &JsValue) -> String {
+    js_sys::Reflect::get(e, &JsValue::from_str("name"))
+        .ok()
+        .and_then(|n| n.as_string())
+        .unwrap_or_default()
 }
 
 fn backend(e: JsValue) -> StoreError {

@@ -134,6 +134,11 @@ impl WebCryptoDeviceKey {
         self.key.is_some()
     }
 
+    /// The `CryptoKey` handle (never its bytes: the key is non-extractable), if available.
+    pub fn crypto_key(&self) -> Option<&CryptoKey> {
+        self.key.as_ref()
+    }
+
     fn key(&self) -> Result<&CryptoKey, DeviceKeyError> {
         self.key.as_ref().ok_or(DeviceKeyError::Unavailable)
     }

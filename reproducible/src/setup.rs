@@ -84,6 +84,7 @@ pub(crate) fn wasm_bindgen() -> Result<(), String> {
 }
 
 /// `npm ci` in `dir` (relative to the workspace) unless its `node_modules` is current.
+#[allow(dead_code, reason = "for the npm-based browser tasks")]
 pub(crate) fn npm(dir: &str) -> Result<PathBuf, String> {
     let dir = root().join(dir);
     if !available("npm") {

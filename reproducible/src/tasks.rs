@@ -1,6 +1,7 @@
 //! One module per task.
 
 pub(crate) mod bench;
+pub(crate) mod browser_unit;
 pub(crate) mod demo;
 pub(crate) mod e2e;
 pub(crate) mod interop;

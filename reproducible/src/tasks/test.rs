@@ -23,6 +23,7 @@ pub(crate) fn run(args: &[String]) -> Result<(), String> {
     ))?;
     exec(&mut command("cargo", &["test", "--workspace", "--locked"]))?;
     wasm_check()?;
+    super::browser_unit::run()?;
     super::types::run(&["--check".to_owned()])?;
     super::interop::run_all()?;
     super::e2e::run(&[])?;
