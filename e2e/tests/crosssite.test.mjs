@@ -2,6 +2,7 @@
 // with a typed error instead of failing.
 import assert from "node:assert/strict";
 import { test } from "node:test";
+import { autoConfirm } from "../lib/browser.mjs";
 import { ORIGINS, newContext, openHarness, run } from "../lib/fixture.mjs";
 
 test("a cross-site embedder gets StorageBlocked, not a crash", async () => {
@@ -15,6 +16,20 @@ test("a cross-site embedder gets StorageBlocked, not a crash", async () => {
     assert.equal((await run(page, "unlock.passphrase", "correct horse battery staple")).code, "StorageBlocked");
     // Key operations need an unlock first, which cannot happen here.
     assert.equal((await run(page, "vapid.publicKey")).code, "Locked");
+
+    // The Storage Access API path: the enclave asks inside its frame; whatever the browser
+    // decides, the answer is typed and the enclave keeps serving.
+    const stop = autoConfirm(page);
+    const access = await run(page, "requestStorageAccess");
+    await stop();
+    if (access.code) {
+      assert.equal(access.code, "StorageBlocked", JSON.stringify(access));
+      assert.equal((await run(page, "status")).code, "StorageBlocked");
+    } else {
+      assert.equal((await run(page, "status")).ok.type, "status");
+    }
+    console.log(`storage access: ${JSON.stringify(access)}`);
+    assert.equal((await run(page, "ping")).code, undefined, "still serving");
   } finally {
     await context.close();
   }

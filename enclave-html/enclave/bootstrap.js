@@ -25,13 +25,14 @@ const ready = (async () => {
     init({ module_or_path: new URL("kms_wasm_bg.wasm", import.meta.url) }),
   ]);
   const allowed = Array.isArray(config.allowedOrigins) ? config.allowedOrigins : [];
-  const enclave = await Enclave.open({
+  const options = {
     rpId: location.hostname,
     enclaveOrigin: location.origin,
     allowedTopOrigins: allowed,
     requireUserVerification: config.requireUserVerification !== false,
-  });
-  return { enclave, allowed: new Set(allowed) };
+  };
+  const enclave = await Enclave.open(options);
+  return { enclave, options, allowed: new Set(allowed) };
 })();
 
 let link = null; // {port, origin}
@@ -45,7 +46,8 @@ window.addEventListener("message", (event) => {
   if (event.ports.length !== 1) return;
   const port = event.ports[0];
   ready.then(
-    ({ enclave, allowed }) => {
+    (state) => {
+      const { enclave, allowed } = state;
       if (!allowed.has(event.origin)) {
         // No port for an unknown origin: close it unanswered.
         console.warn(`enclave: refused a handshake from ${event.origin}`);
@@ -60,7 +62,7 @@ window.addEventListener("message", (event) => {
       }
       if (link) link.port.close(); // a reload of the embedder replaces its old port
       link = { port, origin: event.origin };
-      port.onmessage = (e) => onFrame(enclave, port, event.origin, e.data);
+      port.onmessage = (e) => onFrame(state, port, event.origin, e.data);
       port.postMessage({ kms: "link", v: PROTOCOL, ...enclave.info() });
     },
     (error) => {
@@ -71,7 +73,7 @@ window.addEventListener("message", (event) => {
   );
 });
 
-function onFrame(enclave, port, origin, frame) {
+function onFrame(state, port, origin, frame) {
   if (frame && typeof frame === "object" && frame.kms === "bye") {
     port.close();
     if (link && link.port === port) link = null;
@@ -79,7 +81,7 @@ function onFrame(enclave, port, origin, frame) {
   }
   // One request at a time, in arrival order: the core is single-threaded.
   queue = queue
-    .then(() => dispatch(enclave, origin, frame))
+    .then(() => dispatch(state, origin, frame))
     .then((reply) => port.postMessage(reply))
     .catch((error) => {
       const id = frame && typeof frame === "object" && Number.isInteger(frame.id) ? frame.id : null;
@@ -88,13 +90,15 @@ function onFrame(enclave, port, origin, frame) {
 }
 
 const ceremonies = {
+  "storage.requestAccess": requestStorageAccess,
   "passkey.addPrf": addPrf,
   "passkey.unlockPrf": unlockPrf,
   "passkey.addGate": addGate,
   "passkey.unlockGate": unlockGate,
 };
 
-async function dispatch(enclave, origin, frame) {
+async function dispatch(state, origin, frame) {
+  const enclave = state.enclave;
   const method = frame && typeof frame === "object" ? frame.method : undefined;
   const ceremony = typeof method === "string" && Object.hasOwn(ceremonies, method) ? ceremonies[method] : null;
   if (!ceremony) return enclave.handle(origin, frame);
@@ -111,7 +115,7 @@ async function dispatch(enclave, origin, frame) {
     return reply.ok;
   };
   try {
-    const ok = await ceremony(call, frame.params || {}, origin);
+    const ok = await ceremony(call, frame.params || {}, origin, state);
     return { v: PROTOCOL, id: frame.id, ok };
   } catch (error) {
     if (error && error.body) return { v: PROTOCOL, id: frame.id, err: error.body };
@@ -283,4 +287,27 @@ async function unlockGate(call, params, origin) {
     clientDataJson: new Uint8Array(assertion.response.clientDataJSON),
     signature: new Uint8Array(assertion.response.signature),
   });
+}
+
+// Cross-site embedding: the browser withholds IndexedDB until the user grants this frame
+// storage access (Storage Access API). On a grant, the enclave reopens its database through
+// the granted handle; on a refusal the request fails with `StorageBlocked`.
+async function requestStorageAccess(call, params, origin, state) {
+  if (state.enclave.info().storageAvailable) return { type: "done" };
+  if (typeof document.requestStorageAccess !== "function") {
+    throw Object.assign(new Error(), { body: { code: "StorageBlocked", message: "this browser has no Storage Access API" } });
+  }
+  await confirmInFrame("Allow this app to use your keys", `${origin} is on another site and asks for access to the enclave's storage.`);
+  let handle;
+  try {
+    handle = await document.requestStorageAccess({ indexedDB: true });
+  } catch (error) {
+    throw Object.assign(new Error(), { body: { code: "StorageBlocked", message: `storage access was not granted: ${error && error.name}` } });
+  }
+  const reopened = await Enclave.open(state.options, handle && handle.indexedDB ? handle.indexedDB : undefined);
+  if (!reopened.info().storageAvailable) {
+    throw Object.assign(new Error(), { body: { code: "StorageBlocked", message: "storage access was granted but IndexedDB is still unavailable" } });
+  }
+  state.enclave = reopened;
+  return { type: "done" };
 }

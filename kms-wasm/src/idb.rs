@@ -48,8 +48,14 @@ impl IdbStore {
     /// origin) gives a store whose every operation fails with [`StoreError::Blocked`], so
     /// the enclave can still answer and say why.
     pub async fn open(name: &str) -> Self {
+        Self::open_with(name, None).await
+    }
+
+    /// Opens the database `name` through `factory` instead of the global `indexedDB` — the
+    /// factory a Storage Access API handle grants a cross-site frame.
+    pub async fn open_with(name: &str, factory: Option<IdbFactory>) -> Self {
         Self {
-            db: open_database(name).await,
+            db: open_database(name, factory).await,
             fail_commits: Cell::new(0),
         }
     }
@@ -260,11 +266,14 @@ pub(crate) async fn device_add(
     done(&t).await
 }
 
-async fn open_database(name: &str) -> Result<IdbDatabase, StoreError> {
-    let factory = js_sys::Reflect::get(&js_sys::global(), &JsValue::from_str("indexedDB"))
-        .ok()
-        .and_then(|f| f.dyn_into::<IdbFactory>().ok())
-        .ok_or(StoreError::Blocked)?;
+async fn open_database(name: &str, factory: Option<IdbFactory>) -> Result<IdbDatabase, StoreError> {
+    let factory = match factory {
+        Some(f) => f,
+        None => js_sys::Reflect::get(&js_sys::global(), &JsValue::from_str("indexedDB"))
+            .ok()
+            .and_then(|f| f.dyn_into::<IdbFactory>().ok())
+            .ok_or(StoreError::Blocked)?,
+    };
     let req: IdbOpenDbRequest = factory
         .open_with_u32(name, SCHEMA_VERSION)
         .map_err(|_| StoreError::Blocked)?;

@@ -86,10 +86,16 @@ impl Enclave {
     /// Opens the enclave's database (creating it on first use) and loads the device key.
     ///
     /// Never fails because storage is blocked: requests then answer `StorageBlocked`.
-    pub async fn open(options: JsValue) -> Result<Enclave, JsError> {
+    /// `indexed_db` replaces the global `indexedDB` factory (a Storage Access API handle's,
+    /// in a cross-site frame that was granted access).
+    pub async fn open(
+        options: JsValue,
+        indexed_db: Option<web_sys::IdbFactory>,
+    ) -> Result<Enclave, JsError> {
         let o: Options = serde_wasm_bindgen::from_value(options)
             .map_err(|e| JsError::new(&format!("Enclave.open options: {e}")))?;
-        let store = IdbStore::open(o.db_name.as_deref().unwrap_or("kms-enclave")).await;
+        let name = o.db_name.as_deref().unwrap_or("kms-enclave");
+        let store = IdbStore::open_with(name, indexed_db).await;
         let device = WebCryptoDeviceKey::load_or_create(store.database().ok()).await;
         let info = Info {
             storage_available: store.is_available(),

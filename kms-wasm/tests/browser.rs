@@ -574,7 +574,7 @@ async fn open_enclave(db_name: &str) -> Enclave {
     Reflect::set(&o, &"enclaveOrigin".into(), &"http://localhost:8081".into()).unwrap();
     let allowed = Array::of1(&PWA.into());
     Reflect::set(&o, &"allowedTopOrigins".into(), &allowed).unwrap();
-    Enclave::open(o.into()).await.unwrap()
+    Enclave::open(o.into(), None).await.unwrap()
 }
 
 fn frame(id: u32, method: &str, params: Option<&[(&str, JsValue)]>) -> JsValue {

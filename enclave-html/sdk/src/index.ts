@@ -60,7 +60,12 @@ type ResponseType = Response["type"];
 type ResponseOf<T extends ResponseType> = Extract<Response, { type: T }>;
 
 /** The enclave-side passkey ceremonies (run inside the enclave, so PRF outputs stay there). */
-type CeremonyMethod = "passkey.addPrf" | "passkey.unlockPrf" | "passkey.addGate" | "passkey.unlockGate";
+type CeremonyMethod =
+  | "passkey.addPrf"
+  | "passkey.unlockPrf"
+  | "passkey.addGate"
+  | "passkey.unlockGate"
+  | "storage.requestAccess";
 interface PasskeyOptions {
   /** A label for the unlock method. */
   label?: string;
@@ -167,6 +172,16 @@ export class Kms {
     return this.expect(type, this.send(method, params ?? {}, CEREMONY_TIMEOUT_MS)).finally(() => {
       this.iframe.style.cssText = hidden;
     });
+  }
+
+  /**
+   * Embedded from another site, the enclave has no storage (`info.storageAvailable` is
+   * false and requests fail with `StorageBlocked`). This asks the user, inside the enclave,
+   * to grant it storage access (Storage Access API); it rejects with `StorageBlocked` when
+   * the browser or the user refuses.
+   */
+  async requestStorageAccess(): Promise<void> {
+    await this.ceremony("storage.requestAccess", undefined, "done");
   }
 
   /** Round trip without any work in the enclave. */
