@@ -280,7 +280,7 @@ impl<C: Clock> Verifier<C> {
             });
         }
         let mut parts = token.split('.');
-        let (Some(h), Some(_), Some(_), None) =
+        let (Some(h), Some(_), Some(sig), None) =
             (parts.next(), parts.next(), parts.next(), parts.next())
         else {
             return Err(Rejection::Malformed("expected three segments"));
@@ -301,6 +301,10 @@ impl<C: Clock> Verifier<C> {
             Some(serde_json::Value::String(k)) if !k.is_empty() => k,
             _ => return Err(Rejection::MissingKid),
         };
+        // Both algorithms have 64-byte signatures (ES256: r ‖ s, RFC 7518 §3.4).
+        if kms_core::b64::decode(sig).map(|s| s.len()) != Ok(64) {
+            return Err(Rejection::BadSignature);
+        }
         let now = self.clock.now_secs();
         let key = self
             .keys
