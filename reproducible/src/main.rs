@@ -3,6 +3,7 @@
 //! - `cargo xtask test`: every check and test suite (what CI runs).
 //! - `cargo xtask demo`: a walkthrough of the key service.
 //! - `cargo xtask bench`: benchmarks.
+//! - `cargo xtask loadtest`: the prekey vending load test (SQLite and PostgreSQL).
 
 mod cmd;
 mod tasks;
@@ -19,6 +20,7 @@ fn main() -> ExitCode {
         "test" => tasks::test::run(rest),
         "demo" => tasks::demo::run(rest),
         "bench" => tasks::bench::run(rest),
+        "loadtest" => tasks::relay::loadtest(rest),
         "help" | "--help" | "-h" => {
             print_help();
             Ok(())
@@ -40,6 +42,7 @@ fn print_help() {
          tasks:\n  \
          test    run every check and test (formatting, lints, unit, interop, wasm build)\n  \
          demo    walk through the key service end to end\n  \
-         bench   run the benchmarks and print their figures"
+         bench   run the benchmarks and print their figures\n  \
+         loadtest  drain 10 000 prekeys with 64 clients (SQLite, PostgreSQL)"
     );
 }

@@ -21,6 +21,7 @@ pub(crate) fn run(args: &[String]) -> Result<(), String> {
         ],
     ))?;
     exec(&mut command("cargo", &["test", "--workspace", "--locked"]))?;
+    super::relay::test()?;
     wasm_check()?;
     super::interop::run_all()?;
     println!("xtask test: all checks passed");
