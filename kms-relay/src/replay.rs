@@ -131,6 +131,6 @@ mod tests {
         g.check_and_record("i", "a", 100, 0).unwrap();
         g.check_and_record("i", "b", 100, 0).unwrap();
         assert_eq!(g.check_and_record("i", "c", 100, 0), Err(ReplayError::Full));
-        g.check_and_record("i", "c", 200, 100).unwrap();
+        g.check_and_record("i", "c", 200, 101).unwrap();
     }
 }
