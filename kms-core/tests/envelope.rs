@@ -96,7 +96,7 @@ fn every_modification_fails_authentication() {
             );
         }
         let mut t = env.clone();
-        t.epk = PublicKey::deserialize(&KeyPairish::other(&mut rng)).unwrap();
+        t.epk = random_public(&mut rng);
         assert_eq!(
             envelope::open(&t, "kid-1", &secret).unwrap_err(),
             EnvelopeError::Decryption
@@ -128,15 +128,9 @@ fn every_modification_fails_authentication() {
     }
 }
 
-/// A helper producing a random valid serialized X25519 public key.
-struct KeyPairish;
-impl KeyPairish {
-    fn other(rng: &mut StdRng) -> Vec<u8> {
-        kms_core::signal::identity::KeyPair::generate(rng)
-            .public_key()
-            .serialize()
-            .to_vec()
-    }
+/// A random X25519 public key that belongs to nobody involved.
+fn random_public(rng: &mut StdRng) -> PublicKey {
+    kms_core::signal::identity::KeyPair::generate(rng).public_key()
 }
 
 #[test]
@@ -191,7 +185,7 @@ fn prekey_signature_stops_substitution_and_downgrade() {
     signed.verify(&id).unwrap();
     // A server substituting its own X25519 key.
     let mut t = signed.clone();
-    t.pub_key = PublicKey::deserialize(&KeyPairish::other(&mut rng)).unwrap();
+    t.pub_key = random_public(&mut rng);
     assert_eq!(t.verify(&id).unwrap_err(), EnvelopeError::BadSignature);
     // Stripping the post-quantum key (downgrade to x25519-aesgcm-v1).
     let mut t = signed.clone();

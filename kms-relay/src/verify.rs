@@ -329,7 +329,7 @@ impl<C: Clock> Verifier<C> {
             PinnedKey::Es256(k) => k.verify_token(token, Some(options)),
             PinnedKey::EdDsa(k) => k.verify_token(token, Some(options)),
         }
-        .map_err(map_jwt_error)?;
+        .map_err(|e| map_jwt_error(&e, token.len(), p.max_token_len, key.alg().name()))?;
         let iat = claims
             .issued_at
             .ok_or(Rejection::MissingClaim("iat"))?
@@ -375,7 +375,9 @@ impl<C: Clock> Verifier<C> {
     }
 }
 
-fn map_jwt_error(e: jwt_simple::Error) -> Rejection {
+/// Maps jwt-simple's error to our reason. Size and algorithm are checked before jwt-simple
+/// runs, so those two arms only restate the same facts.
+fn map_jwt_error(e: &jwt_simple::Error, len: usize, max: usize, alg: &'static str) -> Rejection {
     match e.downcast_ref::<JWTError>() {
         Some(JWTError::InvalidSignature) => Rejection::BadSignature,
         Some(JWTError::TokenHasExpired) => Rejection::Expired,
@@ -387,10 +389,10 @@ fn map_jwt_error(e: jwt_simple::Error) -> Rejection {
         Some(JWTError::RequiredAudienceMismatch | JWTError::RequiredAudienceMissing) => {
             Rejection::WrongAudience
         }
-        Some(JWTError::TokenTooLong) => Rejection::TooLarge { max: 0, got: 0 },
+        Some(JWTError::TokenTooLong) => Rejection::TooLarge { max, got: len },
         Some(JWTError::AlgorithmMismatch) => Rejection::AlgorithmMismatch {
-            expected: "pinned",
-            got: "other".into(),
+            expected: alg,
+            got: "another algorithm".into(),
         },
         _ => Rejection::Malformed("signature or claims do not parse"),
     }
