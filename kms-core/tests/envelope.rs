@@ -425,3 +425,54 @@ fn service_refuses_when_locked_and_bad_counts() {
     .unwrap_err();
     assert_eq!(e, Error::Locked);
 }
+
+#[test]
+fn two_tabs_racing_to_open_the_same_envelope_consume_it_once() {
+    let (store, mut tab1) = service();
+    let mut tab2 = Kms::new(
+        store.clone(),
+        ManualClock::new(1_800_000_000_000),
+        StdRng::seed_from_u64(70),
+    );
+    call(
+        &mut tab2,
+        r#"{"method":"unlock.passphrase","params":{"passphrase":"correct horse battery"}}"#,
+    )
+    .unwrap();
+    let Response::EnvelopePrekeys {
+        identity_key,
+        prekeys,
+    } = call(
+        &mut tab1,
+        r#"{"method":"envelope.prekeys","params":{"count":12,"hybrid":false}}"#,
+    )
+    .unwrap()
+    else {
+        panic!()
+    };
+    let identity = PublicKey::deserialize(&kms_core::b64::decode(&identity_key).unwrap()).unwrap();
+    let mut rng = StdRng::seed_from_u64(71);
+    for p in &prekeys {
+        let env = envelope::seal(&p.verify(&identity).unwrap(), b"once", &mut rng).unwrap();
+        let json = open_json(&env);
+        let barrier = std::sync::Barrier::new(2);
+        let (a, b) = std::thread::scope(|s| {
+            let a = s.spawn(|| {
+                barrier.wait();
+                call(&mut tab1, &json)
+            });
+            let b = s.spawn(|| {
+                barrier.wait();
+                call(&mut tab2, &json)
+            });
+            (a.join().unwrap(), b.join().unwrap())
+        });
+        let oks = [&a, &b].iter().filter(|r| r.is_ok()).count();
+        assert_eq!(oks, 1, "{a:?} {b:?}");
+        for r in [a, b] {
+            if let Err(e) = r {
+                assert!(matches!(e, Error::KeyConsumed { .. }), "{e:?}");
+            }
+        }
+    }
+}

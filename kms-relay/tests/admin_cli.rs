@@ -90,6 +90,16 @@ fn admin_cli_replenishes_and_opens() {
     );
     assert!(out.contains("uploaded 2 prekeys; 2 available"), "{out}");
     ok(&dir, &["epoch", "publish", "--server", &url]);
+    // Low-water refill: top up to 2 available: nothing to do.
+    let out = ok(
+        &dir,
+        &["prekeys", "replenish", "--target", "2", "--server", &url],
+    );
+    assert!(out.contains("none generated"), "{out}");
+    assert_eq!(
+        ok(&dir, &["prekeys", "count", "--server", &url]).trim(),
+        "available 2, consumed 0"
+    );
 
     // A sender seals to a vended key; the owner opens it with the CLI.
     let client = VendingClient::new(&url);

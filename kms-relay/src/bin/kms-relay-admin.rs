@@ -11,6 +11,8 @@
 //!   vault identity                   the identity key senders verify prekeys with (base64url)
 //!   vault jwks                       the relay-token JWKS to register with the vending server
 //!   prekeys replenish --count N (--server URL | --sql FILE) [--audience ID] [--classic]
+//!   prekeys replenish --target N --server URL     top the server up to N available keys
+//!   prekeys count --server URL                    available and consumed keys on the server
 //!   epoch publish --server URL [--audience ID] [--rotate] [--classic]
 //!   envelope open FILE               print the plaintext; shreds a one-time prekey
 //! ```
@@ -224,12 +226,26 @@ fn run(cli: &Cli) -> Result<(), String> {
             }
         }
         ["prekeys", "replenish"] => {
-            let count: u32 = cli
-                .opts
-                .get("count")
-                .ok_or("--count is required")?
-                .parse()
-                .map_err(|_| "--count: not a number")?;
+            let number = |name: &str| -> Result<Option<u32>, String> {
+                cli.opts
+                    .get(name)
+                    .map(|n| n.parse().map_err(|_| format!("--{name}: not a number")))
+                    .transpose()
+            };
+            let count = match (number("count")?, number("target")?, cli.opts.get("server")) {
+                (Some(n), None, _) => n,
+                // Low-water refill: top the server up to `target` available keys.
+                (None, Some(target), Some(url)) => {
+                    let (available, _) = VendingClient::new(url.clone())
+                        .count()
+                        .map_err(|e| format!("count: {e}"))?;
+                    target.saturating_sub(u32::try_from(available).unwrap_or(u32::MAX))
+                }
+                _ => return Err("give --count N, or --target N with --server".into()),
+            };
+            if count == 0 {
+                return say("enough prekeys available; none generated".into());
+            }
             let mut v = open_vault(cli, false)?;
             let mut prekeys = Vec::new();
             let mut left = count;
@@ -273,6 +289,13 @@ fn run(cli: &Cli) -> Result<(), String> {
                 _ => Err("give exactly one of --server, --sql".into()),
             }
         }
+        ["prekeys", "count"] => {
+            let url = cli.opts.get("server").ok_or("--server is required")?;
+            let (available, consumed) = VendingClient::new(url.clone())
+                .count()
+                .map_err(|e| format!("count: {e}"))?;
+            say(format!("available {available}, consumed {consumed}"))
+        }
         ["epoch", "publish"] => {
             let url = cli.opts.get("server").ok_or("--server is required")?;
             let rotate = cli.flags.iter().any(|f| f == "rotate");
@@ -305,7 +328,8 @@ fn run(cli: &Cli) -> Result<(), String> {
         }
         _ => Err(
             "usage: kms-relay-admin [--vault FILE] (vault init|status|identity|jwks \
-                  | prekeys replenish --count N (--server URL|--sql FILE) \
+                  | prekeys replenish (--count N|--target N) (--server URL|--sql FILE) \
+                  | prekeys count --server URL \
                   | epoch publish --server URL | envelope open FILE)"
                 .into(),
         ),
