@@ -165,13 +165,65 @@ impl Drop for Postgres {
     }
 }
 
-/// The kms-relay tests with PostgreSQL required (a missing server fails them).
+/// The kms-relay tests with PostgreSQL required (a missing server fails them), then the
+/// envelope test vector recomputed by an independent implementation.
 pub(crate) fn test() -> Result<(), String> {
-    let pg = Postgres::start()?;
-    let mut c = command("cargo", &["test", "-p", "kms-relay", "--locked"]);
-    c.env("KMS_RELAY_PG_URL", pg.url())
-        .env("KMS_RELAY_REQUIRE_PG", "1");
-    exec(&mut c)
+    {
+        let pg = Postgres::start()?;
+        let mut c = command("cargo", &["test", "-p", "kms-relay", "--locked"]);
+        c.env("KMS_RELAY_PG_URL", pg.url())
+            .env("KMS_RELAY_REQUIRE_PG", "1");
+        exec(&mut c)?;
+    }
+    envelope_vector()
+}
+
+/// A Python with pyca/cryptography: the one on `PATH`, or Debian's (installed if needed).
+fn python_with_cryptography() -> Result<String, String> {
+    let works = |py: &str| {
+        Command::new(py)
+            .args(["-c", "import cryptography"])
+            .output()
+            .map(|o| o.status.success())
+            .unwrap_or(false)
+    };
+    for py in ["python3", "/usr/bin/python3"] {
+        if works(py) {
+            return Ok(py.to_owned());
+        }
+    }
+    if !is_root() {
+        return Err("the envelope vector check needs Python with `cryptography`".into());
+    }
+    println!("xtask: installing pyca/cryptography (Debian package `python3-cryptography`)");
+    exec(Command::new("apt-get").arg("update"))?;
+    exec(
+        Command::new("apt-get")
+            .args([
+                "install",
+                "-y",
+                "--no-install-recommends",
+                "python3-cryptography",
+            ])
+            .env("DEBIAN_FRONTEND", "noninteractive"),
+    )?;
+    if works("/usr/bin/python3") {
+        Ok("/usr/bin/python3".into())
+    } else {
+        Err("python3-cryptography installed but not importable".into())
+    }
+}
+
+/// `docs/formats/envelope.md`'s test vector, recomputed with pyca/cryptography.
+fn envelope_vector() -> Result<(), String> {
+    let py = python_with_cryptography()?;
+    exec(&mut command(
+        &py,
+        &[
+            "interop/envelope/check_vector.py",
+            "kms-core/tests/envelope_vector.json",
+        ],
+    ))
 }
 
 /// `cargo xtask loadtest`: 10 000 keys, 64 clients, SQLite and PostgreSQL; prints takes/s.
