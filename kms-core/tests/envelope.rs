@@ -476,3 +476,78 @@ fn two_tabs_racing_to_open_the_same_envelope_consume_it_once() {
         }
     }
 }
+
+mod properties {
+    use super::*;
+    use proptest::prelude::*;
+
+    proptest! {
+        #![proptest_config(ProptestConfig::with_cases(48))]
+
+        /// Any message round trips in both formats; flipping any bit of the ciphertext, the
+        /// ephemeral key or the KEM ciphertext makes it fail to open.
+        #[test]
+        fn round_trip_and_tamper(
+            msg in prop::collection::vec(any::<u8>(), 0..2048),
+            hybrid in any::<bool>(),
+            seed in any::<u64>(),
+            pos in any::<usize>(),
+            bit in 0u8..8,
+            target in 0u8..3,
+        ) {
+            let format = if hybrid {
+                EnvelopeFormat::HybridMlKem768AesGcmV1
+            } else {
+                EnvelopeFormat::X25519AesGcmV1
+            };
+            let (identity, secret, signed, mut rng) = keyset(format, seed);
+            let v = signed.verify(&identity.public_key()).unwrap();
+            let env = envelope::seal(&v, &msg, &mut rng).unwrap();
+            let opened = envelope::open(&env, "kid-1", &secret).unwrap();
+            prop_assert_eq!(opened.expose(), &msg[..]);
+            let mut t = env.clone();
+            match (target, t.kem_ct.as_mut()) {
+                (0, _) | (2.., None) => {
+                    let i = pos % t.ct.len();
+                    t.ct[i] ^= 1 << bit;
+                }
+                (1, _) => {
+                    let mut epk = t.epk.serialize();
+                    let i = 1 + pos % 32;
+                    epk[i] ^= 1 << bit;
+                    match PublicKey::deserialize(&epk) {
+                        Ok(k) => t.epk = k,
+                        // A non-canonical point cannot even be expressed: nothing to open.
+                        Err(_) => return Ok(()),
+                    }
+                }
+                (_, Some(ct)) => {
+                    let i = 1 + pos % (ct.len() - 1);
+                    ct[i] ^= 1 << bit;
+                }
+            }
+            prop_assert!(envelope::open(&t, "kid-1", &secret).is_err());
+        }
+
+        /// Arbitrary JSON-ish input never panics the envelope parser or `open`.
+        #[test]
+        fn arbitrary_envelopes_never_panic(
+            ct in prop::collection::vec(any::<u8>(), 0..64),
+            kem in prop::option::of(prop::collection::vec(any::<u8>(), 0..1200)),
+            kid in "[a-z0-9 _-]{0,8}",
+            fmt in prop::sample::select(vec![
+                "x25519-aesgcm-v1", "hybrid-mlkem768-aesgcm-v1", "other"
+            ]),
+        ) {
+            let (_, secret, _, mut rng) = keyset(EnvelopeFormat::HybridMlKem768AesGcmV1, 1);
+            let env = Envelope {
+                format: fmt.into(),
+                kid: kid.clone(),
+                epk: random_public(&mut rng),
+                kem_ct: kem,
+                ct,
+            };
+            prop_assert!(envelope::open(&env, &kid, &secret).is_err());
+        }
+    }
+}
