@@ -132,3 +132,35 @@ fn rusqlite_exec(path: &std::path::Path, sql: &str) {
     let conn = rusqlite::Connection::open(path).unwrap();
     conn.execute_batch(sql).unwrap();
 }
+
+#[test]
+fn postgres_pool_replaces_a_killed_connection() {
+    let Some(url) = pg_url() else { return };
+    let _g = PG_LOCK.lock().unwrap_or_else(|e| e.into_inner());
+    let app = format!("{url} application_name=kms_reconnect_test");
+    let s = PostgresVending::connect(&app, 1).unwrap();
+    s.reset().unwrap();
+    s.upload(&make_prekeys("k", 2, PrekeyUse::OneTime), 1)
+        .unwrap();
+    let mut admin = postgres::Client::connect(&url, postgres::NoTls).unwrap();
+    let killed = admin
+        .query(
+            "SELECT pg_terminate_backend(pid) FROM pg_stat_activity
+             WHERE application_name = 'kms_reconnect_test'",
+            &[],
+        )
+        .unwrap();
+    assert_eq!(killed.len(), 1);
+    // The first call may see the dead connection; the pool then connects afresh.
+    let first = s.take(2);
+    let taken = match first {
+        Ok(Some(_)) => 1,
+        Ok(None) => panic!("keys vanished"),
+        Err(_) => 0,
+    };
+    let mut more = 0;
+    while s.take(3).unwrap().is_some() {
+        more += 1;
+    }
+    assert_eq!(taken + more, 2);
+}

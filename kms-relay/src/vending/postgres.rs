@@ -5,7 +5,8 @@
 //! marked consumed in the statement that selects it, so no key is vended twice across any
 //! number of connections or servers.
 //!
-//! Connections come from a small fixed pool opened at start.
+//! Connections come from a small pool opened at start; a connection the server closed is
+//! dropped and replaced by a new one when next needed.
 
 use std::sync::{Condvar, Mutex};
 
@@ -35,8 +36,16 @@ CREATE TABLE IF NOT EXISTS kms_epoch (
 
 /// The PostgreSQL vending store.
 pub struct PostgresVending {
-    pool: Mutex<Vec<Client>>,
+    url: String,
+    size: usize,
+    pool: Mutex<Pool>,
     ready: Condvar,
+}
+
+/// Idle connections, and how many exist in all (idle or lent out).
+struct Pool {
+    idle: Vec<Client>,
+    live: usize,
 }
 
 impl core::fmt::Debug for PostgresVending {
@@ -61,12 +70,13 @@ impl Pooled<'_> {
 
 impl Drop for Pooled<'_> {
     fn drop(&mut self) {
-        if let Some(c) = self.client.take()
-            && !c.is_closed()
-        {
-            self.owner.lock().push(c);
-            self.owner.ready.notify_one();
+        let mut pool = self.owner.lock();
+        match self.client.take() {
+            Some(c) if !c.is_closed() => pool.idle.push(c),
+            // Closed (or never handed out): its slot is free for a new connection.
+            _ => pool.live = pool.live.saturating_sub(1),
         }
+        self.owner.ready.notify_one();
     }
 }
 
@@ -77,8 +87,9 @@ impl PostgresVending {
     /// # Errors
     /// [`VendingError::Backend`] if the server cannot be reached.
     pub fn connect(url: &str, connections: usize) -> Result<Self, VendingError> {
+        let size = connections.max(1);
         let mut pool = Vec::new();
-        for _ in 0..connections.max(1) {
+        for _ in 0..size {
             pool.push(Client::connect(url, NoTls)?);
         }
         if let Some(c) = pool.first_mut() {
@@ -89,7 +100,12 @@ impl PostgresVending {
             tx.commit()?;
         }
         Ok(Self {
-            pool: Mutex::new(pool),
+            url: url.to_owned(),
+            size,
+            pool: Mutex::new(Pool {
+                idle: pool,
+                live: size,
+            }),
             ready: Condvar::new(),
         })
     }
@@ -105,25 +121,36 @@ impl PostgresVending {
         Ok(())
     }
 
-    fn lock(&self) -> std::sync::MutexGuard<'_, Vec<Client>> {
+    fn lock(&self) -> std::sync::MutexGuard<'_, Pool> {
         self.pool.lock().unwrap_or_else(|e| e.into_inner())
     }
 
     fn get(&self) -> Result<Pooled<'_>, VendingError> {
         let mut pool = self.lock();
         loop {
-            if let Some(c) = pool.pop() {
+            if let Some(c) = pool.idle.pop() {
                 return Ok(Pooled {
                     owner: self,
                     client: Some(c),
                 });
+            }
+            if pool.live < self.size {
+                // Replace a connection that was closed; connect without holding the lock.
+                pool.live += 1;
+                drop(pool);
+                let mut lent = Pooled {
+                    owner: self,
+                    client: None,
+                };
+                lent.client = Some(Client::connect(&self.url, NoTls)?);
+                return Ok(lent);
             }
             let (guard, timeout) = self
                 .ready
                 .wait_timeout(pool, std::time::Duration::from_secs(30))
                 .unwrap_or_else(|e| e.into_inner());
             pool = guard;
-            if timeout.timed_out() && pool.is_empty() {
+            if timeout.timed_out() && pool.idle.is_empty() && pool.live >= self.size {
                 return Err(VendingError::Backend(
                     "no database connection available".into(),
                 ));
