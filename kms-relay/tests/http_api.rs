@@ -22,10 +22,12 @@ use kms_relay::vending::sqlite::SqliteVending;
 use kms_relay::verify::{Policy, Verifier};
 
 fn temp_db(name: &str) -> std::path::PathBuf {
-    let dir = std::env::temp_dir().join(format!("kms-relay-http-{name}-{}", std::process::id()));
-    let _ = std::fs::remove_dir_all(&dir);
-    std::fs::create_dir_all(&dir).unwrap();
-    dir.join("vending.db")
+    let path = temp_db_path(name);
+    if let Some(dir) = path.parent() {
+        let _ = std::fs::remove_dir_all(dir);
+        std::fs::create_dir_all(dir).unwrap();
+    }
+    path
 }
 
 fn start() -> RunningServer {
@@ -106,6 +108,19 @@ fn api_edges() {
     assert_eq!(s, 401);
     assert!(body.contains("unsupported_alg"), "{body}");
     server.stop();
+    remove_db("edges");
+}
+
+fn remove_db(name: &str) {
+    if let Some(dir) = temp_db_path(name).parent() {
+        std::fs::remove_dir_all(dir).ok();
+    }
+}
+
+fn temp_db_path(name: &str) -> std::path::PathBuf {
+    std::env::temp_dir()
+        .join(format!("kms-relay-http-{name}-{}", std::process::id()))
+        .join("vending.db")
 }
 
 #[test]
@@ -122,6 +137,7 @@ fn load_test_sqlite_full_size() {
     .unwrap();
     assert_eq!(r.taken, 10_000);
     eprintln!("SQLite: {:.0} takes/s (test profile)", r.takes_per_sec);
+    remove_db("load");
 }
 
 #[test]
