@@ -71,3 +71,32 @@ test("full flow with passphrase, passkey PRF and gate", async () => {
     await context.close();
   }
 });
+
+test("sealed envelopes: seal to a vended prekey, open once, the key is shredded", async () => {
+  const context = await newContext();
+  try {
+    const page = await openHarness(context);
+    await page.evaluate(() => window.harness.connect());
+    await run(page, "setup", PASSPHRASE);
+    const { identityKey, prekeys } = (await run(page, "envelope.prekeys", { count: 2, hybrid: true })).ok;
+    assert.equal(prekeys.length, 2);
+    assert.ok(prekeys[0].pqc_pub_key, "hybrid prekeys carry an ML-KEM-768 key");
+    const envelope = (await run(page, "envelope.seal", { identityKey, prekey: prekeys[0], plaintext: "hello, forward secrecy" })).ok;
+    assert.equal(envelope.format, "hybrid-mlkem768-aesgcm-v1");
+    assert.equal(envelope.kid, prekeys[0].kid);
+
+    // A forged prekey (signature of another key) is refused by the sender side.
+    const forged = { ...prekeys[1], pub_key: prekeys[0].pub_key };
+    assert.equal((await run(page, "envelope.seal", { identityKey, prekey: forged, plaintext: "x" })).code, "BadRequest");
+
+    // A damaged envelope does not open and does not burn the key.
+    const damaged = { ...envelope, ct: envelope.ct.slice(0, -4) + (envelope.ct.endsWith("AAAA") ? "BBBB" : "AAAA") };
+    assert.ok((await run(page, "envelope.open", damaged)).code);
+    const opened = (await run(page, "envelope.open", envelope)).ok;
+    assert.equal(Buffer.from(opened.plaintext, "base64url").toString(), "hello, forward secrecy");
+    assert.equal(opened.shredded, true);
+    assert.equal((await run(page, "envelope.open", envelope)).code, "KeyConsumed");
+  } finally {
+    await context.close();
+  }
+});

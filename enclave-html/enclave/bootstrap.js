@@ -10,7 +10,7 @@
 // never leaves it: the `passkey.*` methods drive navigator.credentials and then call the
 // enclave with the result.
 
-import init, { Enclave } from "./kms_wasm.js";
+import init, { Enclave, sealEnvelope } from "./kms_wasm.js";
 
 const PROTOCOL = 1;
 const listeners = { linked: null };
@@ -101,6 +101,7 @@ async function dispatch(state, origin, frame) {
   const enclave = state.enclave;
   const method = frame && typeof frame === "object" ? frame.method : undefined;
   const ceremony = typeof method === "string" && Object.hasOwn(ceremonies, method) ? ceremonies[method] : null;
+  if (method === "envelope.seal") return sealLocally(frame);
   if (!ceremony) return enclave.handle(origin, frame);
   const id = Number.isInteger(frame.id) ? frame.id : null;
   if (frame.v !== PROTOCOL) {
@@ -310,4 +311,26 @@ async function requestStorageAccess(call, params, origin, state) {
   }
   state.enclave = reopened;
   return { type: "done" };
+}
+
+// `envelope.seal` needs no key and no storage: it verifies the vended prekey against its
+// owner's identity key and seals to it, for pages that want the enclave's implementation.
+function sealLocally(frame) {
+  const id = Number.isInteger(frame.id) ? frame.id : null;
+  if (frame.v !== PROTOCOL) {
+    return { v: PROTOCOL, id, err: { code: "Unsupported", message: `protocol version ${frame.v} (this enclave speaks ${PROTOCOL})` } };
+  }
+  const p = frame.params;
+  if (id === null || !p || typeof p !== "object" || typeof p.identityKey !== "string" || !p.prekey || typeof p.prekey !== "object") {
+    return { v: PROTOCOL, id, err: { code: "BadRequest", message: "envelope.seal: expected {identityKey, prekey, plaintext}" } };
+  }
+  const plaintext = typeof p.plaintext === "string" ? new TextEncoder().encode(p.plaintext) : p.plaintext;
+  if (!(plaintext instanceof Uint8Array)) {
+    return { v: PROTOCOL, id, err: { code: "BadRequest", message: "envelope.seal: plaintext must be a string or a Uint8Array" } };
+  }
+  try {
+    return { v: PROTOCOL, id, ok: { type: "envelopeSealed", envelope: sealEnvelope(p.identityKey, p.prekey, plaintext) } };
+  } catch (error) {
+    return { v: PROTOCOL, id, err: { code: "BadRequest", message: `envelope.seal: ${error && error.message}` } };
+  }
 }

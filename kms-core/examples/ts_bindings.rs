@@ -3,6 +3,7 @@
 //! `cargo run -p kms-core --features ts --example ts_bindings > rpc.ts`
 //! (`cargo xtask types` writes and checks the SDK's copy).
 
+use kms_core::envelope::{Envelope, PrekeyUse, SignedPrekey};
 use kms_core::error::{ErrorBody, ErrorCode};
 use kms_core::jwk::{Jwk, Jwks};
 use kms_core::rpc::frame::{Outcome, Reply};
@@ -38,6 +39,9 @@ fn main() {
     decl::<Jwk>(&cfg, &mut out);
     decl::<Jwks>(&cfg, &mut out);
     decl::<PreKeyBundle>(&cfg, &mut out);
+    decl::<PrekeyUse>(&cfg, &mut out);
+    decl::<SignedPrekey>(&cfg, &mut out);
+    decl::<Envelope>(&cfg, &mut out);
     decl::<Response>(&cfg, &mut out);
     decl::<ErrorCode>(&cfg, &mut out);
     decl::<ErrorBody>(&cfg, &mut out);

@@ -138,6 +138,12 @@ impl ErrorCode {
     }
 }
 
+impl core::fmt::Display for ErrorCode {
+    fn fmt(&self, f: &mut core::fmt::Formatter<'_>) -> core::fmt::Result {
+        f.write_str(self.as_str())
+    }
+}
+
 impl Error {
     /// The stable code sent over the RPC.
     pub fn code(&self) -> ErrorCode {

@@ -14,6 +14,7 @@ pub mod audit;
 pub mod b64;
 pub mod clock;
 pub mod device;
+pub mod envelope;
 pub mod error;
 pub mod format;
 pub mod jwk;

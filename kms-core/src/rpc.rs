@@ -332,6 +332,29 @@ pub enum Request {
         /// The message.
         message: Bytes,
     },
+    /// Generate one-time envelope prekeys signed by the identity key; returns their public
+    /// parts for upload to a vending service.
+    #[serde(rename = "envelope.prekeys", rename_all = "camelCase")]
+    EnvelopePrekeys {
+        /// How many (1 to 1000).
+        count: u32,
+        /// X25519 + ML-KEM-768 (default) or X25519 only.
+        hybrid: Option<bool>,
+    },
+    /// The shard's epoch key (Tier 2 fallback), created on first use or when `rotate` is set.
+    #[serde(rename = "envelope.epochKey", rename_all = "camelCase")]
+    EnvelopeEpochKey {
+        /// For a new key: X25519 + ML-KEM-768 (default) or X25519 only.
+        hybrid: Option<bool>,
+        /// Create a new epoch key even if one exists.
+        rotate: Option<bool>,
+    },
+    /// Open an envelope sealed to one of the shard's prekeys; a one-time prekey is shredded.
+    #[serde(rename = "envelope.open", rename_all = "camelCase")]
+    EnvelopeOpen {
+        /// The envelope.
+        envelope: crate::envelope::Envelope,
+    },
     /// The shard's audit log as JSON lines with a fresh signed checkpoint.
     #[serde(rename = "audit.export")]
     AuditExport,
@@ -373,6 +396,9 @@ impl Request {
             Self::SignalRotateSignedPrekey => "signal.rotateSignedPrekey",
             Self::SignalRespond { .. } => "signal.respond",
             Self::SignalSign { .. } => "signal.sign",
+            Self::EnvelopePrekeys { .. } => "envelope.prekeys",
+            Self::EnvelopeEpochKey { .. } => "envelope.epochKey",
+            Self::EnvelopeOpen { .. } => "envelope.open",
             Self::AuditExport => "audit.export",
             Self::AuditVerify => "audit.verify",
         }

@@ -8,6 +8,7 @@
 //! nothing half done.
 
 mod audit_ops;
+mod envelope_ops;
 mod records;
 mod signal_ops;
 mod tokens;
@@ -288,6 +289,12 @@ impl<S: Store, C: Clock, R: CryptoRng, P: Pbkdf2Provider, D: DeviceKey> Kms<S, C
                 .await
             }
             Q::SignalSign { message } => self.signal_sign(o, &message.0).await,
+            Q::EnvelopePrekeys { count, hybrid } => self.envelope_prekeys(o, *count, *hybrid).await,
+            Q::EnvelopeEpochKey { hybrid, rotate } => {
+                self.envelope_epoch_key(o, *hybrid, rotate.unwrap_or(false))
+                    .await
+            }
+            Q::EnvelopeOpen { envelope } => self.envelope_open(o, envelope).await,
             Q::AuditExport => self.audit_export(o).await,
             Q::AuditVerify => self.audit_verify(o).await,
         }

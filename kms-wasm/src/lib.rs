@@ -27,6 +27,7 @@ use serde::{Deserialize, Serialize};
 use wasm_bindgen::prelude::*;
 
 pub mod bench;
+pub mod envelope;
 pub mod idb;
 pub mod webcrypto;
 

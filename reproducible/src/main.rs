@@ -4,6 +4,7 @@
 //! - `cargo xtask demo`: builds and serves the enclave and the demo PWA (`--headless`: drives it).
 //! - `cargo xtask e2e`: the real-browser suite.
 //! - `cargo xtask bench`: benchmarks.
+//! - `cargo xtask loadtest`: the prekey vending load test (SQLite and PostgreSQL).
 
 mod cmd;
 mod serve;
@@ -25,6 +26,7 @@ fn main() -> ExitCode {
         "e2e" => tasks::e2e::run(rest),
         "types" => tasks::types::run(rest),
         "bench" => tasks::bench::run(rest),
+        "loadtest" => tasks::relay::loadtest(rest),
         "help" | "--help" | "-h" => {
             print_help();
             Ok(())
@@ -48,6 +50,7 @@ fn print_help() {
          demo    build and serve the enclave and the demo PWA (--headless: drive it in Chromium)\n  \
          e2e     the real-browser suite (headless Chromium, two origins) [test files...]\n  \
          types   regenerate the SDK's TypeScript RPC types from Rust (--check: verify)\n  \
-         bench   run the benchmarks and print their figures"
+         bench   browser benchmarks beside WebCrypto (--native: kms-core Criterion)\n  \
+         loadtest  drain 10 000 prekeys with 64 clients (SQLite, PostgreSQL)"
     );
 }

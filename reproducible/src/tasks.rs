@@ -5,5 +5,6 @@ pub(crate) mod browser_unit;
 pub(crate) mod demo;
 pub(crate) mod e2e;
 pub(crate) mod interop;
+pub(crate) mod relay;
 pub(crate) mod test;
 pub(crate) mod types;

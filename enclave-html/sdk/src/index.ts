@@ -11,6 +11,8 @@ import {
   type Request,
   type Response,
   type MethodInfo,
+  type Envelope,
+  type SignedPrekey,
 } from "./generated/rpc.js";
 
 export * from "./generated/rpc.js";
@@ -272,6 +274,36 @@ export class Kms {
       this.request("signal.respond", params, "signalSharedSecret"),
     sign: (message: Bytes) =>
       this.request("signal.sign", { message }, "signalSignature").then((r) => r.signature),
+  };
+
+  /** Sealed envelopes to one-time prekeys (the pre-key vending machine's keys). */
+  readonly envelope = {
+    /** Generates `count` one-time prekeys, signed by the identity key, for upload. */
+    prekeys: (params: ParamsOf<"envelope.prekeys">) =>
+      this.request("envelope.prekeys", params, "envelopePrekeys"),
+    /** The epoch prekey senders fall back to when the vending service is exhausted. */
+    epochKey: (params: ParamsOf<"envelope.epochKey"> = {}) =>
+      this.request("envelope.epochKey", params, "envelopeEpochKey"),
+    /** Opens an envelope sealed to one of this shard's prekeys; a one-time key is shredded. */
+    open: (envelope: Envelope) => this.request("envelope.open", { envelope }, "envelopeOpened"),
+    /**
+     * Seals a message to a vended prekey after verifying its owner's signature (no key of
+     * this enclave is involved).
+     */
+    seal: async (params: {
+      identityKey: string;
+      prekey: SignedPrekey;
+      plaintext: string | Uint8Array;
+    }): Promise<Envelope> => {
+      const r = (await this.send("envelope.seal", params, this.timeoutMs)) as unknown as {
+        type: string;
+        envelope?: Envelope;
+      };
+      if (r.type !== "envelopeSealed" || !r.envelope) {
+        throw new KmsError("UnexpectedReply", `expected envelopeSealed, got ${r.type}`);
+      }
+      return r.envelope;
+    },
   };
 
   /** The hash-chained audit log of the caller's shard. */

@@ -44,6 +44,10 @@ pub enum KeyKind {
     SignalState,
     /// The enclave's audit checkpoint key (Ed25519).
     Audit,
+    /// One-time envelope prekey (X25519, optionally + ML-KEM-768), shredded when used.
+    EnvelopePrekey,
+    /// Epoch envelope key: the fallback when one-time prekeys run out.
+    EnvelopeEpoch,
 }
 
 impl KeyKind {
@@ -58,6 +62,8 @@ impl KeyKind {
             Self::SignalKyberPrekey => "signal-kyber/",
             Self::SignalState => "signal-state/",
             Self::Audit => "audit/",
+            Self::EnvelopePrekey => "env-otpk/",
+            Self::EnvelopeEpoch => "env-epoch/",
         }
     }
 }

@@ -174,6 +174,29 @@ pub enum Response {
         /// 64 bytes, base64url.
         signature: String,
     },
+    /// Signed public parts of new one-time envelope prekeys.
+    EnvelopePrekeys {
+        /// The identity key that signed them (base64url of `0x05 ‖ u`).
+        identity_key: String,
+        /// The prekeys, ready for upload.
+        prekeys: Vec<crate::envelope::SignedPrekey>,
+    },
+    /// The current epoch key.
+    EnvelopeEpochKey {
+        /// The identity key that signed it.
+        identity_key: String,
+        /// The epoch prekey.
+        prekey: crate::envelope::SignedPrekey,
+    },
+    /// An opened envelope (its one-time prekey is shredded).
+    EnvelopeOpened {
+        /// The prekey it was sealed to.
+        kid: String,
+        /// The message, base64url: the caller asked for it.
+        plaintext: String,
+        /// True when a one-time prekey was consumed (false for the epoch key).
+        shredded: bool,
+    },
     /// The shard's audit log.
     AuditExport {
         /// JSON lines, one entry per line, then the checkpoint line.

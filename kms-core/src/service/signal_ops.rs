@@ -534,6 +534,11 @@ impl<S: Store, C: Clock, R: CryptoRng, P: Pbkdf2Provider, D: DeviceKey> Kms<S, C
         })
     }
 
+    /// The shard's identity key pair (created with the other Signal keys on first use).
+    pub(super) async fn signal_identity(&mut self, o: &Origin) -> Result<IdentityKeyPair, Error> {
+        Ok(self.ensure_signal(o).await?.identity)
+    }
+
     pub(super) async fn signal_sign(
         &mut self,
         o: &Origin,

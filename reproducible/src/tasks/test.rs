@@ -22,6 +22,7 @@ pub(crate) fn run(args: &[String]) -> Result<(), String> {
         ],
     ))?;
     exec(&mut command("cargo", &["test", "--workspace", "--locked"]))?;
+    super::relay::test()?;
     wasm_check()?;
     super::browser_unit::run()?;
     super::types::run(&["--check".to_owned()])?;

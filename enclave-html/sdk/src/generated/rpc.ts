@@ -165,9 +165,29 @@ kyberCiphertext: Bytes, } } | { "method": "signal.sign", "params": {
 /**
  * The message.
  */
-message: Bytes, } } | { "method": "audit.export" } | { "method": "audit.verify" };
+message: Bytes, } } | { "method": "envelope.prekeys", "params": { 
+/**
+ * How many (1 to 1000).
+ */
+count: number, 
+/**
+ * X25519 + ML-KEM-768 (default) or X25519 only.
+ */
+hybrid?: boolean, } } | { "method": "envelope.epochKey", "params": { 
+/**
+ * For a new key: X25519 + ML-KEM-768 (default) or X25519 only.
+ */
+hybrid?: boolean, 
+/**
+ * Create a new epoch key even if one exists.
+ */
+rotate?: boolean, } } | { "method": "envelope.open", "params": { 
+/**
+ * The envelope.
+ */
+envelope: Envelope, } } | { "method": "audit.export" } | { "method": "audit.verify" };
 
-export type KeyKind = "vapid" | "relay" | "signal-identity" | "signal-signed-prekey" | "signal-one-time-prekey" | "signal-kyber-prekey" | "signal-state" | "audit";
+export type KeyKind = "vapid" | "relay" | "signal-identity" | "signal-signed-prekey" | "signal-one-time-prekey" | "signal-kyber-prekey" | "signal-state" | "audit" | "envelope-prekey" | "envelope-epoch";
 
 export type KeyInfo = { 
 /**
@@ -309,6 +329,52 @@ kyberPreKeyPublic: string,
  */
 kyberPreKeySignature: string, };
 
+export type PrekeyUse = "one-time" | "epoch";
+
+export type SignedPrekey = { 
+/**
+ * Prekey id, unique per owner.
+ */
+kid: string, 
+/**
+ * One-time or epoch.
+ */
+use: PrekeyUse, 
+/**
+ * X25519 public key, libsignal form `0x05 ‖ u`.
+ */
+pub_key: string, 
+/**
+ * ML-KEM-768 encapsulation key, `0xE7 ‖ ek` (hybrid prekeys only).
+ */
+pqc_pub_key?: string, 
+/**
+ * XEdDSA signature by the owner's identity key over [`SignedPrekey::signed_message`].
+ */
+sig: string, };
+
+export type Envelope = { 
+/**
+ * Format id.
+ */
+format: string, 
+/**
+ * The prekey it is sealed to.
+ */
+kid: string, 
+/**
+ * The sender's ephemeral X25519 public key (`0x05 ‖ u`).
+ */
+epk: string, 
+/**
+ * The ML-KEM-768 ciphertext (`0xE7 ‖ c`), hybrid only.
+ */
+kem_ct?: string, 
+/**
+ * AES-256-GCM ciphertext ‖ tag.
+ */
+ct: string, };
+
 export type Response = { "type": "done" } | { "type": "status", 
 /**
  * An unlock method exists.
@@ -441,7 +507,35 @@ sharedSecret: string, } | { "type": "signalSignature",
 /**
  * 64 bytes, base64url.
  */
-signature: string, } | { "type": "auditExport", 
+signature: string, } | { "type": "envelopePrekeys", 
+/**
+ * The identity key that signed them (base64url of `0x05 ‖ u`).
+ */
+identityKey: string, 
+/**
+ * The prekeys, ready for upload.
+ */
+prekeys: Array<SignedPrekey>, } | { "type": "envelopeEpochKey", 
+/**
+ * The identity key that signed it.
+ */
+identityKey: string, 
+/**
+ * The epoch prekey.
+ */
+prekey: SignedPrekey, } | { "type": "envelopeOpened", 
+/**
+ * The prekey it was sealed to.
+ */
+kid: string, 
+/**
+ * The message, base64url: the caller asked for it.
+ */
+plaintext: string, 
+/**
+ * True when a one-time prekey was consumed (false for the epoch key).
+ */
+shredded: boolean, } | { "type": "auditExport", 
 /**
  * JSON lines, one entry per line, then the checkpoint line.
  */

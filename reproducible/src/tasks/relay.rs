@@ -1,0 +1,250 @@
+//! The relay's PostgreSQL-backed checks: a throwaway PostgreSQL server on loopback for the
+//! vending conformance tests (`cargo xtask test`) and the load test (`cargo xtask loadtest`).
+//!
+//! Finds `initdb`/`pg_ctl` on `PATH` or under `/usr/lib/postgresql/<version>/bin`, installing
+//! Debian's `postgresql` package when neither has them. PostgreSQL refuses to run as root, so
+//! as root the server runs as the `postgres` user (`runuser`).
+
+use std::net::TcpListener;
+use std::path::PathBuf;
+use std::process::Command;
+
+use crate::cmd::{command, exec};
+
+/// A running PostgreSQL cluster in a temporary directory; stopped and removed on drop.
+pub(crate) struct Postgres {
+    dir: PathBuf,
+    bin: PathBuf,
+    port: u16,
+    as_postgres: bool,
+}
+
+fn is_root() -> bool {
+    Command::new("id")
+        .arg("-u")
+        .output()
+        .map(|o| String::from_utf8_lossy(&o.stdout).trim() == "0")
+        .unwrap_or(false)
+}
+
+/// The directory holding `initdb` and `pg_ctl`.
+fn find_bin() -> Option<PathBuf> {
+    if let Ok(path) = std::env::var("PATH") {
+        for d in std::env::split_paths(&path) {
+            if d.join("initdb").is_file() && d.join("pg_ctl").is_file() {
+                return Some(d);
+            }
+        }
+    }
+    let mut versions: Vec<(u32, PathBuf)> = std::fs::read_dir("/usr/lib/postgresql")
+        .ok()?
+        .filter_map(|e| {
+            let e = e.ok()?;
+            let v: u32 = e.file_name().to_str()?.parse().ok()?;
+            let bin = e.path().join("bin");
+            bin.join("initdb").is_file().then_some((v, bin))
+        })
+        .collect();
+    versions.sort();
+    versions.pop().map(|(_, b)| b)
+}
+
+fn install() -> Result<(), String> {
+    if !is_root() {
+        return Err(
+            "PostgreSQL (initdb, pg_ctl) not found; install the `postgresql` package".into(),
+        );
+    }
+    println!("xtask: installing PostgreSQL (Debian package `postgresql`)");
+    exec(Command::new("apt-get").arg("update"))?;
+    exec(
+        Command::new("apt-get")
+            .args(["install", "-y", "--no-install-recommends", "postgresql"])
+            .env("DEBIAN_FRONTEND", "noninteractive"),
+    )
+}
+
+fn free_port() -> Result<u16, String> {
+    TcpListener::bind("127.0.0.1:0")
+        .and_then(|l| l.local_addr())
+        .map(|a| a.port())
+        .map_err(|e| format!("no free loopback port: {e}"))
+}
+
+impl Postgres {
+    /// Initializes and starts a cluster on a free loopback port.
+    pub(crate) fn start() -> Result<Self, String> {
+        let bin = match find_bin() {
+            Some(b) => b,
+            None => {
+                install()?;
+                find_bin().ok_or("PostgreSQL installed but initdb not found")?
+            }
+        };
+        let as_postgres = is_root();
+        let dir = std::env::temp_dir().join(format!("kms-relay-pg-{}", std::process::id()));
+        let _ = std::fs::remove_dir_all(&dir);
+        std::fs::create_dir_all(&dir).map_err(|e| format!("{}: {e}", dir.display()))?;
+        if as_postgres {
+            exec(Command::new("chown").args(["postgres", &dir.to_string_lossy()]))?;
+        }
+        let pg = Self {
+            dir,
+            bin,
+            port: free_port()?,
+            as_postgres,
+        };
+        let data = pg.dir.join("data");
+        exec(&mut pg.tool(
+            "initdb",
+            &[
+                "-D",
+                &data.to_string_lossy(),
+                "-U",
+                "postgres",
+                "-A",
+                "trust",
+                "-E",
+                "UTF8",
+            ],
+        ))?;
+        let options = format!(
+            "-p {} -k {} -c listen_addresses=127.0.0.1 -c max_connections=200",
+            pg.port,
+            pg.dir.display()
+        );
+        exec(&mut pg.tool(
+            "pg_ctl",
+            &[
+                "-D",
+                &data.to_string_lossy(),
+                "-l",
+                &pg.dir.join("server.log").to_string_lossy(),
+                "-o",
+                &options,
+                "-w",
+                "start",
+            ],
+        ))?;
+        Ok(pg)
+    }
+
+    /// The connection string for the `postgres` database.
+    pub(crate) fn url(&self) -> String {
+        format!(
+            "host=127.0.0.1 port={} user=postgres dbname=postgres",
+            self.port
+        )
+    }
+
+    fn tool(&self, name: &str, args: &[&str]) -> Command {
+        let program = self.bin.join(name);
+        if self.as_postgres {
+            let mut c = Command::new("runuser");
+            c.args(["-u", "postgres", "--"]).arg(program).args(args);
+            c.current_dir(&self.dir);
+            c
+        } else {
+            let mut c = Command::new(program);
+            c.args(args).current_dir(&self.dir);
+            c
+        }
+    }
+}
+
+impl Drop for Postgres {
+    fn drop(&mut self) {
+        let data = self.dir.join("data");
+        let _ = self
+            .tool(
+                "pg_ctl",
+                &["-D", &data.to_string_lossy(), "-m", "fast", "-w", "stop"],
+            )
+            .status();
+        let _ = std::fs::remove_dir_all(&self.dir);
+    }
+}
+
+/// The kms-relay tests with PostgreSQL required (a missing server fails them), then the
+/// envelope test vector recomputed by an independent implementation.
+pub(crate) fn test() -> Result<(), String> {
+    {
+        let pg = Postgres::start()?;
+        let mut c = command("cargo", &["test", "-p", "kms-relay", "--locked"]);
+        c.env("KMS_RELAY_PG_URL", pg.url())
+            .env("KMS_RELAY_REQUIRE_PG", "1");
+        exec(&mut c)?;
+    }
+    envelope_vector()
+}
+
+/// A Python with pyca/cryptography: the one on `PATH`, or Debian's (installed if needed).
+fn python_with_cryptography() -> Result<String, String> {
+    let works = |py: &str| {
+        Command::new(py)
+            .args(["-c", "import cryptography"])
+            .output()
+            .map(|o| o.status.success())
+            .unwrap_or(false)
+    };
+    for py in ["python3", "/usr/bin/python3"] {
+        if works(py) {
+            return Ok(py.to_owned());
+        }
+    }
+    if !is_root() {
+        return Err("the envelope vector check needs Python with `cryptography`".into());
+    }
+    println!("xtask: installing pyca/cryptography (Debian package `python3-cryptography`)");
+    exec(Command::new("apt-get").arg("update"))?;
+    exec(
+        Command::new("apt-get")
+            .args([
+                "install",
+                "-y",
+                "--no-install-recommends",
+                "python3-cryptography",
+            ])
+            .env("DEBIAN_FRONTEND", "noninteractive"),
+    )?;
+    if works("/usr/bin/python3") {
+        Ok("/usr/bin/python3".into())
+    } else {
+        Err("python3-cryptography installed but not importable".into())
+    }
+}
+
+/// `docs/formats/envelope.md`'s test vector, recomputed with pyca/cryptography.
+fn envelope_vector() -> Result<(), String> {
+    let py = python_with_cryptography()?;
+    exec(&mut command(
+        &py,
+        &[
+            "interop/envelope/check_vector.py",
+            "kms-core/tests/envelope_vector.json",
+        ],
+    ))
+}
+
+/// `cargo xtask loadtest`: 10 000 keys, 64 clients, SQLite and PostgreSQL; prints takes/s.
+pub(crate) fn loadtest(args: &[String]) -> Result<(), String> {
+    let pg = Postgres::start()?;
+    let mut forwarded = vec![
+        "run",
+        "--profile",
+        "loadtest",
+        "--locked",
+        "-p",
+        "kms-relay",
+        "--bin",
+        "kms-relay",
+        "--",
+        "loadtest",
+        "--backend",
+        "both",
+    ];
+    forwarded.extend(args.iter().map(String::as_str));
+    let mut c = command("cargo", &forwarded);
+    c.env("KMS_RELAY_PG_URL", pg.url());
+    exec(&mut c)
+}
