@@ -4,6 +4,9 @@
 //! - `cargo xtask demo`: builds and serves the enclave and the demo PWA (`--headless`: drives it).
 //! - `cargo xtask e2e`: the real-browser suite.
 //! - `cargo xtask bench`: benchmarks.
+//! - `cargo xtask dist [--check]`: the reproducible, content-addressed release build.
+//! - `cargo xtask release`: appends the release to the transparency log.
+//! - `cargo xtask verify`: checks a deployment against its manifest and the log.
 
 mod cmd;
 mod serve;
@@ -25,6 +28,9 @@ fn main() -> ExitCode {
         "e2e" => tasks::e2e::run(rest),
         "types" => tasks::types::run(rest),
         "bench" => tasks::bench::run(rest),
+        "dist" => tasks::dist::run(rest),
+        "release" => tasks::release::run(rest),
+        "verify" => tasks::verify::run(rest),
         "help" | "--help" | "-h" => {
             print_help();
             Ok(())
@@ -48,6 +54,9 @@ fn print_help() {
          demo    build and serve the enclave and the demo PWA (--headless: drive it in Chromium)\n  \
          e2e     the real-browser suite (headless Chromium, two origins) [test files...]\n  \
          types   regenerate the SDK's TypeScript RPC types from Rust (--check: verify)\n  \
-         bench   run the benchmarks and print their figures"
+         bench   run the benchmarks and print their figures\n  \
+         dist    reproducible release build into dist/ and sri-manifest.json (--check: build twice, compare)\n  \
+         release append sri-manifest.json to the transparency log (--key-file FILE | KMS_LOG_SIGNER_KEY)\n  \
+         verify  check a deployment <url | dir> against its manifest and the log (--rebuild)"
     );
 }

@@ -24,6 +24,7 @@ pub(crate) fn run(args: &[String]) -> Result<(), String> {
     exec(&mut command("cargo", &["test", "--workspace", "--locked"]))?;
     wasm_check()?;
     super::types::run(&["--check".to_owned()])?;
+    super::dist::run(&["--check".to_owned()])?;
     super::interop::run_all()?;
     super::e2e::run(&[])?;
     println!("xtask test: all checks passed");
