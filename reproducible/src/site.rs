@@ -90,7 +90,7 @@ pub(crate) fn serve() -> Result<(), String> {
     let headers_conf = std::fs::read_to_string(root().join("enclave-html/headers.conf"))
         .map_err(|e| format!("headers.conf: {e}"))?;
     let enclave_headers = serve::parse_headers(&headers_conf, &ancestors);
-    let enclave_origin = format!("http://localhost:{ENCLAVE_PORT}");
+    let enclave_origin = format!("http://localhost:{ENCLAVE_PORT} http://localhost:{DIST_PORT}");
     let app_headers = vec![
         (
             "Content-Security-Policy".to_owned(),
