@@ -57,6 +57,10 @@ pub(crate) fn run(args: &[String]) -> Result<(), String> {
         }
         Ok(_) => {}
         Err(_) => {
+            if let Some(parent) = pub_file.parent() {
+                std::fs::create_dir_all(parent)
+                    .map_err(|e| format!("{}: {e}", parent.display()))?;
+            }
             std::fs::write(&pub_file, format!("{verifier}\n"))
                 .map_err(|e| format!("{}: {e}", pub_file.display()))?;
             println!("release: wrote the verifier key {}", pub_file.display());
