@@ -107,3 +107,23 @@ test("release pinning refuses a page that is not the pinned one, before mounting
     await context.close();
   }
 });
+
+test("CSP Embedded Enforcement is in force: a pin the enclave's policy does not meet blocks it", async () => {
+  const context = await newContext();
+  try {
+    const { page } = await harness(context);
+    const required = ["script-src 'self' 'wasm-unsafe-eval'", `'sha256-${"A".repeat(43)}='`].join(" ");
+    await page.evaluate(([src, csp]) => new Promise((resolve) => {
+      const f = document.createElement("iframe");
+      f.setAttribute("csp", csp);
+      f.addEventListener("load", resolve, { once: true });
+      f.src = src;
+      document.body.append(f);
+    }), [DIST, required]);
+    // The browser refuses to render a document whose own policy does not subsume the pin.
+    const urls = page.frames().map((f) => f.url());
+    assert.ok(!urls.some((u) => u.startsWith(DIST)), JSON.stringify(urls));
+  } finally {
+    await context.close();
+  }
+});
