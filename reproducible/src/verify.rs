@@ -551,6 +551,66 @@ mod tests {
         );
     }
 
+    /// Serves `dir` over plain HTTP on a loopback port (each request in turn); returns the
+    /// base URL.
+    fn serve(dir: PathBuf) -> String {
+        use std::io::{BufRead, BufReader, Write};
+        let listener = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+        let port = listener.local_addr().unwrap().port();
+        std::thread::spawn(move || {
+            for mut stream in listener.incoming().flatten() {
+                let mut reader = BufReader::new(stream.try_clone().unwrap());
+                let mut line = String::new();
+                reader.read_line(&mut line).unwrap();
+                loop {
+                    let mut h = String::new();
+                    if reader.read_line(&mut h).unwrap() == 0 || h == "\r\n" {
+                        break;
+                    }
+                }
+                let path = line
+                    .split(' ')
+                    .nth(1)
+                    .unwrap_or("/")
+                    .trim_start_matches('/');
+                let path = if path.is_empty() { PAGE_FILE } else { path };
+                let (status, body) = match fs::read(dir.join(path)) {
+                    Ok(b) => ("200 OK", b),
+                    Err(_) => ("404 Not Found", b"not found".to_vec()),
+                };
+                let head = format!(
+                    "HTTP/1.1 {status}\r\nContent-Length: {}\r\nConnection: close\r\n\r\n",
+                    body.len()
+                );
+                let _ = stream.write_all(head.as_bytes());
+                let _ = stream.write_all(&body);
+            }
+        });
+        format!("http://127.0.0.1:{port}/")
+    }
+
+    #[test]
+    fn a_deployment_and_log_served_over_http_verify() {
+        let (site, log, state) = (temp_dir("site"), temp_dir("log"), temp_dir("state"));
+        let manifest = deployment(&site, b"\0asm");
+        append_release(&log, &key(), "0.1.0", &manifest).unwrap();
+        let options = Options {
+            target: Location::parse(&serve(site.clone())),
+            manifest: None,
+            log: Location::parse(&serve(log)),
+            log_key: key().verifier(),
+            state: Some(state.join("t")),
+        };
+        assert!(matches!(options.target, Location::Url(_)));
+        verify(&options, &mut |_| {}).unwrap();
+        fs::write(site.join(PAGE_FILE), b"<html>").unwrap();
+        let err = verify(&options, &mut |_| {});
+        assert!(
+            matches!(&err, Err(VerifyError::Modified { name, .. }) if name == PAGE_FILE),
+            "{err:?}"
+        );
+    }
+
     #[test]
     fn bundles_split_and_refuse_truncation() {
         assert_eq!(
