@@ -5,6 +5,9 @@
 //! The log's signing key is never in the repository: it comes from `--key-file FILE` or the
 //! `KMS_LOG_SIGNER_KEY` environment variable. Its public half is `transparency/log.pub`.
 //! `cargo xtask release keygen <name> <file>` makes a new key (for a new log or for tests).
+//! The release runs `cargo xtask dist --check` first (`--no-check` skips it), so only a
+//! manifest this checkout reproduces is logged. Other flags: `--version V` (default: the
+//! workspace version), `--log DIR`, `--pub FILE`.
 
 use std::path::PathBuf;
 
@@ -29,6 +32,7 @@ pub(crate) fn run(args: &[String]) -> Result<(), String> {
     let mut version = env!("CARGO_PKG_VERSION").to_owned();
     let mut log_dir = root().join(LOG_DIR);
     let mut pub_file = root().join(LOG_KEY);
+    let mut check = true;
     let mut it = args.iter();
     while let Some(a) = it.next() {
         let mut value = || it.next().cloned().ok_or(format!("{a} needs a value"));
@@ -37,6 +41,7 @@ pub(crate) fn run(args: &[String]) -> Result<(), String> {
             "--version" => version = value()?,
             "--log" => log_dir = PathBuf::from(value()?),
             "--pub" => pub_file = PathBuf::from(value()?),
+            "--no-check" => check = false,
             other => return Err(format!("unexpected argument {other:?}")),
         }
     }
@@ -65,6 +70,10 @@ pub(crate) fn run(args: &[String]) -> Result<(), String> {
                 .map_err(|e| format!("{}: {e}", pub_file.display()))?;
             println!("release: wrote the verifier key {}", pub_file.display());
         }
+    }
+    if check {
+        // Only a manifest that this checkout reproduces, byte for byte, is logged.
+        super::dist::run(&["--check".to_owned()])?;
     }
     let manifest = std::fs::read(root().join(MANIFEST_FILE))
         .map_err(|e| format!("{MANIFEST_FILE}: {e} (run `cargo xtask dist` first)"))?;
