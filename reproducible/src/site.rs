@@ -90,12 +90,12 @@ pub(crate) fn serve() -> Result<(), String> {
     let headers_conf = std::fs::read_to_string(root().join("enclave-html/headers.conf"))
         .map_err(|e| format!("headers.conf: {e}"))?;
     let enclave_headers = serve::parse_headers(&headers_conf, &ancestors);
-    let enclave_origin = format!("http://localhost:{ENCLAVE_PORT} http://localhost:{DIST_PORT}");
+    let enclave_origins = format!("http://localhost:{ENCLAVE_PORT} http://localhost:{DIST_PORT}");
     let app_headers = vec![
         (
             "Content-Security-Policy".to_owned(),
             format!(
-                "default-src 'self'; frame-src {enclave_origin}; connect-src 'self' {enclave_origin}; base-uri 'none'; form-action 'none'"
+                "default-src 'self'; frame-src {enclave_origins}; connect-src 'self' {enclave_origins}; base-uri 'none'; form-action 'none'"
             ),
         ),
         ("X-Content-Type-Options".to_owned(), "nosniff".to_owned()),

@@ -135,10 +135,7 @@ impl Location {
                     reason: e.to_string(),
                 })
             }
-            Self::Url(url) => {
-                let base = url.rfind('/').map_or(url.as_str(), |i| &url[..=i]);
-                http_get(&format!("{base}{rel}"))
-            }
+            Self::Url(url) => http_get(&format!("{}{rel}", url_dir(url))),
         }
     }
 
@@ -151,6 +148,17 @@ impl Location {
             Self::Dir(_) => self.read(PAGE_FILE),
             Self::Url(url) => http_get(url),
         }
+    }
+}
+
+/// The directory of a URL: up to its last `/`, or the origin and `/` when it has no path.
+fn url_dir(url: &str) -> String {
+    let path_start = url
+        .find("://")
+        .and_then(|i| url[i + 3..].find('/').map(|j| i + 3 + j));
+    match (path_start, url.rfind('/')) {
+        (Some(_), Some(last)) => url[..=last].to_owned(),
+        _ => format!("{url}/"),
     }
 }
 
@@ -609,6 +617,14 @@ mod tests {
             matches!(&err, Err(VerifyError::Modified { name, .. }) if name == PAGE_FILE),
             "{err:?}"
         );
+    }
+
+    #[test]
+    fn files_resolve_against_the_url_directory() {
+        assert_eq!(url_dir("http://a:1"), "http://a:1/");
+        assert_eq!(url_dir("http://a:1/"), "http://a:1/");
+        assert_eq!(url_dir("https://a/x/index.html"), "https://a/x/");
+        assert_eq!(url_dir("https://a/x/"), "https://a/x/");
     }
 
     #[test]
