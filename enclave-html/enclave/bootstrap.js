@@ -22,7 +22,7 @@ const ready = (async () => {
       if (!r.ok) throw new Error(`kms.config.json: HTTP ${r.status}`);
       return r.json();
     }),
-    init({ module_or_path: new URL("kms_wasm_bg.wasm", import.meta.url) }),
+    init({ module_or_path: wasmSource() }),
   ]);
   const allowed = Array.isArray(config.allowedOrigins) ? config.allowedOrigins : [];
   const options = {
@@ -34,6 +34,21 @@ const ready = (async () => {
   const enclave = await Enclave.open(options);
   return { enclave, options, allowed: new Set(allowed) };
 })();
+
+/**
+ * The wasm to compile. A release page (`cargo xtask dist`) names the content-addressed file
+ * and its SRI hash in `<meta name="kms-wasm">`: it is fetched with that integrity, and
+ * compiled only from that verified response (a mismatch rejects the fetch, so the enclave
+ * never starts). A development page has no such element and loads the unhashed file.
+ */
+function wasmSource() {
+  const pinned = document.querySelector('meta[name="kms-wasm"]');
+  if (!pinned) return new URL("kms_wasm_bg.wasm", import.meta.url);
+  return fetch(new URL(pinned.content, import.meta.url), {
+    integrity: pinned.dataset.integrity,
+    credentials: "omit",
+  });
+}
 
 let link = null; // {port, origin}
 let queue = Promise.resolve();

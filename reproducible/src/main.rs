@@ -3,8 +3,11 @@
 //! - `cargo xtask test`: every check and test suite (what CI runs).
 //! - `cargo xtask demo`: builds and serves the enclave and the demo PWA (`--headless`: drives it).
 //! - `cargo xtask e2e`: the real-browser suite.
-//! - `cargo xtask bench`: benchmarks.
+//! - `cargo xtask bench`: browser benchmarks beside WebCrypto (`--native`: Criterion).
 //! - `cargo xtask loadtest`: the prekey vending load test (SQLite and PostgreSQL).
+//! - `cargo xtask dist [--check]`: the reproducible, content-addressed release build.
+//! - `cargo xtask release`: appends the release to the transparency log.
+//! - `cargo xtask verify`: checks a deployment against its manifest and the log.
 
 mod cmd;
 mod serve;
@@ -27,6 +30,9 @@ fn main() -> ExitCode {
         "types" => tasks::types::run(rest),
         "bench" => tasks::bench::run(rest),
         "loadtest" => tasks::relay::loadtest(rest),
+        "dist" => tasks::dist::run(rest),
+        "release" => tasks::release::run(rest),
+        "verify" => tasks::verify::run(rest),
         "help" | "--help" | "-h" => {
             print_help();
             Ok(())
@@ -51,6 +57,9 @@ fn print_help() {
          e2e     the real-browser suite (headless Chromium, two origins) [test files...]\n  \
          types   regenerate the SDK's TypeScript RPC types from Rust (--check: verify)\n  \
          bench   browser benchmarks beside WebCrypto (--native: kms-core Criterion)\n  \
-         loadtest  drain 10 000 prekeys with 64 clients (SQLite, PostgreSQL)"
+         loadtest  drain 10 000 prekeys with 64 clients (SQLite, PostgreSQL)\n  \
+         dist    reproducible release build into dist/ and sri-manifest.json (--check: build twice, compare)\n  \
+         release append sri-manifest.json to the transparency log (--key-file FILE | KMS_LOG_SIGNER_KEY)\n  \
+         verify  check a deployment <url | dir> against its manifest and the log (--rebuild)"
     );
 }

@@ -161,7 +161,8 @@ fn respond(
 }
 
 /// Parses a `_headers`-style file (a `/*` line, then indented `Name: value` lines) and
-/// substitutes `{{FRAME_ANCESTORS}}`.
+/// substitutes `{{FRAME_ANCESTORS}}`; a `{{SCRIPT_HASHES}}` still there (a development page,
+/// which has no inline script) becomes nothing.
 pub(crate) fn parse_headers(text: &str, frame_ancestors: &str) -> Vec<(String, String)> {
     text.lines()
         .filter(|l| l.starts_with(' ') || l.starts_with('\t'))
@@ -169,7 +170,10 @@ pub(crate) fn parse_headers(text: &str, frame_ancestors: &str) -> Vec<(String, S
         .map(|(n, v)| {
             (
                 n.trim().to_owned(),
-                v.trim().replace("{{FRAME_ANCESTORS}}", frame_ancestors),
+                v.trim()
+                    .replace("{{FRAME_ANCESTORS}}", frame_ancestors)
+                    .replace(" {{SCRIPT_HASHES}}", "")
+                    .replace("{{SCRIPT_HASHES}}", ""),
             )
         })
         .collect()
@@ -189,7 +193,7 @@ mod tests {
     #[test]
     fn headers_file_is_parsed_and_filled_in() {
         let h = parse_headers(
-            "# c\n/*\n  A: x {{FRAME_ANCESTORS}}; y\n  B: z\n",
+            "# c\n/*\n  A: x {{FRAME_ANCESTORS}}; y\n  B: z {{SCRIPT_HASHES}}\n",
             "http://a http://b",
         );
         assert_eq!(

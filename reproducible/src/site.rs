@@ -15,6 +15,8 @@ pub(crate) const ENCLAVE_PORT: u16 = 8081;
 pub(crate) const APP2_PORT: u16 = 8082;
 /// An app origin that is not on the enclave's allow list.
 pub(crate) const ROGUE_PORT: u16 = 8083;
+/// The enclave origin serving the release build (`dist/`, from `cargo xtask dist`).
+pub(crate) const DIST_PORT: u16 = 8084;
 
 /// Where the built origins go.
 pub(crate) fn out_dir() -> PathBuf {
@@ -88,12 +90,12 @@ pub(crate) fn serve() -> Result<(), String> {
     let headers_conf = std::fs::read_to_string(root().join("enclave-html/headers.conf"))
         .map_err(|e| format!("headers.conf: {e}"))?;
     let enclave_headers = serve::parse_headers(&headers_conf, &ancestors);
-    let enclave_origin = format!("http://localhost:{ENCLAVE_PORT}");
+    let enclave_origins = format!("http://localhost:{ENCLAVE_PORT} http://localhost:{DIST_PORT}");
     let app_headers = vec![
         (
             "Content-Security-Policy".to_owned(),
             format!(
-                "default-src 'self'; frame-src {enclave_origin}; connect-src 'self' {enclave_origin}; base-uri 'none'; form-action 'none'"
+                "default-src 'self'; frame-src {enclave_origins}; connect-src 'self' {enclave_origins}; base-uri 'none'; form-action 'none'"
             ),
         ),
         ("X-Content-Type-Options".to_owned(), "nosniff".to_owned()),
@@ -104,7 +106,7 @@ pub(crate) fn serve() -> Result<(), String> {
         root: out.join("app"),
         headers: app_headers.clone(),
     };
-    serve::start(vec![
+    let mut sites = vec![
         app(APP_PORT),
         Site {
             port: ENCLAVE_PORT,
@@ -113,7 +115,18 @@ pub(crate) fn serve() -> Result<(), String> {
         },
         app(APP2_PORT),
         app(ROGUE_PORT),
-    ])
+    ];
+    // The release build, when there is one, on its own enclave origin with its own headers
+    // (its script hashes filled in).
+    let dist = root().join(crate::tasks::dist::DIST_DIR);
+    if let Ok(dist_headers) = std::fs::read_to_string(dist.join(crate::tasks::dist::HEADERS_FILE)) {
+        sites.push(Site {
+            port: DIST_PORT,
+            root: dist,
+            headers: serve::parse_headers(&dist_headers, &ancestors),
+        });
+    }
+    serve::start(sites)
 }
 
 /// The `allowedOrigins` of the enclave's deployment config.

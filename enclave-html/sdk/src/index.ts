@@ -18,7 +18,7 @@ import {
 export * from "./generated/rpc.js";
 
 /** Errors raised by the SDK itself, beside the enclave's own {@link ErrorCode}s. */
-export type ClientErrorCode = "Timeout" | "Closed" | "HandshakeFailed" | "UnexpectedReply";
+export type ClientErrorCode = "Timeout" | "Closed" | "HandshakeFailed" | "UnexpectedReply" | "IntegrityMismatch";
 
 /** A failed request: `code` is the enclave's stable error code or a client-side one. */
 export class KmsError extends Error {
@@ -45,6 +45,15 @@ export interface KmsOptions {
   handshakeTimeoutMs?: number;
   /** Called with every frame sent and received (debugging, auditing the traffic). */
   trace?: (direction: "send" | "receive", frame: unknown) => void;
+  /**
+   * Pins the release: the SRI hash (`sha384-…`) of the enclave page, `page.sri` of its
+   * `sri-manifest.json`. The page is fetched and hashed first, and the SDK refuses to mount
+   * it (`IntegrityMismatch`) unless the hash matches; the page in turn pins every script and
+   * the wasm with SRI. The iframe then also requires, through CSP Embedded Enforcement (its
+   * `csp` attribute, where supported), that the enclave runs no script but its own files and
+   * the page's inline import map.
+   */
+  expectedPageHash?: string;
 }
 
 /** What the enclave reported when it linked. */
@@ -346,7 +355,9 @@ export async function createKms(options: KmsOptions): Promise<Kms> {
   if (url.origin === location.origin) {
     throw new KmsError("HandshakeFailed", "the enclave must be served from its own origin");
   }
+  const requiredCsp = options.expectedPageHash === undefined ? null : await checkPage(url, options.expectedPageHash);
   const iframe = document.createElement("iframe");
+  if (requiredCsp) iframe.setAttribute("csp", requiredCsp);
   iframe.src = url.href;
   iframe.setAttribute("sandbox", "allow-scripts allow-same-origin");
   iframe.setAttribute("allow", "publickey-credentials-get; publickey-credentials-create");
@@ -375,6 +386,39 @@ export async function createKms(options: KmsOptions): Promise<Kms> {
     iframe.remove();
     throw e instanceof KmsError ? e : new KmsError("HandshakeFailed", String(e));
   }
+}
+
+function sri(algorithm: "SHA-256" | "SHA-384", digest: ArrayBuffer): string {
+  let binary = "";
+  for (const b of new Uint8Array(digest)) binary += String.fromCharCode(b);
+  return `${algorithm.replace("-", "").toLowerCase()}-${btoa(binary)}`;
+}
+
+/**
+ * Fetches the enclave page and checks it against the pinned SRI hash; returns the policy the
+ * iframe must enforce: the enclave's scripts, pinned to the hashes of the page's inline
+ * import maps.
+ */
+async function checkPage(url: URL, expected: string): Promise<string> {
+  let bytes: ArrayBuffer;
+  try {
+    const r = await fetch(url.href, { credentials: "omit", cache: "no-store", redirect: "error" });
+    if (!r.ok) throw new Error(`HTTP ${r.status}`);
+    bytes = await r.arrayBuffer();
+  } catch (e) {
+    throw new KmsError("IntegrityMismatch", `cannot fetch the enclave page to check it: ${String(e)}`);
+  }
+  const got = sri("SHA-384", await crypto.subtle.digest("SHA-384", bytes));
+  if (got !== expected) {
+    throw new KmsError("IntegrityMismatch", `the enclave page is not the pinned release: expected ${expected}, got ${got}`);
+  }
+  const hashes: string[] = [];
+  const text = new TextDecoder().decode(bytes);
+  for (const m of text.matchAll(/<script type="importmap">([^<]*)<\/script>/g)) {
+    const digest = await crypto.subtle.digest("SHA-256", new TextEncoder().encode(m[1]));
+    hashes.push(`'${sri("SHA-256", digest)}'`);
+  }
+  return ["script-src 'self' 'wasm-unsafe-eval'", ...hashes].join(" ");
 }
 
 function withTimeout<T>(p: Promise<T>, ms: number, what: string): Promise<T> {

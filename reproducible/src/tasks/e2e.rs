@@ -7,6 +7,8 @@ use crate::{setup, site};
 pub(crate) fn run(args: &[String]) -> Result<(), String> {
     setup::chromium()?;
     site::build()?;
+    // The release build too, served as its own enclave origin (tests/sri.test.mjs).
+    super::dist::build_into_dist()?;
     // Native helpers: a PQXDH initiator plays the remote peer; `unwrap_records` recovers
     // the stored private keys with the passphrase for the secret scan.
     exec(&mut command(

@@ -26,6 +26,7 @@ pub(crate) fn run(args: &[String]) -> Result<(), String> {
     wasm_check()?;
     super::browser_unit::run()?;
     super::types::run(&["--check".to_owned()])?;
+    super::dist::run(&["--check".to_owned()])?;
     super::interop::run_all()?;
     super::e2e::run(&[])?;
     println!("xtask test: all checks passed");

@@ -1,0 +1,480 @@
+//! `cargo xtask dist [--check]`: the deterministic, content-addressed release build.
+//!
+//! Builds the enclave with the pinned toolchain (`rust-toolchain.toml`), `--locked`, every
+//! build-machine path remapped and no debug info, post-processes it with the pinned
+//! wasm-bindgen CLI, names each file by its hash and writes an enclave page that loads them
+//! with Subresource Integrity. The result goes to `dist/`, its manifest to
+//! `sri-manifest.json` at the repository root.
+//!
+//! `--check` builds twice, from the workspace and from a copy of it in another directory,
+//! each with its own target directory; fails unless both give identical bytes; then fails
+//! unless the manifest equals the committed `sri-manifest.json`. It writes `dist/` but never
+//! the committed manifest.
+
+use std::collections::BTreeMap;
+use std::path::{Path, PathBuf};
+use std::process::Command;
+
+use reproducible::manifest::{
+    FileEntry, MANIFEST_FILE, MANIFEST_FORMAT, Manifest, PAGE_FILE, Source, Toolchain,
+    content_name, csp_sha256,
+};
+
+use crate::cmd::{command, exec, root};
+use crate::setup;
+
+/// Where the release goes (gitignored; rebuilt, never committed).
+pub(crate) const DIST_DIR: &str = "dist";
+/// The enclave's response headers with the release's script hashes filled in.
+pub(crate) const HEADERS_FILE: &str = "_headers";
+/// Deployment config: copied as is, not hashed (see docs/decisions.md).
+pub(crate) const CONFIG_FILE: &str = "kms.config.json";
+/// The line of the source page that loads the development bootstrap.
+const BOOTSTRAP_TAG: &str = r#"<script type="module" src="bootstrap.js"></script>"#;
+/// The specifier `bootstrap.js` imports the wasm-bindgen glue by.
+const GLUE_SPECIFIER: &str = "./kms_wasm.js";
+/// The file name wasm-bindgen gives the wasm.
+const BINDGEN_WASM: &str = "kms_wasm_bg.wasm";
+/// The placeholder for the page's inline-script hashes in `headers.conf`.
+pub(crate) const SCRIPT_HASHES: &str = "{{SCRIPT_HASHES}}";
+
+/// The inputs of the enclave build: the manifest's `source.commit` is the last commit that
+/// changed one of them, so unrelated commits do not invalidate the committed manifest.
+pub(crate) const INPUTS: &[&str] = &[
+    "Cargo.lock",
+    "Cargo.toml",
+    "enclave-html/enclave/bootstrap.js",
+    "enclave-html/enclave/index.html",
+    "kms-core/Cargo.toml",
+    "kms-core/src",
+    "kms-wasm/Cargo.toml",
+    "kms-wasm/src",
+    "reproducible/src/tasks/dist.rs",
+    "rust-toolchain.toml",
+];
+
+pub(crate) fn run(args: &[String]) -> Result<(), String> {
+    let mut check = false;
+    for a in args {
+        match a.as_str() {
+            "--check" => check = true,
+            other => return Err(format!("unexpected argument {other:?} (expected --check)")),
+        }
+    }
+    let started = std::time::Instant::now();
+    let a = build(&root(), &root().join("target/dist-build-a"))?;
+    if check {
+        let copy = copy_workspace(&root().join("target/dist-build-b/src"))?;
+        let b = build(&copy, &root().join("target/dist-build-b/target"))?;
+        compare(&a, &b)?;
+        println!(
+            "dist: two builds in two directories gave identical bytes ({} files)",
+            a.files.len()
+        );
+    }
+    write_dir(&a, &root().join(DIST_DIR))?;
+    let committed = root().join(MANIFEST_FILE);
+    if check {
+        let old = std::fs::read(&committed).unwrap_or_default();
+        if old != a.manifest {
+            return Err(format!(
+                "the committed {MANIFEST_FILE} does not match the build: run `cargo xtask dist` and commit it\n{}",
+                diff_hint(&old, &a.manifest)
+            ));
+        }
+        println!("dist: {MANIFEST_FILE} matches the committed one");
+    } else {
+        std::fs::write(&committed, &a.manifest)
+            .map_err(|e| format!("writing {MANIFEST_FILE}: {e}"))?;
+        println!("dist: wrote {MANIFEST_FILE}");
+    }
+    println!(
+        "dist: release in {DIST_DIR}/ ({:.0?}); page {}",
+        started.elapsed(),
+        a.page_sri
+    );
+    Ok(())
+}
+
+/// Builds the release from the workspace into `dist/` (the manifest is not written): what
+/// the browser suite serves.
+pub(crate) fn build_into_dist() -> Result<PathBuf, String> {
+    let a = build_release()?;
+    let out = root().join(DIST_DIR);
+    write_dir(&a, &out)?;
+    Ok(out)
+}
+
+/// Builds the release from the workspace, in memory.
+pub(crate) fn build_release() -> Result<Release, String> {
+    build(&root(), &root().join("target/dist-build-a"))
+}
+
+/// A finished release: every file by name (sorted), and the manifest bytes.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub(crate) struct Release {
+    pub(crate) files: BTreeMap<String, Vec<u8>>,
+    pub(crate) manifest: Vec<u8>,
+    pub(crate) page_sri: String,
+}
+
+/// One reproducible build of the workspace at `src` with its own `target` directory.
+fn build(src: &Path, target: &Path) -> Result<Release, String> {
+    setup::wasm_bindgen()?;
+    let sysroot = output(command("rustc", &["--print", "sysroot"]).current_dir(src))?;
+    let cargo_home = std::env::var_os("CARGO_HOME")
+        .map(PathBuf::from)
+        .or_else(|| std::env::var_os("HOME").map(|h| PathBuf::from(h).join(".cargo")))
+        .ok_or("neither CARGO_HOME nor HOME is set")?;
+    let remaps = [
+        (src.to_path_buf(), "/build"),
+        (target.to_path_buf(), "/target"),
+        (cargo_home, "/cargo"),
+        (PathBuf::from(sysroot.trim()), "/toolchain"),
+    ];
+    let mut flags = Vec::new();
+    for (from, to) in &remaps {
+        let from = from.to_string_lossy();
+        if from.contains(char::is_whitespace) {
+            return Err(format!("cannot remap a path with whitespace: {from:?}"));
+        }
+        flags.push(format!("--remap-path-prefix={from}={to}"));
+    }
+    flags.push("-C debuginfo=0".to_owned());
+    let mut cargo = command(
+        "cargo",
+        &[
+            "build",
+            "-p",
+            "kms-wasm",
+            "--target",
+            "wasm32-unknown-unknown",
+            "--release",
+            "--locked",
+        ],
+    );
+    cargo
+        .current_dir(src)
+        .env("CARGO_TARGET_DIR", target)
+        // Only the wasm target: host build scripts and proc macros keep their own flags.
+        .env(
+            "CARGO_TARGET_WASM32_UNKNOWN_UNKNOWN_RUSTFLAGS",
+            flags.join(" "),
+        )
+        .env_remove("RUSTFLAGS")
+        .env_remove("CARGO_ENCODED_RUSTFLAGS")
+        .env_remove("CARGO_BUILD_RUSTFLAGS")
+        .env("CARGO_INCREMENTAL", "0");
+    exec(&mut cargo)?;
+
+    let bindgen = target.join("bindgen");
+    if bindgen.exists() {
+        std::fs::remove_dir_all(&bindgen).map_err(|e| format!("clearing bindgen: {e}"))?;
+    }
+    let wasm = target.join("wasm32-unknown-unknown/release/kms_wasm.wasm");
+    exec(&mut command(
+        "wasm-bindgen",
+        &[
+            &wasm.to_string_lossy(),
+            "--target",
+            "web",
+            "--no-typescript",
+            "--remove-name-section",
+            "--remove-producers-section",
+            "--out-dir",
+            &bindgen.to_string_lossy(),
+        ],
+    ))?;
+    let read = |p: PathBuf| std::fs::read(&p).map_err(|e| format!("{}: {e}", p.display()));
+    let enclave = src.join("enclave-html/enclave");
+    let inputs = Inputs {
+        wasm: read(bindgen.join(BINDGEN_WASM))?,
+        glue: read(bindgen.join("kms_wasm.js"))?,
+        bootstrap: read(enclave.join("bootstrap.js"))?,
+        page: read(enclave.join(PAGE_FILE))?,
+        config: read(enclave.join(CONFIG_FILE))?,
+        headers: read(src.join("enclave-html/headers.conf"))?,
+    };
+    assemble(&inputs, source()?, toolchain()?)
+}
+
+/// The raw outputs of a build and the files copied from the source.
+pub(crate) struct Inputs {
+    pub(crate) wasm: Vec<u8>,
+    pub(crate) glue: Vec<u8>,
+    pub(crate) bootstrap: Vec<u8>,
+    pub(crate) page: Vec<u8>,
+    pub(crate) config: Vec<u8>,
+    pub(crate) headers: Vec<u8>,
+}
+
+/// Names every file by its hash and writes the page that pins them.
+pub(crate) fn assemble(
+    inputs: &Inputs,
+    source: Source,
+    toolchain: Toolchain,
+) -> Result<Release, String> {
+    let utf8 = |b: &[u8], what: &str| {
+        String::from_utf8(b.to_vec()).map_err(|_| format!("{what} is not UTF-8"))
+    };
+    let wasm_name = content_name("kms", "wasm", &inputs.wasm);
+    let wasm = FileEntry::of(&wasm_name, &inputs.wasm);
+    // The glue's default wasm URL (unused: the bootstrap passes the verified response).
+    let glue_text = utf8(&inputs.glue, "kms_wasm.js")?.replace(BINDGEN_WASM, &wasm_name);
+    let glue_name = content_name("kms", "js", glue_text.as_bytes());
+    let glue = FileEntry::of(&glue_name, glue_text.as_bytes());
+    let bootstrap_name = content_name("bootstrap", "js", &inputs.bootstrap);
+    let bootstrap = FileEntry::of(&bootstrap_name, &inputs.bootstrap);
+
+    // The bootstrap imports the glue by its development name; the import map sends that
+    // specifier to the hashed file and gives the browser its integrity.
+    let import_map = format!(
+        r#"{{"imports":{{"{GLUE_SPECIFIER}":"./{glue_name}"}},"integrity":{{"./{glue_name}":"{}"}}}}"#,
+        glue.sri
+    );
+    let script_hash = csp_sha256(&import_map);
+    let pinned = format!(
+        "<meta name=\"kms-wasm\" content=\"{wasm_name}\" data-integrity=\"{}\">\n\
+         <script type=\"importmap\">{import_map}</script>\n\
+         <script type=\"module\" src=\"{bootstrap_name}\" integrity=\"{}\"></script>",
+        wasm.sri, bootstrap.sri
+    );
+    let page_src = utf8(&inputs.page, PAGE_FILE)?;
+    if page_src.matches(BOOTSTRAP_TAG).count() != 1 {
+        return Err(format!(
+            "{PAGE_FILE}: expected exactly one `{BOOTSTRAP_TAG}` to replace"
+        ));
+    }
+    let page_text = page_src.replace(BOOTSTRAP_TAG, &pinned);
+    let page = FileEntry::of(PAGE_FILE, page_text.as_bytes());
+    let headers = utf8(&inputs.headers, "headers.conf")?.replace(SCRIPT_HASHES, &script_hash);
+
+    let manifest = Manifest {
+        artifacts: vec![wasm.clone(), glue.clone(), bootstrap.clone()],
+        csp_script_hashes: vec![script_hash],
+        format: MANIFEST_FORMAT.to_owned(),
+        page: page.clone(),
+        source,
+        toolchain,
+    }
+    .to_canonical_json()
+    .map_err(|e| e.to_string())?;
+
+    let mut files = BTreeMap::new();
+    files.insert(wasm_name, inputs.wasm.clone());
+    files.insert(glue_name, glue_text.into_bytes());
+    files.insert(bootstrap_name, inputs.bootstrap.clone());
+    files.insert(PAGE_FILE.to_owned(), page_text.into_bytes());
+    files.insert(CONFIG_FILE.to_owned(), inputs.config.clone());
+    files.insert(HEADERS_FILE.to_owned(), headers.into_bytes());
+    files.insert(MANIFEST_FILE.to_owned(), manifest.clone());
+    Ok(Release {
+        files,
+        manifest,
+        page_sri: page.sri,
+    })
+}
+
+/// The last commit that changed an input of the build.
+fn source() -> Result<Source, String> {
+    let mut args = vec!["log", "-1", "--format=%H", "--"];
+    args.extend_from_slice(INPUTS);
+    let commit = output(&mut command("git", &args))?.trim().to_owned();
+    if commit.len() != 40 {
+        return Err(format!("git log gave no commit for the inputs: {commit:?}"));
+    }
+    Ok(Source {
+        commit,
+        inputs: INPUTS.iter().map(|s| (*s).to_owned()).collect(),
+    })
+}
+
+fn toolchain() -> Result<Toolchain, String> {
+    Ok(Toolchain {
+        rustc: output(&mut command("rustc", &["--version"]))?
+            .trim()
+            .to_owned(),
+        wasm_bindgen: setup::wasm_bindgen_version()?,
+    })
+}
+
+fn output(c: &mut Command) -> Result<String, String> {
+    let out = c
+        .output()
+        .map_err(|e| format!("could not run {:?}: {e}", c.get_program()))?;
+    if !out.status.success() {
+        return Err(format!(
+            "{:?} failed: {}",
+            c.get_program(),
+            String::from_utf8_lossy(&out.stderr)
+        ));
+    }
+    String::from_utf8(out.stdout).map_err(|_| "command output is not UTF-8".to_owned())
+}
+
+/// Copies the files git knows (tracked and untracked, not ignored) to `to`, so the second
+/// build sees exactly the first one's sources at another path.
+fn copy_workspace(to: &Path) -> Result<PathBuf, String> {
+    if to.exists() {
+        std::fs::remove_dir_all(to).map_err(|e| format!("clearing {}: {e}", to.display()))?;
+    }
+    let list = output(&mut command(
+        "git",
+        &[
+            "ls-files",
+            "-z",
+            "--cached",
+            "--others",
+            "--exclude-standard",
+        ],
+    ))?;
+    let src = root();
+    for rel in list.split('\0').filter(|s| !s.is_empty()) {
+        let from = src.join(rel);
+        if !from.is_file() {
+            continue; // deleted in the work tree
+        }
+        let dest = to.join(rel);
+        if let Some(parent) = dest.parent() {
+            std::fs::create_dir_all(parent).map_err(|e| format!("{}: {e}", parent.display()))?;
+        }
+        std::fs::copy(&from, &dest).map_err(|e| format!("copying {rel}: {e}"))?;
+    }
+    Ok(to.to_path_buf())
+}
+
+fn compare(a: &Release, b: &Release) -> Result<(), String> {
+    let names_a: Vec<&String> = a.files.keys().collect();
+    let names_b: Vec<&String> = b.files.keys().collect();
+    if names_a != names_b {
+        return Err(format!(
+            "NOT REPRODUCIBLE: the two builds wrote different files: {names_a:?} vs {names_b:?}"
+        ));
+    }
+    for (name, bytes) in &a.files {
+        if b.files.get(name) != Some(bytes) {
+            return Err(format!(
+                "NOT REPRODUCIBLE: {name} differs between the two builds"
+            ));
+        }
+    }
+    Ok(())
+}
+
+fn write_dir(release: &Release, dir: &Path) -> Result<(), String> {
+    if dir.exists() {
+        std::fs::remove_dir_all(dir).map_err(|e| format!("clearing {}: {e}", dir.display()))?;
+    }
+    std::fs::create_dir_all(dir).map_err(|e| format!("creating {}: {e}", dir.display()))?;
+    for (name, bytes) in &release.files {
+        std::fs::write(dir.join(name), bytes).map_err(|e| format!("writing {name}: {e}"))?;
+    }
+    Ok(())
+}
+
+/// The first differing line of two manifests, to say what changed.
+fn diff_hint(old: &[u8], new: &[u8]) -> String {
+    let (old, new) = (String::from_utf8_lossy(old), String::from_utf8_lossy(new));
+    if old.is_empty() {
+        return format!("(no committed {MANIFEST_FILE})");
+    }
+    let mut lines = old.lines().zip(new.lines());
+    match lines.find(|(o, n)| o != n) {
+        Some((o, n)) => format!(
+            "first difference:\n  committed: {}\n  built:     {}",
+            o.trim(),
+            n.trim()
+        ),
+        None => "the manifests differ in length".to_owned(),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn inputs() -> Inputs {
+        Inputs {
+            wasm: b"\0asm wasm".to_vec(),
+            glue:
+                b"export default function init() { new URL('kms_wasm_bg.wasm', import.meta.url) }"
+                    .to_vec(),
+            bootstrap: b"import init from \"./kms_wasm.js\";".to_vec(),
+            page: format!("<head>\n{BOOTSTRAP_TAG}\n</head>").into_bytes(),
+            config: b"{}".to_vec(),
+            headers: format!("/*\n  Content-Security-Policy: script-src 'self' {SCRIPT_HASHES}\n")
+                .into_bytes(),
+        }
+    }
+
+    fn meta() -> (Source, Toolchain) {
+        (
+            Source {
+                commit: "a".repeat(40),
+                inputs: vec!["x".to_owned()],
+            },
+            Toolchain {
+                rustc: "rustc 1.95.0".to_owned(),
+                wasm_bindgen: "0.2.130".to_owned(),
+            },
+        )
+    }
+
+    #[test]
+    fn page_pins_every_artifact_and_headers_allow_the_import_map() {
+        let (s, t) = meta();
+        let r = assemble(&inputs(), s, t).unwrap();
+        let m = Manifest::parse(&r.manifest).unwrap();
+        let page = String::from_utf8(r.files[PAGE_FILE].clone()).unwrap();
+        assert!(!page.contains("src=\"bootstrap.js\""));
+        for a in &m.artifacts {
+            assert!(a.matches(&r.files[&a.name]), "{}", a.name);
+            assert!(
+                page.contains(&a.name) && page.contains(&a.sri),
+                "{}",
+                a.name
+            );
+        }
+        assert!(m.page.matches(page.as_bytes()));
+        let glue = m
+            .artifacts
+            .iter()
+            .find(|a| a.name.ends_with(".js") && a.name.starts_with("kms-"))
+            .unwrap();
+        let wasm = m
+            .artifacts
+            .iter()
+            .find(|a| a.name.ends_with(".wasm"))
+            .unwrap();
+        assert!(String::from_utf8_lossy(&r.files[&glue.name]).contains(&wasm.name));
+        let headers = String::from_utf8(r.files[HEADERS_FILE].clone()).unwrap();
+        assert!(headers.contains(&m.csp_script_hashes[0]));
+        let map_start = page.find("<script type=\"importmap\">").unwrap() + 25;
+        let map_end = map_start + page[map_start..].find("</script>").unwrap();
+        assert_eq!(
+            csp_sha256(&page[map_start..map_end]),
+            m.csp_script_hashes[0]
+        );
+    }
+
+    #[test]
+    fn assembly_is_deterministic_and_content_addressed() {
+        let (s, t) = meta();
+        let a = assemble(&inputs(), s.clone(), t.clone()).unwrap();
+        assert_eq!(a, assemble(&inputs(), s.clone(), t.clone()).unwrap());
+        let mut changed = inputs();
+        changed.wasm.push(0);
+        let b = assemble(&changed, s, t).unwrap();
+        assert_ne!(a.page_sri, b.page_sri);
+        assert!(compare(&a, &b).is_err());
+        assert!(a.files.keys().any(|k| !b.files.contains_key(k)));
+    }
+
+    #[test]
+    fn a_page_without_the_bootstrap_tag_is_refused() {
+        let (s, t) = meta();
+        let mut i = inputs();
+        i.page = b"<head></head>".to_vec();
+        assert!(assemble(&i, s, t).is_err());
+    }
+}
