@@ -276,7 +276,26 @@ pub(crate) fn assemble(
 }
 
 /// The last commit that changed an input of the build.
+///
+/// A shallow clone has no history to ask: every file seems to come from its one commit.
+/// There the commit is taken from the committed manifest, with a note, and everything else
+/// (every byte of every artifact) is still rebuilt and compared.
 fn source() -> Result<Source, String> {
+    let shallow = output(&mut command(
+        "git",
+        &["rev-parse", "--is-shallow-repository"],
+    ))
+    .map(|s| s.trim() == "true")
+    .unwrap_or(false);
+    if shallow && let Some(commit) = committed_source_commit() {
+        println!(
+            "dist: note: shallow clone, so the source commit {commit} is taken from the committed {MANIFEST_FILE} (fetch the full history to check it too)"
+        );
+        return Ok(Source {
+            commit,
+            inputs: INPUTS.iter().map(|s| (*s).to_owned()).collect(),
+        });
+    }
     let mut args = vec!["log", "-1", "--format=%H", "--"];
     args.extend_from_slice(INPUTS);
     let commit = output(&mut command("git", &args))?.trim().to_owned();
@@ -287,6 +306,14 @@ fn source() -> Result<Source, String> {
         commit,
         inputs: INPUTS.iter().map(|s| (*s).to_owned()).collect(),
     })
+}
+
+/// `source.commit` of the committed manifest, if there is one.
+fn committed_source_commit() -> Option<String> {
+    let text = std::fs::read(root().join(MANIFEST_FILE)).ok()?;
+    let json: serde_json::Value = serde_json::from_slice(&text).ok()?;
+    let commit = json.get("source")?.get("commit")?.as_str()?;
+    (commit.len() == 40 && commit.bytes().all(|b| b.is_ascii_hexdigit())).then(|| commit.to_owned())
 }
 
 fn toolchain() -> Result<Toolchain, String> {
