@@ -48,20 +48,10 @@ pub(crate) fn build() -> Result<(), String> {
             "--locked",
         ],
     ))?;
-    let wasm = root().join("target/wasm32-unknown-unknown/release/kms_wasm.wasm");
-    exec(&mut command(
-        "wasm-bindgen",
-        &[
-            &wasm.to_string_lossy(),
-            "--target",
-            "web",
-            "--no-typescript",
-            "--remove-name-section",
-            "--remove-producers-section",
-            "--out-dir",
-            &enclave.to_string_lossy(),
-        ],
-    ))?;
+    bindgen(
+        &root().join("target/wasm32-unknown-unknown/release/kms_wasm.wasm"),
+        &enclave,
+    )?;
     copy_dir(&root().join("enclave-html/enclave"), &enclave)?;
 
     let sdk = setup::npm("enclave-html/sdk")?;
@@ -79,6 +69,34 @@ pub(crate) fn build() -> Result<(), String> {
     exec(&mut tsc)?;
     copy_dir(&root().join("e2e/app"), &app)?;
     Ok(())
+}
+
+/// Runs the pinned wasm-bindgen on `wasm`, writing the ES-module glue and the processed
+/// module to `out`. Function names and the producers section are stripped: they are bulk,
+/// and the producers section names the build machine's toolchain.
+pub(crate) fn bindgen(wasm: &Path, out: &Path) -> Result<(), String> {
+    exec(&mut command(
+        "wasm-bindgen",
+        &[
+            &wasm.to_string_lossy(),
+            "--target",
+            "web",
+            "--no-typescript",
+            "--remove-name-section",
+            "--remove-producers-section",
+            "--out-dir",
+            &out.to_string_lossy(),
+        ],
+    ))
+}
+
+/// Builds `examples` of kms-core (debug profile), for tools the test suites run.
+pub(crate) fn build_examples(examples: &[&str]) -> Result<(), String> {
+    let mut args = vec!["build", "--quiet", "--locked", "-p", "kms-core"];
+    for e in examples {
+        args.extend(["--example", e]);
+    }
+    exec(&mut command("cargo", &args))
 }
 
 /// Serves the built origins on their loopback ports (in background threads).

@@ -171,20 +171,10 @@ fn build(src: &Path, target: &Path) -> Result<Release, String> {
     if bindgen.exists() {
         std::fs::remove_dir_all(&bindgen).map_err(|e| format!("clearing bindgen: {e}"))?;
     }
-    let wasm = target.join("wasm32-unknown-unknown/release/kms_wasm.wasm");
-    exec(&mut command(
-        "wasm-bindgen",
-        &[
-            &wasm.to_string_lossy(),
-            "--target",
-            "web",
-            "--no-typescript",
-            "--remove-name-section",
-            "--remove-producers-section",
-            "--out-dir",
-            &bindgen.to_string_lossy(),
-        ],
-    ))?;
+    crate::site::bindgen(
+        &target.join("wasm32-unknown-unknown/release/kms_wasm.wasm"),
+        &bindgen,
+    )?;
     let read = |p: PathBuf| std::fs::read(&p).map_err(|e| format!("{}: {e}", p.display()));
     let enclave = src.join("enclave-html/enclave");
     let inputs = Inputs {

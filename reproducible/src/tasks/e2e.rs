@@ -11,20 +11,7 @@ pub(crate) fn run(args: &[String]) -> Result<(), String> {
     super::dist::build_into_dist()?;
     // Native helpers: a PQXDH initiator plays the remote peer; `unwrap_records` recovers
     // the stored private keys with the passphrase for the secret scan.
-    exec(&mut command(
-        "cargo",
-        &[
-            "build",
-            "--quiet",
-            "--locked",
-            "-p",
-            "kms-core",
-            "--example",
-            "pqxdh_initiate",
-            "--example",
-            "unwrap_records",
-        ],
-    ))?;
+    site::build_examples(&["pqxdh_initiate", "unwrap_records"])?;
     site::serve()?;
     let e2e = setup::npm("e2e")?;
     let mut c = command(

@@ -25,18 +25,7 @@ fn libsignal() -> Result<(), String> {
     install.current_dir(&dir);
     exec(&mut install)?;
     // Build the fixture once; the tests run the binary instead of `cargo run` per call.
-    exec(&mut command(
-        "cargo",
-        &[
-            "build",
-            "--quiet",
-            "--locked",
-            "-p",
-            "kms-core",
-            "--example",
-            "signal_fixture",
-        ],
-    ))?;
+    crate::site::build_examples(&["signal_fixture"])?;
     let exe = format!("signal_fixture{}", std::env::consts::EXE_SUFFIX);
     let target = std::env::var_os("CARGO_TARGET_DIR")
         .map(std::path::PathBuf::from)
