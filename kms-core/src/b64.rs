@@ -52,6 +52,26 @@ pub mod serde_bytes {
     }
 }
 
+/// Serde adapter: `Option<Vec<u8>>` as an optional base64url string.
+pub mod serde_opt_bytes {
+    use serde::{Deserialize, Deserializer, Serializer, de::Error as _};
+
+    /// Serializes optional bytes as base64url or `null`.
+    pub fn serialize<S: Serializer>(bytes: &Option<Vec<u8>>, s: S) -> Result<S::Ok, S::Error> {
+        match bytes {
+            Some(b) => s.serialize_str(&super::encode(b)),
+            None => s.serialize_none(),
+        }
+    }
+
+    /// Deserializes an optional base64url string into bytes.
+    pub fn deserialize<'de, D: Deserializer<'de>>(d: D) -> Result<Option<Vec<u8>>, D::Error> {
+        Option::<String>::deserialize(d)?
+            .map(|t| super::decode(&t).map_err(D::Error::custom))
+            .transpose()
+    }
+}
+
 /// Serde adapter: `[u8; N]` as a base64url string of exactly `N` bytes.
 pub mod serde_array {
     use serde::{Deserialize, Deserializer, Serializer, de::Error as _};

@@ -396,7 +396,11 @@ pub struct Envelope {
     #[cfg_attr(feature = "ts", ts(type = "string"))]
     pub epk: PublicKey,
     /// The ML-KEM-768 ciphertext (`0xE7 ‖ c`), hybrid only.
-    #[serde(default, skip_serializing_if = "Option::is_none", with = "opt_b64")]
+    #[serde(
+        default,
+        skip_serializing_if = "Option::is_none",
+        with = "crate::b64::serde_opt_bytes"
+    )]
     #[cfg_attr(feature = "ts", ts(type = "string", optional))]
     pub kem_ct: Option<Vec<u8>>,
     /// AES-256-GCM ciphertext ‖ tag.
@@ -414,25 +418,6 @@ impl fmt::Debug for Envelope {
             self.kid,
             self.ct.len()
         )
-    }
-}
-
-mod opt_b64 {
-    use serde::{Deserialize, Deserializer, Serializer};
-
-    pub(super) fn serialize<S: Serializer>(v: &Option<Vec<u8>>, s: S) -> Result<S::Ok, S::Error> {
-        match v {
-            Some(b) => s.serialize_str(&crate::b64::encode(b)),
-            None => s.serialize_none(),
-        }
-    }
-
-    pub(super) fn deserialize<'de, D: Deserializer<'de>>(
-        d: D,
-    ) -> Result<Option<Vec<u8>>, D::Error> {
-        let text = Option::<String>::deserialize(d)?;
-        text.map(|t| crate::b64::decode(&t).map_err(serde::de::Error::custom))
-            .transpose()
     }
 }
 

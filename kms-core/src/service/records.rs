@@ -88,27 +88,12 @@ pub struct KeyHeader {
     /// Creation time, ms since the epoch.
     pub created_ms: u64,
     /// A signature over the public key by the shard's identity key, where one exists.
-    #[serde(default, with = "opt_b64", skip_serializing_if = "Option::is_none")]
+    #[serde(
+        default,
+        with = "crate::b64::serde_opt_bytes",
+        skip_serializing_if = "Option::is_none"
+    )]
     pub signature: Option<Vec<u8>>,
-}
-
-mod opt_b64 {
-    use serde::{Deserialize, Deserializer, Serializer};
-
-    pub(super) fn serialize<S: Serializer>(v: &Option<Vec<u8>>, s: S) -> Result<S::Ok, S::Error> {
-        match v {
-            Some(b) => s.serialize_str(&crate::b64::encode(b)),
-            None => s.serialize_none(),
-        }
-    }
-
-    pub(super) fn deserialize<'de, D: Deserializer<'de>>(
-        d: D,
-    ) -> Result<Option<Vec<u8>>, D::Error> {
-        let text = Option::<String>::deserialize(d)?;
-        text.map(|t| crate::b64::decode(&t).map_err(serde::de::Error::custom))
-            .transpose()
-    }
 }
 
 /// A stored key: header plus the sealed private part.

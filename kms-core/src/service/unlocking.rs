@@ -143,6 +143,19 @@ impl<S: Store, C: Clock, R: CryptoRng, P: Pbkdf2Provider, D: DeviceKey> Kms<S, C
         format!("m-{}", crate::b64::encode(id))
     }
 
+    /// A new unlock method: a fresh id, the KEK sealed under `k_wrap`.
+    fn seal_new_method(
+        &mut self,
+        label: Option<String>,
+        params: MethodParams,
+        kek: &Secret32,
+        k_wrap: &Secret32,
+    ) -> UnlockRecord {
+        let id = self.new_method_id();
+        let now = self.clock.now_ms();
+        UnlockRecord::seal(id, label, now, params, kek, k_wrap, &mut self.rng)
+    }
+
     pub(super) async fn status(&self) -> Result<Response, Error> {
         let methods = self.methods().await?;
         let (_, backoff) = self.backoff().await?;
@@ -517,16 +530,7 @@ impl<S: Store, C: Clock, R: CryptoRng, P: Pbkdf2Provider, D: DeviceKey> Kms<S, C
         let k_wrap = unlock::passphrase_k_wrap(&self.pbkdf2, &params, &passphrase.0)
             .await
             .map_err(unlock_error)?;
-        let id = self.new_method_id();
-        let rec = UnlockRecord::seal(
-            id,
-            label,
-            self.clock.now_ms(),
-            params,
-            &kek,
-            &k_wrap,
-            &mut self.rng,
-        );
+        let rec = self.seal_new_method(label, params, &kek, &k_wrap);
         self.add_method(o, "methods.add-passphrase", rec).await
     }
 
@@ -609,16 +613,7 @@ impl<S: Store, C: Clock, R: CryptoRng, P: Pbkdf2Provider, D: DeviceKey> Kms<S, C
             prf_input,
         };
         let k_wrap = unlock::prf_k_wrap(&params, &prf_output.0).map_err(unlock_error)?;
-        let id = self.new_method_id();
-        let rec = UnlockRecord::seal(
-            id,
-            label,
-            self.clock.now_ms(),
-            params,
-            &kek,
-            &k_wrap,
-            &mut self.rng,
-        );
+        let rec = self.seal_new_method(label, params, &kek, &k_wrap);
         self.add_method(o, "methods.add-prf", rec).await
     }
 
@@ -643,16 +638,9 @@ impl<S: Store, C: Clock, R: CryptoRng, P: Pbkdf2Provider, D: DeviceKey> Kms<S, C
         let credential =
             webauthn::verify_registration(&attestation_object.0, &client_data_json.0, &expect)
                 .map_err(|e| Error::bad_request(format!("passkey registration: {e}")))?;
-        let id = self.new_method_id();
-        let mut rec = UnlockRecord::seal(
-            id,
-            label,
-            self.clock.now_ms(),
-            MethodParams::PasskeyGate { credential },
-            &kek,
-            &kek, // placeholder, replaced by the device-key seal below
-            &mut self.rng,
-        );
+        // Sealed under the KEK as a placeholder, replaced by the device-key seal below.
+        let mut rec =
+            self.seal_new_method(label, MethodParams::PasskeyGate { credential }, &kek, &kek);
         rec.wrapped_kek = self.device_seal(&rec, &kek).await?;
         self.add_method(o, "methods.add-gate", rec).await
     }
