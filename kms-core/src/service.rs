@@ -97,6 +97,10 @@ pub struct Kms<S, C, R, P = RustPbkdf2, D = NoDeviceKey> {
     config: Config,
     session: Option<Session>,
     challenge: Option<Challenge>,
+    /// The audit head each shard had after this instance's last successful commit. Only a
+    /// hint: a commit built on a stale head (another tab appended since) fails its `seq`
+    /// check with `Conflict`, drops the hint and is retried from fresh reads.
+    heads: std::collections::BTreeMap<String, Head>,
 }
 
 impl<S, C, R, P, D> core::fmt::Debug for Kms<S, C, R, P, D> {
@@ -120,6 +124,7 @@ impl<S: Store, C: Clock, R: CryptoRng> Kms<S, C, R> {
             config: Config::default(),
             session: None,
             challenge: None,
+            heads: Default::default(),
         }
     }
 }
@@ -142,6 +147,7 @@ impl<S: Store, C: Clock, R: CryptoRng, P: Pbkdf2Provider, D: DeviceKey> Kms<S, C
             config: self.config,
             session: self.session,
             challenge: self.challenge,
+            heads: self.heads,
         }
     }
 
@@ -156,6 +162,7 @@ impl<S: Store, C: Clock, R: CryptoRng, P: Pbkdf2Provider, D: DeviceKey> Kms<S, C
             config: self.config,
             session: self.session,
             challenge: self.challenge,
+            heads: self.heads,
         }
     }
 
@@ -357,7 +364,10 @@ impl<S: Store, C: Clock, R: CryptoRng, P: Pbkdf2Provider, D: DeviceKey> Kms<S, C
         outcome: Outcome,
         audit_key: Option<&ed25519_dalek::SigningKey>,
     ) -> Result<(), Error> {
-        let head = self.audit_head(shard).await?;
+        let head = match self.heads.get(shard.as_str()) {
+            Some(head) => *head,
+            None => self.audit_head(shard).await?,
+        };
         let (entry, head) = head
             .append(self.clock.now_ms(), shard.as_str(), op, key_id, outcome)
             .map_err(|_| Error::Internal)?;
@@ -369,8 +379,16 @@ impl<S: Store, C: Clock, R: CryptoRng, P: Pbkdf2Provider, D: DeviceKey> Kms<S, C
                 audit_ops::encode_checkpoint(&checkpoint),
             );
         }
-        self.store.commit(tx).await?;
-        Ok(())
+        match self.store.commit(tx).await {
+            Ok(()) => {
+                self.heads.insert(shard.as_str().to_owned(), head);
+                Ok(())
+            }
+            Err(e) => {
+                self.heads.remove(shard.as_str());
+                Err(e.into())
+            }
+        }
     }
 
     /// Records a refused operation in the audit log; the original error is returned.

@@ -348,3 +348,39 @@ fn methods_can_be_added_changed_and_removed_without_rewrapping_keys() {
         .collect();
     assert_eq!(keys_before, keys_after, "key records untouched");
 }
+
+/// Two tabs over one store take turns writing to the same shard: each one's remembered
+/// audit head goes stale after the other's write, its commit conflicts and is retried from
+/// fresh reads, and the log stays one unbroken chain.
+#[test]
+fn two_tabs_interleaving_keep_one_audit_chain() {
+    let (store, clock, mut tab1) = setup();
+    let mut tab2 = kms_on(&store, &clock, 2);
+    ok(&mut tab2, APP, &unlock_json(PASS));
+    let before = audit_len(&store, APP);
+    for _ in 0..5 {
+        ok(
+            &mut tab1,
+            APP,
+            r#"{"method":"vapid.authorization","params":{"aud":"https://push.example.net"}}"#,
+        );
+        ok(
+            &mut tab2,
+            APP,
+            r#"{"method":"vapid.authorization","params":{"aud":"https://push.example.net"}}"#,
+        );
+    }
+    assert!(audit_len(&store, APP) >= before + 10);
+    for tab in [&mut tab1, &mut tab2] {
+        let Response::AuditVerified {
+            size,
+            checkpoint_size,
+            ..
+        } = ok(tab, APP, r#"{"method":"audit.verify"}"#)
+        else {
+            panic!("expected auditVerified")
+        };
+        assert_eq!(size, audit_len(&store, APP));
+        assert_eq!(checkpoint_size, size);
+    }
+}
