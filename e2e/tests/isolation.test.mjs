@@ -52,9 +52,11 @@ test("a second PWA origin cannot see or use the first origin's keys", async () =
     assert.deepEqual((await run(b, "keys.list")).ok, [], "b starts with an empty shard");
     const bKey = (await run(b, "vapid.publicKey")).ok;
     assert.notEqual(bKey.applicationServerKey, aKey.applicationServerKey);
+    assert.notEqual(bKey.keyId, aKey.keyId, "key ids are random per key");
     const bIds = (await run(b, "keys.list")).ok.map((k) => k.id);
-    for (const k of aKeys) assert.ok(!bIds.includes(k.id) || k.id === bKey.keyId);
-    assert.equal((await run(b, "keys.delete", aKey.keyId)).code === undefined, aKey.keyId === bKey.keyId);
+    assert.deepEqual(bIds, [bKey.keyId], "b lists only its own key");
+    for (const k of aKeys) assert.ok(!bIds.includes(k.id), `a's key ${k.id} is visible to b`);
+    assert.equal((await run(b, "keys.delete", aKey.keyId)).code, "KeyNotFound", "b cannot delete a's key");
     assert.equal((await run(a, "vapid.publicKey")).ok.applicationServerKey, aKey.applicationServerKey, "a's key untouched");
     const aLog = (await run(a, "audit.export")).ok.jsonl;
     assert.ok(!aLog.includes(ORIGINS.app2), "b's operations are not in a's audit log");
