@@ -1,6 +1,7 @@
 //! `cargo xtask`: the project's automation, in Rust rather than shell scripts.
 //!
 //! - `cargo xtask test`: every check and test suite (what CI runs).
+//! - `cargo xtask setup`: detects or installs the tools the other tasks need, and nothing else.
 //! - `cargo xtask demo`: builds and serves the enclave and the demo PWA (`--headless`: drives it).
 //! - `cargo xtask e2e`: the real-browser suite.
 //! - `cargo xtask bench`: browser benchmarks beside WebCrypto (`--native`: Criterion).
@@ -25,6 +26,7 @@ fn main() -> ExitCode {
     };
     let result = match task {
         "test" => tasks::test::run(rest),
+        "setup" => tasks::test::preflight(rest),
         "demo" => tasks::demo::run(rest),
         "e2e" => tasks::e2e::run(rest),
         "types" => tasks::types::run(rest),
@@ -53,6 +55,7 @@ fn print_help() {
         "cargo xtask <task>\n\n\
          tasks:\n  \
          test    run every check and test (formatting, lints, unit, interop, wasm build)\n  \
+         setup   detect or install every tool the tasks need (wasm target, wasm-bindgen, Chromium, npm, PostgreSQL, Python)\n  \
          demo    build and serve the enclave and the demo PWA (--headless: drive it in Chromium)\n  \
          e2e     the real-browser suite (headless Chromium, two origins) [test files...]\n  \
          types   regenerate the SDK's TypeScript RPC types from Rust (--check: verify)\n  \

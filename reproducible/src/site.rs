@@ -25,7 +25,7 @@ pub(crate) fn out_dir() -> PathBuf {
 
 /// Builds the enclave and the app into [`out_dir`].
 pub(crate) fn build() -> Result<(), String> {
-    setup::wasm_bindgen()?;
+    setup::wasm_toolchain()?;
     let out = out_dir();
     let enclave = out.join("enclave");
     let app = out.join("app");

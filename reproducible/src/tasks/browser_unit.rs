@@ -15,7 +15,7 @@ const TIMEOUT_SECONDS: &str = "300";
 
 pub(crate) fn run() -> Result<(), String> {
     setup::chromium()?;
-    setup::wasm_bindgen()?;
+    setup::wasm_toolchain()?;
     let mut c = command(
         "cargo",
         &[

@@ -120,7 +120,7 @@ pub(crate) struct Release {
 
 /// One reproducible build of the workspace at `src` with its own `target` directory.
 fn build(src: &Path, target: &Path) -> Result<Release, String> {
-    setup::wasm_bindgen()?;
+    setup::wasm_toolchain()?;
     let sysroot = output(command("rustc", &["--print", "sysroot"]).current_dir(src))?;
     let cargo_home = std::env::var_os("CARGO_HOME")
         .map(PathBuf::from)

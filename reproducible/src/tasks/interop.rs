@@ -1,6 +1,6 @@
 //! Interop suites run against independent implementations (installed from package registries).
 
-use crate::cmd::{available, command, exec, root};
+use crate::cmd::{command, exec, root};
 
 /// The libsignal suite: kms-core's Signal keys, signatures, bundles and PQXDH against
 /// `@signalapp/libsignal-client` from npm.
@@ -11,19 +11,9 @@ pub(crate) fn run_all() -> Result<(), String> {
 }
 
 fn libsignal() -> Result<(), String> {
-    for tool in ["node", "npm"] {
-        if !available(tool) {
-            return Err(format!(
-                "the libsignal interop suite needs `{tool}` on PATH"
-            ));
-        }
-    }
-    let dir = root().join(LIBSIGNAL_DIR);
     // `npm ci` installs exactly the committed lock file (from the npm registry only; the
     // package ships its native prebuilds, nothing else is downloaded).
-    let mut install = command("npm", &["ci", "--no-audit", "--no-fund"]);
-    install.current_dir(&dir);
-    exec(&mut install)?;
+    let dir = crate::setup::npm(LIBSIGNAL_DIR)?;
     // Build the fixture once; the tests run the binary instead of `cargo run` per call.
     crate::site::build_examples(&["signal_fixture"])?;
     let exe = format!("signal_fixture{}", std::env::consts::EXE_SUFFIX);

@@ -71,16 +71,21 @@ fn free_port() -> Result<u16, String> {
         .map_err(|e| format!("no free loopback port: {e}"))
 }
 
+/// The directory of `initdb` and `pg_ctl`, installing PostgreSQL when they are missing.
+pub(crate) fn postgres_bin() -> Result<PathBuf, String> {
+    match find_bin() {
+        Some(b) => Ok(b),
+        None => {
+            install()?;
+            find_bin().ok_or_else(|| "PostgreSQL installed but initdb not found".into())
+        }
+    }
+}
+
 impl Postgres {
     /// Initializes and starts a cluster on a free loopback port.
     pub(crate) fn start() -> Result<Self, String> {
-        let bin = match find_bin() {
-            Some(b) => b,
-            None => {
-                install()?;
-                find_bin().ok_or("PostgreSQL installed but initdb not found")?
-            }
-        };
+        let bin = postgres_bin()?;
         let as_postgres = is_root();
         let dir = std::env::temp_dir().join(format!("kms-relay-pg-{}", std::process::id()));
         let _ = std::fs::remove_dir_all(&dir);
@@ -179,7 +184,7 @@ pub(crate) fn test() -> Result<(), String> {
 }
 
 /// A Python with pyca/cryptography: the one on `PATH`, or Debian's (installed if needed).
-fn python_with_cryptography() -> Result<String, String> {
+pub(crate) fn python_with_cryptography() -> Result<String, String> {
     let works = |py: &str| {
         Command::new(py)
             .args(["-c", "import cryptography"])
@@ -193,7 +198,11 @@ fn python_with_cryptography() -> Result<String, String> {
         }
     }
     if !is_root() {
-        return Err("the envelope vector check needs Python with `cryptography`".into());
+        return Err(
+            "the envelope vector check needs Python 3 with pyca/cryptography: \
+             install Debian's `python3-cryptography` or `pip install cryptography`"
+                .into(),
+        );
     }
     println!("xtask: installing pyca/cryptography (Debian package `python3-cryptography`)");
     exec(Command::new("apt-get").arg("update"))?;

@@ -1,12 +1,16 @@
 //! `cargo xtask test`: everything CI checks, in the order that fails fastest.
 
 use crate::cmd::{command, exec};
+use crate::setup;
+
+/// The npm projects the suites run, each installed from its lock file.
+const NPM_PROJECTS: [&str; 3] = ["enclave-html/sdk", "e2e", "interop/libsignal"];
 
 pub(crate) fn run(args: &[String]) -> Result<(), String> {
     if let Some(a) = args.first() {
         return Err(format!("unexpected argument {a:?}"));
     }
-    // The pinned toolchain (rust-toolchain.toml) brings rustfmt, clippy and the wasm target.
+    preflight(&[])?;
     exec(&mut command("cargo", &["fmt", "--all", "--", "--check"]))?;
     exec(&mut command(
         "cargo",
@@ -33,10 +37,38 @@ pub(crate) fn run(args: &[String]) -> Result<(), String> {
     Ok(())
 }
 
+/// Everything the later steps need, detected or installed first, so that a machine that
+/// lacks a tool stops in the first minutes with what to install, not after the native
+/// suites. (The pinned toolchain's rustfmt and clippy come with rust-toolchain.toml; its
+/// wasm target does not when the toolchain was already there: see [`setup::wasm_target`].)
+pub(crate) fn preflight(args: &[String]) -> Result<(), String> {
+    if let Some(a) = args.first() {
+        return Err(format!("unexpected argument {a:?}"));
+    }
+    println!("xtask test: checking the tools the suites need");
+    setup::wasm_toolchain()?;
+    setup::chromium()?;
+    for project in NPM_PROJECTS {
+        setup::npm(project)?;
+    }
+    let pg = super::relay::postgres_bin()?;
+    let py = super::relay::python_with_cryptography()?;
+    println!(
+        "xtask test: {} target, wasm-bindgen {}, {}, {}, npm projects, PostgreSQL in {}, {py} with cryptography",
+        setup::WASM_TARGET,
+        setup::wasm_bindgen_version()?,
+        setup::CHROMIUM,
+        setup::CHROMEDRIVER,
+        pg.display()
+    );
+    Ok(())
+}
+
 /// kms-core must build for the browser without any browser dependency. Randomness comes in
 /// through a trait, so the core never needs a working `getrandom` backend: the check builds
 /// with the `unsupported` backend to prove it.
 fn wasm_check() -> Result<(), String> {
+    setup::wasm_target()?;
     let mut c = command(
         "cargo",
         &[
