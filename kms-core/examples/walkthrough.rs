@@ -12,9 +12,11 @@
 use std::time::Instant;
 
 use kms_core::clock::SystemClock;
+use kms_core::origin::Origin;
 use kms_core::rpc::Request;
+use kms_core::rpc::policy::{Caller, Policy};
 use kms_core::service::{Kms, Response};
-use kms_core::signal::{bundle::PreKeyBundle, identity::IdentityKeyPair, pqxdh};
+use kms_core::signal::{bundle::PreKeyBundle, page_signature};
 use kms_core::store::MemoryStore;
 
 const APP: &str = "https://app.example";
@@ -32,7 +34,15 @@ fn main() {
         }
         let t = Instant::now();
         let request: Request = serde_json::from_str(json).expect("request");
-        let r = pollster::block_on(kms.handle(APP, request));
+        // Setup, unlocking and unlock methods come from the enclave's own UI; the rest
+        // from the linked page.
+        let origin = Origin::parse(APP).expect("origin");
+        let (caller, who) = if request.policy() == Policy::Page {
+            (Caller::Page(origin), "page")
+        } else {
+            (Caller::EnclaveUi(origin), "enclave UI")
+        };
+        let r = pollster::block_on(kms.handle(&caller, request));
         let ms = t.elapsed().as_secs_f64() * 1000.0;
         match &r {
             Ok(resp) => {
@@ -41,10 +51,10 @@ fn main() {
                     text.truncate(157);
                     text.push_str("...");
                 }
-                println!("{step:>2}. {shown}\n    -> ok ({ms:.1} ms) {text}");
+                println!("{step:>2}. [{who}] {shown}\n    -> ok ({ms:.1} ms) {text}");
             }
             Err(e) => println!(
-                "{step:>2}. {shown}\n    -> error ({ms:.1} ms) {}",
+                "{step:>2}. [{who}] {shown}\n    -> error ({ms:.1} ms) {}",
                 serde_json::to_string(e).unwrap()
             ),
         }
@@ -85,8 +95,8 @@ fn main() {
     run(&mut kms, &format!(r#"{{"method":"relay.token","params":{{"kid":"{kid}","aud":"relay.example","scope":["prekeys:upload"]}}}}"#)).unwrap();
     run(&mut kms, r#"{"method":"relay.jwks"}"#).unwrap();
 
-    // A peer fetches our prekey bundle and starts a PQXDH session; we respond inside the
-    // enclave, which consumes and shreds the one-time prekey.
+    // The page gets the public bundle, and identity-key signatures only over its own data
+    // under the page-signature domain: nothing it can pass off as a prekey.
     let Ok(Response::SignalBundle { bundle }) = run(
         &mut kms,
         r#"{"method":"signal.bundle","params":{"oneTime":true}}"#,
@@ -95,24 +105,16 @@ fn main() {
     };
     let bundle: PreKeyBundle = bundle;
     bundle.verify().unwrap();
-    let alice = IdentityKeyPair::generate(&mut rand::rng());
-    let init = pqxdh::initiate(&alice, &bundle, &mut rand::rng()).unwrap();
-    let respond = format!(
-        r#"{{"method":"signal.respond","params":{{"theirIdentity":"{}","theirEphemeral":"{}","signedPrekeyId":{},"oneTimePrekeyId":{},"kyberPrekeyId":{},"kyberCiphertext":"{}"}}}}"#,
-        kms_core::b64::encode(init.identity_key.serialize()),
-        kms_core::b64::encode(init.ephemeral_public.serialize()),
-        init.signed_pre_key_id,
-        init.one_time_pre_key_id.unwrap(),
-        init.kyber_pre_key_id,
-        kms_core::b64::encode(&init.kem_ciphertext),
-    );
-    let Ok(Response::SignalSharedSecret { shared_secret }) = run(&mut kms, &respond) else {
-        panic!("respond")
+    let Ok(Response::SignalSignature { signature }) = run(
+        &mut kms,
+        r#"{"method":"signal.sign","params":{"message":"aGVsbG8"}}"#,
+    ) else {
+        panic!("sign")
     };
-    let agree = shared_secret == kms_core::b64::encode(init.shared_secret.expose());
-    println!("    peer and enclave derived the same PQXDH secret: {agree}");
-    assert!(agree);
-    run(&mut kms, &respond).unwrap_err();
+    let signature = kms_core::b64::decode(&signature).unwrap();
+    let valid = page_signature::verify(&bundle.identity_key, APP, b"hello", &signature).is_ok();
+    println!("    the signature verifies as {APP}'s page signature over \"hello\": {valid}");
+    assert!(valid);
     run(&mut kms, r#"{"method":"signal.replenish","params":{}}"#).unwrap();
     run(&mut kms, r#"{"method":"keys.list"}"#).unwrap();
     run(&mut kms, r#"{"method":"audit.verify"}"#).unwrap();

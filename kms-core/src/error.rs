@@ -48,6 +48,23 @@ pub enum Error {
     /// The caller's origin is not allowed.
     #[error("origin denied")]
     OriginDenied,
+    /// The caller may not call this method (see [`crate::rpc::policy`]).
+    #[error("{method}: not permitted; only {allowed} may call it")]
+    NotPermitted {
+        /// The method.
+        method: &'static str,
+        /// Who may call it.
+        allowed: &'static str,
+    },
+    /// The method changes the unlock methods and needs a fresh unlock with a current method.
+    #[error("confirm with a current unlock method first (a fresh unlock is needed)")]
+    ReauthRequired,
+    /// The deployment's settings are unsafe; the enclave refuses to start.
+    #[error("the enclave is misconfigured: {reason}")]
+    Misconfigured {
+        /// What is wrong.
+        reason: String,
+    },
     /// The operation or algorithm is not supported here.
     #[error("unsupported: {what}")]
     Unsupported {
@@ -101,6 +118,12 @@ pub enum ErrorCode {
     BadRequest,
     /// See [`Error::OriginDenied`].
     OriginDenied,
+    /// See [`Error::NotPermitted`].
+    NotPermitted,
+    /// See [`Error::ReauthRequired`].
+    ReauthRequired,
+    /// See [`Error::Misconfigured`].
+    Misconfigured,
     /// See [`Error::Unsupported`].
     Unsupported,
     /// See [`Error::Tampered`].
@@ -128,6 +151,9 @@ impl ErrorCode {
             Self::KeyConsumed => "KeyConsumed",
             Self::BadRequest => "BadRequest",
             Self::OriginDenied => "OriginDenied",
+            Self::NotPermitted => "NotPermitted",
+            Self::ReauthRequired => "ReauthRequired",
+            Self::Misconfigured => "Misconfigured",
             Self::Unsupported => "Unsupported",
             Self::Tampered => "Tampered",
             Self::StorageBlocked => "StorageBlocked",
@@ -157,6 +183,9 @@ impl Error {
             Self::KeyConsumed { .. } => ErrorCode::KeyConsumed,
             Self::BadRequest { .. } => ErrorCode::BadRequest,
             Self::OriginDenied => ErrorCode::OriginDenied,
+            Self::NotPermitted { .. } => ErrorCode::NotPermitted,
+            Self::ReauthRequired => ErrorCode::ReauthRequired,
+            Self::Misconfigured { .. } => ErrorCode::Misconfigured,
             Self::Unsupported { .. } => ErrorCode::Unsupported,
             Self::Tampered { .. } => ErrorCode::Tampered,
             Self::StorageBlocked => ErrorCode::StorageBlocked,

@@ -98,6 +98,16 @@ impl Origin {
         &self.0
     }
 
+    /// The host (a name, or a bracketed IPv6 address), without scheme or port.
+    pub fn host(&self) -> &str {
+        let rest = self
+            .0
+            .strip_prefix("https://")
+            .or_else(|| self.0.strip_prefix("http://"))
+            .unwrap_or(&self.0);
+        split_host_port(rest).map_or(rest, |(h, _)| h)
+    }
+
     /// True for `https` origins.
     pub fn is_https(&self) -> bool {
         self.0.starts_with("https://")

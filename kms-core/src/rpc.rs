@@ -15,6 +15,7 @@ use serde::{Deserialize, Serialize};
 use crate::secret::SecretBytes;
 
 pub mod frame;
+pub mod policy;
 
 /// Protocol version of this vocabulary.
 pub const RPC_VERSION: u32 = 1;
@@ -309,27 +310,14 @@ pub enum Request {
     /// Rotate the signed prekey; the previous one is kept for a grace period.
     #[serde(rename = "signal.rotateSignedPrekey")]
     SignalRotateSignedPrekey,
-    /// Responder side of PQXDH: derive the shared secret of an incoming session, consuming
-    /// and shredding the one-time prekey it used.
-    #[serde(rename = "signal.respond", rename_all = "camelCase")]
-    SignalRespond {
-        /// Initiator's identity key (33 bytes, 0x05 ‖ u).
-        their_identity: Bytes,
-        /// Initiator's ephemeral key (33 bytes).
-        their_ephemeral: Bytes,
-        /// Which signed prekey was used.
-        signed_prekey_id: u32,
-        /// Which one-time prekey was used, if any.
-        one_time_prekey_id: Option<u32>,
-        /// Which Kyber prekey was used.
-        kyber_prekey_id: u32,
-        /// The KEM ciphertext.
-        kyber_ciphertext: Bytes,
-    },
-    /// Sign a message with the identity key (XEdDSA).
+    /// Sign the page's own data with the identity key (XEdDSA) under the page-signature
+    /// domain: the signed bytes are `canonical("kms:page-signature:v1", [origin, message])`
+    /// ([`crate::signal::page_signature`]), which no prekey, envelope or token format can
+    /// start with, so the signature certifies nothing but "this origin's enclave signed
+    /// this message".
     #[serde(rename = "signal.sign", rename_all = "camelCase")]
     SignalSign {
-        /// The message.
+        /// The page's message.
         message: Bytes,
     },
     /// Generate one-time envelope prekeys signed by the identity key; returns their public
@@ -364,7 +352,7 @@ pub enum Request {
 }
 
 impl Request {
-    /// The method name as sent on the wire (also the audit `op`).
+    /// The method name as sent on the wire.
     pub fn method(&self) -> &'static str {
         match self {
             Self::Ping => "ping",
@@ -394,7 +382,6 @@ impl Request {
             Self::SignalOneTimePrekeys => "signal.oneTimePrekeys",
             Self::SignalReplenish { .. } => "signal.replenish",
             Self::SignalRotateSignedPrekey => "signal.rotateSignedPrekey",
-            Self::SignalRespond { .. } => "signal.respond",
             Self::SignalSign { .. } => "signal.sign",
             Self::EnvelopePrekeys { .. } => "envelope.prekeys",
             Self::EnvelopeEpochKey { .. } => "envelope.epochKey",

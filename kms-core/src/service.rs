@@ -1,7 +1,9 @@
 //! The key service: one entry point, [`Kms::handle`], over typed [`Request`]s.
 //!
-//! Every call names the caller's [`Origin`]; keys live in that origin's shard and no call can
-//! reach another shard. Every state change is one [`Transaction`] that also appends the
+//! Every call names its [`Caller`]: a linked page or the enclave's own UI, each with an
+//! [`Origin`]. The method's [`Policy`] decides whether that caller may call it (authority
+//! belongs to the UI), and keys live in the origin's shard: no call can reach another
+//! shard. Every state change is one [`Transaction`] that also appends the
 //! operation's audit entry (and, while unlocked, a fresh signed checkpoint), so state and log
 //! never disagree. In-memory state (the KEK session) changes only after a commit succeeded,
 //! so an operation that fails — or loses a race with another tab and is retried — leaves
@@ -23,6 +25,7 @@ use crate::error::Error;
 use crate::kdf::{Pbkdf2Provider, RustPbkdf2};
 use crate::origin::Origin;
 use crate::rpc::Request;
+use crate::rpc::policy::{Caller, FRESH_UNLOCK_MS, Policy};
 use crate::secret::Secret32;
 use crate::store::{Store, Transaction};
 
@@ -33,6 +36,21 @@ mod response;
 
 /// How many times an operation is retried after losing a race with another writer.
 const MAX_ATTEMPTS: usize = 4;
+
+/// The audit `op` of a method refused by its policy: the wire name in the log's charset
+/// (`methods.addPrf` → `methods.add-prf`).
+fn audit_op(method: &str) -> String {
+    let mut op = String::with_capacity(method.len() + 4);
+    for c in method.chars() {
+        if c.is_ascii_uppercase() {
+            op.push('-');
+            op.push(c.to_ascii_lowercase());
+        } else {
+            op.push(c);
+        }
+    }
+    op
+}
 
 /// Deployment settings of a [`Kms`].
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -54,6 +72,9 @@ pub struct Config {
     pub signed_prekey_grace_ms: u64,
     /// Failed unlock attempts allowed before back-off starts.
     pub free_unlock_attempts: u32,
+    /// Let a linked page unlock with a passphrase it sends (`unlock.passphrase` from the
+    /// page). Off by default and weaker: a compromised page then records the passphrase.
+    pub page_passphrase_unlock: bool,
 }
 
 impl Default for Config {
@@ -67,7 +88,43 @@ impl Default for Config {
             one_time_prekey_high_water: 100,
             signed_prekey_grace_ms: 7 * 24 * 3600 * 1000,
             free_unlock_attempts: 3,
+            page_passphrase_unlock: false,
         }
+    }
+}
+
+impl Config {
+    /// Checks that the deployment keeps the passkey relying party out of the pages' reach.
+    ///
+    /// WebAuthn lets a page use as rpId its own host or any registrable suffix of it, so a
+    /// page whose host is the enclave's host, or a subdomain of it, could ask the
+    /// authenticator for the enclave's passkeys (and their PRF outputs) itself.
+    ///
+    /// # Errors
+    /// [`Error::Misconfigured`] naming the first origin that could claim the rpId.
+    pub fn validate(&self) -> Result<(), Error> {
+        let rp = self.rp_id.to_ascii_lowercase();
+        if rp.is_empty() {
+            return Err(Error::Misconfigured {
+                reason: "empty rpId".into(),
+            });
+        }
+        for o in &self.allowed_top_origins {
+            let origin = Origin::parse(o).map_err(|e| Error::Misconfigured {
+                reason: format!("allowed origin: {e}"),
+            })?;
+            let host = origin.host().to_ascii_lowercase();
+            if host == rp || host.ends_with(&format!(".{rp}")) {
+                return Err(Error::Misconfigured {
+                    reason: format!(
+                        "allowed origin {o} could claim the enclave's passkey rpId {rp:?} \
+                         (its host is the enclave's host or under it): serve the enclave \
+                         from a host of its own, e.g. enclave.example.com for app.example.com"
+                    ),
+                });
+            }
+        }
+        Ok(())
     }
 }
 
@@ -76,6 +133,9 @@ struct Session {
     kek: Secret32,
     audit_key: ed25519_dalek::SigningKey,
     expires_ms: Option<u64>,
+    /// Until when unlock-method changes are accepted (an unlock by the enclave's UI sets
+    /// it [`FRESH_UNLOCK_MS`] ahead; an unlock by a page does not).
+    fresh_until_ms: u64,
 }
 
 /// A pending WebAuthn challenge (in memory only; one at a time).
@@ -178,36 +238,72 @@ impl<S: Store, C: Clock, R: CryptoRng, P: Pbkdf2Provider, D: DeviceKey> Kms<S, C
             .is_some_and(|s| s.expires_ms.is_none_or(|e| self.clock.now_ms() < e))
     }
 
-    /// Handles one request from `origin`.
+    /// Handles one request from `caller`.
+    ///
+    /// The method's [`Policy`] is checked first: a page that calls a method of the
+    /// enclave's UI gets [`Error::NotPermitted`] (and an audit entry in its shard).
     ///
     /// # Errors
     /// A typed [`Error`]; on error nothing stored has changed (failed unlock attempts record
     /// their failure and back-off, by design).
-    pub async fn handle(&mut self, origin: &str, request: Request) -> Result<Response, Error> {
-        let origin = Origin::parse(origin)?;
+    pub async fn handle(&mut self, caller: &Caller, request: Request) -> Result<Response, Error> {
         self.expire_session();
+        if let Err(e) = self.admit(caller, &request) {
+            let op = audit_op(request.method());
+            return Err(self.deny(caller.origin(), &op, None, e).await);
+        }
         let mut attempt = 0;
         loop {
             attempt += 1;
-            match self.dispatch(&origin, &request).await {
+            match self.dispatch(caller, &request).await {
                 Err(Error::Conflict) if attempt < MAX_ATTEMPTS => continue,
                 other => return other,
             }
         }
     }
 
-    async fn dispatch(&mut self, o: &Origin, request: &Request) -> Result<Response, Error> {
+    /// The caller policy: who may call the method, and whether it needs a fresh unlock.
+    fn admit(&self, caller: &Caller, request: &Request) -> Result<(), Error> {
+        let policy = request.policy();
+        let page_passphrase = self.config.page_passphrase_unlock
+            && matches!(request, Request::UnlockPassphrase { .. });
+        if !policy.admits(caller) && !page_passphrase {
+            return Err(Error::NotPermitted {
+                method: request.method(),
+                allowed: policy.describe(),
+            });
+        }
+        if policy == Policy::EnclaveUiFresh {
+            let session = self.session.as_ref().ok_or(Error::Locked)?;
+            if self.clock.now_ms() >= session.fresh_until_ms {
+                return Err(Error::ReauthRequired);
+            }
+        }
+        Ok(())
+    }
+
+    /// Until when an unlock by `caller` now lets the UI change unlock methods.
+    fn fresh_until(&self, caller: &Caller) -> u64 {
+        if caller.is_enclave_ui() {
+            self.clock.now_ms() + FRESH_UNLOCK_MS
+        } else {
+            0
+        }
+    }
+
+    async fn dispatch(&mut self, caller: &Caller, request: &Request) -> Result<Response, Error> {
         use Request as Q;
+        let o = caller.origin();
         match request {
             Q::Ping => Ok(Response::Done),
-            Q::Status => self.status().await,
-            Q::Setup { passphrase } => self.setup(o, passphrase).await,
+            Q::Status => self.status(caller).await,
+            Q::Setup { passphrase } => self.setup(caller, passphrase).await,
             Q::Lock => self.lock(o).await,
-            Q::UnlockPassphrase { passphrase } => self.unlock_passphrase(o, passphrase).await,
+            Q::UnlockPassphrase { passphrase } => self.unlock_passphrase(caller, passphrase).await,
             Q::UnlockPrf {
                 credential_id,
                 prf_output,
-            } => self.unlock_prf(o, credential_id, prf_output).await,
+            } => self.unlock_prf(caller, credential_id, prf_output).await,
             Q::GateChallenge => self.gate_challenge().await,
             Q::UnlockGate {
                 credential_id,
@@ -216,7 +312,7 @@ impl<S: Store, C: Clock, R: CryptoRng, P: Pbkdf2Provider, D: DeviceKey> Kms<S, C
                 signature,
             } => {
                 self.unlock_gate(
-                    o,
+                    caller,
                     credential_id,
                     authenticator_data,
                     client_data_json,
@@ -274,27 +370,6 @@ impl<S: Store, C: Clock, R: CryptoRng, P: Pbkdf2Provider, D: DeviceKey> Kms<S, C
             Q::SignalOneTimePrekeys => self.signal_one_time_prekeys(o).await,
             Q::SignalReplenish { target } => self.signal_replenish(o, *target).await,
             Q::SignalRotateSignedPrekey => self.signal_rotate_signed_prekey(o).await,
-            Q::SignalRespond {
-                their_identity,
-                their_ephemeral,
-                signed_prekey_id,
-                one_time_prekey_id,
-                kyber_prekey_id,
-                kyber_ciphertext,
-            } => {
-                self.signal_respond(
-                    o,
-                    signal_ops::RespondParams {
-                        their_identity: &their_identity.0,
-                        their_ephemeral: &their_ephemeral.0,
-                        signed_prekey_id: *signed_prekey_id,
-                        one_time_prekey_id: *one_time_prekey_id,
-                        kyber_prekey_id: *kyber_prekey_id,
-                        kyber_ciphertext: &kyber_ciphertext.0,
-                    },
-                )
-                .await
-            }
             Q::SignalSign { message } => self.signal_sign(o, &message.0).await,
             Q::EnvelopePrekeys { count, hybrid } => self.envelope_prekeys(o, *count, *hybrid).await,
             Q::EnvelopeEpochKey { hybrid, rotate } => {
@@ -324,20 +399,54 @@ impl<S: Store, C: Clock, R: CryptoRng, P: Pbkdf2Provider, D: DeviceKey> Kms<S, C
         self.session.as_ref().map(|s| &s.kek).ok_or(Error::Locked)
     }
 
-    /// Reads the current head of `shard`'s audit log.
+    /// Reads entry `seq` of `shard`'s log.
+    async fn audit_entry(&self, shard: &Origin, seq: u64) -> Result<audit::Entry, Error> {
+        let page = self.store.audit_read(shard.as_str(), seq, 1).await?;
+        let bytes = page
+            .first()
+            .ok_or_else(|| Error::tampered(format!("audit log truncated at {seq}")))?;
+        let entry = audit::Entry::decode(bytes)
+            .map_err(|_| Error::tampered(format!("audit entry {seq}")))?;
+        if entry.seq != seq {
+            return Err(Error::tampered(format!("audit entry {seq}")));
+        }
+        Ok(entry)
+    }
+
+    /// Reads the current head of `shard`'s audit log, after checking that the stored log
+    /// still extends its last signed checkpoint: at least as many entries, and the entry at
+    /// the checkpoint's size hashes to its head. A log cut back or rewritten while the
+    /// enclave was locked is [`Error::Tampered`], and nothing is appended to it (so no new
+    /// checkpoint can launder the cut).
     async fn audit_head(&self, shard: &Origin) -> Result<Head, Error> {
         let len = self.store.audit_len(shard.as_str()).await?;
-        if len == 0 {
-            return Ok(Head::genesis());
+        let head = match len {
+            0 => Head::genesis(),
+            n => Head::after(&self.audit_entry(shard, n - 1).await?),
+        };
+        if let Some(cp) = self.stored_checkpoint(shard).await? {
+            let key = self.audit_verifying_key().await?;
+            cp.verify(&key)
+                .map_err(|_| Error::tampered("audit checkpoint signature"))?;
+            if len < cp.size {
+                return Err(Error::tampered(format!(
+                    "audit log: {len} entries, but its signed checkpoint covers {}",
+                    cp.size
+                )));
+            }
+            let at = match cp.size {
+                0 => Head::genesis(),
+                n if n == len => head,
+                n => Head::after(&self.audit_entry(shard, n - 1).await?),
+            };
+            if at.hash != cp.head {
+                return Err(Error::tampered(format!(
+                    "audit log: entry {} does not match its signed checkpoint",
+                    cp.size.saturating_sub(1)
+                )));
+            }
         }
-        let last = self.store.audit_read(shard.as_str(), len - 1, 1).await?;
-        let bytes = last.first().ok_or(Error::Internal)?;
-        let entry = audit::Entry::decode(bytes)
-            .map_err(|_| Error::tampered(format!("audit entry {}", len - 1)))?;
-        if entry.seq != len - 1 {
-            return Err(Error::tampered(format!("audit entry {}", len - 1)));
-        }
-        Ok(Head::after(&entry))
+        Ok(head)
     }
 
     /// Commits `tx` with the audit entry for `op` (and a signed checkpoint while unlocked).
@@ -391,7 +500,9 @@ impl<S: Store, C: Clock, R: CryptoRng, P: Pbkdf2Provider, D: DeviceKey> Kms<S, C
         }
     }
 
-    /// Records a refused operation in the audit log; the original error is returned.
+    /// Records a refused operation in the audit log and returns `error` — or
+    /// [`Error::Tampered`] when the log itself failed its check. A lost race on the log is
+    /// retried here, so a refusal is never re-run (and an unlock attempt never paid twice).
     async fn deny(
         &mut self,
         shard: &Origin,
@@ -399,11 +510,14 @@ impl<S: Store, C: Clock, R: CryptoRng, P: Pbkdf2Provider, D: DeviceKey> Kms<S, C
         key_id: Option<&str>,
         error: Error,
     ) -> Error {
-        let tx = Transaction::new();
-        match self.commit(shard, tx, op, key_id, Outcome::Denied).await {
-            Ok(()) => error,
-            Err(Error::Conflict) => Error::Conflict,
-            Err(_) => error,
+        for _ in 0..MAX_ATTEMPTS {
+            let tx = Transaction::new();
+            match self.commit(shard, tx, op, key_id, Outcome::Denied).await {
+                Err(Error::Conflict) => continue,
+                Err(e @ Error::Tampered { .. }) => return e,
+                Ok(()) | Err(_) => return error,
+            }
         }
+        error
     }
 }

@@ -9,12 +9,15 @@
 //! - [`prekeys`]: signed, one-time and Kyber prekeys.
 //! - [`bundle`]: the public prekey bundle a peer fetches to start a session.
 //! - [`pqxdh`]: the PQXDH handshake secret, initiator and responder sides.
+//! - [`page_signature`]: identity-key signatures over a page's own data, under a domain
+//!   that no certified format can start with.
 //!
 //! Every encoding, with test vectors, is described in `docs/formats/signal.md`.
 
 pub mod bundle;
 pub mod identity;
 pub mod kem;
+pub mod page_signature;
 pub mod pqxdh;
 pub mod prekeys;
 pub mod xeddsa;

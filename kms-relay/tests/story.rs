@@ -41,9 +41,21 @@ fn temp_dir(name: &str) -> PathBuf {
     dir
 }
 
+/// The caller the enclave routes `r` from: its own UI for the methods that are the user's
+/// (setup, unlocking, unlock methods), the linked page for everything else.
+fn routed(origin: &str, r: &Request) -> kms_core::rpc::policy::Caller {
+    use kms_core::rpc::policy::{Caller, Policy};
+    let o = kms_core::origin::Origin::parse(origin).unwrap();
+    if r.policy() == Policy::Page {
+        Caller::Page(o)
+    } else {
+        Caller::EnclaveUi(o)
+    }
+}
+
 fn call(kms: &mut Enclave, json: &str) -> Result<Response, Error> {
     let req: Request = serde_json::from_str(json).unwrap_or_else(|e| panic!("{json}: {e}"));
-    pollster::block_on(kms.handle(ORIGIN, req))
+    pollster::block_on(kms.handle(&routed(ORIGIN, &req), req))
 }
 
 fn now_ms() -> u64 {

@@ -3,8 +3,10 @@
 //! It adapts [`kms_core`] to the browser and adds no logic of its own: an IndexedDB
 //! [`Store`](kms_core::store::Store) ([`idb::IdbStore`]), WebCrypto PBKDF2 and a
 //! non-extractable device key ([`webcrypto`]), `Date.now()` and `crypto.getRandomValues`,
-//! and one entry point, [`Enclave::handle`], that decodes an RPC frame, runs it and encodes
-//! the reply.
+//! and two entry points that decode an RPC frame, run it and encode the reply:
+//! [`Enclave::handle`] for frames from the linked page, [`Enclave::handle_ui`] for the
+//! enclave's own UI (called only by the enclave page's code, on a user's gesture in its
+//! frame — never with a frame that arrived on the port).
 //!
 //! ```js
 //! import init, { Enclave } from "./kms_wasm.js";
@@ -12,6 +14,9 @@
 //! const enclave = await Enclave.open({ rpId: location.hostname, enclaveOrigin: location.origin,
 //!                                      allowedTopOrigins: ["https://app.example"] });
 //! const reply = await enclave.handle("https://app.example", { v: 1, id: 1, method: "status" });
+//! // In the enclave's own form handler, after a trusted click:
+//! await enclave.handleUi("https://app.example", { v: 1, id: 2, method: "unlock.passphrase",
+//!                                                 params: { passphrase: input.value } });
 //! ```
 
 use std::cell::RefCell;
@@ -20,8 +25,10 @@ use std::rc::Rc;
 use getrandom::SysRng;
 use kms_core::clock::Clock;
 use kms_core::error::Error;
+use kms_core::origin::Origin;
 use kms_core::rand_core::UnwrapErr;
 use kms_core::rpc::frame::{self, Call, FrameHeader, Reply};
+use kms_core::rpc::policy::Caller;
 use kms_core::service::{Config, Kms};
 use serde::{Deserialize, Serialize};
 use wasm_bindgen::prelude::*;
@@ -63,6 +70,8 @@ struct Options {
     allowed_top_origins: Vec<String>,
     /// Require user verification for passkeys (default true).
     require_user_verification: Option<bool>,
+    /// Let the page send a passphrase to `unlock.passphrase` (default false; weaker).
+    page_passphrase_unlock: Option<bool>,
 }
 
 /// What [`Enclave::info`] reports.
@@ -87,6 +96,8 @@ impl Enclave {
     /// Opens the enclave's database (creating it on first use) and loads the device key.
     ///
     /// Never fails because storage is blocked: requests then answer `StorageBlocked`.
+    /// Fails with a message starting `Misconfigured:` when an allowed origin could claim
+    /// the enclave's passkey rpId (see `Config::validate`).
     /// `indexed_db` replaces the global `indexedDB` factory (a Storage Access API handle's,
     /// in a cross-site frame that was granted access).
     pub async fn open(
@@ -95,6 +106,17 @@ impl Enclave {
     ) -> Result<Enclave, JsError> {
         let o: Options = serde_wasm_bindgen::from_value(options)
             .map_err(|e| JsError::new(&format!("Enclave.open options: {e}")))?;
+        let config = Config {
+            rp_id: o.rp_id,
+            enclave_origin: o.enclave_origin,
+            allowed_top_origins: o.allowed_top_origins,
+            require_user_verification: o.require_user_verification.unwrap_or(true),
+            page_passphrase_unlock: o.page_passphrase_unlock.unwrap_or(false),
+            ..Config::default()
+        };
+        config
+            .validate()
+            .map_err(|e| JsError::new(&format!("{}: {e}", e.code())))?;
         let name = o.db_name.as_deref().unwrap_or("kms-enclave");
         let store = IdbStore::open_with(name, indexed_db).await;
         let device = WebCryptoDeviceKey::load_or_create(store.database().ok()).await;
@@ -103,13 +125,6 @@ impl Enclave {
             device_key_available: device.is_available(),
             schema_version: idb::SCHEMA_VERSION,
             rpc_version: kms_core::rpc::RPC_VERSION,
-        };
-        let config = Config {
-            rp_id: o.rp_id,
-            enclave_origin: o.enclave_origin,
-            allowed_top_origins: o.allowed_top_origins,
-            require_user_verification: o.require_user_verification.unwrap_or(true),
-            ..Config::default()
         };
         let kms = Kms::new(store, BrowserClock, UnwrapErr(SysRng))
             .with_config(config)
@@ -132,6 +147,26 @@ impl Enclave {
     /// Calls must not overlap (the bootstrap queues them); an overlapping call answers
     /// `Internal` without running.
     pub async fn handle(&self, origin: String, message: JsValue) -> Result<JsValue, JsError> {
+        self.run(origin, message, Caller::Page).await
+    }
+
+    /// Handles one frame from the enclave's own UI, acting for the linked page `origin`:
+    /// setup, unlocking and unlock-method changes are accepted only here. The enclave page
+    /// calls it from its own form and ceremony code after a trusted click in its visible
+    /// frame; a page can never reach it.
+    #[wasm_bindgen(js_name = handleUi)]
+    pub async fn handle_ui(&self, origin: String, message: JsValue) -> Result<JsValue, JsError> {
+        self.run(origin, message, Caller::EnclaveUi).await
+    }
+}
+
+impl Enclave {
+    async fn run(
+        &self,
+        origin: String,
+        message: JsValue,
+        caller: fn(Origin) -> Caller,
+    ) -> Result<JsValue, JsError> {
         let parsed = frame::parse(
             serde_wasm_bindgen::from_value::<FrameHeader>(message.clone()),
             || serde_wasm_bindgen::from_value::<Call>(message),
@@ -143,7 +178,10 @@ impl Enclave {
                 match taken {
                     None => Reply::new(Some(id), Err(Error::Internal)),
                     Some(mut kms) => {
-                        let result = kms.handle(&origin, request).await;
+                        let result = match Origin::parse(&origin) {
+                            Ok(o) => kms.handle(&caller(o), request).await,
+                            Err(e) => Err(e.into()),
+                        };
                         *self.kms.borrow_mut() = Some(kms);
                         Reply::new(Some(id), result)
                     }

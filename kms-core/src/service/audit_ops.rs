@@ -2,6 +2,10 @@
 
 use rand_core::CryptoRng;
 
+use ed25519_dalek::VerifyingKey;
+
+use super::records::KeyRecord;
+use super::unlocking::{AUDIT_KEY_ID, AUDIT_KEY_KEY};
 use super::{Kms, Response};
 use crate::audit::{self, Checkpoint, Entry, Head};
 use crate::clock::Clock;
@@ -44,7 +48,7 @@ impl<S: Store, C: Clock, R: CryptoRng, P: Pbkdf2Provider, D: DeviceKey> Kms<S, C
         Ok(out)
     }
 
-    async fn stored_checkpoint(&self, o: &Origin) -> Result<Option<Checkpoint>, Error> {
+    pub(super) async fn stored_checkpoint(&self, o: &Origin) -> Result<Option<Checkpoint>, Error> {
         match self.store.get(&checkpoint_key(o)).await? {
             None => Ok(None),
             Some(raw) => serde_json::from_slice(&raw)
@@ -53,33 +57,69 @@ impl<S: Store, C: Clock, R: CryptoRng, P: Pbkdf2Provider, D: DeviceKey> Kms<S, C
         }
     }
 
+    /// The audit public key: the session's while unlocked, else the one in the audit key
+    /// record's header (readable without the KEK, so a locked enclave can still verify).
+    pub(super) async fn audit_verifying_key(&self) -> Result<VerifyingKey, Error> {
+        if let Some(s) = &self.session {
+            return Ok(s.audit_key.verifying_key());
+        }
+        let raw = self
+            .store
+            .get(AUDIT_KEY_KEY)
+            .await?
+            .ok_or(Error::NotInitialized)?;
+        let rec = KeyRecord::decode(&raw, "", AUDIT_KEY_ID)?;
+        let bytes: [u8; 32] = rec
+            .header
+            .public_key
+            .as_slice()
+            .try_into()
+            .map_err(|_| Error::tampered("audit key"))?;
+        VerifyingKey::from_bytes(&bytes).map_err(|_| Error::tampered("audit key"))
+    }
+
+    /// The shard's log as evidence: every entry, and either a fresh checkpoint (unlocked,
+    /// and the log extends its stored checkpoint) or the stored one. A log that fails the
+    /// check is still exported, with the failure named in `tampered`: the user keeps the
+    /// evidence, and no new signature covers it. Works while locked.
     pub(super) async fn audit_export(&self, o: &Origin) -> Result<Response, Error> {
-        let session = self.session.as_ref().ok_or(Error::Locked)?;
         let entries = self.shard_entries(o).await?;
+        let key = self.audit_verifying_key().await?;
+        let stored = self.stored_checkpoint(o).await?;
+        let tampered = match &stored {
+            Some(cp) => audit::verify(&entries, cp, &key)
+                .err()
+                .map(|e| format!("audit log: {e}")),
+            None => audit::verify_chain(&entries)
+                .err()
+                .map(|e| format!("audit log: {e}")),
+        };
         let head = entries.last().map_or_else(Head::genesis, Head::after);
-        let checkpoint = Checkpoint::sign(&head, &session.audit_key);
+        let fresh = match (&self.session, &tampered) {
+            (Some(s), None) => Some(Checkpoint::sign(&head, &s.audit_key)),
+            _ => None,
+        };
         Ok(Response::AuditExport {
-            jsonl: audit::export_jsonl(&entries, Some(&checkpoint)),
+            jsonl: audit::export_jsonl(&entries, fresh.as_ref().or(stored.as_ref())),
             size: entries.len() as u64,
-            audit_public_key: crate::b64::encode(session.audit_key.verifying_key().to_bytes()),
+            audit_public_key: crate::b64::encode(key.to_bytes()),
+            tampered,
         })
     }
 
     pub(super) async fn audit_verify(&self, o: &Origin) -> Result<Response, Error> {
-        let session = self.session.as_ref().ok_or(Error::Locked)?;
         let entries = self.shard_entries(o).await?;
         let checkpoint = self
             .stored_checkpoint(o)
             .await?
             .ok_or_else(|| Error::tampered("audit checkpoint missing"))?;
-        let verified = audit::verify(&entries, &checkpoint, &session.audit_key.verifying_key())
+        let key = self.audit_verifying_key().await?;
+        let verified = audit::verify(&entries, &checkpoint, &key)
             .map_err(|e| Error::tampered(format!("audit log: {e}")))?;
-        let head = entries.last().map_or_else(Head::genesis, Head::after);
-        let _ = verified;
         Ok(Response::AuditVerified {
             size: entries.len() as u64,
             checkpoint_size: checkpoint.size,
-            head: crate::b64::encode(head.hash),
+            head: crate::b64::encode(verified.head.hash),
         })
     }
 }

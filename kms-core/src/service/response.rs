@@ -1,6 +1,7 @@
 //! Typed results of [`super::Kms::handle`]. Public data only: no variant has a field that
-//! can hold private key bytes, and the one secret result (a PQXDH shared secret, which the
-//! caller asked for) is named as such.
+//! can hold private key bytes or a key-equivalent (a shared secret, a PRF input or output,
+//! a passphrase). The only data a page gets back that it did not send is public keys,
+//! signatures, tokens and the plaintexts it asked the enclave to open.
 
 use serde::Serialize;
 
@@ -27,8 +28,25 @@ pub struct MethodInfo {
     pub created_ms: u64,
     /// The passkey's credential id (base64url), for passkey methods.
     pub credential_id: Option<String>,
-    /// The PRF input (base64url) to evaluate, for PRF methods.
+    /// The PRF input (base64url) to evaluate, for PRF methods: given to the enclave's own
+    /// UI only, never to a page.
     pub prf_input: Option<String>,
+    /// What an attacker must have to recover the KEK from this method.
+    pub protection: Protection,
+}
+
+/// What stands between a copy of the stored records and the KEK, per unlock method.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[cfg_attr(feature = "ts", derive(ts_rs::TS))]
+#[serde(rename_all = "kebab-case")]
+pub enum Protection {
+    /// The passphrase: PBKDF2-SHA256 600 000 iterations per guess.
+    Passphrase,
+    /// A secret held by the authenticator (the passkey's PRF output), never stored.
+    AuthenticatorSecret,
+    /// A device key stored in the browser profile: the passkey gate keeps the page out
+    /// (it cannot produce the assertion), but someone who copies the profile has the KEK.
+    ProfileAtRest,
 }
 
 /// A public one-time prekey.
@@ -164,12 +182,7 @@ pub enum Response {
         /// The new signed prekey id.
         id: u32,
     },
-    /// The PQXDH shared secret of an incoming session (the one-time prekey is shredded).
-    SignalSharedSecret {
-        /// 32 bytes, base64url: the caller's session root secret.
-        shared_secret: String,
-    },
-    /// An XEdDSA signature by the identity key.
+    /// An XEdDSA signature by the identity key over the page-signature message.
     SignalSignature {
         /// 64 bytes, base64url.
         signature: String,
@@ -205,6 +218,10 @@ pub enum Response {
         size: u64,
         /// The audit public key (Ed25519, base64url).
         audit_public_key: String,
+        /// Set when the stored log does not extend its signed checkpoint (entries cut or
+        /// rewritten): what failed. The export then carries the stored checkpoint, not a
+        /// fresh one.
+        tampered: Option<String>,
     },
     /// The audit log verified.
     AuditVerified {

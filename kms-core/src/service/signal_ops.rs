@@ -1,4 +1,4 @@
-//! Signal identity, prekeys and the PQXDH responder, stored per origin shard.
+//! Signal identity and prekeys, stored per origin shard, and page signatures.
 
 use rand_core::CryptoRng;
 use serde::{Deserialize, Serialize};
@@ -13,10 +13,11 @@ use crate::format::KEY_RECORD_V1;
 use crate::kdf::Pbkdf2Provider;
 use crate::origin::Origin;
 use crate::secret::Secret32;
-use crate::signal::identity::{IdentityKeyPair, PublicKey};
+use crate::signal::bundle::PreKeyBundle;
+use crate::signal::identity::IdentityKeyPair;
 use crate::signal::kem::KemAlgorithm;
+use crate::signal::page_signature;
 use crate::signal::prekeys::{KyberPreKey, OneTimePreKey, SignedPreKey};
-use crate::signal::{bundle::PreKeyBundle, pqxdh};
 use crate::store::{Check, Store, Transaction};
 
 const IDENTITY_ID: &str = "signal-identity/0";
@@ -37,16 +38,6 @@ struct SignalState {
     next_kyber_id: u32,
     current_signed_id: u32,
     current_kyber_id: u32,
-}
-
-/// Inputs of `signal.respond`.
-pub(super) struct RespondParams<'a> {
-    pub(super) their_identity: &'a [u8],
-    pub(super) their_ephemeral: &'a [u8],
-    pub(super) signed_prekey_id: u32,
-    pub(super) one_time_prekey_id: Option<u32>,
-    pub(super) kyber_prekey_id: u32,
-    pub(super) kyber_ciphertext: &'a [u8],
 }
 
 fn spk_id(id: u32) -> String {
@@ -476,65 +467,6 @@ impl<S: Store, C: Clock, R: CryptoRng, P: Pbkdf2Provider, D: DeviceKey> Kms<S, C
         Ok(Response::SignalSignedPrekey { id })
     }
 
-    pub(super) async fn signal_respond(
-        &mut self,
-        o: &Origin,
-        p: RespondParams<'_>,
-    ) -> Result<Response, Error> {
-        let l = self
-            .load_signal(o)
-            .await?
-            .ok_or_else(|| Error::KeyNotFound {
-                id: IDENTITY_ID.into(),
-            })?;
-        let their_identity = PublicKey::deserialize(p.their_identity)
-            .map_err(|e| Error::bad_request(format!("theirIdentity: {e}")))?;
-        let their_ephemeral = PublicKey::deserialize(p.their_ephemeral)
-            .map_err(|e| Error::bad_request(format!("theirEphemeral: {e}")))?;
-        let signed = self.load_signed(o, &l.identity, p.signed_prekey_id).await?;
-        let kyber = self.load_kyber(o, &l.identity, p.kyber_prekey_id).await?;
-        let mut tx = Transaction::new();
-        let one_time = match p.one_time_prekey_id {
-            None => None,
-            Some(id) => {
-                let key_id = otpk_id(id);
-                let Some((raw, _, secret)) = self.load_key(o, &key_id).await? else {
-                    return Err(if id >= 1 && id < l.state.next_one_time_id {
-                        Error::KeyConsumed { id: key_id }
-                    } else {
-                        Error::KeyNotFound { id: key_id }
-                    });
-                };
-                // Consume and shred in the same transaction as the audit entry: a second
-                // responder racing for the same prekey fails its check and retries, then
-                // finds it consumed.
-                tx.check(Check::Equals(record_key(o, &key_id), raw))
-                    .delete(record_key(o, &key_id));
-                Some(OneTimePreKey::from_secret(
-                    id,
-                    secret32(secret.expose(), &key_id)?,
-                ))
-            }
-        };
-        let shared = pqxdh::respond(
-            &l.identity,
-            &signed,
-            one_time.as_ref(),
-            &kyber,
-            p.kyber_ciphertext,
-            &their_identity,
-            &their_ephemeral,
-        )
-        .map_err(|e| Error::bad_request(format!("PQXDH: {e}")))?;
-        let key_id = p.one_time_prekey_id.map(otpk_id);
-        self.commit(o, tx, "signal.respond", key_id.as_deref(), Outcome::Ok)
-            .await?;
-        Ok(Response::SignalSharedSecret {
-            shared_secret: crate::b64::encode(shared.expose()),
-        })
-    }
-
-    /// The shard's identity key pair (created with the other Signal keys on first use).
     pub(super) async fn signal_identity(&mut self, o: &Origin) -> Result<IdentityKeyPair, Error> {
         Ok(self.ensure_signal(o).await?.identity)
     }
@@ -545,7 +477,7 @@ impl<S: Store, C: Clock, R: CryptoRng, P: Pbkdf2Provider, D: DeviceKey> Kms<S, C
         message: &[u8],
     ) -> Result<Response, Error> {
         let l = self.ensure_signal(o).await?;
-        let signature = l.identity.sign(&mut self.rng, message);
+        let signature = page_signature::sign(&l.identity, &mut self.rng, o.as_str(), message);
         self.commit(
             o,
             Transaction::new(),

@@ -4,7 +4,9 @@ use ed25519_dalek::SigningKey;
 use serde::{Deserialize, Serialize};
 
 use super::records::{KeyHeader, KeyKind, KeyRecord, record_key, shard_prefix};
-use super::{CHALLENGE_TTL_MS, Challenge, Kms, MethodInfo, Response, Session};
+use super::{
+    CHALLENGE_TTL_MS, Challenge, Kms, MAX_ATTEMPTS, MethodInfo, Protection, Response, Session,
+};
 use crate::audit::Outcome;
 use crate::clock::Clock;
 use crate::device::DeviceKey;
@@ -12,6 +14,7 @@ use crate::error::Error;
 use crate::format::{self, KEY_RECORD_V1};
 use crate::kdf::Pbkdf2Provider;
 use crate::origin::Origin;
+use crate::rpc::policy::Caller;
 use crate::rpc::{Bytes, SecretInput};
 use crate::secret::Secret32;
 use crate::store::{Check, Store, Transaction};
@@ -26,7 +29,7 @@ pub(super) const BACKOFF_KEY: &str = "g/backoff";
 /// Store key of the enclave's audit checkpoint key.
 pub(super) const AUDIT_KEY_KEY: &str = "g/audit-key";
 /// Key id of the audit key inside its record.
-const AUDIT_KEY_ID: &str = "audit/0";
+pub(super) const AUDIT_KEY_ID: &str = "audit/0";
 /// Prefix of unlock-method records.
 const METHOD_PREFIX: &str = "u/";
 /// Format id of the back-off record.
@@ -54,19 +57,25 @@ pub(crate) fn backoff_delay_ms(failures: u32, free: u32) -> u64 {
     (1000u64 << doublings).min(MAX_BACKOFF_MS)
 }
 
-fn method_info(rec: &UnlockRecord) -> MethodInfo {
-    let (credential_id, prf_input) = match &rec.params {
-        MethodParams::Passphrase { .. } => (None, None),
+/// The public description of a method. The PRF input goes only to the enclave's UI (it
+/// needs it for the assertion); a page never gets it, so it cannot ask an authenticator
+/// for the same PRF output even where it could use the rpId.
+fn method_info(rec: &UnlockRecord, for_ui: bool) -> MethodInfo {
+    let (credential_id, prf_input, protection) = match &rec.params {
+        MethodParams::Passphrase { .. } => (None, None, Protection::Passphrase),
         MethodParams::PasskeyPrf {
             credential_id,
             prf_input,
         } => (
             Some(crate::b64::encode(credential_id)),
-            Some(crate::b64::encode(prf_input)),
+            for_ui.then(|| crate::b64::encode(prf_input)),
+            Protection::AuthenticatorSecret,
         ),
-        MethodParams::PasskeyGate { credential } => {
-            (Some(crate::b64::encode(&credential.id)), None)
-        }
+        MethodParams::PasskeyGate { credential } => (
+            Some(crate::b64::encode(&credential.id)),
+            None,
+            Protection::ProfileAtRest,
+        ),
     };
     MethodInfo {
         id: rec.id.clone(),
@@ -75,6 +84,7 @@ fn method_info(rec: &UnlockRecord) -> MethodInfo {
         created_ms: rec.created_ms,
         credential_id,
         prf_input,
+        protection,
     }
 }
 
@@ -156,7 +166,7 @@ impl<S: Store, C: Clock, R: CryptoRng, P: Pbkdf2Provider, D: DeviceKey> Kms<S, C
         UnlockRecord::seal(id, label, now, params, kek, k_wrap, &mut self.rng)
     }
 
-    pub(super) async fn status(&self) -> Result<Response, Error> {
+    pub(super) async fn status(&self, caller: &Caller) -> Result<Response, Error> {
         let methods = self.methods().await?;
         let (_, backoff) = self.backoff().await?;
         let now = self.clock.now_ms();
@@ -165,15 +175,19 @@ impl<S: Store, C: Clock, R: CryptoRng, P: Pbkdf2Provider, D: DeviceKey> Kms<S, C
             unlocked: self.is_unlocked(),
             session_expires_ms: self.session.as_ref().and_then(|s| s.expires_ms),
             retry_after_ms: (backoff.not_before_ms > now).then_some(backoff.not_before_ms),
-            methods: methods.iter().map(|m| method_info(&m.rec)).collect(),
+            methods: methods
+                .iter()
+                .map(|m| method_info(&m.rec, caller.is_enclave_ui()))
+                .collect(),
         })
     }
 
     pub(super) async fn setup(
         &mut self,
-        o: &Origin,
+        caller: &Caller,
         passphrase: &SecretInput,
     ) -> Result<Response, Error> {
+        let o = caller.origin();
         if self.store.get(SETUP_KEY).await?.is_some()
             || !self.store.list(METHOD_PREFIX).await?.is_empty()
         {
@@ -216,6 +230,7 @@ impl<S: Store, C: Clock, R: CryptoRng, P: Pbkdf2Provider, D: DeviceKey> Kms<S, C
             kek,
             audit_key,
             expires_ms: None,
+            fresh_until_ms: self.fresh_until(caller),
         });
         Ok(Response::Unlocked {
             method_id: id,
@@ -247,9 +262,13 @@ impl<S: Store, C: Clock, R: CryptoRng, P: Pbkdf2Provider, D: DeviceKey> Kms<S, C
         Ok(SigningKey::from_bytes(bytes.expose()))
     }
 
-    /// Refuses an attempt while back-off is in force.
-    async fn check_backoff(&mut self, o: &Origin, op: &str) -> Result<(), Error> {
-        let (_, b) = self.backoff().await?;
+    /// Pays for one unlock attempt before its KDF runs ("pay before you try"): refuses
+    /// while back-off is in force, else records the attempt — one more failure and the
+    /// delay that follows it — with a conditional commit. Concurrent instances over one
+    /// store race on that commit; the losers retry, re-read, and find the back-off. Only a
+    /// successful unlock resets it.
+    async fn reserve_attempt(&mut self, o: &Origin, op: &str) -> Result<(), Error> {
+        let (raw, mut b) = self.backoff().await?;
         let now = self.clock.now_ms();
         if b.not_before_ms > now {
             let e = Error::RateLimited {
@@ -257,59 +276,59 @@ impl<S: Store, C: Clock, R: CryptoRng, P: Pbkdf2Provider, D: DeviceKey> Kms<S, C
             };
             return Err(self.deny(o, op, None, e).await);
         }
+        b.failures = b.failures.saturating_add(1);
+        b.not_before_ms = now + backoff_delay_ms(b.failures, self.config.free_unlock_attempts);
+        let encoded = serde_json::to_vec(&b).map_err(|_| Error::Internal)?;
+        let mut tx = Transaction::new();
+        tx.check(match raw {
+            Some(r) => Check::Equals(BACKOFF_KEY.into(), r),
+            None => Check::Absent(BACKOFF_KEY.into()),
+        })
+        .put(BACKOFF_KEY, encoded);
+        self.store.commit(tx).await?;
         Ok(())
     }
 
-    /// Records a failed attempt and its back-off; returns the error to report.
-    async fn fail_attempt(
-        &mut self,
-        o: &Origin,
-        op: &str,
-        method: Option<&str>,
-        error: Error,
-    ) -> Error {
-        let result: Result<(), Error> = async {
-            let (raw, mut b) = self.backoff().await?;
-            b.failures = b.failures.saturating_add(1);
-            b.not_before_ms = self.clock.now_ms()
-                + backoff_delay_ms(b.failures, self.config.free_unlock_attempts);
-            let mut tx = Transaction::new();
-            tx.check(match raw {
-                Some(r) => Check::Equals(BACKOFF_KEY.into(), r),
-                None => Check::Absent(BACKOFF_KEY.into()),
-            })
-            .put(BACKOFF_KEY, serde_json::to_vec(&b).unwrap_or_default());
-            self.commit(o, tx, op, method, Outcome::Denied).await
-        }
-        .await;
-        match result {
-            Ok(()) => error,
-            Err(Error::Conflict) => Error::Conflict,
-            Err(other) => other,
-        }
-    }
-
     /// Completes a successful unlock: resets back-off, audits, and opens the session.
+    ///
+    /// The attempt is already paid for, so a commit that loses a race is retried here
+    /// (from a fresh audit head) rather than by re-running the whole unlock.
     async fn finish_unlock(
         &mut self,
-        o: &Origin,
+        caller: &Caller,
         op: &str,
         kek: Secret32,
         method_id: String,
         expires_ms: Option<u64>,
         mut tx: Transaction,
     ) -> Result<Response, Error> {
+        let o = caller.origin();
         let audit_key = self.open_audit_key(&kek).await?;
-        if let (Some(raw), _) = self.backoff().await? {
-            tx.check(Check::Equals(BACKOFF_KEY.into(), raw))
-                .delete(BACKOFF_KEY);
+        tx.delete(BACKOFF_KEY);
+        let mut attempt = 0;
+        loop {
+            attempt += 1;
+            let result = self
+                .commit_signed(
+                    o,
+                    tx.clone(),
+                    op,
+                    Some(&method_id),
+                    Outcome::Ok,
+                    Some(&audit_key),
+                )
+                .await;
+            match result {
+                Err(Error::Conflict) if attempt < MAX_ATTEMPTS => continue,
+                other => other?,
+            }
+            break;
         }
-        self.commit_signed(o, tx, op, Some(&method_id), Outcome::Ok, Some(&audit_key))
-            .await?;
         self.session = Some(Session {
             kek,
             audit_key,
             expires_ms,
+            fresh_until_ms: self.fresh_until(caller),
         });
         Ok(Response::Unlocked {
             method_id,
@@ -319,46 +338,51 @@ impl<S: Store, C: Clock, R: CryptoRng, P: Pbkdf2Provider, D: DeviceKey> Kms<S, C
 
     pub(super) async fn unlock_passphrase(
         &mut self,
-        o: &Origin,
+        caller: &Caller,
         passphrase: &SecretInput,
     ) -> Result<Response, Error> {
         const OP: &str = "unlock.passphrase";
+        let o = caller.origin();
         let methods = self.methods().await?;
         if methods.is_empty() {
             return Err(Error::NotInitialized);
         }
-        self.check_backoff(o, OP).await?;
-        if unlock::check_passphrase(&passphrase.0).is_ok() {
-            for m in methods
-                .iter()
-                .filter(|m| matches!(m.rec.params, MethodParams::Passphrase { .. }))
-            {
-                let k_wrap = unlock::passphrase_k_wrap(&self.pbkdf2, &m.rec.params, &passphrase.0)
-                    .await
-                    .map_err(unlock_error)?;
-                if let Ok(kek) = m.rec.open(&k_wrap) {
-                    return self
-                        .finish_unlock(o, OP, kek, m.rec.id.clone(), None, Transaction::new())
-                        .await;
-                }
+        // No passphrase method accepts a passphrase this short: refused before the KDF,
+        // without paying for (or raising) the shared back-off.
+        if unlock::check_passphrase(&passphrase.0).is_err() {
+            return Err(self.deny(o, OP, None, Error::BadCredential).await);
+        }
+        self.reserve_attempt(o, OP).await?;
+        for m in methods
+            .iter()
+            .filter(|m| matches!(m.rec.params, MethodParams::Passphrase { .. }))
+        {
+            let k_wrap = unlock::passphrase_k_wrap(&self.pbkdf2, &m.rec.params, &passphrase.0)
+                .await
+                .map_err(unlock_error)?;
+            if let Ok(kek) = m.rec.open(&k_wrap) {
+                return self
+                    .finish_unlock(caller, OP, kek, m.rec.id.clone(), None, Transaction::new())
+                    .await;
             }
         }
-        Err(self.fail_attempt(o, OP, None, Error::BadCredential).await)
+        Err(self.deny(o, OP, None, Error::BadCredential).await)
     }
 
     pub(super) async fn unlock_prf(
         &mut self,
-        o: &Origin,
+        caller: &Caller,
         credential_id: &Bytes,
         prf_output: &SecretInput,
     ) -> Result<Response, Error> {
         const OP: &str = "unlock.prf";
+        let o = caller.origin();
         let methods = self.methods().await?;
         if methods.is_empty() {
             return Err(Error::NotInitialized);
         }
         unlock::check_prf_output(&prf_output.0).map_err(unlock_error)?;
-        self.check_backoff(o, OP).await?;
+        self.reserve_attempt(o, OP).await?;
         let found = methods.iter().find(|m| {
             matches!(&m.rec.params, MethodParams::PasskeyPrf { credential_id: c, .. } if *c == credential_id.0)
         });
@@ -366,14 +390,12 @@ impl<S: Store, C: Clock, R: CryptoRng, P: Pbkdf2Provider, D: DeviceKey> Kms<S, C
             let k_wrap = unlock::prf_k_wrap(&m.rec.params, &prf_output.0).map_err(unlock_error)?;
             if let Ok(kek) = m.rec.open(&k_wrap) {
                 return self
-                    .finish_unlock(o, OP, kek, m.rec.id.clone(), None, Transaction::new())
+                    .finish_unlock(caller, OP, kek, m.rec.id.clone(), None, Transaction::new())
                     .await;
             }
         }
         let id = found.map(|m| m.rec.id.clone());
-        Err(self
-            .fail_attempt(o, OP, id.as_deref(), Error::BadCredential)
-            .await)
+        Err(self.deny(o, OP, id.as_deref(), Error::BadCredential).await)
     }
 
     pub(super) async fn gate_challenge(&mut self) -> Result<Response, Error> {
@@ -413,24 +435,25 @@ impl<S: Store, C: Clock, R: CryptoRng, P: Pbkdf2Provider, D: DeviceKey> Kms<S, C
 
     pub(super) async fn unlock_gate(
         &mut self,
-        o: &Origin,
+        caller: &Caller,
         credential_id: &Bytes,
         authenticator_data: &Bytes,
         client_data_json: &Bytes,
         signature: &Bytes,
     ) -> Result<Response, Error> {
         const OP: &str = "unlock.gate";
+        let o = caller.origin();
         let challenge = self.take_challenge()?;
         let methods = self.methods().await?;
         if methods.is_empty() {
             return Err(Error::NotInitialized);
         }
-        self.check_backoff(o, OP).await?;
+        self.reserve_attempt(o, OP).await?;
         let found = methods.into_iter().find(|m| {
             matches!(&m.rec.params, MethodParams::PasskeyGate { credential } if credential.id == credential_id.0)
         });
         let Some(m) = found else {
-            return Err(self.fail_attempt(o, OP, None, Error::BadCredential).await);
+            return Err(self.deny(o, OP, None, Error::BadCredential).await);
         };
         let MethodParams::PasskeyGate { credential } = &m.rec.params else {
             return Err(Error::Internal);
@@ -453,7 +476,7 @@ impl<S: Store, C: Clock, R: CryptoRng, P: Pbkdf2Provider, D: DeviceKey> Kms<S, C
             Ok(v) => v,
             Err(_) => {
                 return Err(self
-                    .fail_attempt(o, OP, Some(&m.rec.id), Error::BadCredential)
+                    .deny(o, OP, Some(&m.rec.id), Error::BadCredential)
                     .await);
             }
         };
@@ -473,7 +496,7 @@ impl<S: Store, C: Clock, R: CryptoRng, P: Pbkdf2Provider, D: DeviceKey> Kms<S, C
         tx.check(Check::Equals(m.key.clone(), m.raw))
             .put(m.key, updated.encode());
         let expires = self.clock.now_ms() + GATE_SESSION_MS;
-        self.finish_unlock(o, OP, kek, updated.id, Some(expires), tx)
+        self.finish_unlock(caller, OP, kek, updated.id, Some(expires), tx)
             .await
     }
 
@@ -498,7 +521,7 @@ impl<S: Store, C: Clock, R: CryptoRng, P: Pbkdf2Provider, D: DeviceKey> Kms<S, C
     pub(super) async fn list_methods(&self) -> Result<Response, Error> {
         let methods = self.methods().await?;
         Ok(Response::Methods {
-            methods: methods.iter().map(|m| method_info(&m.rec)).collect(),
+            methods: methods.iter().map(|m| method_info(&m.rec, false)).collect(),
         })
     }
 
@@ -513,7 +536,7 @@ impl<S: Store, C: Clock, R: CryptoRng, P: Pbkdf2Provider, D: DeviceKey> Kms<S, C
         tx.check(Check::Absent(key.clone())).put(key, rec.encode());
         self.commit(o, tx, op, Some(&rec.id), Outcome::Ok).await?;
         Ok(Response::MethodAdded {
-            method: method_info(&rec),
+            method: method_info(&rec, false),
         })
     }
 

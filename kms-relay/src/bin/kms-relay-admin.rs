@@ -24,6 +24,8 @@ use std::process::ExitCode;
 
 use kms_core::clock::{Clock, SystemClock};
 use kms_core::envelope::{Envelope, SignedPrekey};
+use kms_core::origin::Origin;
+use kms_core::rpc::policy::Caller;
 use kms_core::rpc::{RelayAlg, Request, SecretInput};
 use kms_core::service::{KeyKind, Kms, Response};
 use kms_relay::client::VendingClient;
@@ -96,9 +98,13 @@ fn passphrase(cli: &Cli) -> Result<SecretInput, String> {
     Ok(SecretInput::from(text.trim_end_matches(['\r', '\n'])))
 }
 
+/// Runs `req` as the vault's owner: this CLI is the owner's own trusted surface, the
+/// native counterpart of the enclave's UI.
 fn call(v: &mut Vault, origin: &str, req: Request) -> Result<Response, String> {
     let method = req.method();
-    pollster::block_on(v.handle(origin, req)).map_err(|e| format!("{method}: {} ({e})", e.code()))
+    let origin = Origin::parse(origin).map_err(|e| e.to_string())?;
+    pollster::block_on(v.handle(&Caller::EnclaveUi(origin), req))
+        .map_err(|e| format!("{method}: {} ({e})", e.code()))
 }
 
 fn open_vault(cli: &Cli, create: bool) -> Result<Vault, String> {
