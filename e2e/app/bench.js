@@ -2,7 +2,7 @@
 // same cryptography in this page.
 import { createKms } from "./sdk/index.js";
 
-const ENCLAVE_URL = new URLSearchParams(location.search).get("enclave") || "http://localhost:8081/";
+const ENCLAVE_URL = new URLSearchParams(location.search).get("enclave") || "http://enclave.kms.localhost:8081/";
 const PASSPHRASE = "correct horse battery staple";
 const median = (xs) => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)];
 const percentile = (xs, p) => [...xs].sort((a, b) => a - b)[Math.min(xs.length - 1, Math.floor(xs.length * p))];

@@ -1,9 +1,10 @@
 // The demo PWA: every step goes through the client SDK; the page only ever sees public
-// keys, signatures, tokens and the audit log.
-import { createKms, KmsError } from "./sdk/index.js";
+// keys, signatures, tokens and the audit log. Setup and unlocking happen in the enclave's
+// own form, inside its frame: this page never sees a passphrase.
+import { createKms, KmsError, verifyPageSignature } from "./sdk/index.js";
 
 const params = new URLSearchParams(location.search);
-const ENCLAVE_URL = params.get("enclave") || "http://localhost:8081/";
+const ENCLAVE_URL = params.get("enclave") || "http://enclave.kms.localhost:8081/";
 const logList = document.getElementById("log");
 document.getElementById("enclave-origin").textContent = new URL(ENCLAVE_URL).origin;
 
@@ -32,8 +33,6 @@ async function expectError(code, what, fn) {
   }
 }
 
-const passphrase = () => document.getElementById("passphrase").value;
-
 const steps = {
   async connect() {
     if (kms) return;
@@ -44,11 +43,11 @@ const steps = {
   async setupOrUnlock() {
     const status = await kms.status();
     if (!status.initialized) {
-      const r = await kms.setup(passphrase());
-      log(true, `set up with a passphrase (method ${r.methodId}); the enclave is unlocked`);
+      const r = await kms.setup({ hint: "for the demo" });
+      log(true, `set up with a passphrase typed into the enclave's own form (method ${r.methodId}); the enclave is unlocked`);
     } else if (!status.unlocked) {
-      const r = await kms.unlock.passphrase(passphrase());
-      log(true, `unlocked with the passphrase (method ${r.methodId})`);
+      const r = await kms.unlock({ hint: "for the demo" });
+      log(true, `unlocked in the enclave's own form (method ${r.methodId})`);
     } else {
       log(true, "already unlocked");
     }
@@ -59,10 +58,12 @@ const steps = {
     log(!s.unlocked, `locked: status.unlocked = ${s.unlocked}`);
     await expectError("Locked", "VAPID signing while locked", () =>
       kms.vapid.authorization({ aud: "https://push.example.net" }));
-    await expectError("BadCredential", "unlock with a wrong passphrase", () =>
-      kms.unlock.passphrase("not the passphrase"));
-    const r = await kms.unlock.passphrase(passphrase());
-    log(true, `unlocked again with the right passphrase (method ${r.methodId})`);
+    await expectError("NotPermitted", "unlock with a passphrase this page holds", () =>
+      kms.unlock.passphrase("a passphrase the page knows"));
+    await expectError("NotPermitted", "this page adding an unlock method itself", () =>
+      kms.call("methods.addPassphrase", { passphrase: "a passphrase the page knows" }));
+    const r = await kms.unlock();
+    log(true, `unlocked again in the enclave's own form (method ${r.methodId})`);
   },
   async passkey() {
     const method = await kms.methods.addPasskey({ label: "demo passkey" });
@@ -81,6 +82,10 @@ const steps = {
   async signal() {
     const b = await kms.signal.bundle({ oneTime: true });
     log(true, `Signal bundle: identity ${short(b.identityKey, 20)}, signed prekey #${b.signedPreKeyId}, Kyber prekey #${b.kyberPreKeyId}, one-time prekey #${b.preKeyId}`);
+    const message = new TextEncoder().encode("hello from the demo");
+    const signature = await kms.signal.sign(message);
+    const valid = await verifyPageSignature({ identityKey: b.identityKey, origin: location.origin, message, signature });
+    log(valid, `page signature over this page's own message verifies for ${location.origin} (it certifies no key)`);
   },
   async relay() {
     const key = await kms.relay.createKey({ alg: "EdDSA" });

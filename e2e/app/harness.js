@@ -3,7 +3,7 @@
 import { createKms, KmsError } from "./sdk/index.js";
 
 const params = new URLSearchParams(location.search);
-const ENCLAVE_URL = params.get("enclave") || "http://localhost:8081/";
+const ENCLAVE_URL = params.get("enclave") || "http://enclave.kms.localhost:8081/";
 const received = [];
 
 window.harness = {

@@ -2,8 +2,11 @@
 // virtual authenticator that stands in for a passkey.
 import { chromium } from "playwright-core";
 
-export const APP = process.env.KMS_APP_URL || "http://localhost:8080/";
-export const ENCLAVE = process.env.KMS_ENCLAVE_URL || "http://localhost:8081/";
+// Two hosts under one registrable domain, as a deployment has them (`*.localhost` names
+// resolve to loopback in the browser and are secure contexts): the app cannot claim the
+// enclave's passkey rpId, and the frame is same-site, so it keeps its storage.
+export const APP = process.env.KMS_APP_URL || "http://app.kms.localhost:8080/";
+export const ENCLAVE = process.env.KMS_ENCLAVE_URL || "http://enclave.kms.localhost:8081/";
 
 export async function launch() {
   return chromium.launch({
@@ -39,6 +42,46 @@ export async function addPasskeyAuthenticator(page) {
     },
   });
   return { cdp, authenticatorId };
+}
+
+/** The enclave frames of a page (the development and the release enclave origins). */
+export function enclaveFrames(page) {
+  const host = new URL(ENCLAVE).hostname;
+  return page.frames().filter((f) => {
+    try {
+      return new URL(f.url()).hostname === host;
+    } catch {
+      return false;
+    }
+  });
+}
+
+/**
+ * Stands in for the user at the enclave's own prompt: waits for its form, types
+ * `passphrase` into every passphrase field and clicks `button` (default: the first one) —
+ * real input events in the enclave frame, as a person's would be. Resolves to the prompt's
+ * title, or to null when `stop()` turns true before a prompt appears.
+ */
+export async function answerPrompt(page, { passphrase, button } = {}, stop = () => false, timeoutMs = 15_000) {
+  const deadline = Date.now() + timeoutMs;
+  while (!stop()) {
+    for (const frame of enclaveFrames(page)) {
+      const form = frame.locator("form");
+      if (!(await form.count().catch(() => 0))) continue;
+      const title = await form.locator("p").first().textContent();
+      if (passphrase !== undefined) {
+        for (const input of await form.locator("input[type=password]").all()) await input.fill(passphrase);
+      }
+      const target = button ? form.getByRole("button", { name: button, exact: true }) : form.locator("button").first();
+      await target.click({ timeout: 5000 });
+      // Wait for this prompt to go (or be replaced) before looking again.
+      await form.first().waitFor({ state: "detached", timeout: 5000 }).catch(() => {});
+      return title;
+    }
+    if (Date.now() > deadline) throw new Error("the enclave showed no prompt");
+    await new Promise((r) => setTimeout(r, 50));
+  }
+  return null;
 }
 
 /**

@@ -1,12 +1,12 @@
 // Shared set-up of the browser suite: one Chromium per test file, a fresh profile
 // (context) per test, and helpers to reach the enclave frame's IndexedDB.
 import { after, before } from "node:test";
-import { ENCLAVE, launch } from "./browser.mjs";
+import { ENCLAVE, answerPrompt, launch } from "./browser.mjs";
 
 export const ORIGINS = {
-  app: "http://localhost:8080",
-  app2: "http://localhost:8082",
-  rogue: "http://localhost:8083",
+  app: "http://app.kms.localhost:8080",
+  app2: "http://app2.kms.localhost:8082",
+  rogue: "http://rogue.kms.localhost:8083",
   crossSite: "http://127.0.0.1:8080",
 };
 export const PASSPHRASE = "correct horse battery staple";
@@ -79,4 +79,28 @@ export function flipByte(page, key, index) {
       tx.onerror = () => reject(tx.error);
     };
   }), [key, index]);
+}
+
+/**
+ * `kms.<path>(...args)` with the user answering the enclave's prompts in turn (`answers`:
+ * `{passphrase, button}` each; default: type PASSPHRASE and click the first button). Stops
+ * answering when the call settles (an error before any prompt, say). Resolves like `run`.
+ */
+export async function runWithUser(page, path, args = [], answers = [{ passphrase: PASSPHRASE }]) {
+  let settled = false;
+  const result = run(page, path, ...args).finally(() => { settled = true; });
+  for (const answer of answers) {
+    if ((await answerPrompt(page, answer, () => settled)) === null) break;
+  }
+  return result;
+}
+
+/** The user sets the enclave up with `passphrase` in its own form. */
+export function setupByUser(page, passphrase = PASSPHRASE) {
+  return runWithUser(page, "setup", [], [{ passphrase }]);
+}
+
+/** The user unlocks with `passphrase` in the enclave's own form. */
+export function unlockByUser(page, passphrase = PASSPHRASE) {
+  return runWithUser(page, "unlock", [], [{ passphrase, button: "Unlock" }]);
 }

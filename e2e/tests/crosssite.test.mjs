@@ -3,7 +3,7 @@
 import assert from "node:assert/strict";
 import { test } from "node:test";
 import { autoConfirm } from "../lib/browser.mjs";
-import { ORIGINS, newContext, openHarness, run } from "../lib/fixture.mjs";
+import { ORIGINS, newContext, openHarness, run, setupByUser, unlockByUser } from "../lib/fixture.mjs";
 
 test("a cross-site embedder gets StorageBlocked, not a crash", async () => {
   const context = await newContext();
@@ -12,8 +12,10 @@ test("a cross-site embedder gets StorageBlocked, not a crash", async () => {
     const info = await page.evaluate(() => window.harness.connect());
     assert.equal(info.storageAvailable, false);
     assert.equal((await run(page, "status")).code, "StorageBlocked");
-    assert.equal((await run(page, "setup", "correct horse battery staple")).code, "StorageBlocked");
-    assert.equal((await run(page, "unlock.passphrase", "correct horse battery staple")).code, "StorageBlocked");
+    assert.equal((await setupByUser(page)).code, "StorageBlocked");
+    assert.equal((await unlockByUser(page)).code, "StorageBlocked");
+    // A page-held passphrase is refused before storage is even tried.
+    assert.equal((await run(page, "unlock.passphrase", "correct horse battery staple")).code, "NotPermitted");
     // Key operations need an unlock first, which cannot happen here.
     assert.equal((await run(page, "vapid.publicKey")).code, "Locked");
 

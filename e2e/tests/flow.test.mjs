@@ -3,8 +3,8 @@
 // relay tokens and the audit log.
 import assert from "node:assert/strict";
 import { test } from "node:test";
-import { addPasskeyAuthenticator, autoConfirm } from "../lib/browser.mjs";
-import { PASSPHRASE, newContext, openHarness, run } from "../lib/fixture.mjs";
+import { addPasskeyAuthenticator, answerPrompt, autoConfirm, enclaveFrames } from "../lib/browser.mjs";
+import { PASSPHRASE, newContext, openHarness, run, runWithUser, setupByUser } from "../lib/fixture.mjs";
 
 test("full flow with passphrase, passkey PRF and gate", async () => {
   const context = await newContext();
@@ -18,9 +18,15 @@ test("full flow with passphrase, passkey PRF and gate", async () => {
 
     assert.equal((await run(page, "status")).ok.initialized, false);
     assert.equal((await run(page, "vapid.publicKey")).code, "Locked");
-    assert.equal((await run(page, "setup", "short")).code, "BadRequest");
-    const setup = await run(page, "setup", PASSPHRASE);
-    assert.equal(setup.ok.type, "unlocked");
+    // Setup happens in the enclave's own form: a too-short passphrase is refused there and
+    // the form asks again; the page only learns the outcome.
+    const pending = run(page, "setup", { hint: "to keep your keys" });
+    assert.match(await answerPrompt(page, { passphrase: "short" }), /Set up/);
+    const alert = await enclaveFrames(page)[0].locator("[role=alert]").textContent();
+    assert.match(alert, /passphrase/i);
+    await answerPrompt(page, { passphrase: PASSPHRASE });
+    const setup = await pending;
+    assert.equal(setup.ok.type, "unlocked", JSON.stringify(setup));
 
     const vapid = (await run(page, "vapid.publicKey")).ok;
     assert.equal(Buffer.from(vapid.applicationServerKey, "base64url").length, 65);
@@ -58,8 +64,17 @@ test("full flow with passphrase, passkey PRF and gate", async () => {
     const token = (await run(page, "relay.token", { kid: key.kid, aud: "https://relay.example.net" })).ok;
     assert.equal(JSON.parse(Buffer.from(token.token.split(".")[0], "base64url")).kid, key.kid);
 
-    const methods = (await run(page, "methods.list")).ok.map((m) => m.kind).sort();
-    assert.deepEqual(methods, ["passkey-gate", "passkey-prf", "passphrase"]);
+    const methods = (await run(page, "methods.list")).ok;
+    assert.deepEqual(methods.map((m) => m.kind).sort(), ["passkey-gate", "passkey-prf", "passphrase"]);
+    assert.deepEqual(methods.map((m) => m.protection).sort(), ["authenticator-secret", "passphrase", "profile-at-rest"]);
+    assert.ok(methods.every((m) => m.prfInput === undefined || m.prfInput === null), "no PRF input reaches the page");
+
+    // A second passphrase, then removing it: both confirmed by the user in the enclave.
+    const second = await runWithUser(page, "methods.addPassphrase", [{ label: "spare" }], [{ passphrase: "a second passphrase" }]);
+    assert.equal(second.ok?.kind, "passphrase", JSON.stringify(second));
+    const removed = await runWithUser(page, "methods.remove", [second.ok.id], [{ button: "Remove" }]);
+    assert.ok(!removed.code, JSON.stringify(removed));
+    assert.equal((await run(page, "methods.list")).ok.length, 3);
 
     const exported = (await run(page, "audit.export")).ok;
     const lines = exported.jsonl.trim().split("\n");
@@ -77,7 +92,7 @@ test("sealed envelopes: seal to a vended prekey, open once, the key is shredded"
   try {
     const page = await openHarness(context);
     await page.evaluate(() => window.harness.connect());
-    await run(page, "setup", PASSPHRASE);
+    await setupByUser(page);
     const { identityKey, prekeys } = (await run(page, "envelope.prekeys", { count: 2, hybrid: true })).ok;
     assert.equal(prekeys.length, 2);
     assert.ok(prekeys[0].pqc_pub_key, "hybrid prekeys carry an ML-KEM-768 key");

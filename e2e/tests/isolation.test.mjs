@@ -4,7 +4,7 @@ import assert from "node:assert/strict";
 import { execFileSync } from "node:child_process";
 import { test } from "node:test";
 import { ENCLAVE } from "../lib/browser.mjs";
-import { ORIGINS, PASSPHRASE, dumpRecords, newContext, openHarness, run } from "../lib/fixture.mjs";
+import { ORIGINS, PASSPHRASE, dumpRecords, newContext, openHarness, run, setupByUser, unlockByUser } from "../lib/fixture.mjs";
 
 test("a page on an origin that is not allowed gets no port", async () => {
   const context = await newContext();
@@ -42,13 +42,13 @@ test("a second PWA origin cannot see or use the first origin's keys", async () =
   try {
     const a = await openHarness(context, ORIGINS.app);
     await a.evaluate(() => window.harness.connect());
-    await run(a, "setup", PASSPHRASE);
+    await setupByUser(a);
     const aKey = (await run(a, "vapid.publicKey")).ok;
     const aKeys = (await run(a, "keys.list")).ok;
 
     const b = await openHarness(context, ORIGINS.app2);
     await b.evaluate(() => window.harness.connect());
-    await run(b, "unlock.passphrase", PASSPHRASE);
+    await unlockByUser(b);
     assert.deepEqual((await run(b, "keys.list")).ok, [], "b starts with an empty shard");
     const bKey = (await run(b, "vapid.publicKey")).ok;
     assert.notEqual(bKey.applicationServerKey, aKey.applicationServerKey);
@@ -70,16 +70,17 @@ test("no reply contains private key bytes", async () => {
   try {
     const page = await openHarness(context);
     await page.evaluate(() => window.harness.connect());
-    await run(page, "setup", PASSPHRASE);
+    await setupByUser(page);
     await run(page, "vapid.publicKey");
     await run(page, "vapid.authorization", { aud: "https://push.example.net" });
     const relay = (await run(page, "relay.createKey", { alg: "EdDSA" })).ok;
     await run(page, "relay.token", { kid: relay.kid, aud: "https://relay.example.net" });
-    const bundle = (await run(page, "signal.bundle", { oneTime: true })).ok;
+    await run(page, "signal.bundle", { oneTime: true });
     await run(page, "signal.oneTimePrekeys");
     await run(page, "signal.sign", "aGVsbG8");
-    const peer = JSON.parse(execFileSync(process.env.PQXDH_INITIATE_BIN, { input: JSON.stringify(bundle) }));
-    await run(page, "signal.respond", peer.params);
+    const { identityKey, prekeys } = (await run(page, "envelope.prekeys", { count: 1, hybrid: true })).ok;
+    const envelope = (await run(page, "envelope.seal", { identityKey, prekey: prekeys[0], plaintext: "x" })).ok;
+    await run(page, "envelope.open", envelope);
     await run(page, "audit.export");
     await run(page, "keys.list");
 

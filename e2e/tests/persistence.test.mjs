@@ -1,14 +1,15 @@
 // Keys and the audit log survive reloads; lock wipes what is in memory.
 import assert from "node:assert/strict";
 import { test } from "node:test";
-import { PASSPHRASE, newContext, openHarness, run } from "../lib/fixture.mjs";
+import { answerPrompt } from "../lib/browser.mjs";
+import { PASSPHRASE, newContext, openHarness, run, setupByUser, unlockByUser } from "../lib/fixture.mjs";
 
 test("keys and audit log survive a reload; a reload starts locked", async () => {
   const context = await newContext();
   try {
     let page = await openHarness(context);
     await page.evaluate(() => window.harness.connect());
-    await run(page, "setup", PASSPHRASE);
+    await setupByUser(page);
     const vapid = (await run(page, "vapid.publicKey")).ok.applicationServerKey;
     const bundle = (await run(page, "signal.bundle")).ok;
     const before = (await run(page, "audit.verify")).ok;
@@ -20,8 +21,11 @@ test("keys and audit log survive a reload; a reload starts locked", async () => 
     assert.equal(status.initialized, true);
     assert.equal(status.unlocked, false, "a fresh enclave instance holds no key-encryption key");
     assert.equal((await run(page, "vapid.publicKey")).code, "Locked");
-    assert.equal((await run(page, "unlock.passphrase", "wrong passphrase")).code, "BadCredential");
-    await run(page, "unlock.passphrase", PASSPHRASE);
+    // A wrong passphrase in the enclave's form: it says so and asks again.
+    const pending = run(page, "unlock");
+    await answerPrompt(page, { passphrase: "wrong passphrase", button: "Unlock" });
+    await answerPrompt(page, { passphrase: PASSPHRASE, button: "Unlock" });
+    assert.equal((await pending).ok?.type, "unlocked");
     assert.equal((await run(page, "vapid.publicKey")).ok.applicationServerKey, vapid);
     const again = (await run(page, "signal.bundle")).ok;
     assert.equal(again.identityKey, bundle.identityKey);
@@ -37,7 +41,7 @@ test("lock wipes: nothing signs until the next unlock", async () => {
   try {
     const page = await openHarness(context);
     await page.evaluate(() => window.harness.connect());
-    await run(page, "setup", PASSPHRASE);
+    await setupByUser(page);
     await run(page, "relay.createKey", { alg: "EdDSA" });
     await run(page, "lock");
     for (const [path, arg] of [
@@ -49,7 +53,7 @@ test("lock wipes: nothing signs until the next unlock", async () => {
     ]) {
       assert.equal((await run(page, path, ...(arg ? [arg] : []))).code, "Locked", path);
     }
-    await run(page, "unlock.passphrase", PASSPHRASE);
+    await unlockByUser(page);
     assert.ok((await run(page, "signal.sign", "aGVsbG8")).ok);
   } finally {
     await context.close();

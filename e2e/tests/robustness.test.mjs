@@ -1,9 +1,8 @@
 // Robustness: malformed frames get typed errors and the enclave keeps serving; a tampered
 // record is detected and not used; two tabs never consume one one-time prekey twice.
 import assert from "node:assert/strict";
-import { execFileSync } from "node:child_process";
 import { test } from "node:test";
-import { ORIGINS, PASSPHRASE, flipByte, newContext, openHarness, run } from "../lib/fixture.mjs";
+import { ORIGINS, flipByte, newContext, openHarness, run, setupByUser, unlockByUser } from "../lib/fixture.mjs";
 
 const send = (page, frame) => page.evaluate((f) => window.raw.send(f), frame);
 
@@ -51,7 +50,7 @@ test("a tampered record is detected, not used, and other keys keep working", asy
   try {
     const page = await openHarness(context);
     await page.evaluate(() => window.harness.connect());
-    await run(page, "setup", PASSPHRASE);
+    await setupByUser(page);
     const vapid = (await run(page, "vapid.publicKey")).ok;
     const relay = (await run(page, "relay.createKey", { alg: "ES256" })).ok;
     await flipByte(page, `k/${ORIGINS.app}/${vapid.keyId}`, 60);
@@ -59,7 +58,7 @@ test("a tampered record is detected, not used, and other keys keep working", asy
     await page.reload();
     await page.waitForFunction(() => window.harness !== undefined);
     await page.evaluate(() => window.harness.connect());
-    await run(page, "unlock.passphrase", PASSPHRASE);
+    await unlockByUser(page);
     const used = await run(page, "vapid.authorization", { aud: "https://push.example.net" });
     assert.equal(used.code, "Tampered", JSON.stringify(used));
     const token = await run(page, "relay.token", { kid: relay.kid, aud: "https://relay.example.net" });
@@ -74,12 +73,12 @@ test("a tampered unlock record fails closed", async () => {
   try {
     const page = await openHarness(context);
     await page.evaluate(() => window.harness.connect());
-    const setup = (await run(page, "setup", PASSPHRASE)).ok;
+    const setup = (await setupByUser(page)).ok;
     await flipByte(page, `u/${setup.methodId}`, 200);
     await page.reload();
     await page.waitForFunction(() => window.harness !== undefined);
     await page.evaluate(() => window.harness.connect());
-    const r = await run(page, "unlock.passphrase", PASSPHRASE);
+    const r = await unlockByUser(page);
     assert.ok(["Tampered", "BadCredential"].includes(r.code), JSON.stringify(r));
     const status = await run(page, "status");
     assert.ok(status.code === "Tampered" || status.ok.unlocked === false, JSON.stringify(status));
@@ -96,20 +95,17 @@ test("two tabs at once do not double-consume a one-time prekey", async () => {
     const tab2 = await openHarness(context);
     await tab1.evaluate(() => window.harness.connect());
     await tab2.evaluate(() => window.harness.connect());
-    await run(tab1, "setup", PASSPHRASE);
-    await run(tab2, "unlock.passphrase", PASSPHRASE);
-    const bundle = (await run(tab1, "signal.bundle", { oneTime: true })).ok;
-    const peer = JSON.parse(execFileSync(process.env.PQXDH_INITIATE_BIN, { input: JSON.stringify(bundle) }));
-    const [a, b] = await Promise.all([
-      run(tab1, "signal.respond", peer.params),
-      run(tab2, "signal.respond", peer.params),
-    ]);
+    await setupByUser(tab1);
+    await unlockByUser(tab2);
+    const { identityKey, prekeys } = (await run(tab1, "envelope.prekeys", { count: 1, hybrid: true })).ok;
+    const envelope = (await run(tab1, "envelope.seal", { identityKey, prekey: prekeys[0], plaintext: "once" })).ok;
+    const [a, b] = await Promise.all([run(tab1, "envelope.open", envelope), run(tab2, "envelope.open", envelope)]);
     const winners = [a, b].filter((r) => r.ok);
     const losers = [a, b].filter((r) => r.code);
     assert.equal(winners.length, 1, JSON.stringify([a, b]));
-    assert.equal(winners[0].ok.sharedSecret, peer.sharedSecret, "the enclave derived the peer's secret");
+    assert.equal(Buffer.from(winners[0].ok.plaintext, "base64url").toString(), "once");
     assert.equal(losers[0].code, "KeyConsumed");
-    assert.equal((await run(tab1, "signal.respond", peer.params)).code, "KeyConsumed");
+    assert.equal((await run(tab1, "envelope.open", envelope)).code, "KeyConsumed");
     assert.ok((await run(tab2, "audit.verify")).ok, "the shared audit log still verifies");
   } finally {
     await context.close();

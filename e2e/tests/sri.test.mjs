@@ -4,9 +4,9 @@
 import assert from "node:assert/strict";
 import { readFileSync } from "node:fs";
 import { test } from "node:test";
-import { ORIGINS, PASSPHRASE, newContext, run } from "../lib/fixture.mjs";
+import { ORIGINS, newContext, setupByUser } from "../lib/fixture.mjs";
 
-const DIST = process.env.KMS_DIST_URL || "http://localhost:8084/";
+const DIST = process.env.KMS_DIST_URL || "http://enclave.kms.localhost:8084/";
 const manifest = JSON.parse(readFileSync(new URL("../../dist/sri-manifest.json", import.meta.url)));
 const PAGE_HASH = manifest.page.sri;
 const artifact = (suffix) => manifest.artifacts.find((a) => a.name.startsWith("kms-") && a.name.endsWith(suffix)).name;
@@ -50,7 +50,7 @@ test("the release enclave loads under SRI, pinned, and works", async () => {
     assert.ok(linked.ok, JSON.stringify(linked));
     const csp = await page.evaluate(() => document.querySelector("iframe").getAttribute("csp"));
     assert.match(csp, new RegExp(manifest.csp_script_hashes[0].replace(/[+/=]/g, "\\$&")));
-    const setup = await run(page, "setup", PASSPHRASE);
+    const setup = await setupByUser(page);
     assert.equal(setup.ok?.type, "unlocked", JSON.stringify(setup));
     const frame = page.frames().find((f) => f.url().startsWith(DIST));
     // The hashed files are what ran: the import map and the wasm pin are in the page.

@@ -6,11 +6,14 @@
 // kms.config.json's allowedOrigins; the reply {kms: "link", v: 1, ...} goes on the port,
 // and from then on frames {v, id, method, params} are answered on it. {kms: "bye"} closes it.
 //
-// Passkey ceremonies run here, in the enclave's own browsing context, so the PRF output
-// never leaves it: the `passkey.*` methods drive navigator.credentials and then call the
-// enclave with the result.
+// Authority is the user's: setup, unlocking and unlock-method changes are ceremonies that
+// the page can only ask for (`ui.*`, `passkey.*`). They run here, in the enclave's own
+// browsing context: the passphrase is typed into this frame's own input, passkeys are
+// created and asserted by this code, and the result reaches the core through
+// `enclave.handleUi` only after a trusted click in this frame while it was visible. Frames
+// from the page go to `enclave.handle`, where the core refuses every authority method.
 
-import init, { Enclave, sealEnvelope } from "./kms_wasm.js";
+import init, { Enclave, checkCeremony, isCeremony, sealEnvelope } from "./kms_wasm.js";
 
 const PROTOCOL = 1;
 const listeners = { linked: null };
@@ -30,6 +33,7 @@ const ready = (async () => {
     enclaveOrigin: location.origin,
     allowedTopOrigins: allowed,
     requireUserVerification: config.requireUserVerification !== false,
+    pagePassphraseUnlock: config.pagePassphraseUnlock === true,
   };
   const enclave = await Enclave.open(options);
   return { enclave, options, allowed: new Set(allowed) };
@@ -81,11 +85,21 @@ window.addEventListener("message", (event) => {
       port.postMessage({ kms: "link", v: PROTOCOL, ...enclave.info() });
     },
     (error) => {
-      port.postMessage({ kms: "refused", v: PROTOCOL, code: "Internal",
-        message: `the enclave failed to start: ${error && error.message}` });
+      const text = String((error && error.message) || error);
+      const code = text.startsWith("Misconfigured:") ? "Misconfigured" : "Internal";
+      port.postMessage({ kms: "refused", v: PROTOCOL, code,
+        message: `the enclave failed to start: ${text}` });
       port.close();
     },
   );
+});
+
+// A deployment the enclave refuses to run (e.g. a page that could claim its passkey rpId)
+// says so in the frame too.
+ready.catch((error) => {
+  const p = document.createElement("p");
+  p.textContent = `This key enclave refuses to start: ${(error && error.message) || error}`;
+  document.body.replaceChildren(p);
 });
 
 function onFrame(state, port, origin, frame) {
@@ -105,33 +119,40 @@ function onFrame(state, port, origin, frame) {
 }
 
 const ceremonies = {
-  "storage.requestAccess": requestStorageAccess,
+  "ui.setup": setup,
+  "ui.unlock": unlock,
+  "ui.addPassphrase": addPassphrase,
+  "ui.changePassphrase": changePassphrase,
+  "ui.removeMethod": removeMethod,
   "passkey.addPrf": addPrf,
   "passkey.unlockPrf": unlockPrf,
   "passkey.addGate": addGate,
   "passkey.unlockGate": unlockGate,
+  "storage.requestAccess": requestStorageAccess,
 };
 
+/** A typed failure of a ceremony, sent to the page as its error reply. */
+function fail(code, message) {
+  return Object.assign(new Error(message), { body: { code, message } });
+}
+
 async function dispatch(state, origin, frame) {
-  const enclave = state.enclave;
   const method = frame && typeof frame === "object" ? frame.method : undefined;
-  const ceremony = typeof method === "string" && Object.hasOwn(ceremonies, method) ? ceremonies[method] : null;
   if (method === "envelope.seal") return sealLocally(frame);
-  if (!ceremony) return enclave.handle(origin, frame);
-  const id = Number.isInteger(frame.id) ? frame.id : null;
-  if (frame.v !== PROTOCOL) {
-    return { v: PROTOCOL, id, err: { code: "Unsupported", message: `protocol version ${frame.v} (this enclave speaks ${PROTOCOL})` } };
-  }
-  if (id === null || (frame.params !== undefined && (typeof frame.params !== "object" || frame.params === null))) {
-    return { v: PROTOCOL, id, err: { code: "BadRequest", message: "frame: expected {v, id, method, params}" } };
-  }
-  const call = async (m, params) => {
-    const reply = await enclave.handle(origin, { v: PROTOCOL, id: frame.id, method: m, params });
+  if (typeof method !== "string" || !isCeremony(method)) return state.enclave.handle(origin, frame);
+  // Ceremony frames are checked by the core (version, id, params, text bounds).
+  const refusal = checkCeremony(frame);
+  if (refusal) return refusal;
+  const ceremony = Object.hasOwn(ceremonies, method) ? ceremonies[method] : null;
+  if (!ceremony) return { v: PROTOCOL, id: frame.id, err: { code: "BadRequest", message: `unknown ceremony ${method}` } };
+  // The enclave's own UI: the only caller of handleUi.
+  const ui = async (m, params) => {
+    const reply = await state.enclave.handleUi(origin, { v: PROTOCOL, id: frame.id, method: m, params });
     if (reply.err) throw Object.assign(new Error(reply.err.message), { body: reply.err });
     return reply.ok;
   };
   try {
-    const ok = await ceremony(call, frame.params || {}, origin, state);
+    const ok = await ceremony(ui, frame.params || {}, origin, state);
     return { v: PROTOCOL, id: frame.id, ok };
   } catch (error) {
     if (error && error.body) return { v: PROTOCOL, id: frame.id, err: error.body };
@@ -139,6 +160,8 @@ async function dispatch(state, origin, frame) {
     const name = error && error.name;
     const code = name === "NotAllowedError" || name === "AbortError" ? "BadCredential" : "Unsupported";
     return { v: PROTOCOL, id: frame.id, err: { code, message: `passkey: ${name || "error"}: ${error && error.message}` } };
+  } finally {
+    document.body.replaceChildren();
   }
 }
 
@@ -154,36 +177,114 @@ const b64u = {
   },
 };
 
+// ---- The enclave's own prompt ------------------------------------------------------------
+//
 // Browsers let a cross-origin iframe create a passkey only during a user gesture in that
-// iframe, so every ceremony starts with the enclave's own prompt (the SDK shows the frame
-// meanwhile). Styles are set through the CSSOM: the CSP allows no inline style.
-function confirmInFrame(title, detail) {
+// iframe, and only a person should confirm what changes authority, so every ceremony waits
+// for a click here (the SDK shows the frame meanwhile). A click counts only when it is
+// trusted (`event.isTrusted`: made by the user, not dispatched by script) and, where the
+// browser can tell (IntersectionObserver v2, Chromium), while this frame is visible: not
+// hidden, transparent, transformed or covered by the page. Styles are set through the CSSOM:
+// the CSP allows no inline style.
+
+/** Tracks whether `element` is visible to the user; `null` where the browser cannot tell. */
+function watchVisibility(element) {
+  const supported = typeof IntersectionObserverEntry === "function" &&
+    "isVisible" in IntersectionObserverEntry.prototype;
+  if (!supported) return { check: async () => null, stop() {} };
+  let visible = false;
+  let seen = false;
+  let wake = null;
+  const observer = new IntersectionObserver((entries) => {
+    for (const e of entries) visible = e.isVisible;
+    seen = true;
+    if (wake) wake();
+  }, { trackVisibility: true, delay: 100 });
+  observer.observe(element);
+  return {
+    // The first report can lag the frame's appearance by the observer's delay.
+    async check() {
+      if (!seen) await new Promise((r) => { wake = r; setTimeout(r, 1000); });
+      return visible;
+    },
+    stop() { observer.disconnect(); },
+  };
+}
+
+function el(tag, text, style) {
+  const e = document.createElement(tag);
+  if (text) e.textContent = text;
+  if (style) Object.assign(e.style, style);
+  return e;
+}
+
+/**
+ * Shows the enclave's prompt and resolves to {action, values} on a trusted click on one of
+ * `actions` while the frame is visible; rejects when the click came while it was hidden or
+ * covered, and on "Cancel". `fields` are password inputs typed into this frame only.
+ */
+function prompt({ title, detail, hint, origin, fields = [], actions, error }) {
   return new Promise((resolve, reject) => {
-    const box = document.createElement("div");
-    Object.assign(box.style, {
-      font: "15px/1.4 system-ui, sans-serif", padding: "1rem", color: "#1b1d21",
-      background: "#fff", height: "100%", boxSizing: "border-box",
+    const box = el("form", null, {
+      font: "15px/1.4 system-ui, sans-serif", padding: ".75rem 1rem", color: "#1b1d21",
+      background: "#fff", minHeight: "100%", boxSizing: "border-box", margin: "0",
     });
-    const h = document.createElement("p");
-    h.textContent = title;
-    h.style.fontWeight = "600";
-    const d = document.createElement("p");
-    d.textContent = detail;
-    const ok = document.createElement("button");
-    ok.textContent = "Continue";
-    const cancel = document.createElement("button");
-    cancel.textContent = "Cancel";
-    cancel.style.marginLeft = ".5rem";
-    ok.addEventListener("click", () => { box.remove(); resolve(); }, { once: true });
-    cancel.addEventListener("click", () => {
-      box.remove();
-      reject(Object.assign(new Error("the user cancelled"), { name: "NotAllowedError" }));
-    }, { once: true });
-    box.append(h, d, ok, cancel);
+    box.append(el("p", title, { fontWeight: "600", margin: "0 0 .4rem" }));
+    if (detail) box.append(el("p", detail, { margin: "0 0 .4rem" }));
+    if (hint) box.append(el("p", `“${hint}” — says ${origin}`, { margin: "0 0 .4rem", color: "#555", fontStyle: "italic" }));
+    const inputs = {};
+    for (const f of fields) {
+      const label = el("label", f.label, { display: "block", margin: ".2rem 0" });
+      const input = el("input", null, { display: "block", width: "100%", boxSizing: "border-box" });
+      input.type = "password";
+      input.name = f.name;
+      input.autocomplete = f.autocomplete || "current-password";
+      label.append(input);
+      box.append(label);
+      inputs[f.name] = input;
+    }
+    const message = el("p", error || "", { color: "#b00020", margin: ".3rem 0", minHeight: "1.2em" });
+    message.setAttribute("role", "alert");
+    box.append(message);
+    const watch = watchVisibility(box);
+    const done = () => { watch.stop(); box.remove(); };
+    for (const a of actions) {
+      const button = el("button", a.label, { marginRight: ".5rem" });
+      button.type = a.id === "cancel" ? "button" : "submit";
+      button.addEventListener("click", async (event) => {
+        event.preventDefault();
+        if (!event.isTrusted) return; // a script's click is not the user's
+        if (a.id === "cancel") {
+          done();
+          reject(Object.assign(new Error("the user cancelled"), { name: "NotAllowedError" }));
+          return;
+        }
+        if ((await watch.check()) === false) {
+          done();
+          reject(fail("NotPermitted", "confirmation refused: the enclave's prompt was hidden, transparent or covered"));
+          return;
+        }
+        const values = {};
+        for (const [name, input] of Object.entries(inputs)) {
+          values[name] = input.value;
+          input.value = "";
+        }
+        done();
+        resolve({ action: a.id, values });
+      });
+      box.append(button);
+    }
     document.body.style.margin = "0";
-    document.body.append(box);
-    ok.focus();
+    document.body.replaceChildren(box);
+    const first = Object.values(inputs)[0];
+    (first || box.querySelector("button")).focus();
   });
+}
+
+const CONTINUE = [{ id: "ok", label: "Continue" }, { id: "cancel", label: "Cancel" }];
+
+function confirmInFrame(title, origin) {
+  return prompt({ title, detail: `Requested by ${origin}.`, actions: CONTINUE });
 }
 
 function randomBytes(n) {
@@ -195,58 +296,151 @@ function prfFirst(credential) {
   return prf && prf.results && prf.results.first ? new Uint8Array(prf.results.first) : null;
 }
 
-function requireText(value, name, max = 64) {
-  if (value === undefined) return undefined;
-  if (typeof value !== "string" || value.length > max) throw Object.assign(new Error(), {
-    body: { code: "BadRequest", message: `${name}: expected a string of at most ${max} characters` },
-  });
-  return value;
+/** Asks for a new passphrase twice until both match and the core accepts it. */
+async function newPassphrase(title, origin, hint, submit) {
+  let error = "";
+  for (;;) {
+    const { values } = await prompt({
+      title, hint, origin, error,
+      fields: [
+        { name: "passphrase", label: "New passphrase (at least 8 characters)", autocomplete: "new-password" },
+        { name: "again", label: "The same passphrase again", autocomplete: "new-password" },
+      ],
+      actions: [{ id: "ok", label: "Save" }, { id: "cancel", label: "Cancel" }],
+    });
+    if (values.passphrase !== values.again) {
+      error = "The two passphrases differ.";
+      continue;
+    }
+    try {
+      return await submit(values.passphrase);
+    } catch (e) {
+      if (e && e.body && e.body.code === "BadRequest") {
+        error = e.body.message;
+        continue;
+      }
+      throw e;
+    }
+  }
 }
 
-async function addPrf(call, params, origin) {
-  const label = requireText(params.label, "label");
-  const { prfInput } = await call("methods.prfInput", undefined);
-  const input = b64u.decode(prfInput);
-  await confirmInFrame("Create a passkey to unlock your keys", `Requested by ${origin}.`);
-  const credential = await navigator.credentials.create({
-    publicKey: {
-      rp: { id: location.hostname, name: "Key enclave" },
-      user: { id: randomBytes(16), name: requireText(params.userName, "userName") || "enclave", displayName: label || "Key enclave" },
-      challenge: randomBytes(32),
-      pubKeyCredParams: [{ type: "public-key", alg: -7 }, { type: "public-key", alg: -8 }],
-      authenticatorSelection: { residentKey: "preferred", userVerification: "required" },
-      extensions: { prf: { eval: { first: input } } },
-    },
+async function setup(ui, params, origin) {
+  return newPassphrase("Set up your key enclave", origin, params.hint,
+    (passphrase) => ui("setup", { passphrase }));
+}
+
+/** The unlock form: the passphrase, or a passkey, whichever methods exist. */
+async function unlock(ui, params, origin, state, title = "Unlock your keys") {
+  const status = await ui("status", undefined);
+  if (!status.initialized) throw fail("NotInitialized", "the enclave is not set up");
+  const kinds = new Set(status.methods.map((m) => m.kind));
+  const actions = [];
+  if (kinds.has("passphrase")) actions.push({ id: "passphrase", label: "Unlock" });
+  if (kinds.has("passkey-prf")) actions.push({ id: "prf", label: "Use a passkey" });
+  if (kinds.has("passkey-gate")) actions.push({ id: "gate", label: "Passkey session (5 min)" });
+  actions.push({ id: "cancel", label: "Cancel" });
+  let error = "";
+  for (;;) {
+    const { action, values } = await prompt({
+      title, hint: params.hint, origin, error, actions,
+      detail: `For ${origin}.`,
+      fields: kinds.has("passphrase") ? [{ name: "passphrase", label: "Passphrase" }] : [],
+    });
+    try {
+      if (action === "prf") return await prfAssertion(ui);
+      if (action === "gate") return await gateAssertion(ui);
+      return await ui("unlock.passphrase", { passphrase: values.passphrase });
+    } catch (e) {
+      const code = e && e.body && e.body.code;
+      if (code === "BadCredential") { error = "That did not unlock the enclave."; continue; }
+      if (code === "RateLimited") {
+        error = `Too many attempts: try again in ${Math.ceil((e.body.retryAfterMs || 1000) / 1000)} s.`;
+        continue;
+      }
+      throw e;
+    }
+  }
+}
+
+/** Runs `change` after making sure the user unlocked with a current method just now. */
+async function fresh(ui, origin, state, change) {
+  const status = await ui("status", undefined);
+  if (!status.unlocked) throw fail("Locked", "the enclave is locked");
+  if (!status.freshUntilMs || status.freshUntilMs < Date.now() + 10_000) {
+    await unlock(ui, {}, origin, state, "Confirm it is you");
+  }
+  return change();
+}
+
+async function addPassphrase(ui, params, origin, state) {
+  return fresh(ui, origin, state, () => newPassphrase("Add a passphrase", origin, undefined,
+    (passphrase) => ui("methods.addPassphrase", { passphrase, label: params.label })));
+}
+
+async function changePassphrase(ui, params, origin, state) {
+  return fresh(ui, origin, state, () => newPassphrase("Change a passphrase", origin, undefined,
+    (passphrase) => ui("methods.changePassphrase", { methodId: params.methodId, passphrase })));
+}
+
+async function removeMethod(ui, params, origin, state) {
+  const { methods } = await ui("methods.list", undefined);
+  const m = methods.find((x) => x.id === params.methodId);
+  if (!m) throw fail("BadRequest", `no unlock method ${JSON.stringify(params.methodId)}`);
+  return fresh(ui, origin, state, async () => {
+    await prompt({
+      title: "Remove an unlock method",
+      detail: `Remove the ${m.kind} method${m.label ? ` “${m.label}”` : ""}? Requested by ${origin}.`,
+      actions: [{ id: "ok", label: "Remove" }, { id: "cancel", label: "Cancel" }],
+    });
+    return ui("methods.remove", { methodId: m.id });
   });
-  let output = prfFirst(credential);
-  if (!output) {
-    // Many authenticators evaluate PRF only during an assertion.
-    const assertion = await navigator.credentials.get({
+}
+
+async function addPrf(ui, params, origin, state) {
+  return fresh(ui, origin, state, async () => {
+    const { prfInput } = await ui("methods.prfInput", undefined);
+    const input = b64u.decode(prfInput);
+    await confirmInFrame("Create a passkey to unlock your keys", origin);
+    const credential = await navigator.credentials.create({
       publicKey: {
+        rp: { id: location.hostname, name: "Key enclave" },
+        user: { id: randomBytes(16), name: params.userName || "enclave", displayName: params.label || "Key enclave" },
         challenge: randomBytes(32),
-        rpId: location.hostname,
-        allowCredentials: [{ type: "public-key", id: credential.rawId }],
-        userVerification: "required",
+        pubKeyCredParams: [{ type: "public-key", alg: -7 }, { type: "public-key", alg: -8 }],
+        authenticatorSelection: { residentKey: "preferred", userVerification: "required" },
         extensions: { prf: { eval: { first: input } } },
       },
     });
-    output = prfFirst(assertion);
-  }
-  if (!output) throw Object.assign(new Error(), { body: { code: "Unsupported", message: "this passkey does not support the PRF extension" } });
-  try {
-    return await call("methods.addPrf", { credentialId: new Uint8Array(credential.rawId), prfInput: input, prfOutput: output, label });
-  } finally {
-    output.fill(0);
-  }
+    let output = prfFirst(credential);
+    if (!output) {
+      // Many authenticators evaluate PRF only during an assertion.
+      const assertion = await navigator.credentials.get({
+        publicKey: {
+          challenge: randomBytes(32),
+          rpId: location.hostname,
+          allowCredentials: [{ type: "public-key", id: credential.rawId }],
+          userVerification: "required",
+          extensions: { prf: { eval: { first: input } } },
+        },
+      });
+      output = prfFirst(assertion);
+    }
+    if (!output) throw fail("Unsupported", "this passkey does not support the PRF extension");
+    try {
+      return await ui("methods.addPrf", { credentialId: new Uint8Array(credential.rawId), prfInput: input, prfOutput: output, label: params.label });
+    } finally {
+      output.fill(0);
+    }
+  });
 }
 
-async function unlockPrf(call, params, origin) {
-  const status = await call("status", undefined);
+/** The PRF assertion and unlock, after the user's click. */
+async function prfAssertion(ui) {
+  const status = await ui("status", undefined);
   const prf = status.methods.filter((m) => m.kind === "passkey-prf" && m.credentialId && m.prfInput);
-  if (prf.length === 0) throw Object.assign(new Error(), { body: { code: "KeyNotFound", message: "no passkey-PRF unlock method is set up" } });
+  if (prf.length === 0) throw fail("KeyNotFound", "no passkey-PRF unlock method is set up");
   const evalByCredential = {};
   for (const m of prf) evalByCredential[m.credentialId] = { first: b64u.decode(m.prfInput) };
-  await confirmInFrame("Unlock your keys with your passkey", `Requested by ${origin}.`);
   const assertion = await navigator.credentials.get({
     publicKey: {
       challenge: randomBytes(32),
@@ -257,38 +451,44 @@ async function unlockPrf(call, params, origin) {
     },
   });
   const output = prfFirst(assertion);
-  if (!output) throw Object.assign(new Error(), { body: { code: "Unsupported", message: "the passkey returned no PRF output" } });
+  if (!output) throw fail("Unsupported", "the passkey returned no PRF output");
   try {
-    return await call("unlock.prf", { credentialId: new Uint8Array(assertion.rawId), prfOutput: output });
+    return await ui("unlock.prf", { credentialId: new Uint8Array(assertion.rawId), prfOutput: output });
   } finally {
     output.fill(0);
   }
 }
 
-async function addGate(call, params, origin) {
-  const label = requireText(params.label, "label");
-  const challenge = await call("unlock.gateChallenge", undefined);
-  await confirmInFrame("Create a passkey that opens 5-minute sessions", `Requested by ${origin}.`);
-  const credential = await navigator.credentials.create({
-    publicKey: {
-      rp: { id: challenge.rpId, name: "Key enclave" },
-      user: { id: randomBytes(16), name: requireText(params.userName, "userName") || "enclave", displayName: label || "Key enclave" },
-      challenge: b64u.decode(challenge.challenge),
-      pubKeyCredParams: [{ type: "public-key", alg: -7 }, { type: "public-key", alg: -8 }],
-      authenticatorSelection: { residentKey: "preferred", userVerification: "required" },
-      attestation: "none",
-    },
-  });
-  return call("methods.addGate", {
-    attestationObject: new Uint8Array(credential.response.attestationObject),
-    clientDataJson: new Uint8Array(credential.response.clientDataJSON),
-    label,
+async function unlockPrf(ui, params, origin) {
+  await confirmInFrame("Unlock your keys with your passkey", origin);
+  return prfAssertion(ui);
+}
+
+async function addGate(ui, params, origin, state) {
+  return fresh(ui, origin, state, async () => {
+    const challenge = await ui("unlock.gateChallenge", undefined);
+    await confirmInFrame("Create a passkey that opens 5-minute sessions", origin);
+    const credential = await navigator.credentials.create({
+      publicKey: {
+        rp: { id: challenge.rpId, name: "Key enclave" },
+        user: { id: randomBytes(16), name: params.userName || "enclave", displayName: params.label || "Key enclave" },
+        challenge: b64u.decode(challenge.challenge),
+        pubKeyCredParams: [{ type: "public-key", alg: -7 }, { type: "public-key", alg: -8 }],
+        authenticatorSelection: { residentKey: "preferred", userVerification: "required" },
+        attestation: "none",
+      },
+    });
+    return ui("methods.addGate", {
+      attestationObject: new Uint8Array(credential.response.attestationObject),
+      clientDataJson: new Uint8Array(credential.response.clientDataJSON),
+      label: params.label,
+    });
   });
 }
 
-async function unlockGate(call, params, origin) {
-  const challenge = await call("unlock.gateChallenge", undefined);
-  await confirmInFrame("Open a 5-minute session with your passkey", `Requested by ${origin}.`);
+/** The gate assertion and unlock, after the user's click. */
+async function gateAssertion(ui) {
+  const challenge = await ui("unlock.gateChallenge", undefined);
   const assertion = await navigator.credentials.get({
     publicKey: {
       challenge: b64u.decode(challenge.challenge),
@@ -297,7 +497,7 @@ async function unlockGate(call, params, origin) {
       userVerification: "required",
     },
   });
-  return call("unlock.gate", {
+  return ui("unlock.gate", {
     credentialId: new Uint8Array(assertion.rawId),
     authenticatorData: new Uint8Array(assertion.response.authenticatorData),
     clientDataJson: new Uint8Array(assertion.response.clientDataJSON),
@@ -305,15 +505,24 @@ async function unlockGate(call, params, origin) {
   });
 }
 
+async function unlockGate(ui, params, origin) {
+  await confirmInFrame("Open a 5-minute session with your passkey", origin);
+  return gateAssertion(ui);
+}
+
 // Cross-site embedding: the browser withholds IndexedDB until the user grants this frame
 // storage access (Storage Access API). On a grant, the enclave reopens its database through
 // the granted handle; on a refusal the request fails with `StorageBlocked`.
-async function requestStorageAccess(call, params, origin, state) {
+async function requestStorageAccess(ui, params, origin, state) {
   if (state.enclave.info().storageAvailable) return { type: "done" };
   if (typeof document.requestStorageAccess !== "function") {
     throw Object.assign(new Error(), { body: { code: "StorageBlocked", message: "this browser has no Storage Access API" } });
   }
-  await confirmInFrame("Allow this app to use your keys", `${origin} is on another site and asks for access to the enclave's storage.`);
+  await prompt({
+    title: "Allow this app to use your keys",
+    detail: `${origin} is on another site and asks for access to the enclave's storage.`,
+    actions: CONTINUE,
+  });
   let handle;
   try {
     handle = await document.requestStorageAccess({ indexedDB: true });

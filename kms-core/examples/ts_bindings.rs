@@ -6,9 +6,10 @@
 use kms_core::envelope::{Envelope, PrekeyUse, SignedPrekey};
 use kms_core::error::{ErrorBody, ErrorCode};
 use kms_core::jwk::{Jwk, Jwks};
+use kms_core::rpc::ceremony::Ceremony;
 use kms_core::rpc::frame::{Outcome, Reply};
 use kms_core::rpc::{Bytes, RelayAlg, Request, SecretInput};
-use kms_core::service::{KeyInfo, KeyKind, MethodInfo, OneTimePrekeyInfo, Response};
+use kms_core::service::{KeyInfo, KeyKind, MethodInfo, OneTimePrekeyInfo, Protection, Response};
 use kms_core::signal::bundle::PreKeyBundle;
 use ts_rs::{Config, TS};
 
@@ -32,8 +33,10 @@ fn main() {
     decl::<SecretInput>(&cfg, &mut out);
     decl::<RelayAlg>(&cfg, &mut out);
     decl::<Request>(&cfg, &mut out);
+    decl::<Ceremony>(&cfg, &mut out);
     decl::<KeyKind>(&cfg, &mut out);
     decl::<KeyInfo>(&cfg, &mut out);
+    decl::<Protection>(&cfg, &mut out);
     decl::<MethodInfo>(&cfg, &mut out);
     decl::<OneTimePrekeyInfo>(&cfg, &mut out);
     decl::<Jwk>(&cfg, &mut out);

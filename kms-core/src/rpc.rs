@@ -14,6 +14,7 @@ use serde::{Deserialize, Serialize};
 
 use crate::secret::SecretBytes;
 
+pub mod ceremony;
 pub mod frame;
 pub mod policy;
 

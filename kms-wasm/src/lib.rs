@@ -192,6 +192,28 @@ impl Enclave {
     }
 }
 
+/// Checks a ceremony frame (`ui.*`, `passkey.*`, `storage.requestAccess`) from the page:
+/// `null` when it is well-formed (its texts within bounds), else the error reply to send.
+/// The enclave page's code runs the ceremony itself; the page only asks for it.
+#[wasm_bindgen(js_name = checkCeremony)]
+pub fn check_ceremony(message: JsValue) -> Result<JsValue, JsError> {
+    use kms_core::rpc::ceremony::{self, CeremonyCall};
+    let parsed = ceremony::parse(
+        serde_wasm_bindgen::from_value::<FrameHeader>(message.clone()),
+        || serde_wasm_bindgen::from_value::<CeremonyCall>(message),
+    );
+    match parsed {
+        Ok(_) => Ok(JsValue::NULL),
+        Err((id, e)) => to_js(&Reply::new(id, Err(e))),
+    }
+}
+
+/// True when `method` names a ceremony.
+#[wasm_bindgen(js_name = isCeremony)]
+pub fn is_ceremony(method: &str) -> bool {
+    kms_core::rpc::ceremony::is_ceremony(method)
+}
+
 fn to_js<T: Serialize>(value: &T) -> Result<JsValue, JsError> {
     value
         .serialize(&serde_wasm_bindgen::Serializer::json_compatible())

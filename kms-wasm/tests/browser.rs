@@ -565,16 +565,44 @@ async fn device_key_is_not_extractable() {
 // ---------------------------------------------------------------------------------------
 // Enclave end to end
 
-const PWA: &str = "http://localhost:8080";
+const PWA: &str = "http://app.kms.localhost:8080";
 
-async fn open_enclave(db_name: &str) -> Enclave {
+fn options(db_name: &str, rp_id: &str, pwa: &str) -> JsValue {
     let o = Object::new();
     Reflect::set(&o, &"dbName".into(), &db_name.into()).unwrap();
-    Reflect::set(&o, &"rpId".into(), &"localhost".into()).unwrap();
-    Reflect::set(&o, &"enclaveOrigin".into(), &"http://localhost:8081".into()).unwrap();
-    let allowed = Array::of1(&PWA.into());
+    Reflect::set(&o, &"rpId".into(), &rp_id.into()).unwrap();
+    Reflect::set(
+        &o,
+        &"enclaveOrigin".into(),
+        &format!("http://{rp_id}:8081").into(),
+    )
+    .unwrap();
+    let allowed = Array::of1(&pwa.into());
     Reflect::set(&o, &"allowedTopOrigins".into(), &allowed).unwrap();
-    Enclave::open(o.into(), None).await.unwrap()
+    o.into()
+}
+
+async fn open_enclave(db_name: &str) -> Enclave {
+    Enclave::open(options(db_name, "enclave.kms.localhost", PWA), None)
+        .await
+        .unwrap()
+}
+
+#[wasm_bindgen_test]
+async fn enclave_refuses_a_page_that_could_claim_its_rp_id() {
+    for (rp, pwa) in [
+        ("localhost", "http://localhost:8080"),
+        ("kms.localhost", "http://app.kms.localhost:8080"),
+    ] {
+        let Err(e) = Enclave::open(options(&unique_name("rp"), rp, pwa), None).await else {
+            panic!("{pwa} embedding an enclave with rpId {rp} must be refused");
+        };
+        let message = js_sys::Error::from(JsValue::from(e)).message();
+        assert!(
+            String::from(message).starts_with("Misconfigured:"),
+            "{rp} / {pwa}"
+        );
+    }
 }
 
 fn frame(id: u32, method: &str, params: Option<&[(&str, JsValue)]>) -> JsValue {
@@ -609,12 +637,16 @@ fn text(value: &JsValue, path: &str) -> String {
         .unwrap_or_else(|| panic!("{path} is not a string in {value:?}"))
 }
 
+/// Sends a frame as the enclave's own page code would: setup and unlocking through the UI
+/// entry point, everything else as the linked page.
 async fn call(enclave: &Enclave, message: JsValue) -> JsValue {
-    let reply = enclave
-        .handle(PWA.into(), message)
-        .await
-        .map_err(JsValue::from)
-        .unwrap();
+    let method = at(&message, "method").as_string().unwrap_or_default();
+    let reply = if method == "setup" || method.starts_with("unlock.") {
+        enclave.handle_ui(PWA.into(), message).await
+    } else {
+        enclave.handle(PWA.into(), message).await
+    };
+    let reply = reply.map_err(JsValue::from).unwrap();
     assert_eq!(at(&reply, "v").as_f64(), Some(1.0), "{reply:?}");
     reply
 }
@@ -656,6 +688,13 @@ async fn enclave_end_to_end() {
     assert_eq!(at(&status, "initialized").as_bool(), Some(false));
 
     let pass = "correct horse battery staple ✓";
+    // From the page, setup is refused: it is the enclave UI's.
+    let from_page = enclave
+        .handle(PWA.into(), frame(2, "setup", Some(&passphrase(pass))))
+        .await
+        .map_err(JsValue::from)
+        .unwrap();
+    assert_eq!(text(&from_page, "err.code"), "NotPermitted");
     let unlocked = ok(&enclave, 2, "setup", Some(&passphrase(pass))).await;
     assert_eq!(text(&unlocked, "type"), "unlocked");
     let method_id = text(&unlocked, "methodId");

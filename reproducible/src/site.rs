@@ -7,6 +7,12 @@ use crate::cmd::{command, exec, root};
 use crate::serve::{self, Site};
 use crate::setup;
 
+/// Host of the demo PWA: a host of its own under the same registrable domain as the
+/// enclave's (`*.localhost` resolves to loopback in browsers and is a secure context), so
+/// the page cannot claim the enclave's passkey rpId.
+pub(crate) const APP_HOST: &str = "app.kms.localhost";
+/// Host of the enclave origins.
+pub(crate) const ENCLAVE_HOST: &str = "enclave.kms.localhost";
 /// Port of the demo PWA (and of the e2e suite's main app origin).
 pub(crate) const APP_PORT: u16 = 8080;
 /// Port of the enclave origin.
@@ -108,7 +114,8 @@ pub(crate) fn serve() -> Result<(), String> {
     let headers_conf = std::fs::read_to_string(root().join("enclave-html/headers.conf"))
         .map_err(|e| format!("headers.conf: {e}"))?;
     let enclave_headers = serve::parse_headers(&headers_conf, &ancestors);
-    let enclave_origins = format!("http://localhost:{ENCLAVE_PORT} http://localhost:{DIST_PORT}");
+    let enclave_origins =
+        format!("http://{ENCLAVE_HOST}:{ENCLAVE_PORT} http://{ENCLAVE_HOST}:{DIST_PORT}");
     let app_headers = vec![
         (
             "Content-Security-Policy".to_owned(),

@@ -13,6 +13,7 @@ import {
   type MethodInfo,
   type Envelope,
   type SignedPrekey,
+  type Ceremony,
 } from "./generated/rpc.js";
 
 export * from "./generated/rpc.js";
@@ -70,13 +71,21 @@ type ParamsOf<M extends Method> =
 type ResponseType = Response["type"];
 type ResponseOf<T extends ResponseType> = Extract<Response, { type: T }>;
 
-/** The enclave-side passkey ceremonies (run inside the enclave, so PRF outputs stay there). */
-type CeremonyMethod =
-  | "passkey.addPrf"
-  | "passkey.unlockPrf"
-  | "passkey.addGate"
-  | "passkey.unlockGate"
-  | "storage.requestAccess";
+/**
+ * Ceremonies the page can ask the enclave's own UI to run (types generated from Rust). The
+ * page passes a hint or a label, never a credential: the user types the passphrase or uses
+ * the passkey inside the enclave frame.
+ */
+type CeremonyMethod = Ceremony["method"];
+type CeremonyParams<M extends CeremonyMethod> =
+  Extract<Ceremony, { method: M }> extends { params: infer P } ? P : undefined;
+
+/** Options of the ceremonies that show a form. */
+export interface PromptOptions {
+  /** A short text the enclave shows above its form, marked as this page's words. */
+  hint?: string;
+}
+
 interface PasskeyOptions {
   /** A label for the unlock method. */
   label?: string;
@@ -93,7 +102,7 @@ interface Pending {
 const CEREMONY_TIMEOUT_MS = 5 * 60 * 1000;
 const HIDDEN_FRAME = "position:absolute;width:0;height:0;border:0;visibility:hidden";
 const VISIBLE_FRAME =
-  "position:fixed;z-index:2147483647;left:50%;top:30%;width:22rem;height:11rem;" +
+  "position:fixed;z-index:2147483647;left:50%;top:30%;width:24rem;height:17rem;" +
   "transform:translate(-50%,-30%);border:1px solid #8a94a6;border-radius:.5rem;" +
   "box-shadow:0 .5rem 2rem rgba(0,0,0,.3);background:#fff;visibility:visible";
 
@@ -171,13 +180,13 @@ export class Kms {
     return this.expect(type, this.call(method, params));
   }
 
-  private ceremony<T extends ResponseType>(
-    method: CeremonyMethod,
-    params: PasskeyOptions | undefined,
+  private ceremony<M extends CeremonyMethod, T extends ResponseType>(
+    method: M,
+    params: CeremonyParams<M>,
     type: T,
   ): Promise<ResponseOf<T>> {
-    // The enclave asks the user to confirm inside its own frame (browsers require a gesture
-    // there to create a passkey), so the frame is shown while the ceremony runs.
+    // The enclave asks the user inside its own frame (a trusted click there while it is
+    // visible), so the frame is shown while the ceremony runs.
     const hidden = this.iframe.style.cssText;
     this.iframe.style.cssText = VISIBLE_FRAME;
     return this.expect(type, this.send(method, params ?? {}, CEREMONY_TIMEOUT_MS)).finally(() => {
@@ -205,9 +214,12 @@ export class Kms {
     return this.request("status", undefined, "status");
   }
 
-  /** First use: creates the key-encryption key under a passphrase; leaves it unlocked. */
-  setup(passphrase: string): Promise<ResponseOf<"unlocked">> {
-    return this.request("setup", { passphrase }, "unlocked");
+  /**
+   * First use: the enclave shows its own form, where the user chooses a passphrase (this
+   * page never sees it); resolves when the enclave is set up and unlocked.
+   */
+  setup(options: PromptOptions = {}): Promise<ResponseOf<"unlocked">> {
+    return this.ceremony("ui.setup", options, "unlocked");
   }
 
   /** Wipes the key-encryption key and every unwrapped key from the enclave's memory. */
@@ -215,33 +227,52 @@ export class Kms {
     await this.request("lock", undefined, "done");
   }
 
-  /** Unlocking. */
-  readonly unlock = {
-    /** With a passphrase (PBKDF2-600k, then HKDF). */
-    passphrase: (passphrase: string) =>
-      this.request("unlock.passphrase", { passphrase }, "unlocked"),
-    /** With a passkey's PRF output; the ceremony runs inside the enclave. */
-    passkey: () => this.ceremony("passkey.unlockPrf", undefined, "unlocked"),
-    /** With a passkey assertion (gate): opens a 5-minute session. */
-    gate: () => this.ceremony("passkey.unlockGate", undefined, "unlocked"),
-  };
+  /**
+   * Unlocking, in the enclave's own UI: `kms.unlock()` shows its form (the passphrase, or
+   * a passkey); `kms.unlock.passkey()` and `kms.unlock.gate()` go straight to a passkey.
+   */
+  readonly unlock = Object.assign(
+    (options: PromptOptions = {}) => this.ceremony("ui.unlock", options, "unlocked"),
+    {
+      /** With a passkey's PRF output; the ceremony runs inside the enclave. */
+      passkey: () => this.ceremony("passkey.unlockPrf", undefined, "unlocked"),
+      /** With a passkey assertion (gate): opens a 5-minute session. */
+      gate: () => this.ceremony("passkey.unlockGate", undefined, "unlocked"),
+      /**
+       * With a passphrase this page holds. Weaker, and refused (`NotPermitted`) unless the
+       * enclave's deployment sets `pagePassphraseUnlock`: a compromised page records it.
+       */
+      passphrase: (passphrase: string) =>
+        this.request("unlock.passphrase", { passphrase }, "unlocked"),
+    },
+  );
 
   /** Unlock methods. */
   readonly methods = {
     list: (): Promise<MethodInfo[]> =>
       this.request("methods.list", undefined, "methods").then((r) => r.methods),
-    addPassphrase: (passphrase: string, label?: string) =>
-      this.request("methods.addPassphrase", { passphrase, label }, "methodAdded").then((r) => r.method),
-    changePassphrase: (methodId: string, passphrase: string) =>
-      this.request("methods.changePassphrase", { methodId, passphrase }, "done").then(() => undefined),
+    /** Adds a method of `kind` in the enclave's UI (the user confirms with a current one). */
+    add: (kind: "passphrase" | "passkey" | "gate", options: PasskeyOptions = {}) =>
+      kind === "passphrase"
+        ? this.methods.addPassphrase(options)
+        : kind === "passkey"
+          ? this.methods.addPasskey(options)
+          : this.methods.addGate(options),
+    /** The user adds a passphrase in the enclave's form. */
+    addPassphrase: (options: { label?: string } = {}) =>
+      this.ceremony("ui.addPassphrase", { label: options.label }, "methodAdded").then((r) => r.method),
+    /** The user types a new passphrase for `methodId` in the enclave's form. */
+    changePassphrase: (methodId: string) =>
+      this.ceremony("ui.changePassphrase", { methodId }, "done").then(() => undefined),
     /** Registers a passkey and adds a PRF unlock method (needs the enclave unlocked). */
-    addPasskey: (options?: PasskeyOptions) =>
+    addPasskey: (options: PasskeyOptions = {}) =>
       this.ceremony("passkey.addPrf", options, "methodAdded").then((r) => r.method),
     /** Registers a passkey gate (needs the enclave unlocked and a device key). */
-    addGate: (options?: PasskeyOptions) =>
+    addGate: (options: PasskeyOptions = {}) =>
       this.ceremony("passkey.addGate", options, "methodAdded").then((r) => r.method),
+    /** The user confirms removing `methodId` in the enclave's UI (never the last one). */
     remove: (methodId: string) =>
-      this.request("methods.remove", { methodId }, "done").then(() => undefined),
+      this.ceremony("ui.removeMethod", { methodId }, "done").then(() => undefined),
   };
 
   /** The caller's keys (public data only). */
@@ -279,8 +310,11 @@ export class Kms {
       this.request("signal.replenish", params, "signalReplenished"),
     rotateSignedPrekey: () =>
       this.request("signal.rotateSignedPrekey", undefined, "signalSignedPrekey"),
-    respond: (params: ParamsOf<"signal.respond">) =>
-      this.request("signal.respond", params, "signalSharedSecret"),
+    /**
+     * An identity-key signature over this page's own `message`, under the page-signature
+     * domain (bound to this page's origin; it certifies no key). Check it with
+     * {@link verifyPageSignature}.
+     */
     sign: (message: Bytes) =>
       this.request("signal.sign", { message }, "signalSignature").then((r) => r.signature),
   };
@@ -337,6 +371,79 @@ export class Kms {
     }
     this.pending.clear();
     this.iframe.remove();
+  }
+}
+
+/** Label of the page-signature domain (`kms-core`'s `signal::page_signature::LABEL`). */
+export const PAGE_SIGNATURE_LABEL = "kms:page-signature:v1";
+
+const P = (1n << 255n) - 19n;
+
+function modPow(base: bigint, exp: bigint, m: bigint): bigint {
+  let r = 1n;
+  let b = base % m;
+  let e = exp;
+  while (e > 0n) {
+    if (e & 1n) r = (r * b) % m;
+    b = (b * b) % m;
+    e >>= 1n;
+  }
+  return r;
+}
+
+function bytesOf(b: Bytes): Uint8Array {
+  if (typeof b !== "string") return b;
+  const s = atob(b.replace(/-/g, "+").replace(/_/g, "/"));
+  return Uint8Array.from(s, (c) => c.charCodeAt(0));
+}
+
+/** `canonical(label, fields)`: each field as a 32-bit big-endian length and its bytes. */
+function canonical(label: string, fields: Uint8Array[]): Uint8Array<ArrayBuffer> {
+  const parts = [new TextEncoder().encode(label), ...fields];
+  const out = new Uint8Array(parts.reduce((n, p) => n + 4 + p.length, 0));
+  const view = new DataView(out.buffer);
+  let at = 0;
+  for (const p of parts) {
+    view.setUint32(at, p.length);
+    out.set(p, at + 4);
+    at += 4 + p.length;
+  }
+  return out;
+}
+
+/**
+ * Checks a `signal.sign` signature: XEdDSA by `identityKey` (base64url `0x05 ‖ u`, as in
+ * the bundle) over `canonical("kms:page-signature:v1", [origin, message])`. Verified with
+ * WebCrypto's Ed25519 after converting the Montgomery key (the sign bit travels in the
+ * signature's last byte, as libsignal does). Resolves to false for anything invalid.
+ */
+export async function verifyPageSignature(params: {
+  identityKey: string;
+  origin: string;
+  message: Bytes;
+  signature: Bytes;
+}): Promise<boolean> {
+  const key = bytesOf(params.identityKey);
+  const sig = Uint8Array.from(bytesOf(params.signature));
+  if (key.length !== 33 || key[0] !== 5 || sig.length !== 64) return false;
+  let u = 0n;
+  for (let i = 32; i >= 1; i--) u = (u << 8n) | BigInt(key[i]!);
+  if (u >= P || (u + 1n) % P === 0n) return false;
+  // Edwards y = (u - 1) / (u + 1) mod p.
+  let y = (((u - 1n + P) % P) * modPow(u + 1n, P - 2n, P)) % P;
+  const ed = new Uint8Array(32);
+  for (let i = 0; i < 32; i++) {
+    ed[i] = Number(y & 0xffn);
+    y >>= 8n;
+  }
+  ed[31] = (ed[31]! & 0x7f) | (sig[63]! & 0x80);
+  sig[63] = sig[63]! & 0x7f;
+  const signed = canonical(PAGE_SIGNATURE_LABEL, [new TextEncoder().encode(params.origin), Uint8Array.from(bytesOf(params.message))]);
+  try {
+    const k = await crypto.subtle.importKey("raw", ed, { name: "Ed25519" }, false, ["verify"]);
+    return await crypto.subtle.verify({ name: "Ed25519" }, k, sig, signed);
+  } catch {
+    return false;
   }
 }
 

@@ -82,6 +82,9 @@ pub enum Response {
         session_expires_ms: Option<u64>,
         /// Failed unlock attempts must wait until this time, ms since the epoch.
         retry_after_ms: Option<u64>,
+        /// Until when the enclave's UI may change unlock methods without asking the user
+        /// to confirm with a current one (reported to the enclave's UI only).
+        fresh_until_ms: Option<u64>,
         /// Configured unlock methods.
         methods: Vec<MethodInfo>,
     },

@@ -175,6 +175,11 @@ impl<S: Store, C: Clock, R: CryptoRng, P: Pbkdf2Provider, D: DeviceKey> Kms<S, C
             unlocked: self.is_unlocked(),
             session_expires_ms: self.session.as_ref().and_then(|s| s.expires_ms),
             retry_after_ms: (backoff.not_before_ms > now).then_some(backoff.not_before_ms),
+            fresh_until_ms: self
+                .session
+                .as_ref()
+                .filter(|s| caller.is_enclave_ui() && s.fresh_until_ms > now)
+                .map(|s| s.fresh_until_ms),
             methods: methods
                 .iter()
                 .map(|m| method_info(&m.rec, caller.is_enclave_ui()))

@@ -4,7 +4,7 @@
 
 use crate::cmd::{command, exec, root};
 use crate::setup;
-use crate::site::{self, APP_PORT, ENCLAVE_PORT};
+use crate::site::{self, APP_HOST, APP_PORT, ENCLAVE_HOST, ENCLAVE_PORT};
 
 pub(crate) fn run(args: &[String]) -> Result<(), String> {
     let mut headless = false;
@@ -21,16 +21,22 @@ pub(crate) fn run(args: &[String]) -> Result<(), String> {
     site::build()?;
     site::serve()?;
     println!();
-    println!("  demo PWA   http://localhost:{APP_PORT}/");
+    println!("  demo PWA   http://{APP_HOST}:{APP_PORT}/");
     println!(
-        "  enclave    http://localhost:{ENCLAVE_PORT}/  (embedded by the PWA; its own origin)"
+        "  enclave    http://{ENCLAVE_HOST}:{ENCLAVE_PORT}/  (embedded by the PWA; its own host)"
+    );
+    println!();
+    println!(
+        "  Two hosts under one registrable domain, as in a deployment: the PWA cannot use the\n  \
+         enclave's passkey rpId. `*.localhost` resolves to loopback in Chromium and Firefox;\n  \
+         the demo serves plain http (a secure context only on *.localhost), not https."
     );
     println!();
     if headless {
         let e2e = setup::npm("e2e")?;
         let mut c = command("node", &["demo-headless.mjs"]);
         c.current_dir(e2e)
-            .env("KMS_APP_URL", format!("http://localhost:{APP_PORT}/"))
+            .env("KMS_APP_URL", format!("http://{APP_HOST}:{APP_PORT}/"))
             .env("CHROMIUM", setup::CHROMIUM);
         return exec(&mut c);
     }

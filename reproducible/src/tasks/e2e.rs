@@ -9,9 +9,9 @@ pub(crate) fn run(args: &[String]) -> Result<(), String> {
     site::build()?;
     // The release build too, served as its own enclave origin (tests/sri.test.mjs).
     super::dist::build_into_dist()?;
-    // Native helpers: a PQXDH initiator plays the remote peer; `unwrap_records` recovers
-    // the stored private keys with the passphrase for the secret scan.
-    site::build_examples(&["pqxdh_initiate", "unwrap_records"])?;
+    // Native helper: `unwrap_records` recovers the stored private keys with the
+    // passphrase for the secret scan.
+    site::build_examples(&["unwrap_records"])?;
     site::serve()?;
     let e2e = setup::npm("e2e")?;
     let mut c = command(
@@ -26,7 +26,6 @@ pub(crate) fn run(args: &[String]) -> Result<(), String> {
     let examples = root().join("target/debug/examples");
     c.current_dir(e2e)
         .env("CHROMIUM", setup::CHROMIUM)
-        .env("PQXDH_INITIATE_BIN", examples.join("pqxdh_initiate"))
         .env("UNWRAP_BIN", examples.join("unwrap_records"));
     exec(&mut c)
 }

@@ -137,33 +137,9 @@ oneTime?: boolean, } } | { "method": "signal.oneTimePrekeys" } | { "method": "si
 /**
  * Desired number of unused one-time prekeys.
  */
-target?: number, } } | { "method": "signal.rotateSignedPrekey" } | { "method": "signal.respond", "params": { 
+target?: number, } } | { "method": "signal.rotateSignedPrekey" } | { "method": "signal.sign", "params": { 
 /**
- * Initiator's identity key (33 bytes, 0x05 ‖ u).
- */
-theirIdentity: Bytes, 
-/**
- * Initiator's ephemeral key (33 bytes).
- */
-theirEphemeral: Bytes, 
-/**
- * Which signed prekey was used.
- */
-signedPrekeyId: number, 
-/**
- * Which one-time prekey was used, if any.
- */
-oneTimePrekeyId?: number, 
-/**
- * Which Kyber prekey was used.
- */
-kyberPrekeyId: number, 
-/**
- * The KEM ciphertext.
- */
-kyberCiphertext: Bytes, } } | { "method": "signal.sign", "params": { 
-/**
- * The message.
+ * The page's message.
  */
 message: Bytes, } } | { "method": "envelope.prekeys", "params": { 
 /**
@@ -186,6 +162,44 @@ rotate?: boolean, } } | { "method": "envelope.open", "params": {
  * The envelope.
  */
 envelope: Envelope, } } | { "method": "audit.export" } | { "method": "audit.verify" };
+
+export type Ceremony = { "method": "ui.setup", "params": { 
+/**
+ * Shown above the form (the page's words, marked as such).
+ */
+hint?: string, } } | { "method": "ui.unlock", "params": { 
+/**
+ * Shown above the form.
+ */
+hint?: string, } } | { "method": "passkey.unlockPrf" } | { "method": "passkey.unlockGate" } | { "method": "ui.addPassphrase", "params": { 
+/**
+ * A label for the method.
+ */
+label?: string, } } | { "method": "ui.changePassphrase", "params": { 
+/**
+ * The method to change.
+ */
+methodId: string, } } | { "method": "ui.removeMethod", "params": { 
+/**
+ * The method to remove.
+ */
+methodId: string, } } | { "method": "passkey.addPrf", "params": { 
+/**
+ * A label for the method.
+ */
+label?: string, 
+/**
+ * The user name the authenticator shows.
+ */
+userName?: string, } } | { "method": "passkey.addGate", "params": { 
+/**
+ * A label for the method.
+ */
+label?: string, 
+/**
+ * The user name the authenticator shows.
+ */
+userName?: string, } } | { "method": "storage.requestAccess" };
 
 export type KeyKind = "vapid" | "relay" | "signal-identity" | "signal-signed-prekey" | "signal-one-time-prekey" | "signal-kyber-prekey" | "signal-state" | "audit" | "envelope-prekey" | "envelope-epoch";
 
@@ -211,6 +225,8 @@ publicKey: string,
  */
 createdMs: number, };
 
+export type Protection = "passphrase" | "authenticator-secret" | "profile-at-rest";
+
 export type MethodInfo = { 
 /**
  * Method id.
@@ -233,9 +249,14 @@ createdMs: number,
  */
 credentialId: string | null, 
 /**
- * The PRF input (base64url) to evaluate, for PRF methods.
+ * The PRF input (base64url) to evaluate, for PRF methods: given to the enclave's own
+ * UI only, never to a page.
  */
-prfInput: string | null, };
+prfInput: string | null, 
+/**
+ * What an attacker must have to recover the KEK from this method.
+ */
+protection: Protection, };
 
 export type OneTimePrekeyInfo = { 
 /**
@@ -393,6 +414,11 @@ sessionExpiresMs: number | null,
  */
 retryAfterMs: number | null, 
 /**
+ * Until when the enclave's UI may change unlock methods without asking the user
+ * to confirm with a current one (reported to the enclave's UI only).
+ */
+freshUntilMs: number | null, 
+/**
  * Configured unlock methods.
  */
 methods: Array<MethodInfo>, } | { "type": "unlocked", 
@@ -499,11 +525,7 @@ available: number, } | { "type": "signalSignedPrekey",
 /**
  * The new signed prekey id.
  */
-id: number, } | { "type": "signalSharedSecret", 
-/**
- * 32 bytes, base64url: the caller's session root secret.
- */
-sharedSecret: string, } | { "type": "signalSignature", 
+id: number, } | { "type": "signalSignature", 
 /**
  * 64 bytes, base64url.
  */
@@ -547,7 +569,13 @@ size: number,
 /**
  * The audit public key (Ed25519, base64url).
  */
-auditPublicKey: string, } | { "type": "auditVerified", 
+auditPublicKey: string, 
+/**
+ * Set when the stored log does not extend its signed checkpoint (entries cut or
+ * rewritten): what failed. The export then carries the stored checkpoint, not a
+ * fresh one.
+ */
+tampered: string | null, } | { "type": "auditVerified", 
 /**
  * Entries in the log.
  */
@@ -561,7 +589,7 @@ checkpointSize: number,
  */
 head: string, };
 
-export type ErrorCode = "NotInitialized" | "AlreadyInitialized" | "Locked" | "BadCredential" | "RateLimited" | "KeyNotFound" | "KeyConsumed" | "BadRequest" | "OriginDenied" | "Unsupported" | "Tampered" | "StorageBlocked" | "Storage" | "Conflict" | "Internal";
+export type ErrorCode = "NotInitialized" | "AlreadyInitialized" | "Locked" | "BadCredential" | "RateLimited" | "KeyNotFound" | "KeyConsumed" | "BadRequest" | "OriginDenied" | "NotPermitted" | "ReauthRequired" | "Misconfigured" | "Unsupported" | "Tampered" | "StorageBlocked" | "Storage" | "Conflict" | "Internal";
 
 export type ErrorBody = { 
 /**

@@ -1,0 +1,228 @@
+//! Ceremonies: what a page may *ask* the enclave's own UI to do.
+//!
+//! A page cannot set up the enclave, unlock it or change its unlock methods (see
+//! [`super::policy`]). It can ask: a ceremony frame makes the enclave show its own prompt
+//! in its frame (the SDK makes the frame visible meanwhile), where the user types the
+//! passphrase or uses the passkey, and confirms with a click. The page passes at most a
+//! hint text and a label, nothing that decides; it gets back the same result the method
+//! would give (an `unlocked` or `methodAdded` reply), never the credential.
+//!
+//! ```text
+//! → {"v": 1, "id": 3, "method": "ui.unlock", "params": {"hint": "to sign in"}}
+//! ← {"v": 1, "id": 3, "ok": {"type": "unlocked", "methodId": "m-…"}}
+//! ```
+
+use serde::Deserialize;
+
+use super::RPC_VERSION;
+use super::frame::{FrameHeader, RequestId};
+use crate::error::Error;
+
+/// Longest hint or label a page may pass.
+pub const MAX_TEXT_LEN: usize = 128;
+
+/// A page's request for a ceremony in the enclave's UI.
+#[derive(Debug, Clone, PartialEq, Eq, Deserialize)]
+#[cfg_attr(feature = "ts", derive(ts_rs::TS))]
+#[cfg_attr(feature = "ts", ts(optional_fields))]
+#[serde(tag = "method", content = "params", deny_unknown_fields)]
+#[non_exhaustive]
+pub enum Ceremony {
+    /// First use: the user chooses a passphrase in the enclave's form.
+    #[serde(rename = "ui.setup", rename_all = "camelCase")]
+    Setup {
+        /// Shown above the form (the page's words, marked as such).
+        hint: Option<String>,
+    },
+    /// The user unlocks in the enclave's form: a passphrase, or a passkey.
+    #[serde(rename = "ui.unlock", rename_all = "camelCase")]
+    Unlock {
+        /// Shown above the form.
+        hint: Option<String>,
+    },
+    /// Unlock with a passkey's PRF output (the ceremony runs in the enclave frame).
+    #[serde(rename = "passkey.unlockPrf")]
+    UnlockPasskey,
+    /// Open a 5-minute session with a passkey assertion (gate).
+    #[serde(rename = "passkey.unlockGate")]
+    UnlockGate,
+    /// The user adds a passphrase method (after confirming with a current one).
+    #[serde(rename = "ui.addPassphrase", rename_all = "camelCase")]
+    AddPassphrase {
+        /// A label for the method.
+        label: Option<String>,
+    },
+    /// The user changes a passphrase method's passphrase.
+    #[serde(rename = "ui.changePassphrase", rename_all = "camelCase")]
+    ChangePassphrase {
+        /// The method to change.
+        method_id: String,
+    },
+    /// The user removes a method (never the last).
+    #[serde(rename = "ui.removeMethod", rename_all = "camelCase")]
+    RemoveMethod {
+        /// The method to remove.
+        method_id: String,
+    },
+    /// The user registers a passkey as a PRF unlock method.
+    #[serde(rename = "passkey.addPrf", rename_all = "camelCase")]
+    AddPasskey {
+        /// A label for the method.
+        label: Option<String>,
+        /// The user name the authenticator shows.
+        user_name: Option<String>,
+    },
+    /// The user registers a passkey gate (5-minute sessions).
+    #[serde(rename = "passkey.addGate", rename_all = "camelCase")]
+    AddGate {
+        /// A label for the method.
+        label: Option<String>,
+        /// The user name the authenticator shows.
+        user_name: Option<String>,
+    },
+    /// Cross-site embedding: the user grants the enclave storage (Storage Access API).
+    #[serde(rename = "storage.requestAccess")]
+    RequestStorageAccess,
+}
+
+/// A complete ceremony frame.
+#[derive(Debug, Deserialize)]
+pub struct CeremonyCall {
+    /// Protocol version; must be [`RPC_VERSION`].
+    pub v: u32,
+    /// Request id.
+    pub id: RequestId,
+    /// The ceremony.
+    #[serde(flatten)]
+    pub ceremony: Ceremony,
+}
+
+/// True when `method` names a ceremony (the shell routes those frames to its UI).
+pub fn is_ceremony(method: &str) -> bool {
+    method.starts_with("ui.") || method.starts_with("passkey.") || method == "storage.requestAccess"
+}
+
+impl Ceremony {
+    /// Checks the page's texts: at most [`MAX_TEXT_LEN`] characters, none a control
+    /// character (a hint is displayed, so it must not restyle or break the prompt).
+    ///
+    /// # Errors
+    /// [`Error::BadRequest`] naming the field.
+    pub fn validate(&self) -> Result<(), Error> {
+        let texts: [(&str, Option<&str>); 2] = match self {
+            Self::Setup { hint } | Self::Unlock { hint } => [("hint", hint.as_deref()), ("", None)],
+            Self::AddPassphrase { label } => [("label", label.as_deref()), ("", None)],
+            Self::ChangePassphrase { method_id } | Self::RemoveMethod { method_id } => {
+                [("methodId", Some(method_id.as_str())), ("", None)]
+            }
+            Self::AddPasskey { label, user_name } | Self::AddGate { label, user_name } => [
+                ("label", label.as_deref()),
+                ("userName", user_name.as_deref()),
+            ],
+            Self::UnlockPasskey | Self::UnlockGate | Self::RequestStorageAccess => {
+                [("", None), ("", None)]
+            }
+        };
+        for (name, text) in texts {
+            if let Some(t) = text
+                && (t.chars().count() > MAX_TEXT_LEN || t.chars().any(char::is_control))
+            {
+                return Err(Error::bad_request(format!(
+                    "{name}: expected at most {MAX_TEXT_LEN} printable characters"
+                )));
+            }
+        }
+        Ok(())
+    }
+}
+
+/// Decodes a ceremony frame like [`super::frame::parse`] decodes a request frame.
+///
+/// # Errors
+/// The id to answer (if one could be read) and a typed error.
+pub fn parse<E: core::fmt::Display>(
+    header: Result<FrameHeader, E>,
+    call: impl FnOnce() -> Result<CeremonyCall, E>,
+) -> Result<(RequestId, Ceremony), (Option<RequestId>, Error)> {
+    let header = header.map_err(|e| {
+        (
+            None,
+            Error::bad_request(format!("frame: expected {{v, id, method, params}}: {e}")),
+        )
+    })?;
+    let id = header.id;
+    match header.v {
+        Some(RPC_VERSION) => {}
+        Some(v) => {
+            return Err((
+                id,
+                Error::Unsupported {
+                    what: format!("protocol version {v} (this enclave speaks {RPC_VERSION})"),
+                },
+            ));
+        }
+        None => {
+            return Err((
+                id,
+                Error::bad_request("frame: missing protocol version `v`"),
+            ));
+        }
+    }
+    let Some(id) = id else {
+        return Err((None, Error::bad_request("frame: missing request id `id`")));
+    };
+    let ceremony = call()
+        .map_err(|e| (Some(id), Error::bad_request(e.to_string())))?
+        .ceremony;
+    ceremony.validate().map_err(|e| (Some(id), e))?;
+    Ok((id, ceremony))
+}
+
+#[cfg(test)]
+mod tests {
+    #![allow(clippy::unwrap_used, reason = "tests")]
+    use super::*;
+
+    fn parse_json(json: &str) -> Result<(RequestId, Ceremony), (Option<RequestId>, Error)> {
+        parse(serde_json::from_str::<FrameHeader>(json), || {
+            serde_json::from_str::<CeremonyCall>(json)
+        })
+    }
+
+    #[test]
+    fn parses_and_validates() {
+        assert_eq!(
+            parse_json(r#"{"v":1,"id":4,"method":"ui.unlock","params":{"hint":"to sign"}}"#)
+                .unwrap(),
+            (
+                4,
+                Ceremony::Unlock {
+                    hint: Some("to sign".into())
+                }
+            )
+        );
+        assert_eq!(
+            parse_json(r#"{"v":1,"id":5,"method":"passkey.unlockPrf"}"#)
+                .unwrap()
+                .1,
+            Ceremony::UnlockPasskey
+        );
+        let long = format!(
+            r#"{{"v":1,"id":6,"method":"ui.setup","params":{{"hint":"{}"}}}}"#,
+            "x".repeat(200)
+        );
+        assert!(matches!(
+            parse_json(&long),
+            Err((Some(6), Error::BadRequest { .. }))
+        ));
+        assert!(matches!(
+            parse_json(r#"{"v":1,"id":7,"method":"ui.setup","params":{"passphrase":"p"}}"#),
+            Err((Some(7), Error::BadRequest { .. }))
+        ));
+        assert!(matches!(
+            parse_json(r#"{"v":1,"id":8,"method":"ui.setup","params":{"hint":"a\u0007b"}}"#),
+            Err((Some(8), Error::BadRequest { .. }))
+        ));
+        assert!(is_ceremony("ui.setup") && !is_ceremony("setup"));
+    }
+}
