@@ -1,6 +1,6 @@
 // `cargo xtask demo --headless`: runs the demo PWA in headless Chromium, with a virtual
 // passkey authenticator, and prints what the page shows.
-import { APP, addPasskeyAuthenticator, enclaveFrames, launch } from "./lib/browser.mjs";
+import { APP, SETTLE_MS, addPasskeyAuthenticator, enclaveFrames, launch } from "./lib/browser.mjs";
 
 /** Stands in for the user at the enclave's prompts: types the passphrase into its form
  * and clicks its first button (Save, Unlock, Continue) — real input in the enclave frame. */
@@ -11,6 +11,7 @@ function actAsUser(page, passphrase) {
       for (const frame of enclaveFrames(page)) {
         const form = frame.locator("form");
         if (!(await form.count().catch(() => 0))) continue;
+        await new Promise((r) => setTimeout(r, SETTLE_MS));
         for (const input of await form.locator("input[type=password]").all().catch(() => [])) {
           await input.fill(passphrase).catch(() => {});
         }

@@ -44,6 +44,20 @@ export async function addPasskeyAuthenticator(page) {
   return { cdp, authenticatorId };
 }
 
+/**
+ * `route.fetch()` for a routed request to a `*.localhost` host: Playwright fetches from
+ * Node, whose resolver does not map `*.localhost` to loopback as browsers do, so the
+ * request goes to 127.0.0.1 (the test servers do not look at the Host header).
+ */
+export function loopbackFetch(route) {
+  const url = new URL(route.request().url());
+  if (url.hostname.endsWith(".localhost")) url.hostname = "127.0.0.1";
+  return route.fetch({ url: url.href });
+}
+
+/** How long a just-shown enclave prompt is left before the stand-in user acts. */
+export const SETTLE_MS = 700;
+
 /** The enclave frames of a page (the development and the release enclave origins). */
 export function enclaveFrames(page) {
   const host = new URL(ENCLAVE).hostname;
@@ -68,6 +82,9 @@ export async function answerPrompt(page, { passphrase, button } = {}, stop = () 
     for (const frame of enclaveFrames(page)) {
       const form = frame.locator("form");
       if (!(await form.count().catch(() => 0))) continue;
+      // Chromium drops input to a cross-origin frame that has just appeared or moved (a
+      // click-jacking defence), so give the prompt the moment a person would.
+      await new Promise((r) => setTimeout(r, SETTLE_MS));
       const title = await form.locator("p").first().textContent();
       if (passphrase !== undefined) {
         for (const input of await form.locator("input[type=password]").all()) await input.fill(passphrase);

@@ -3,7 +3,7 @@
 import assert from "node:assert/strict";
 import { execFileSync } from "node:child_process";
 import { test } from "node:test";
-import { ENCLAVE } from "../lib/browser.mjs";
+import { ENCLAVE, loopbackFetch } from "../lib/browser.mjs";
 import { ORIGINS, PASSPHRASE, dumpRecords, newContext, openHarness, run, setupByUser, unlockByUser } from "../lib/fixture.mjs";
 
 test("a page on an origin that is not allowed gets no port", async () => {
@@ -22,7 +22,7 @@ test("without frame-ancestors, the enclave itself still refuses an unknown origi
   try {
     // Strip the CSP so the frame loads; the bootstrap's own allow list must still refuse.
     await context.route(`${ENCLAVE}**`, async (route) => {
-      const response = await route.fetch();
+      const response = await loopbackFetch(route);
       const headers = { ...response.headers() };
       delete headers["content-security-policy"];
       await route.fulfill({ response, headers });

@@ -4,6 +4,7 @@
 import assert from "node:assert/strict";
 import { readFileSync } from "node:fs";
 import { test } from "node:test";
+import { loopbackFetch } from "../lib/browser.mjs";
 import { ORIGINS, newContext, setupByUser } from "../lib/fixture.mjs";
 
 const DIST = process.env.KMS_DIST_URL || "http://enclave.kms.localhost:8084/";
@@ -35,7 +36,7 @@ async function connect(page, options = {}) {
 /** Serves `name` from dist with one byte flipped. */
 async function tamper(context, name) {
   await context.route(`${DIST}${name}`, async (route) => {
-    const response = await route.fetch();
+    const response = await loopbackFetch(route);
     const body = Buffer.from(await response.body());
     body[body.length >> 1] ^= 0x01;
     await route.fulfill({ response, body });
@@ -96,7 +97,7 @@ test("release pinning refuses a page that is not the pinned one, before mounting
     assert.equal(wrong.code, "IntegrityMismatch", JSON.stringify(wrong));
     assert.equal(wrong.frames, 0);
     await context.route(DIST, async (route) => {
-      const response = await route.fetch();
+      const response = await loopbackFetch(route);
       const body = (await response.text()).replace("<title>", "<title>x");
       await route.fulfill({ response, body });
     });

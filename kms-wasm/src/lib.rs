@@ -33,6 +33,7 @@ use kms_core::service::{Config, Kms};
 use serde::{Deserialize, Serialize};
 use wasm_bindgen::prelude::*;
 
+#[cfg(feature = "bench")]
 pub mod bench;
 pub mod envelope;
 pub mod idb;

@@ -37,6 +37,25 @@ pub enum ManifestError {
     /// The bytes are not the canonical encoding of what they contain.
     #[error("manifest is not in canonical form")]
     NotCanonical,
+    /// A file name that is not a plain name in the release directory (a path, `..`, a
+    /// hidden file, odd characters): a verifier must never read outside the release.
+    #[error(
+        "manifest names {name:?}: expected a plain file name of [A-Za-z0-9._-], at most 128 bytes"
+    )]
+    BadName {
+        /// The rejected name (truncated).
+        name: String,
+    },
+}
+
+/// True for a plain release file name: `[A-Za-z0-9._-]{1,128}`, not starting with `.`.
+pub fn is_plain_name(name: &str) -> bool {
+    !name.is_empty()
+        && name.len() <= 128
+        && !name.starts_with('.')
+        && name
+            .bytes()
+            .all(|b| b.is_ascii_alphanumeric() || b"._-".contains(&b))
 }
 
 /// One served file. Field order is alphabetical: it is the JSON key order.
@@ -136,6 +155,18 @@ impl Manifest {
                 expected: MANIFEST_FORMAT,
                 got: manifest.format,
             });
+        }
+        for name in manifest
+            .artifacts
+            .iter()
+            .map(|a| &a.name)
+            .chain([&manifest.page.name])
+        {
+            if !is_plain_name(name) {
+                return Err(ManifestError::BadName {
+                    name: name.chars().take(80).collect(),
+                });
+            }
         }
         if manifest.to_canonical_json()? != bytes {
             return Err(ManifestError::NotCanonical);
@@ -253,6 +284,36 @@ mod tests {
             Manifest::parse(&compact),
             Err(ManifestError::NotCanonical)
         ));
+    }
+
+    #[test]
+    fn names_that_leave_the_release_directory_are_refused() {
+        for bad in [
+            "../etc/passwd",
+            "/etc/passwd",
+            "a/b.js",
+            "..",
+            ".hidden",
+            "",
+            "a\\b",
+            "kms-1.wasm\0",
+        ] {
+            let mut m = sample();
+            m.artifacts[0].name = bad.to_owned();
+            let bytes = m.to_canonical_json().unwrap();
+            assert!(
+                matches!(Manifest::parse(&bytes), Err(ManifestError::BadName { .. })),
+                "{bad:?}"
+            );
+        }
+        let mut m = sample();
+        m.page.name = "../index.html".to_owned();
+        let bytes = m.to_canonical_json().unwrap();
+        assert!(matches!(
+            Manifest::parse(&bytes),
+            Err(ManifestError::BadName { .. })
+        ));
+        assert!(is_plain_name("kms-0123abcd.wasm") && is_plain_name("index.html"));
     }
 
     #[test]

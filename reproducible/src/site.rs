@@ -31,6 +31,11 @@ pub(crate) fn out_dir() -> PathBuf {
 
 /// Builds the enclave and the app into [`out_dir`].
 pub(crate) fn build() -> Result<(), String> {
+    build_with(&[])
+}
+
+/// As [`build`], with extra kms-wasm `features` (`bench` for the benchmark page).
+pub(crate) fn build_with(features: &[&str]) -> Result<(), String> {
     setup::wasm_toolchain()?;
     let out = out_dir();
     let enclave = out.join("enclave");
@@ -42,18 +47,20 @@ pub(crate) fn build() -> Result<(), String> {
         std::fs::create_dir_all(d).map_err(|e| format!("creating {}: {e}", d.display()))?;
     }
 
-    exec(&mut command(
-        "cargo",
-        &[
-            "build",
-            "-p",
-            "kms-wasm",
-            "--target",
-            "wasm32-unknown-unknown",
-            "--release",
-            "--locked",
-        ],
-    ))?;
+    let features = features.join(",");
+    let mut cargo = vec![
+        "build",
+        "-p",
+        "kms-wasm",
+        "--target",
+        "wasm32-unknown-unknown",
+        "--release",
+        "--locked",
+    ];
+    if !features.is_empty() {
+        cargo.extend(["--features", &features]);
+    }
+    exec(&mut command("cargo", &cargo))?;
     bindgen(
         &root().join("target/wasm32-unknown-unknown/release/kms_wasm.wasm"),
         &enclave,

@@ -130,10 +130,15 @@ impl Location {
         match self {
             Self::Dir(dir) => {
                 let path = dir.join(rel);
-                fs::read(&path).map_err(|e| VerifyError::Fetch {
+                let fail = |reason: String| VerifyError::Fetch {
                     what: path.display().to_string(),
-                    reason: e.to_string(),
-                })
+                    reason,
+                };
+                let len = fs::metadata(&path).map_err(|e| fail(e.to_string()))?.len();
+                if len > MAX_FETCH {
+                    return Err(fail(format!("{len} bytes, more than {MAX_FETCH}")));
+                }
+                fs::read(&path).map_err(|e| fail(e.to_string()))
             }
             Self::Url(url) => http_get(&format!("{}{rel}", url_dir(url))),
         }

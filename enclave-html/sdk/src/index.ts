@@ -189,7 +189,7 @@ export class Kms {
     // visible), so the frame is shown while the ceremony runs.
     const hidden = this.iframe.style.cssText;
     this.iframe.style.cssText = VISIBLE_FRAME;
-    return this.expect(type, this.send(method, params ?? {}, CEREMONY_TIMEOUT_MS)).finally(() => {
+    return this.expect(type, this.send(method, params, CEREMONY_TIMEOUT_MS)).finally(() => {
       this.iframe.style.cssText = hidden;
     });
   }

@@ -23,7 +23,7 @@ pub(crate) fn run(args: &[String]) -> Result<(), String> {
         return Err(format!("unexpected argument {a:?}"));
     }
     setup::chromium()?;
-    site::build()?;
+    site::build_with(&["bench"])?;
     let enclave = site::out_dir().join("enclave");
     for f in ["enclave-bench.html", "enclave-bench.js"] {
         std::fs::copy(root().join("e2e/bench").join(f), enclave.join(f))

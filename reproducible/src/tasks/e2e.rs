@@ -16,7 +16,12 @@ pub(crate) fn run(args: &[String]) -> Result<(), String> {
     let e2e = setup::npm("e2e")?;
     let mut c = command(
         "node",
-        &["--test", "--test-concurrency=1", "--test-reporter=spec"],
+        &[
+            "--test",
+            "--test-concurrency=1",
+            "--test-timeout=180000",
+            "--test-reporter=spec",
+        ],
     );
     if args.is_empty() {
         c.arg("tests/");
