@@ -28,16 +28,29 @@ const ready = (async () => {
     init({ module_or_path: wasmSource() }),
   ]);
   const allowed = Array.isArray(config.allowedOrigins) ? config.allowedOrigins : [];
+  const policy = pagePolicy();
   const options = {
     rpId: location.hostname,
     enclaveOrigin: location.origin,
     allowedTopOrigins: allowed,
-    requireUserVerification: config.requireUserVerification !== false,
-    pagePassphraseUnlock: config.pagePassphraseUnlock === true,
+    requireUserVerification: policy.requireUserVerification !== false,
+    pagePassphraseUnlock: policy.pagePassphraseUnlock === true,
   };
   const enclave = await Enclave.open(options);
   return { enclave, options, allowed: new Set(allowed) };
 })();
+
+/**
+ * Security settings a deployment cannot change without changing the pinned page: a
+ * `<meta name="kms-policy" content='{"requireUserVerification": false,
+ * "pagePassphraseUnlock": true}'>` in the enclave page, whose hash the release manifest
+ * and the SDK pin. Without it, the strict defaults. (`kms.config.json` is deployment data,
+ * not pinned: it only lists the origins allowed to embed the enclave.)
+ */
+function pagePolicy() {
+  const meta = document.querySelector('meta[name="kms-policy"]');
+  return meta ? JSON.parse(meta.content) : {};
+}
 
 /**
  * The wasm to compile. A release page (`cargo xtask dist`) names the content-addressed file

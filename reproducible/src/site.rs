@@ -162,7 +162,7 @@ pub(crate) fn serve() -> Result<(), String> {
 }
 
 /// The `allowedOrigins` of the enclave's deployment config.
-fn allowed_origins(config: &str) -> Result<Vec<String>, String> {
+pub(crate) fn allowed_origins(config: &str) -> Result<Vec<String>, String> {
     #[derive(serde::Deserialize)]
     #[serde(rename_all = "camelCase")]
     struct Config {

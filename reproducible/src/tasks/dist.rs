@@ -6,6 +6,10 @@
 //! with Subresource Integrity. The result goes to `dist/`, its manifest to
 //! `sri-manifest.json` at the repository root.
 //!
+//! `--config FILE` names the deployment config (`kms.config.json`: the PWA origins allowed
+//! to embed the enclave); it is copied beside the page and fills `frame-ancestors` in the
+//! release's `_headers`. The default is the development config the browser suite uses.
+//!
 //! `--check` builds twice, from the workspace and from a copy of it in another directory,
 //! each with its own target directory; fails unless both give identical bytes; then fails
 //! unless the manifest equals the committed `sri-manifest.json`. It writes `dist/` but never
@@ -29,6 +33,8 @@ pub(crate) const DIST_DIR: &str = "dist";
 pub(crate) const HEADERS_FILE: &str = "_headers";
 /// Deployment config: copied as is, not hashed (see docs/decisions.md).
 pub(crate) const CONFIG_FILE: &str = "kms.config.json";
+/// The placeholder for the allowed PWA origins in `headers.conf`.
+pub(crate) const FRAME_ANCESTORS: &str = "{{FRAME_ANCESTORS}}";
 /// The line of the source page that loads the development bootstrap.
 const BOOTSTRAP_TAG: &str = r#"<script type="module" src="bootstrap.js"></script>"#;
 /// The specifier `bootstrap.js` imports the wasm-bindgen glue by.
@@ -55,17 +61,35 @@ pub(crate) const INPUTS: &[&str] = &[
 
 pub(crate) fn run(args: &[String]) -> Result<(), String> {
     let mut check = false;
-    for a in args {
+    let mut config = None;
+    let mut args = args.iter();
+    while let Some(a) = args.next() {
         match a.as_str() {
             "--check" => check = true,
-            other => return Err(format!("unexpected argument {other:?} (expected --check)")),
+            "--config" => {
+                let file = args.next().ok_or("--config needs a file")?;
+                config = Some(std::fs::read(file).map_err(|e| format!("{file}: {e}"))?);
+            }
+            other => {
+                return Err(format!(
+                    "unexpected argument {other:?} (expected --check, --config FILE)"
+                ));
+            }
         }
     }
     let started = std::time::Instant::now();
-    let a = build(&root(), &root().join("target/dist-build-a"))?;
+    let a = build(
+        &root(),
+        &root().join("target/dist-build-a"),
+        config.as_deref(),
+    )?;
     if check {
         let copy = copy_workspace(&root().join("target/dist-build-b/src"))?;
-        let b = build(&copy, &root().join("target/dist-build-b/target"))?;
+        let b = build(
+            &copy,
+            &root().join("target/dist-build-b/target"),
+            config.as_deref(),
+        )?;
         compare(&a, &b)?;
         println!(
             "dist: two builds in two directories gave identical bytes ({} files)",
@@ -107,7 +131,7 @@ pub(crate) fn build_into_dist() -> Result<PathBuf, String> {
 
 /// Builds the release from the workspace, in memory.
 pub(crate) fn build_release() -> Result<Release, String> {
-    build(&root(), &root().join("target/dist-build-a"))
+    build(&root(), &root().join("target/dist-build-a"), None)
 }
 
 /// A finished release: every file by name (sorted), and the manifest bytes.
@@ -118,8 +142,9 @@ pub(crate) struct Release {
     pub(crate) page_sri: String,
 }
 
-/// One reproducible build of the workspace at `src` with its own `target` directory.
-fn build(src: &Path, target: &Path) -> Result<Release, String> {
+/// One reproducible build of the workspace at `src` with its own `target` directory, with
+/// the deployment `config` (default: the workspace's development config).
+fn build(src: &Path, target: &Path, config: Option<&[u8]>) -> Result<Release, String> {
     setup::wasm_toolchain()?;
     let sysroot = output(command("rustc", &["--print", "sysroot"]).current_dir(src))?;
     let cargo_home = std::env::var_os("CARGO_HOME")
@@ -182,7 +207,10 @@ fn build(src: &Path, target: &Path) -> Result<Release, String> {
         glue: read(bindgen.join("kms_wasm.js"))?,
         bootstrap: read(enclave.join("bootstrap.js"))?,
         page: read(enclave.join(PAGE_FILE))?,
-        config: read(enclave.join(CONFIG_FILE))?,
+        config: match config {
+            Some(c) => c.to_vec(),
+            None => read(enclave.join(CONFIG_FILE))?,
+        },
         headers: read(src.join("enclave-html/headers.conf"))?,
     };
     assemble(&inputs, source()?, toolchain()?)
@@ -237,7 +265,10 @@ pub(crate) fn assemble(
     }
     let page_text = page_src.replace(BOOTSTRAP_TAG, &pinned);
     let page = FileEntry::of(PAGE_FILE, page_text.as_bytes());
-    let headers = utf8(&inputs.headers, "headers.conf")?.replace(SCRIPT_HASHES, &script_hash);
+    let ancestors = frame_ancestors(&inputs.config)?;
+    let headers = utf8(&inputs.headers, "headers.conf")?
+        .replace(SCRIPT_HASHES, &script_hash)
+        .replace(FRAME_ANCESTORS, &ancestors);
 
     let manifest = Manifest {
         artifacts: vec![wasm.clone(), glue.clone(), bootstrap.clone()],
@@ -263,6 +294,37 @@ pub(crate) fn assemble(
         manifest,
         page_sri: page.sri,
     })
+}
+
+/// The `frame-ancestors` sources of a deployment config: its `allowedOrigins`, each a plain
+/// `http(s)://host[:port]` origin (nothing that could end or widen the CSP directive).
+fn frame_ancestors(config: &[u8]) -> Result<String, String> {
+    let text = std::str::from_utf8(config).map_err(|_| "kms.config.json is not UTF-8")?;
+    let origins = crate::site::allowed_origins(text)?;
+    if origins.is_empty() {
+        return Err(
+            "kms.config.json: allowedOrigins is empty: no page could embed the enclave".into(),
+        );
+    }
+    for o in &origins {
+        let rest = o
+            .strip_prefix("https://")
+            .or_else(|| o.strip_prefix("http://"))
+            .unwrap_or("");
+        let (host, port) = rest.split_once(':').unwrap_or((rest, "1"));
+        let host_ok = !host.is_empty()
+            && host
+                .bytes()
+                .all(|b| b.is_ascii_lowercase() || b.is_ascii_digit() || b".-".contains(&b));
+        let port_ok =
+            !port.is_empty() && port.len() <= 5 && port.bytes().all(|b| b.is_ascii_digit());
+        if !host_ok || !port_ok {
+            return Err(format!(
+                "kms.config.json: allowed origin {o:?}: expected http(s)://host[:port]"
+            ));
+        }
+    }
+    Ok(origins.join(" "))
 }
 
 /// The last commit that changed an input of the build.
@@ -418,9 +480,12 @@ mod tests {
                     .to_vec(),
             bootstrap: b"import init from \"./kms_wasm.js\";".to_vec(),
             page: format!("<head>\n{BOOTSTRAP_TAG}\n</head>").into_bytes(),
-            config: b"{}".to_vec(),
-            headers: format!("/*\n  Content-Security-Policy: script-src 'self' {SCRIPT_HASHES}\n")
-                .into_bytes(),
+            config: br#"{"allowedOrigins": ["https://app.example.com", "http://app.kms.localhost:8080"]}"#
+                .to_vec(),
+            headers: format!(
+                "/*\n  Content-Security-Policy: script-src 'self' {SCRIPT_HASHES}; frame-ancestors {FRAME_ANCESTORS}\n"
+            )
+            .into_bytes(),
         }
     }
 
@@ -466,6 +531,12 @@ mod tests {
         assert!(String::from_utf8_lossy(&r.files[&glue.name]).contains(&wasm.name));
         let headers = String::from_utf8(r.files[HEADERS_FILE].clone()).unwrap();
         assert!(headers.contains(&m.csp_script_hashes[0]));
+        assert!(
+            headers
+                .contains("frame-ancestors https://app.example.com http://app.kms.localhost:8080"),
+            "{headers}"
+        );
+        assert!(!headers.contains("{{"), "a placeholder is left: {headers}");
         let map_start = page.find("<script type=\"importmap\">").unwrap() + 25;
         let map_end = map_start + page[map_start..].find("</script>").unwrap();
         assert_eq!(
@@ -485,6 +556,24 @@ mod tests {
         assert_ne!(a.page_sri, b.page_sri);
         assert!(compare(&a, &b).is_err());
         assert!(a.files.keys().any(|k| !b.files.contains_key(k)));
+    }
+
+    #[test]
+    fn a_config_that_could_widen_frame_ancestors_is_refused() {
+        for bad in [
+            r#"{"allowedOrigins": []}"#,
+            r#"{"allowedOrigins": ["*"]}"#,
+            r#"{"allowedOrigins": ["https://a.example; script-src *"]}"#,
+            r#"{"allowedOrigins": ["https://a.example https://evil.example"]}"#,
+            r#"{"allowedOrigins": ["https://a.example/path"]}"#,
+            r#"{"allowedOrigins": ["javascript:x"]}"#,
+            r#"{}"#,
+        ] {
+            let (s, t) = meta();
+            let mut i = inputs();
+            i.config = bad.as_bytes().to_vec();
+            assert!(assemble(&i, s, t).is_err(), "{bad}");
+        }
     }
 
     #[test]
