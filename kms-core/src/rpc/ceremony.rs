@@ -14,7 +14,6 @@
 
 use serde::Deserialize;
 
-use super::RPC_VERSION;
 use super::frame::{FrameHeader, RequestId};
 use crate::error::Error;
 
@@ -88,7 +87,7 @@ pub enum Ceremony {
 /// A complete ceremony frame.
 #[derive(Debug, Deserialize)]
 pub struct CeremonyCall {
-    /// Protocol version; must be [`RPC_VERSION`].
+    /// Protocol version; must be [`super::RPC_VERSION`].
     pub v: u32,
     /// Request id.
     pub id: RequestId,
@@ -144,33 +143,7 @@ pub fn parse<E: core::fmt::Display>(
     header: Result<FrameHeader, E>,
     call: impl FnOnce() -> Result<CeremonyCall, E>,
 ) -> Result<(RequestId, Ceremony), (Option<RequestId>, Error)> {
-    let header = header.map_err(|e| {
-        (
-            None,
-            Error::bad_request(format!("frame: expected {{v, id, method, params}}: {e}")),
-        )
-    })?;
-    let id = header.id;
-    match header.v {
-        Some(RPC_VERSION) => {}
-        Some(v) => {
-            return Err((
-                id,
-                Error::Unsupported {
-                    what: format!("protocol version {v} (this enclave speaks {RPC_VERSION})"),
-                },
-            ));
-        }
-        None => {
-            return Err((
-                id,
-                Error::bad_request("frame: missing protocol version `v`"),
-            ));
-        }
-    }
-    let Some(id) = id else {
-        return Err((None, Error::bad_request("frame: missing request id `id`")));
-    };
+    let id = super::frame::check_header(header)?;
     let ceremony = call()
         .map_err(|e| (Some(id), Error::bad_request(e.to_string())))?
         .ceremony;

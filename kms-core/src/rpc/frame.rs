@@ -57,6 +57,21 @@ pub fn parse<E: Display>(
     header: Result<FrameHeader, E>,
     call: impl FnOnce() -> Result<Call, E>,
 ) -> Result<(RequestId, Request), (Option<RequestId>, Error)> {
+    let id = check_header(header)?;
+    match call() {
+        Ok(call) => Ok((id, call.request)),
+        Err(e) => Err((Some(id), Error::bad_request(e.to_string()))),
+    }
+}
+
+/// Checks the leniently decoded start of a frame (every frame kind): a readable header,
+/// this protocol version, a request id. Returns the id.
+///
+/// # Errors
+/// The id to answer (if one could be read) and `BadRequest` or `Unsupported`.
+pub fn check_header<E: Display>(
+    header: Result<FrameHeader, E>,
+) -> Result<RequestId, (Option<RequestId>, Error)> {
     let header = header.map_err(|e| {
         (
             None,
@@ -81,13 +96,7 @@ pub fn parse<E: Display>(
             ));
         }
     }
-    let Some(id) = id else {
-        return Err((None, Error::bad_request("frame: missing request id `id`")));
-    };
-    match call() {
-        Ok(call) => Ok((id, call.request)),
-        Err(e) => Err((Some(id), Error::bad_request(e.to_string()))),
-    }
+    id.ok_or_else(|| (None, Error::bad_request("frame: missing request id `id`")))
 }
 
 /// The outcome half of a reply.

@@ -4,8 +4,6 @@ use rand_core::CryptoRng;
 
 use ed25519_dalek::VerifyingKey;
 
-use super::records::KeyRecord;
-use super::unlocking::{AUDIT_KEY_ID, AUDIT_KEY_KEY};
 use super::{Kms, Response};
 use crate::audit::{self, Checkpoint, Entry, Head};
 use crate::clock::Clock;
@@ -63,12 +61,7 @@ impl<S: Store, C: Clock, R: CryptoRng, P: Pbkdf2Provider, D: DeviceKey> Kms<S, C
         if let Some(s) = &self.session {
             return Ok(s.audit_key.verifying_key());
         }
-        let raw = self
-            .store
-            .get(AUDIT_KEY_KEY)
-            .await?
-            .ok_or(Error::NotInitialized)?;
-        let rec = KeyRecord::decode(&raw, "", AUDIT_KEY_ID)?;
+        let rec = self.audit_key_record().await?;
         let bytes: [u8; 32] = rec
             .header
             .public_key

@@ -29,7 +29,7 @@ pub(super) const BACKOFF_KEY: &str = "g/backoff";
 /// Store key of the enclave's audit checkpoint key.
 pub(super) const AUDIT_KEY_KEY: &str = "g/audit-key";
 /// Key id of the audit key inside its record.
-pub(super) const AUDIT_KEY_ID: &str = "audit/0";
+const AUDIT_KEY_ID: &str = "audit/0";
 /// Prefix of unlock-method records.
 const METHOD_PREFIX: &str = "u/";
 /// Format id of the back-off record.
@@ -253,14 +253,19 @@ impl<S: Store, C: Clock, R: CryptoRng, P: Pbkdf2Provider, D: DeviceKey> Kms<S, C
         Ok(Response::Done)
     }
 
-    /// Opens the audit key with `kek` (part of every successful unlock).
-    async fn open_audit_key(&self, kek: &Secret32) -> Result<SigningKey, Error> {
+    /// The audit key's record (its header holds the public key).
+    pub(super) async fn audit_key_record(&self) -> Result<KeyRecord, Error> {
         let raw = self
             .store
             .get(AUDIT_KEY_KEY)
             .await?
             .ok_or(Error::NotInitialized)?;
-        let rec = KeyRecord::decode(&raw, "", AUDIT_KEY_ID)?;
+        KeyRecord::decode(&raw, "", AUDIT_KEY_ID)
+    }
+
+    /// Opens the audit key with `kek` (part of every successful unlock).
+    async fn open_audit_key(&self, kek: &Secret32) -> Result<SigningKey, Error> {
+        let rec = self.audit_key_record().await?;
         let secret = rec.open(kek)?;
         let bytes =
             Secret32::from_slice(secret.expose()).map_err(|_| Error::tampered("audit key"))?;
