@@ -49,7 +49,7 @@ pub enum Error {
     #[error("origin denied")]
     OriginDenied,
     /// The caller may not call this method (see [`crate::rpc::policy`]).
-    #[error("{method}: not permitted; only {allowed} may call it")]
+    #[error("{method}: not permitted for this caller; allowed: {allowed}")]
     NotPermitted {
         /// The method.
         method: &'static str,
