@@ -419,12 +419,16 @@ impl<S: Store, C: Clock, R: CryptoRng, P: Pbkdf2Provider, D: DeviceKey> Kms<S, C
     /// enclave was locked is [`Error::Tampered`], and nothing is appended to it (so no new
     /// checkpoint can launder the cut).
     async fn audit_head(&self, shard: &Origin) -> Result<Head, Error> {
+        // The checkpoint first: it is written in the same commit as the entries it covers,
+        // and logs only grow, so a log read after it is at least that long — unless cut.
+        // (Read the other way round, another tab's commit in between looks like a cut.)
+        let checkpoint = self.stored_checkpoint(shard).await?;
         let len = self.store.audit_len(shard.as_str()).await?;
         let head = match len {
             0 => Head::genesis(),
             n => Head::after(&self.audit_entry(shard, n - 1).await?),
         };
-        if let Some(cp) = self.stored_checkpoint(shard).await? {
+        if let Some(cp) = checkpoint {
             let key = self.audit_verifying_key().await?;
             cp.verify(&key)
                 .map_err(|_| Error::tampered("audit checkpoint signature"))?;

@@ -538,3 +538,83 @@ fn success_resets_the_back_off() {
     ok(&mut kms, &ui(APP), &unlock_json(PASS));
     assert!(!store.snapshot().contains_key("g/backoff"));
 }
+
+/// A store that lets other tasks run before each of its calls, `.1` times (as IndexedDB
+/// does: each call is its own transaction, and another tab may commit in between).
+#[derive(Clone)]
+struct Interleaving(MemoryStore, usize);
+
+impl Interleaving {
+    async fn pause(&self) {
+        for _ in 0..self.1 {
+            YieldOnce(false).await;
+        }
+    }
+}
+
+impl kms_core::store::Store for Interleaving {
+    async fn get(&self, key: &str) -> Result<Option<Vec<u8>>, kms_core::store::StoreError> {
+        self.pause().await;
+        self.0.get(key).await
+    }
+    async fn list(
+        &self,
+        prefix: &str,
+    ) -> Result<Vec<kms_core::store::Record>, kms_core::store::StoreError> {
+        self.pause().await;
+        self.0.list(prefix).await
+    }
+    async fn audit_len(&self, log: &str) -> Result<u64, kms_core::store::StoreError> {
+        self.pause().await;
+        self.0.audit_len(log).await
+    }
+    async fn audit_read(
+        &self,
+        log: &str,
+        from: u64,
+        limit: u64,
+    ) -> Result<Vec<Vec<u8>>, kms_core::store::StoreError> {
+        self.pause().await;
+        self.0.audit_read(log, from, limit).await
+    }
+    async fn commit(
+        &self,
+        tx: kms_core::store::Transaction,
+    ) -> Result<(), kms_core::store::StoreError> {
+        self.pause().await;
+        self.0.commit(tx).await
+    }
+}
+
+/// Two tabs signing at once over one store, their reads and commits interleaved in many
+/// alignments: the continuity check never mistakes the other tab's fresh commit for a cut
+/// log (it reads the checkpoint before the log; the other way round, this fails).
+#[test]
+fn another_tabs_commit_is_not_mistaken_for_tampering() {
+    let (store, clock, _kms) = unlocked();
+    let caller = page(APP);
+    for round in 0..24u64 {
+        // Fresh instances each round: neither remembers a head, so both read it back.
+        let tab = |seed, pauses| {
+            let shared = Interleaving(store.clone(), pauses);
+            let mut k = Kms::new(shared, clock.clone(), StdRng::seed_from_u64(seed));
+            pollster::block_on(k.handle(&ui(APP), req(&unlock_json(PASS)))).unwrap();
+            k
+        };
+        let mut a = tab(100 + round, 1);
+        let mut b = tab(200 + round, 1 + (round as usize % 6));
+        let results = join_all(vec![
+            a.handle(&caller, req(r#"{"method":"vapid.publicKey"}"#)),
+            b.handle(&caller, req(r#"{"method":"keys.list"}"#)),
+        ]);
+        assert!(results.iter().all(Result::is_ok), "{results:?}");
+        let results = join_all(vec![
+            a.handle(&caller, req(r#"{"method":"signal.sign","params":{"message":"aGk"}}"#)),
+            b.handle(&caller, req(r#"{"method":"vapid.authorization","params":{"aud":"https://push.example.net"}}"#)),
+        ]);
+        assert!(
+            results.iter().all(Result::is_ok),
+            "round {round}: {results:?}"
+        );
+    }
+}

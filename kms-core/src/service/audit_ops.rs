@@ -76,9 +76,10 @@ impl<S: Store, C: Clock, R: CryptoRng, P: Pbkdf2Provider, D: DeviceKey> Kms<S, C
     /// check is still exported, with the failure named in `tampered`: the user keeps the
     /// evidence, and no new signature covers it. Works while locked.
     pub(super) async fn audit_export(&self, o: &Origin) -> Result<Response, Error> {
+        // The checkpoint before the entries (see `Kms::audit_head`).
+        let stored = self.stored_checkpoint(o).await?;
         let entries = self.shard_entries(o).await?;
         let key = self.audit_verifying_key().await?;
-        let stored = self.stored_checkpoint(o).await?;
         let tampered = match &stored {
             Some(cp) => audit::verify(&entries, cp, &key)
                 .err()
@@ -101,11 +102,12 @@ impl<S: Store, C: Clock, R: CryptoRng, P: Pbkdf2Provider, D: DeviceKey> Kms<S, C
     }
 
     pub(super) async fn audit_verify(&self, o: &Origin) -> Result<Response, Error> {
-        let entries = self.shard_entries(o).await?;
+        // The checkpoint before the entries (see `Kms::audit_head`).
         let checkpoint = self
             .stored_checkpoint(o)
             .await?
             .ok_or_else(|| Error::tampered("audit checkpoint missing"))?;
+        let entries = self.shard_entries(o).await?;
         let key = self.audit_verifying_key().await?;
         let verified = audit::verify(&entries, &checkpoint, &key)
             .map_err(|e| Error::tampered(format!("audit log: {e}")))?;
