@@ -56,7 +56,7 @@ export function loopbackFetch(route) {
 }
 
 /** How long a just-shown enclave prompt is left before the stand-in user acts. */
-export const SETTLE_MS = 700;
+export const SETTLE_MS = 1000;
 
 /** The enclave frames of a page (the development and the release enclave origins). */
 export function enclaveFrames(page) {
@@ -90,9 +90,14 @@ export async function answerPrompt(page, { passphrase, button } = {}, stop = () 
         for (const input of await form.locator("input[type=password]").all()) await input.fill(passphrase);
       }
       const target = button ? form.getByRole("button", { name: button, exact: true }) : form.locator("button").first();
-      await target.click({ timeout: 5000 });
-      // Wait for this prompt to go (or be replaced) before looking again.
-      await form.first().waitFor({ state: "detached", timeout: 5000 }).catch(() => {});
+      // The enclave ignores a click it cannot yet judge visible (a person clicks again);
+      // once it counts, this prompt goes (or is replaced).
+      const handle = await form.first().elementHandle();
+      for (let attempt = 0; attempt < 4; attempt++) {
+        await target.click({ timeout: 5000 }).catch(() => {});
+        const gone = await handle.waitForElementState("hidden", { timeout: 1500 }).then(() => true, () => false);
+        if (gone || !(await handle.evaluate((e) => e.isConnected).catch(() => false))) break;
+      }
       return title;
     }
     if (Date.now() > deadline) throw new Error("the enclave showed no prompt");

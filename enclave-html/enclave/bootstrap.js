@@ -200,25 +200,36 @@ const b64u = {
 // hidden, transparent, transformed or covered by the page. Styles are set through the CSSOM:
 // the CSP allows no inline style.
 
-/** Tracks whether `element` is visible to the user; `null` where the browser cannot tell. */
+/** How long the prompt must have been visible before a click on it counts. */
+const VISIBLE_FOR_MS = 500;
+/** How long the observer has to report before a click on a hidden prompt is refused. */
+const REPORT_WITHIN_MS = 1000;
+
+/**
+ * Decides what a click on `element` means: "accept" once it has been visible for
+ * VISIBLE_FOR_MS; "ignore" while the browser's report may still be settling (a prompt
+ * that just appeared); "refuse" when it is hidden, transparent or covered. Where the
+ * browser cannot tell (no IntersectionObserver v2), every trusted click is accepted.
+ */
 function watchVisibility(element) {
   const supported = typeof IntersectionObserverEntry === "function" &&
     "isVisible" in IntersectionObserverEntry.prototype;
-  if (!supported) return { check: async () => null, stop() {} };
+  if (!supported) return { judge: () => "accept", stop() {} };
+  const shownAt = performance.now();
   let visible = false;
-  let seen = false;
-  let wake = null;
+  let since = shownAt;
   const observer = new IntersectionObserver((entries) => {
-    for (const e of entries) visible = e.isVisible;
-    seen = true;
-    if (wake) wake();
+    for (const e of entries) {
+      if (e.isVisible !== visible) since = performance.now();
+      visible = e.isVisible;
+    }
   }, { trackVisibility: true, delay: 100 });
   observer.observe(element);
   return {
-    // The first report can lag the frame's appearance by the observer's delay.
-    async check() {
-      if (!seen) await new Promise((r) => { wake = r; setTimeout(r, 1000); });
-      return visible;
+    judge() {
+      const now = performance.now();
+      if (visible) return now - since >= VISIBLE_FOR_MS ? "accept" : "ignore";
+      return now - shownAt >= REPORT_WITHIN_MS ? "refuse" : "ignore";
     },
     stop() { observer.disconnect(); },
   };
@@ -264,7 +275,7 @@ function prompt({ title, detail, hint, origin, fields = [], actions, error }) {
     for (const a of actions) {
       const button = el("button", a.label, { marginRight: ".5rem" });
       button.type = a.id === "cancel" ? "button" : "submit";
-      button.addEventListener("click", async (event) => {
+      button.addEventListener("click", (event) => {
         event.preventDefault();
         if (!event.isTrusted) return; // a script's click is not the user's
         if (a.id === "cancel") {
@@ -272,7 +283,9 @@ function prompt({ title, detail, hint, origin, fields = [], actions, error }) {
           reject(Object.assign(new Error("the user cancelled"), { name: "NotAllowedError" }));
           return;
         }
-        if ((await watch.check()) === false) {
+        const verdict = watch.judge();
+        if (verdict === "ignore") return; // too soon to tell: the user clicks again
+        if (verdict === "refuse") {
           done();
           reject(fail("NotPermitted", "confirmation refused: the enclave's prompt was hidden, transparent or covered"));
           return;
