@@ -7,6 +7,9 @@
     reason = "tests"
 )]
 
+mod routing;
+use routing::routed;
+
 use kms_core::clock::ManualClock;
 use kms_core::envelope::{
     self, Envelope, EnvelopeError, EnvelopeFormat, PrekeySecret, PrekeyUse, SignedPrekey,
@@ -268,18 +271,6 @@ fn known_answer_x25519() {
 
 type TestKms = Kms<MemoryStore, ManualClock, StdRng>;
 const APP: &str = "https://app.example";
-
-/// The caller the enclave routes `r` from: its own UI for the methods that are the user's
-/// (setup, unlocking, unlock methods), the linked page for everything else.
-fn routed(origin: &str, r: &Request) -> kms_core::rpc::policy::Caller {
-    use kms_core::rpc::policy::{Caller, Policy};
-    let o = kms_core::origin::Origin::parse(origin).unwrap();
-    if r.policy() == Policy::Page {
-        Caller::Page(o)
-    } else {
-        Caller::EnclaveUi(o)
-    }
-}
 
 fn call(kms: &mut TestKms, json: &str) -> Result<Response, Error> {
     let req: Request = serde_json::from_str(json).unwrap_or_else(|e| panic!("{json}: {e}"));

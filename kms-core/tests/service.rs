@@ -6,6 +6,9 @@
     reason = "tests"
 )]
 
+mod routing;
+use routing::routed;
+
 use kms_core::clock::ManualClock;
 use kms_core::error::Error;
 use kms_core::rpc::Request;
@@ -31,18 +34,6 @@ fn kms_on(store: &MemoryStore, clock: &ManualClock, seed: u64) -> TestKms {
 
 fn req(json: &str) -> Request {
     serde_json::from_str(json).unwrap_or_else(|e| panic!("{json}: {e}"))
-}
-
-/// The caller the enclave routes `r` from: its own UI for the methods that are the user's
-/// (setup, unlocking, unlock methods), the linked page for everything else.
-fn routed(origin: &str, r: &Request) -> kms_core::rpc::policy::Caller {
-    use kms_core::rpc::policy::{Caller, Policy};
-    let o = kms_core::origin::Origin::parse(origin).unwrap();
-    if r.policy() == Policy::Page {
-        Caller::Page(o)
-    } else {
-        Caller::EnclaveUi(o)
-    }
 }
 
 fn call(kms: &mut TestKms, origin: &str, json: &str) -> Result<Response, Error> {

@@ -10,6 +10,9 @@
 #[path = "webauthn_support.rs"]
 mod support;
 
+mod routing;
+use routing::routed;
+
 use kms_core::clock::ManualClock;
 use kms_core::device::MemoryDeviceKey;
 use kms_core::error::Error;
@@ -24,18 +27,6 @@ use support::{Alg, SoftAuthenticator};
 const APP: &str = support::TOP_ORIGIN;
 
 type GateKms = Kms<MemoryStore, ManualClock, StdRng, kms_core::kdf::RustPbkdf2, MemoryDeviceKey>;
-
-/// The caller the enclave routes `r` from: its own UI for the methods that are the user's
-/// (setup, unlocking, unlock methods), the linked page for everything else.
-fn routed(origin: &str, r: &Request) -> kms_core::rpc::policy::Caller {
-    use kms_core::rpc::policy::{Caller, Policy};
-    let o = kms_core::origin::Origin::parse(origin).unwrap();
-    if r.policy() == Policy::Page {
-        Caller::Page(o)
-    } else {
-        Caller::EnclaveUi(o)
-    }
-}
 
 fn call(kms: &mut GateKms, json: &str) -> Result<Response, Error> {
     let r: Request = serde_json::from_str(json).unwrap();

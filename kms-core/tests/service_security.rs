@@ -8,6 +8,9 @@
     reason = "tests"
 )]
 
+mod routing;
+use routing::routed;
+
 use kms_core::clock::ManualClock;
 use kms_core::error::Error;
 use kms_core::rpc::Request;
@@ -21,18 +24,6 @@ const APP: &str = "https://app.example";
 const PASS: &str = "correct horse battery staple";
 
 type TestKms = Kms<MemoryStore, ManualClock, StdRng>;
-
-/// The caller the enclave routes `r` from: its own UI for the methods that are the user's
-/// (setup, unlocking, unlock methods), the linked page for everything else.
-fn routed(origin: &str, r: &Request) -> kms_core::rpc::policy::Caller {
-    use kms_core::rpc::policy::{Caller, Policy};
-    let o = kms_core::origin::Origin::parse(origin).unwrap();
-    if r.policy() == Policy::Page {
-        Caller::Page(o)
-    } else {
-        Caller::EnclaveUi(o)
-    }
-}
 
 fn call(kms: &mut TestKms, json: &str) -> Result<Response, Error> {
     let r: Request = serde_json::from_str(json).unwrap();

@@ -1,0 +1,16 @@
+//! Helpers shared by the service test files.
+
+use kms_core::origin::Origin;
+use kms_core::rpc::Request;
+use kms_core::rpc::policy::{Caller, Policy};
+
+/// The caller the enclave routes `r` from: its own UI for the methods that are the user's
+/// (setup, unlocking, unlock methods), the linked page for everything else.
+pub(crate) fn routed(origin: &str, r: &Request) -> Caller {
+    let o = Origin::parse(origin).unwrap_or_else(|e| panic!("{origin}: {e}"));
+    if r.policy() == Policy::Page {
+        Caller::Page(o)
+    } else {
+        Caller::EnclaveUi(o)
+    }
+}
