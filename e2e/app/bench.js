@@ -1,8 +1,9 @@
 // RPC benchmarks from the PWA's side, each beside the browser's native WebCrypto doing the
 // same cryptography in this page.
 import { createKms } from "./sdk/index.js";
+import { ENCLAVE_URL as LAYOUT_ENCLAVE_URL } from "./layout.js";
 
-const ENCLAVE_URL = new URLSearchParams(location.search).get("enclave") || "http://enclave.kms.localhost:8081/";
+const ENCLAVE_URL = new URLSearchParams(location.search).get("enclave") || LAYOUT_ENCLAVE_URL;
 const PASSPHRASE = "correct horse battery staple";
 const median = (xs) => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)];
 const percentile = (xs, p) => [...xs].sort((a, b) => a - b)[Math.min(xs.length - 1, Math.floor(xs.length * p))];

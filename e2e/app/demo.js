@@ -2,9 +2,10 @@
 // keys, signatures, tokens and the audit log. Setup and unlocking happen in the enclave's
 // own form, inside its frame: this page never sees a passphrase.
 import { createKms, KmsError, verifyPageSignature } from "./sdk/index.js";
+import { ENCLAVE_URL as LAYOUT_ENCLAVE_URL } from "./layout.js";
 
 const params = new URLSearchParams(location.search);
-const ENCLAVE_URL = params.get("enclave") || "http://enclave.kms.localhost:8081/";
+const ENCLAVE_URL = params.get("enclave") || LAYOUT_ENCLAVE_URL;
 const logList = document.getElementById("log");
 document.getElementById("enclave-origin").textContent = new URL(ENCLAVE_URL).origin;
 

@@ -1,9 +1,10 @@
 // Test harness for the browser suite: the SDK plus a raw handshake for sending frames the
 // SDK would never send. Every received frame is recorded for the secret scan.
 import { createKms, KmsError } from "./sdk/index.js";
+import { ENCLAVE_URL as LAYOUT_ENCLAVE_URL } from "./layout.js";
 
 const params = new URLSearchParams(location.search);
-const ENCLAVE_URL = params.get("enclave") || "http://enclave.kms.localhost:8081/";
+const ENCLAVE_URL = params.get("enclave") || LAYOUT_ENCLAVE_URL;
 const received = [];
 
 window.harness = {

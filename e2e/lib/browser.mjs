@@ -2,17 +2,34 @@
 // virtual authenticator that stands in for a passkey.
 import { chromium } from "playwright-core";
 
-// Two hosts under one registrable domain, as a deployment has them (`*.localhost` names
-// resolve to loopback in the browser and are secure contexts): the app cannot claim the
-// enclave's passkey rpId, and the frame is same-site, so it keeps its storage.
-export const APP = process.env.KMS_APP_URL || "http://app.kms.localhost:8080/";
-export const ENCLAVE = process.env.KMS_ENCLAVE_URL || "http://enclave.kms.localhost:8081/";
+// The origins come from `cargo xtask` (`KMS_LAYOUT`), which serves them: hosts of their own
+// under one registrable domain, as a deployment has them, so the app cannot claim the
+// enclave's passkey rpId and the frame is same-site (it keeps its storage). The browser
+// suite runs on https (`*.kms.test`, resolved to loopback by the host rules below, with a
+// certificate the servers made at start-up); the demo on http `*.kms.localhost`.
+if (!process.env.KMS_LAYOUT) {
+  throw new Error("KMS_LAYOUT is not set: run this through `cargo xtask e2e`, `demo` or `bench`");
+}
+/** Every origin of the layout, and for https its host rules and certificate key hash. */
+export const LAYOUT = JSON.parse(process.env.KMS_LAYOUT);
+export const APP = `${LAYOUT.app}/`;
+export const ENCLAVE = `${LAYOUT.enclave}/`;
+
+/** Chromium trusts the servers' certificate by its key (nothing else), and the layout's
+ * names resolve to loopback. */
+function layoutArgs() {
+  const args = [];
+  if (LAYOUT.hostRules) args.push(`--host-resolver-rules=${LAYOUT.hostRules}`);
+  if (LAYOUT.spki) args.push(`--ignore-certificate-errors-spki-list=${LAYOUT.spki}`);
+  return args;
+}
 
 export async function launch() {
   return chromium.launch({
     executablePath: process.env.CHROMIUM || "/usr/bin/chromium",
     headless: true,
     args: [
+      ...layoutArgs(),
       "--no-sandbox",
       "--disable-gpu",
       "--disable-dev-shm-usage",
@@ -45,13 +62,14 @@ export async function addPasskeyAuthenticator(page) {
 }
 
 /**
- * `route.fetch()` for a routed request to a `*.localhost` host: Playwright fetches from
- * Node, whose resolver does not map `*.localhost` to loopback as browsers do, so the
- * request goes to 127.0.0.1 (the test servers do not look at the Host header).
+ * `route.fetch()` for a routed request to one of the layout's hosts: Playwright fetches
+ * from Node, whose resolver knows neither the host rules nor `*.localhost`, so the request
+ * goes to 127.0.0.1 (the test servers do not look at the Host header; the certificate
+ * names 127.0.0.1 too, and Node trusts it through NODE_EXTRA_CA_CERTS).
  */
 export function loopbackFetch(route) {
   const url = new URL(route.request().url());
-  if (url.hostname.endsWith(".localhost")) url.hostname = "127.0.0.1";
+  url.hostname = "127.0.0.1";
   return route.fetch({ url: url.href });
 }
 

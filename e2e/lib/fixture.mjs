@@ -1,13 +1,14 @@
 // Shared set-up of the browser suite: one Chromium per test file, a fresh profile
 // (context) per test, and helpers to reach the enclave frame's IndexedDB.
 import { after, before } from "node:test";
-import { ENCLAVE, answerPrompt, launch } from "./browser.mjs";
+import { ENCLAVE, LAYOUT, answerPrompt, launch } from "./browser.mjs";
 
+/** The app origins of the layout `cargo xtask e2e` serves. */
 export const ORIGINS = {
-  app: "http://app.kms.localhost:8080",
-  app2: "http://app2.kms.localhost:8082",
-  rogue: "http://rogue.kms.localhost:8083",
-  crossSite: "http://127.0.0.1:8080",
+  app: LAYOUT.app,
+  app2: LAYOUT.app2,
+  rogue: LAYOUT.rogue,
+  crossSite: LAYOUT.crossSite,
 };
 export const PASSPHRASE = "correct horse battery staple";
 

@@ -4,10 +4,10 @@
 import assert from "node:assert/strict";
 import { readFileSync } from "node:fs";
 import { test } from "node:test";
-import { loopbackFetch } from "../lib/browser.mjs";
+import { LAYOUT, loopbackFetch } from "../lib/browser.mjs";
 import { ORIGINS, newContext, setupByUser } from "../lib/fixture.mjs";
 
-const DIST = process.env.KMS_DIST_URL || "http://enclave.kms.localhost:8084/";
+const DIST = `${LAYOUT.distEnclave}/`;
 const manifest = JSON.parse(readFileSync(new URL("../../dist/sri-manifest.json", import.meta.url)));
 const PAGE_HASH = manifest.page.sri;
 const artifact = (suffix) => manifest.artifacts.find((a) => a.name.startsWith("kms-") && a.name.endsWith(suffix)).name;

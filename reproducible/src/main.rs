@@ -15,6 +15,7 @@ mod serve;
 mod setup;
 mod site;
 mod tasks;
+mod tls;
 
 use std::process::ExitCode;
 

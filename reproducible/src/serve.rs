@@ -1,8 +1,9 @@
 //! A small static HTTP/1.1 server for the demo and the browser tests: each origin is a
-//! directory, served on its own loopback port, with the response headers its deployment
-//! must send (the enclave's come from `enclave-html/headers.conf`).
+//! directory, served on its own loopback port (over TLS in the https layout), with the
+//! response headers its deployment must send (the enclave's come from
+//! `enclave-html/headers.conf`).
 
-use std::io::{BufRead, BufReader, Write};
+use std::io::{BufRead, BufReader, Read, Write};
 use std::net::{Ipv4Addr, Ipv6Addr, SocketAddr, TcpListener, TcpStream};
 use std::path::{Component, Path, PathBuf};
 use std::sync::Arc;
@@ -15,6 +16,8 @@ pub(crate) struct Site {
     pub(crate) port: u16,
     pub(crate) root: PathBuf,
     pub(crate) headers: Vec<(String, String)>,
+    /// Serve https with this configuration (plain http when `None`).
+    pub(crate) tls: Option<Arc<rustls::ServerConfig>>,
 }
 
 /// Starts serving every site on 127.0.0.1 (and ::1 when the machine has it) in background
@@ -38,21 +41,38 @@ fn spawn(listener: TcpListener, site: Arc<Site>) {
         for stream in listener.incoming().flatten() {
             let site = Arc::clone(&site);
             thread::spawn(move || {
-                let _ = handle(stream, &site);
+                let _ = accept(stream, &site);
             });
         }
     });
 }
 
-fn handle(mut stream: TcpStream, site: &Site) -> std::io::Result<()> {
+/// One connection: a TLS session first when the site has one, then one request.
+fn accept(stream: TcpStream, site: &Site) -> std::io::Result<()> {
     stream.set_read_timeout(Some(Duration::from_secs(10)))?;
-    let mut reader = BufReader::new(stream.try_clone()?);
+    match &site.tls {
+        None => handle(stream, site),
+        Some(config) => {
+            let conn =
+                rustls::ServerConnection::new(Arc::clone(config)).map_err(std::io::Error::other)?;
+            let mut tls = rustls::StreamOwned::new(conn, stream);
+            handle(&mut tls, site)?;
+            tls.conn.send_close_notify();
+            tls.flush()
+        }
+    }
+}
+
+fn handle<S: Read + Write>(mut stream: S, site: &Site) -> std::io::Result<()> {
     let mut request_line = String::new();
-    reader.read_line(&mut request_line)?;
-    loop {
-        let mut line = String::new();
-        if reader.read_line(&mut line)? == 0 || line == "\r\n" || line == "\n" {
-            break;
+    {
+        let mut reader = BufReader::new(&mut stream);
+        reader.read_line(&mut request_line)?;
+        loop {
+            let mut line = String::new();
+            if reader.read_line(&mut line)? == 0 || line == "\r\n" || line == "\n" {
+                break;
+            }
         }
     }
     let mut parts = request_line.split_whitespace();
@@ -132,7 +152,7 @@ fn content_type(path: &Path) -> &'static str {
 }
 
 fn respond(
-    stream: &mut TcpStream,
+    stream: &mut impl Write,
     site: &Site,
     status: u16,
     content_type: &str,

@@ -23,7 +23,7 @@ pub(crate) fn run(args: &[String]) -> Result<(), String> {
         return Err(format!("unexpected argument {a:?}"));
     }
     setup::chromium()?;
-    site::build_with(&["bench"])?;
+    site::build_with(site::Layout::Localhost, &["bench"])?;
     let enclave = site::out_dir().join("enclave");
     // The unlock benchmark times the core's passphrase unlock without a person typing:
     // only this build's page allows a page-held passphrase (never a release's).
@@ -39,10 +39,12 @@ pub(crate) fn run(args: &[String]) -> Result<(), String> {
         std::fs::copy(root().join("e2e/bench").join(f), enclave.join(f))
             .map_err(|e| format!("copying {f}: {e}"))?;
     }
-    site::serve()?;
+    let served = site::serve(site::Layout::Localhost)?;
     let e2e = setup::npm("e2e")?;
     println!("$ node bench.mjs");
-    let out = Command::new("node")
+    let mut node = Command::new("node");
+    served.apply(&mut node);
+    let out = node
         .arg("bench.mjs")
         .current_dir(e2e)
         .env("CHROMIUM", setup::CHROMIUM)

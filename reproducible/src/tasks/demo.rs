@@ -1,16 +1,19 @@
 //! `cargo xtask demo`: builds the enclave and the demo PWA, serves them on two origins and
 //! says what to open. `--headless` drives the same demo in headless Chromium and prints
-//! its transcript; `--native` runs the key service's walkthrough without a browser.
+//! its transcript; `--https` serves the browser suite's https layout instead of plain
+//! http on `*.localhost`; `--native` runs the key service's walkthrough without a browser.
 
 use crate::cmd::{command, exec, root};
 use crate::setup;
-use crate::site::{self, APP_HOST, APP_PORT, ENCLAVE_HOST, ENCLAVE_PORT};
+use crate::site::{self, Layout, Role};
 
 pub(crate) fn run(args: &[String]) -> Result<(), String> {
     let mut headless = false;
+    let mut layout = Layout::Localhost;
     for a in args {
         match a.as_str() {
             "--headless" => headless = true,
+            "--https" => layout = Layout::Https,
             "--native" => return native(),
             other => return Err(format!("unexpected argument {other:?}")),
         }
@@ -18,26 +21,38 @@ pub(crate) fn run(args: &[String]) -> Result<(), String> {
     if headless {
         setup::chromium()?;
     }
-    site::build()?;
-    site::serve()?;
+    site::build(layout)?;
+    let served = site::serve(layout)?;
+    let app = format!("{}/", layout.origin(Role::App));
     println!();
-    println!("  demo PWA   http://{APP_HOST}:{APP_PORT}/");
+    println!("  demo PWA   {app}");
     println!(
-        "  enclave    http://{ENCLAVE_HOST}:{ENCLAVE_PORT}/  (embedded by the PWA; its own host)"
+        "  enclave    {}/  (embedded by the PWA; its own host)",
+        layout.origin(Role::Enclave)
     );
     println!();
-    println!(
-        "  Two hosts under one registrable domain, as in a deployment: the PWA cannot use the\n  \
-         enclave's passkey rpId. `*.localhost` resolves to loopback in Chromium and Firefox;\n  \
-         the demo serves plain http (a secure context only on *.localhost), not https."
-    );
+    match (&served.spki_sha256, layout.host_rules()) {
+        (Some(spki), Some(rules)) => println!(
+            "  https on *.kms.test, resolved to loopback only by the browser's host rules, with a\n  \
+             certificate made now. Open it in a Chromium of its own (the flags trust exactly\n  \
+             this certificate's key):\n\n    \
+             chromium --user-data-dir=\"$(mktemp -d)\" --host-resolver-rules=\"{rules}\" \\\n      \
+             --ignore-certificate-errors-spki-list={spki} {app}"
+        ),
+        _ => println!(
+            "  Two hosts under one registrable domain, as in a deployment: the PWA cannot use the\n  \
+             enclave's passkey rpId. `*.localhost` resolves to loopback in Chromium and Firefox;\n  \
+             this serves plain http (a secure context only on *.localhost), not https. The\n  \
+             browser suite runs the deployment's layout instead (https on *.kms.test, a\n  \
+             certificate made at start-up): `cargo xtask demo --https` serves that one."
+        ),
+    }
     println!();
     if headless {
         let e2e = setup::npm("e2e")?;
         let mut c = command("node", &["demo-headless.mjs"]);
-        c.current_dir(e2e)
-            .env("KMS_APP_URL", format!("http://{APP_HOST}:{APP_PORT}/"))
-            .env("CHROMIUM", setup::CHROMIUM);
+        served.apply(&mut c);
+        c.current_dir(e2e).env("CHROMIUM", setup::CHROMIUM);
         return exec(&mut c);
     }
     println!("Open the demo PWA in a browser. Ctrl-C stops the servers.");

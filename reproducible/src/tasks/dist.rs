@@ -8,7 +8,8 @@
 //!
 //! `--config FILE` names the deployment config (`kms.config.json`: the PWA origins allowed
 //! to embed the enclave); it is copied beside the page and fills `frame-ancestors` in the
-//! release's `_headers`. The default is the development config the browser suite uses.
+//! release's `_headers`. The default is the config of the browser suite's https layout
+//! (`site::Layout::Https`).
 //!
 //! `--check` builds twice, from the workspace and from a copy of it in another directory,
 //! each with its own target directory; fails unless both give identical bytes; then fails
@@ -143,7 +144,7 @@ pub(crate) struct Release {
 }
 
 /// One reproducible build of the workspace at `src` with its own `target` directory, with
-/// the deployment `config` (default: the workspace's development config).
+/// the deployment `config` (default: the browser suite's https layout).
 fn build(src: &Path, target: &Path, config: Option<&[u8]>) -> Result<Release, String> {
     setup::wasm_toolchain()?;
     let sysroot = output(command("rustc", &["--print", "sysroot"]).current_dir(src))?;
@@ -209,7 +210,7 @@ fn build(src: &Path, target: &Path, config: Option<&[u8]>) -> Result<Release, St
         page: read(enclave.join(PAGE_FILE))?,
         config: match config {
             Some(c) => c.to_vec(),
-            None => read(enclave.join(CONFIG_FILE))?,
+            None => crate::site::Layout::Https.enclave_config().into_bytes(),
         },
         headers: read(src.join("enclave-html/headers.conf"))?,
     };
