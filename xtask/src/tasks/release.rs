@@ -12,8 +12,8 @@
 use std::path::PathBuf;
 
 use kms_tlog::note::SignerKey;
-use reproducible::manifest::MANIFEST_FILE;
-use reproducible::release::append_release;
+use kms_verify::manifest::MANIFEST_FILE;
+use kms_verify::release::append_release;
 
 use crate::cmd::root;
 

@@ -1,12 +1,15 @@
-//! Release verification shared by `cargo xtask` and the standalone `kms-verify` binary.
+//! Release verification: the `kms-verify` binary, and the library `cargo xtask` shares.
 //!
 //! - [`manifest`]: the `sri-manifest.json` format (content hashes, SRI strings, canonical
 //!   JSON) that `cargo xtask dist` writes.
 //! - [`release`]: appending a release to the transparency log (`cargo xtask release`).
 //! - [`verify`]: checking a deployment (a URL or a directory) against its manifest and the
 //!   release transparency log.
+//! - [`rebuild`]: rebuilding the release from its source and comparing it with the
+//!   deployment.
 
 pub mod manifest;
+pub mod rebuild;
 pub mod release;
 pub mod verify;
 
@@ -14,24 +17,34 @@ use std::path::PathBuf;
 
 use kms_tlog::note::VerifierKey;
 
+/// A parsed `kms-verify` command line.
+#[derive(Debug)]
+pub struct Cli {
+    /// What to verify, against which log.
+    pub options: verify::Options,
+    /// `--rebuild DIR`: also rebuild the release from the source checkout `DIR`.
+    pub rebuild: Option<PathBuf>,
+}
+
 /// The command line shared by `kms-verify` and `cargo xtask verify`:
-/// `<enclave-url | dist-dir> [--log DIR|URL] [--key FILE] [--manifest FILE] [--state FILE | --no-state]`.
-/// Flags this parser does not know are returned in `rest`, for the caller.
+/// `<enclave-url | dist-dir> [--log DIR|URL] [--key FILE] [--manifest FILE]
+/// [--state FILE | --no-state] [--rebuild DIR]`.
 ///
 /// # Errors
-/// A message for a missing value, a missing target, or an unreadable key or manifest.
+/// A message for an unknown flag, a missing value, a missing target, or an unreadable key
+/// or manifest.
 pub fn parse_verify_args(
     args: &[String],
     default_log: Option<&str>,
     default_key: Option<&str>,
-) -> Result<(verify::Options, Vec<String>), String> {
+) -> Result<Cli, String> {
     let mut target = None;
     let (mut log, mut key) = (
         default_log.map(str::to_owned),
         default_key.map(str::to_owned),
     );
     let (mut manifest, mut state, mut no_state) = (None, None, false);
-    let mut rest = Vec::new();
+    let mut rebuild = None;
     let mut it = args.iter();
     while let Some(a) = it.next() {
         let mut value = |name: &str| {
@@ -45,7 +58,8 @@ pub fn parse_verify_args(
             "--manifest" => manifest = Some(value("--manifest")?),
             "--state" => state = Some(PathBuf::from(value("--state")?)),
             "--no-state" => no_state = true,
-            flag if flag.starts_with("--") => rest.push(flag.to_owned()),
+            "--rebuild" => rebuild = Some(PathBuf::from(value("--rebuild")?)),
+            flag if flag.starts_with("--") => return Err(format!("unknown flag {flag}")),
             t if target.is_none() => target = Some(t.to_owned()),
             other => return Err(format!("unexpected argument {other:?}")),
         }
@@ -65,16 +79,16 @@ pub fn parse_verify_args(
     } else {
         state.or_else(|| default_state(&log_key))
     };
-    Ok((
-        verify::Options {
+    Ok(Cli {
+        options: verify::Options {
             target: verify::Location::parse(&target),
             manifest,
             log: verify::Location::parse(&log),
             log_key,
             state,
         },
-        rest,
-    ))
+        rebuild,
+    })
 }
 
 /// `$XDG_STATE_HOME` (or `~/.local/state`) `/kms-verify/<log name>.checkpoint`.
@@ -96,13 +110,20 @@ fn default_state(key: &VerifierKey) -> Option<PathBuf> {
     Some(base.join("kms-verify").join(format!("{name}.checkpoint")))
 }
 
-/// Runs the verification, printing each check; the error is the loud failure message.
+/// Runs the verification (and the rebuild, when asked), printing each check; the error is
+/// the loud failure message.
 ///
 /// # Errors
 /// The failed check, prefixed with `FAILED:`.
-pub fn run_verify(options: &verify::Options) -> Result<verify::Verified, String> {
-    if let Some(state) = &options.state {
+pub fn run_verify(cli: &Cli) -> Result<verify::Verified, String> {
+    if let Some(state) = &cli.options.state {
         println!("trusted checkpoint: {}", state.display());
     }
-    verify::verify(options, &mut |line| println!("{line}")).map_err(|e| format!("FAILED: {e}"))
+    let verified = verify::verify(&cli.options, &mut |line| println!("{line}"))
+        .map_err(|e| format!("FAILED: {e}"))?;
+    if let Some(checkout) = &cli.rebuild {
+        rebuild::rebuild(checkout, &verified.manifest).map_err(|e| format!("FAILED: {e}"))?;
+        println!("ok  rebuilt from source: identical page and artifacts");
+    }
+    Ok(verified)
 }

@@ -3,19 +3,18 @@
 //!
 //! ```text
 //! kms-verify <enclave-url | dist-dir> --log <dir|url> --key <verifier key file>
-//!            [--manifest FILE] [--state FILE | --no-state]
+//!            [--manifest FILE] [--state FILE | --no-state] [--rebuild CHECKOUT]
 //! ```
+//!
+//! `--rebuild CHECKOUT` also rebuilds the release in a source checkout (with its own
+//! `cargo xtask dist`) and compares every hash with the deployment's.
 
 use std::process::ExitCode;
 
 fn main() -> ExitCode {
     let args: Vec<String> = std::env::args().skip(1).collect();
-    let result = reproducible::parse_verify_args(&args, None, None).and_then(|(options, rest)| {
-        if let Some(flag) = rest.first() {
-            return Err(format!("unknown flag {flag}"));
-        }
-        reproducible::run_verify(&options)
-    });
+    let result = kms_verify::parse_verify_args(&args, None, None)
+        .and_then(|cli| kms_verify::run_verify(&cli));
     match result {
         Ok(v) => {
             println!(

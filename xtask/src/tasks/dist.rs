@@ -20,7 +20,7 @@ use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
 use std::process::Command;
 
-use reproducible::manifest::{
+use kms_verify::manifest::{
     FileEntry, MANIFEST_FILE, MANIFEST_FORMAT, Manifest, PAGE_FILE, Source, Toolchain,
     content_name, csp_sha256,
 };
@@ -56,7 +56,7 @@ pub(crate) const INPUTS: &[&str] = &[
     "kms-core/src",
     "kms-wasm/Cargo.toml",
     "kms-wasm/src",
-    "reproducible/src/tasks/dist.rs",
+    "xtask/src/tasks/dist.rs",
     "rust-toolchain.toml",
 ];
 
