@@ -13,82 +13,91 @@ pub mod rebuild;
 pub mod release;
 pub mod verify;
 
-use std::path::PathBuf;
+use std::path::{Path, PathBuf};
 
 use kms_tlog::note::VerifierKey;
 
-/// A parsed `kms-verify` command line.
+/// The verifier's command line, shared by `kms-verify` and `cargo xtask verify`.
+#[derive(Debug, Clone, clap::Args)]
+pub struct VerifyArgs {
+    /// The enclave's URL, or a release directory (`dist/`).
+    pub target: String,
+    /// The release transparency log: a directory or a URL.
+    #[arg(long, value_name = "DIR|URL")]
+    pub log: Option<String>,
+    /// The log's verifier key (a C2SP signed-note verifier key, one line).
+    #[arg(long, value_name = "FILE")]
+    pub key: Option<PathBuf>,
+    /// Verify against this manifest instead of the one served beside the page.
+    #[arg(long, value_name = "FILE")]
+    pub manifest: Option<PathBuf>,
+    /// Where the last trusted checkpoint is kept
+    /// (default: `~/.local/state/kms-verify/<log>.checkpoint`).
+    #[arg(long, value_name = "FILE", conflicts_with = "no_state")]
+    pub state: Option<PathBuf>,
+    /// Keep no trusted checkpoint (no rollback or fork detection across runs).
+    #[arg(long)]
+    pub no_state: bool,
+    /// Also rebuild the release in a source checkout (default: the current directory)
+    /// with its own `cargo xtask dist`, and compare every hash.
+    #[arg(long, value_name = "CHECKOUT", num_args = 0..=1, default_missing_value = ".")]
+    pub rebuild: Option<PathBuf>,
+}
+
+/// A command line resolved into what to check.
 #[derive(Debug)]
 pub struct Cli {
     /// What to verify, against which log.
     pub options: verify::Options,
-    /// `--rebuild DIR`: also rebuild the release from the source checkout `DIR`.
+    /// Also rebuild the release from this source checkout.
     pub rebuild: Option<PathBuf>,
 }
 
-/// The command line shared by `kms-verify` and `cargo xtask verify`:
-/// `<enclave-url | dist-dir> [--log DIR|URL] [--key FILE] [--manifest FILE]
-/// [--state FILE | --no-state] [--rebuild DIR]`.
-///
-/// # Errors
-/// A message for an unknown flag, a missing value, a missing target, or an unreadable key
-/// or manifest.
-pub fn parse_verify_args(
-    args: &[String],
-    default_log: Option<&str>,
-    default_key: Option<&str>,
-) -> Result<Cli, String> {
-    let mut target = None;
-    let (mut log, mut key) = (
-        default_log.map(str::to_owned),
-        default_key.map(str::to_owned),
-    );
-    let (mut manifest, mut state, mut no_state) = (None, None, false);
-    let mut rebuild = None;
-    let mut it = args.iter();
-    while let Some(a) = it.next() {
-        let mut value = |name: &str| {
-            it.next()
-                .cloned()
-                .ok_or_else(|| format!("{name} needs a value"))
+impl VerifyArgs {
+    /// Reads the key and manifest files; `default_log` and `default_key` stand in for
+    /// `--log` and `--key` when they are not given.
+    ///
+    /// # Errors
+    /// A message for a missing log or key, or an unreadable key or manifest.
+    pub fn resolve(
+        self,
+        default_log: Option<&str>,
+        default_key: Option<&Path>,
+    ) -> Result<Cli, String> {
+        let log = self
+            .log
+            .or_else(|| default_log.map(str::to_owned))
+            .ok_or("expected --log <dir|url>")?;
+        let key_file = self
+            .key
+            .or_else(|| default_key.map(Path::to_path_buf))
+            .ok_or("expected --key <verifier key file>")?;
+        let key_text = std::fs::read_to_string(&key_file)
+            .map_err(|e| format!("reading {}: {e}", key_file.display()))?;
+        let log_key = VerifierKey::parse(key_text.trim())
+            .map_err(|e| format!("{}: {e}", key_file.display()))?;
+        let manifest = match self.manifest {
+            Some(m) => {
+                Some(std::fs::read(&m).map_err(|e| format!("reading {}: {e}", m.display()))?)
+            }
+            None => None,
         };
-        match a.as_str() {
-            "--log" => log = Some(value("--log")?),
-            "--key" => key = Some(value("--key")?),
-            "--manifest" => manifest = Some(value("--manifest")?),
-            "--state" => state = Some(PathBuf::from(value("--state")?)),
-            "--no-state" => no_state = true,
-            "--rebuild" => rebuild = Some(PathBuf::from(value("--rebuild")?)),
-            flag if flag.starts_with("--") => return Err(format!("unknown flag {flag}")),
-            t if target.is_none() => target = Some(t.to_owned()),
-            other => return Err(format!("unexpected argument {other:?}")),
-        }
+        let state = if self.no_state {
+            None
+        } else {
+            self.state.or_else(|| default_state(&log_key))
+        };
+        Ok(Cli {
+            options: verify::Options {
+                target: verify::Location::parse(&self.target),
+                manifest,
+                log: verify::Location::parse(&log),
+                log_key,
+                state,
+            },
+            rebuild: self.rebuild,
+        })
     }
-    let target = target.ok_or("expected the enclave URL or a release directory")?;
-    let log = log.ok_or("expected --log <dir|url>")?;
-    let key_file = key.ok_or("expected --key <verifier key file>")?;
-    let key_text =
-        std::fs::read_to_string(&key_file).map_err(|e| format!("reading {key_file}: {e}"))?;
-    let log_key = VerifierKey::parse(key_text.trim()).map_err(|e| format!("{key_file}: {e}"))?;
-    let manifest = match manifest {
-        Some(m) => Some(std::fs::read(&m).map_err(|e| format!("reading {m}: {e}"))?),
-        None => None,
-    };
-    let state = if no_state {
-        None
-    } else {
-        state.or_else(|| default_state(&log_key))
-    };
-    Ok(Cli {
-        options: verify::Options {
-            target: verify::Location::parse(&target),
-            manifest,
-            log: verify::Location::parse(&log),
-            log_key,
-            state,
-        },
-        rebuild,
-    })
 }
 
 /// `$XDG_STATE_HOME` (or `~/.local/state`) `/kms-verify/<log name>.checkpoint`.

@@ -11,9 +11,22 @@
 
 use std::process::ExitCode;
 
+use clap::Parser;
+
+/// Checks a deployment of the enclave against its release manifest and the release
+/// transparency log.
+#[derive(Parser)]
+#[command(name = "kms-verify", version)]
+struct Cli {
+    #[command(flatten)]
+    args: kms_verify::VerifyArgs,
+}
+
 fn main() -> ExitCode {
-    let args: Vec<String> = std::env::args().skip(1).collect();
-    let result = kms_verify::parse_verify_args(&args, None, None)
+    let cli = Cli::parse();
+    let result = cli
+        .args
+        .resolve(None, None)
         .and_then(|cli| kms_verify::run_verify(&cli));
     match result {
         Ok(v) => {

@@ -45,6 +45,7 @@ pub enum RebuildError {
 /// # Errors
 /// [`RebuildError`]: the checkout is not the source, the build failed, or it differs.
 pub fn rebuild(checkout: &Path, served: &Manifest) -> Result<(), RebuildError> {
+    let checkout = &toplevel(checkout)?;
     let commit = &served.source.commit;
     git(
         checkout,
@@ -74,6 +75,26 @@ pub fn rebuild(checkout: &Path, served: &Manifest) -> Result<(), RebuildError> {
         });
     }
     Ok(())
+}
+
+/// The root of the git work tree that holds `dir`.
+fn toplevel(dir: &Path) -> Result<std::path::PathBuf, RebuildError> {
+    let out = Command::new("git")
+        .arg("-C")
+        .arg(dir)
+        .args(["rev-parse", "--show-toplevel"])
+        .output()
+        .map_err(|e| RebuildError::Tool {
+            command: "git rev-parse --show-toplevel".into(),
+            reason: e.to_string(),
+        })?;
+    if !out.status.success() {
+        return Err(RebuildError::WrongSource(format!(
+            "{} is not in a git checkout",
+            dir.display()
+        )));
+    }
+    Ok(String::from_utf8_lossy(&out.stdout).trim().into())
 }
 
 fn git(dir: &Path, args: &[&str]) -> Result<(), RebuildError> {

@@ -19,51 +19,77 @@ mod tls;
 
 use std::process::ExitCode;
 
-fn main() -> ExitCode {
-    let args: Vec<String> = std::env::args().skip(1).collect();
-    let (task, rest) = match args.split_first() {
-        Some((t, rest)) => (t.as_str(), rest),
-        None => ("help", &[][..]),
-    };
-    let result = match task {
-        "test" => tasks::test::run(rest),
-        "setup" => tasks::test::preflight(rest),
-        "demo" => tasks::demo::run(rest),
-        "e2e" => tasks::e2e::run(rest),
-        "types" => tasks::types::run(rest),
-        "bench" => tasks::bench::run(rest),
-        "loadtest" => tasks::relay::loadtest(rest),
-        "dist" => tasks::dist::run(rest),
-        "release" => tasks::release::run(rest),
-        "verify" => tasks::verify::run(rest),
-        "help" | "--help" | "-h" => {
-            print_help();
-            Ok(())
-        }
-        other => Err(format!("unknown task {other:?}; see `cargo xtask help`")),
-    };
-    match result {
-        Ok(()) => ExitCode::SUCCESS,
-        Err(e) => {
-            eprintln!("xtask {task}: error: {e}");
-            ExitCode::FAILURE
+use clap::{Parser, Subcommand};
+
+/// The project's automation: build, test, demo, benchmark and release the enclave.
+#[derive(Parser)]
+#[command(name = "cargo xtask", bin_name = "cargo xtask")]
+struct Cli {
+    #[command(subcommand)]
+    task: Task,
+}
+
+#[derive(Subcommand)]
+enum Task {
+    /// Every check and test suite (formatting, lints, unit, wasm, browser, interop): what CI runs.
+    Test,
+    /// Detect or install every tool the tasks need (wasm target, wasm-bindgen, Chromium,
+    /// npm packages, PostgreSQL, Python), and nothing else.
+    Setup,
+    /// Build and serve the enclave and the demo PWA on two origins.
+    Demo(tasks::demo::Args),
+    /// The real-browser suite (headless Chromium, the https layout).
+    E2e(tasks::e2e::Args),
+    /// Regenerate the SDK's TypeScript RPC declarations from the Rust types.
+    Types(tasks::types::Args),
+    /// Browser benchmarks beside the browser's WebCrypto, and the shipped sizes.
+    Bench(tasks::bench::Args),
+    /// Drain 10 000 prekeys with 64 clients (SQLite and PostgreSQL).
+    Loadtest(tasks::relay::LoadtestArgs),
+    /// The reproducible, content-addressed release build into dist/ and sri-manifest.json.
+    Dist(tasks::dist::Args),
+    /// Append sri-manifest.json to the release transparency log.
+    Release(tasks::release::Args),
+    /// Check a deployment against its manifest and the release transparency log.
+    Verify(kms_verify::VerifyArgs),
+}
+
+impl Task {
+    fn name(&self) -> &'static str {
+        match self {
+            Task::Test => "test",
+            Task::Setup => "setup",
+            Task::Demo(_) => "demo",
+            Task::E2e(_) => "e2e",
+            Task::Types(_) => "types",
+            Task::Bench(_) => "bench",
+            Task::Loadtest(_) => "loadtest",
+            Task::Dist(_) => "dist",
+            Task::Release(_) => "release",
+            Task::Verify(_) => "verify",
         }
     }
 }
 
-fn print_help() {
-    println!(
-        "cargo xtask <task>\n\n\
-         tasks:\n  \
-         test    run every check and test (formatting, lints, unit, interop, wasm build)\n  \
-         setup   detect or install every tool the tasks need (wasm target, wasm-bindgen, Chromium, npm, PostgreSQL, Python)\n  \
-         demo    build and serve the enclave and the demo PWA (--headless: drive it in Chromium)\n  \
-         e2e     the real-browser suite (headless Chromium, two origins) [test files...]\n  \
-         types   regenerate the SDK's TypeScript RPC types from Rust (--check: verify)\n  \
-         bench   browser benchmarks beside WebCrypto (--native: kms-core Criterion)\n  \
-         loadtest  drain 10 000 prekeys with 64 clients (SQLite, PostgreSQL)\n  \
-         dist    reproducible release build into dist/ and sri-manifest.json (--check: build twice, compare)\n  \
-         release append sri-manifest.json to the transparency log (--key-file FILE | KMS_LOG_SIGNER_KEY)\n  \
-         verify  check a deployment <url | dir> against its manifest and the log (--rebuild)"
-    );
+fn main() -> ExitCode {
+    let Cli { task } = Cli::parse();
+    let result = match &task {
+        Task::Test => tasks::test::run(),
+        Task::Setup => tasks::test::preflight(),
+        Task::Demo(a) => tasks::demo::run(a),
+        Task::E2e(a) => tasks::e2e::run(a),
+        Task::Types(a) => tasks::types::run(a),
+        Task::Bench(a) => tasks::bench::run(a),
+        Task::Loadtest(a) => tasks::relay::loadtest(a),
+        Task::Dist(a) => tasks::dist::run(a),
+        Task::Release(a) => tasks::release::run(a),
+        Task::Verify(a) => tasks::verify::run(a),
+    };
+    match result {
+        Ok(()) => ExitCode::SUCCESS,
+        Err(e) => {
+            eprintln!("xtask {}: error: {e}", task.name());
+            ExitCode::FAILURE
+        }
+    }
 }

@@ -11,16 +11,28 @@ use serde_json::{Value, json};
 use crate::cmd::{command, exec, root};
 use crate::{setup, site};
 
-pub(crate) fn run(args: &[String]) -> Result<(), String> {
-    if args.first().is_some_and(|a| a == "--native") {
+/// `cargo xtask bench`.
+#[derive(Debug, clap::Args)]
+pub(crate) struct Args {
+    /// Run kms-core's Criterion benchmarks instead of the browser ones.
+    #[arg(long)]
+    native: bool,
+    /// With `--native`: arguments for Criterion (a filter, `--quick`, ...).
+    #[arg(
+        requires = "native",
+        trailing_var_arg = true,
+        allow_hyphen_values = true
+    )]
+    criterion: Vec<String>,
+}
+
+pub(crate) fn run(args: &Args) -> Result<(), String> {
+    if args.native {
         let mut c = command("cargo", &["bench", "--locked", "-p", "kms-core"]);
-        if args.len() > 1 {
-            c.arg("--").args(&args[1..]);
+        if !args.criterion.is_empty() {
+            c.arg("--").args(&args.criterion);
         }
         return exec(&mut c);
-    }
-    if let Some(a) = args.first() {
-        return Err(format!("unexpected argument {a:?}"));
     }
     setup::chromium()?;
     site::build_with(site::Layout::Localhost, &["bench"])?;

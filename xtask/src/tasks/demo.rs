@@ -7,17 +7,30 @@ use crate::cmd::{command, exec, root};
 use crate::setup;
 use crate::site::{self, Layout, Role};
 
-pub(crate) fn run(args: &[String]) -> Result<(), String> {
-    let mut headless = false;
-    let mut layout = Layout::Localhost;
-    for a in args {
-        match a.as_str() {
-            "--headless" => headless = true,
-            "--https" => layout = Layout::Https,
-            "--native" => return native(),
-            other => return Err(format!("unexpected argument {other:?}")),
-        }
+/// `cargo xtask demo`.
+#[derive(Debug, clap::Args)]
+pub(crate) struct Args {
+    /// Drive the demo in headless Chromium and print its transcript.
+    #[arg(long)]
+    headless: bool,
+    /// Serve the browser suite's https layout (`*.kms.test`) instead of http `*.localhost`.
+    #[arg(long)]
+    https: bool,
+    /// Run the key service's walkthrough natively, without a browser.
+    #[arg(long, conflicts_with_all = ["headless", "https"])]
+    native: bool,
+}
+
+pub(crate) fn run(args: &Args) -> Result<(), String> {
+    if args.native {
+        return native();
     }
+    let headless = args.headless;
+    let layout = if args.https {
+        Layout::Https
+    } else {
+        Layout::Localhost
+    };
     if headless {
         setup::chromium()?;
     }

@@ -60,24 +60,34 @@ pub(crate) const INPUTS: &[&str] = &[
     "rust-toolchain.toml",
 ];
 
-pub(crate) fn run(args: &[String]) -> Result<(), String> {
-    let mut check = false;
-    let mut config = None;
-    let mut args = args.iter();
-    while let Some(a) = args.next() {
-        match a.as_str() {
-            "--check" => check = true,
-            "--config" => {
-                let file = args.next().ok_or("--config needs a file")?;
-                config = Some(std::fs::read(file).map_err(|e| format!("{file}: {e}"))?);
-            }
-            other => {
-                return Err(format!(
-                    "unexpected argument {other:?} (expected --check, --config FILE)"
-                ));
-            }
+/// `cargo xtask dist`.
+#[derive(Debug, clap::Args)]
+pub(crate) struct Args {
+    /// Build twice in two directories, require identical bytes, and require the manifest
+    /// to equal the committed one (writes `dist/`, never the committed manifest).
+    #[arg(long)]
+    check: bool,
+    /// The deployment's `kms.config.json` (default: the browser suite's https layout).
+    #[arg(long, value_name = "FILE")]
+    config: Option<PathBuf>,
+}
+
+impl Args {
+    /// `--check` with the default config.
+    pub(crate) fn check() -> Self {
+        Self {
+            check: true,
+            config: None,
         }
     }
+}
+
+pub(crate) fn run(args: &Args) -> Result<(), String> {
+    let check = args.check;
+    let config = match &args.config {
+        Some(file) => Some(std::fs::read(file).map_err(|e| format!("{}: {e}", file.display()))?),
+        None => None,
+    };
     let started = std::time::Instant::now();
     let a = build(
         &root(),

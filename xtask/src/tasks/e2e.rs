@@ -5,7 +5,14 @@
 use crate::cmd::{command, exec, root};
 use crate::{setup, site};
 
-pub(crate) fn run(args: &[String]) -> Result<(), String> {
+/// `cargo xtask e2e`.
+#[derive(Debug, Default, clap::Args)]
+pub(crate) struct Args {
+    /// Test files to run, relative to `e2e/` (default: every file in `tests/`).
+    pub(crate) files: Vec<String>,
+}
+
+pub(crate) fn run(args: &Args) -> Result<(), String> {
     setup::chromium()?;
     let layout = site::Layout::Https;
     site::build(layout)?;
@@ -25,10 +32,10 @@ pub(crate) fn run(args: &[String]) -> Result<(), String> {
             "--test-reporter=spec",
         ],
     );
-    if args.is_empty() {
+    if args.files.is_empty() {
         c.arg("tests/");
     } else {
-        c.args(args);
+        c.args(&args.files);
     }
     let examples = root().join("target/debug/examples");
     served.apply(&mut c);

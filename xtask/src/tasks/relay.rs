@@ -235,8 +235,16 @@ fn envelope_vector() -> Result<(), String> {
     ))
 }
 
+/// `cargo xtask loadtest`.
+#[derive(Debug, clap::Args)]
+pub(crate) struct LoadtestArgs {
+    /// Arguments for `kms-relay loadtest` (see `kms-relay loadtest --help`).
+    #[arg(trailing_var_arg = true, allow_hyphen_values = true)]
+    args: Vec<String>,
+}
+
 /// `cargo xtask loadtest`: 10 000 keys, 64 clients, SQLite and PostgreSQL; prints takes/s.
-pub(crate) fn loadtest(args: &[String]) -> Result<(), String> {
+pub(crate) fn loadtest(args: &LoadtestArgs) -> Result<(), String> {
     let pg = Postgres::start()?;
     let mut forwarded = vec![
         "run",
@@ -252,7 +260,7 @@ pub(crate) fn loadtest(args: &[String]) -> Result<(), String> {
         "--backend",
         "both",
     ];
-    forwarded.extend(args.iter().map(String::as_str));
+    forwarded.extend(args.args.iter().map(String::as_str));
     let mut c = command("cargo", &forwarded);
     c.env("KMS_RELAY_PG_URL", pg.url());
     exec(&mut c)

@@ -24,27 +24,56 @@ pub(crate) const LOG_KEY: &str = "transparency/log.pub";
 /// Environment variable holding the signer key string, when no `--key-file` is given.
 const KEY_ENV: &str = "KMS_LOG_SIGNER_KEY";
 
-pub(crate) fn run(args: &[String]) -> Result<(), String> {
-    if args.first().map(String::as_str) == Some("keygen") {
-        return keygen(&args[1..]);
+/// `cargo xtask release`.
+#[derive(Debug, clap::Args)]
+#[command(args_conflicts_with_subcommands = true)]
+pub(crate) struct Args {
+    #[command(subcommand)]
+    keygen: Option<Command>,
+    /// The log's signer key file (else `KMS_LOG_SIGNER_KEY`).
+    #[arg(long, value_name = "FILE")]
+    key_file: Option<PathBuf>,
+    /// The release version (default: the workspace version).
+    #[arg(long)]
+    version: Option<String>,
+    /// The log directory (default: `transparency/log`).
+    #[arg(long, value_name = "DIR")]
+    log: Option<PathBuf>,
+    /// The log's verifier key file (default: `transparency/log.pub`).
+    #[arg(long = "pub", value_name = "FILE")]
+    pub_file: Option<PathBuf>,
+    /// Skip `cargo xtask dist --check` before logging.
+    #[arg(long)]
+    no_check: bool,
+}
+
+/// `cargo xtask release <command>`.
+#[derive(Debug, clap::Subcommand)]
+enum Command {
+    /// Write a new signer key to FILE (owner-only) and print its verifier key.
+    Keygen {
+        /// The log's name (the checkpoint origin line).
+        name: String,
+        /// Where to write the signer key.
+        file: PathBuf,
+    },
+}
+
+pub(crate) fn run(args: &Args) -> Result<(), String> {
+    if let Some(Command::Keygen { name, file }) = &args.keygen {
+        return keygen(name, file);
     }
-    let mut key_file = None;
-    let mut version = env!("CARGO_PKG_VERSION").to_owned();
-    let mut log_dir = root().join(LOG_DIR);
-    let mut pub_file = root().join(LOG_KEY);
-    let mut check = true;
-    let mut it = args.iter();
-    while let Some(a) = it.next() {
-        let mut value = || it.next().cloned().ok_or(format!("{a} needs a value"));
-        match a.as_str() {
-            "--key-file" => key_file = Some(PathBuf::from(value()?)),
-            "--version" => version = value()?,
-            "--log" => log_dir = PathBuf::from(value()?),
-            "--pub" => pub_file = PathBuf::from(value()?),
-            "--no-check" => check = false,
-            other => return Err(format!("unexpected argument {other:?}")),
-        }
-    }
+    let key_file = args.key_file.clone();
+    let version = args
+        .version
+        .clone()
+        .unwrap_or_else(|| env!("CARGO_PKG_VERSION").to_owned());
+    let log_dir = args.log.clone().unwrap_or_else(|| root().join(LOG_DIR));
+    let pub_file = args
+        .pub_file
+        .clone()
+        .unwrap_or_else(|| root().join(LOG_KEY));
+    let check = !args.no_check;
     let key_text = match key_file {
         Some(f) => std::fs::read_to_string(&f).map_err(|e| format!("{}: {e}", f.display()))?,
         None => std::env::var(KEY_ENV)
@@ -73,7 +102,7 @@ pub(crate) fn run(args: &[String]) -> Result<(), String> {
     }
     if check {
         // Only a manifest that this checkout reproduces, byte for byte, is logged.
-        super::dist::run(&["--check".to_owned()])?;
+        super::dist::run(&super::dist::Args::check())?;
     }
     let manifest = std::fs::read(root().join(MANIFEST_FILE))
         .map_err(|e| format!("{MANIFEST_FILE}: {e} (run `cargo xtask dist` first)"))?;
@@ -91,15 +120,12 @@ pub(crate) fn run(args: &[String]) -> Result<(), String> {
 
 /// `keygen <name> <file>`: writes a new signer key to `file` (owner-only) and prints the
 /// verifier key.
-fn keygen(args: &[String]) -> Result<(), String> {
-    let [name, file] = args else {
-        return Err("usage: cargo xtask release keygen <log name> <signer key file>".into());
-    };
+fn keygen(name: &str, file: &std::path::Path) -> Result<(), String> {
     let mut seed = [0u8; 32];
     getrandom::fill(&mut seed).map_err(|e| format!("randomness: {e}"))?;
     let signer = SignerKey::from_seed(name, &seed).map_err(|e| e.to_string())?;
     seed.fill(0);
-    write_private(&PathBuf::from(file), &signer.dangerous_encode())?;
+    write_private(file, &signer.dangerous_encode())?;
     println!("{}", signer.verifier());
     Ok(())
 }

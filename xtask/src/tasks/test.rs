@@ -6,11 +6,8 @@ use crate::setup;
 /// The npm projects the suites run, each installed from its lock file.
 const NPM_PROJECTS: [&str; 3] = ["enclave-html/sdk", "e2e", "interop/libsignal"];
 
-pub(crate) fn run(args: &[String]) -> Result<(), String> {
-    if let Some(a) = args.first() {
-        return Err(format!("unexpected argument {a:?}"));
-    }
-    preflight(&[])?;
+pub(crate) fn run() -> Result<(), String> {
+    preflight()?;
     exec(&mut command("cargo", &["fmt", "--all", "--", "--check"]))?;
     exec(&mut command(
         "cargo",
@@ -29,10 +26,10 @@ pub(crate) fn run(args: &[String]) -> Result<(), String> {
     super::relay::test()?;
     wasm_check()?;
     super::browser_unit::run()?;
-    super::types::run(&["--check".to_owned()])?;
-    super::dist::run(&["--check".to_owned()])?;
+    super::types::run(&super::types::Args { check: true })?;
+    super::dist::run(&super::dist::Args::check())?;
     super::interop::run_all()?;
-    super::e2e::run(&[])?;
+    super::e2e::run(&super::e2e::Args::default())?;
     println!("xtask test: all checks passed");
     Ok(())
 }
@@ -41,10 +38,7 @@ pub(crate) fn run(args: &[String]) -> Result<(), String> {
 /// lacks a tool stops in the first minutes with what to install, not after the native
 /// suites. (The pinned toolchain's rustfmt and clippy come with rust-toolchain.toml; its
 /// wasm target does not when the toolchain was already there: see [`setup::wasm_target`].)
-pub(crate) fn preflight(args: &[String]) -> Result<(), String> {
-    if let Some(a) = args.first() {
-        return Err(format!("unexpected argument {a:?}"));
-    }
+pub(crate) fn preflight() -> Result<(), String> {
     println!("xtask test: checking the tools the suites need");
     setup::wasm_toolchain()?;
     setup::chromium()?;

@@ -8,12 +8,16 @@ use crate::cmd::root;
 /// Where the SDK keeps the generated declarations.
 const GENERATED: &str = "enclave-html/sdk/src/generated/rpc.ts";
 
-pub(crate) fn run(args: &[String]) -> Result<(), String> {
-    let check = match args {
-        [] => false,
-        [a] if a == "--check" => true,
-        _ => return Err(format!("unexpected arguments {args:?}")),
-    };
+/// `cargo xtask types`.
+#[derive(Debug, clap::Args)]
+pub(crate) struct Args {
+    /// Fail when the committed declarations are out of date, instead of writing them.
+    #[arg(long)]
+    pub(crate) check: bool,
+}
+
+pub(crate) fn run(args: &Args) -> Result<(), String> {
+    let check = args.check;
     println!("$ cargo run -p kms-core --features ts --example ts_bindings");
     let out = Command::new("cargo")
         .args([
