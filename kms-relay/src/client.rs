@@ -8,6 +8,9 @@ use kms_core::rand_core::CryptoRng;
 use kms_core::signal::identity::PublicKey;
 use serde::Deserialize;
 
+pub use crate::api::Uploaded;
+use crate::api::{self, ApiError, Counts, Fallback, UploadRequest};
+
 /// A client call failed.
 #[derive(Debug, thiserror::Error)]
 #[non_exhaustive]
@@ -15,7 +18,15 @@ pub enum ClientError {
     /// Could not reach the server or read its answer.
     #[error("HTTP: {0}")]
     Http(String),
-    /// The server answered with an unexpected status.
+    /// The server refused, with one of its typed error answers.
+    #[error("server answered {status}: {error:?}")]
+    Api {
+        /// HTTP status.
+        status: u16,
+        /// The answer.
+        error: ApiError,
+    },
+    /// The server answered with an unexpected status and a body that is not an API error.
     #[error("server answered {status}: {body}")]
     Status {
         /// HTTP status.
@@ -59,17 +70,6 @@ pub enum Vend {
     },
 }
 
-/// What an upload did.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize)]
-pub struct Uploaded {
-    /// New prekeys stored.
-    pub inserted: u64,
-    /// Already-known kids, ignored.
-    pub duplicates: u64,
-    /// Keys available after the upload.
-    pub available: u64,
-}
-
 /// How a sealed message was addressed.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Tier {
@@ -105,10 +105,16 @@ fn body(resp: &mut HttpResponse) -> Result<String, ClientError> {
 
 fn unexpected(resp: &mut HttpResponse) -> ClientError {
     let status = resp.status().as_u16();
-    let text = body(resp).unwrap_or_default();
-    ClientError::Status {
-        status,
-        body: text.chars().take(1024).collect(),
+    let text = match body(resp) {
+        Ok(t) => t,
+        Err(e) => return e,
+    };
+    match serde_json::from_str::<ApiError>(&text) {
+        Ok(error) => ClientError::Api { status, error },
+        Err(_) => ClientError::Status {
+            status,
+            body: text.chars().take(1024).collect(),
+        },
     }
 }
 
@@ -141,23 +147,19 @@ impl VendingClient {
     pub fn take(&self) -> Result<Vend, ClientError> {
         let mut resp = self
             .agent
-            .get(self.url("/api/v1/prekey"))
+            .get(self.url(api::PREKEY))
             .call()
             .map_err(|e| ClientError::Http(e.to_string()))?;
         match resp.status().as_u16() {
             200 => Ok(Vend::Prekey(parse(&mut resp)?)),
             503 => {
                 let retry_after = retry_after(&resp);
-                #[derive(Deserialize)]
-                struct Exhausted {
-                    error: String,
-                    fallback: String,
+                match parse(&mut resp)? {
+                    ApiError::Exhausted {
+                        fallback: Fallback::Epoch,
+                    } => Ok(Vend::Exhausted { retry_after }),
+                    error => Err(ClientError::Api { status: 503, error }),
                 }
-                let e: Exhausted = parse(&mut resp)?;
-                if e.error != "exhausted" || e.fallback != "epoch" {
-                    return Err(ClientError::Json("unexpected 503 body".into()));
-                }
-                Ok(Vend::Exhausted { retry_after })
             }
             429 => {
                 let retry_after = retry_after(&resp);
@@ -171,12 +173,16 @@ impl VendingClient {
     /// `POST /api/v1/prekeys` with the owner's relay token.
     ///
     /// # Errors
-    /// [`ClientError`]; a refused token is [`ClientError::Status`] 401.
+    /// [`ClientError`]; a refused token is [`ClientError::Api`] with
+    /// [`ApiError::Unauthorized`].
     pub fn upload(&self, token: &str, prekeys: &[SignedPrekey]) -> Result<Uploaded, ClientError> {
-        let body = serde_json::json!({ "prekeys": prekeys }).to_string();
+        let request = UploadRequest {
+            prekeys: prekeys.to_vec(),
+        };
+        let body = serde_json::to_string(&request).map_err(|e| ClientError::Json(e.to_string()))?;
         let mut resp = self
             .agent
-            .post(self.url("/api/v1/prekeys"))
+            .post(self.url(api::PREKEYS))
             .header("Authorization", format!("Bearer {token}"))
             .header("Content-Type", "application/json")
             .send(body)
@@ -195,7 +201,7 @@ impl VendingClient {
         let body = serde_json::to_string(prekey).map_err(|e| ClientError::Json(e.to_string()))?;
         let mut resp = self
             .agent
-            .put(self.url("/api/v1/epoch"))
+            .put(self.url(api::EPOCH))
             .header("Authorization", format!("Bearer {token}"))
             .header("Content-Type", "application/json")
             .send(body)
@@ -213,7 +219,7 @@ impl VendingClient {
     pub fn epoch(&self) -> Result<Option<SignedPrekey>, ClientError> {
         let mut resp = self
             .agent
-            .get(self.url("/api/v1/epoch"))
+            .get(self.url(api::EPOCH))
             .call()
             .map_err(|e| ClientError::Http(e.to_string()))?;
         match resp.status().as_u16() {
@@ -228,14 +234,9 @@ impl VendingClient {
     /// # Errors
     /// [`ClientError`].
     pub fn count(&self) -> Result<(u64, u64), ClientError> {
-        #[derive(Deserialize)]
-        struct Counts {
-            available: u64,
-            consumed: u64,
-        }
         let mut resp = self
             .agent
-            .get(self.url("/api/v1/prekeys/count"))
+            .get(self.url(api::COUNT))
             .call()
             .map_err(|e| ClientError::Http(e.to_string()))?;
         match resp.status().as_u16() {

@@ -1,13 +1,5 @@
-//! The vending service over HTTP/1.1 (`tiny_http`, a fixed pool of worker threads).
-//!
-//! | method | path | auth | answer |
-//! |---|---|---|---|
-//! | `POST` | `/api/v1/prekeys` | owner token, scope `prekeys:upload` | `{"inserted","duplicates","available"}` |
-//! | `GET` | `/api/v1/prekey` | — (rate limited) | one signed prekey, or 503 `{"error":"exhausted","fallback":"epoch"}` |
-//! | `GET` | `/api/v1/prekeys/count` | — | `{"available","consumed"}` |
-//! | `PUT` | `/api/v1/epoch` | owner token, scope `prekeys:upload` | 204 |
-//! | `GET` | `/api/v1/epoch` | — | the signed epoch key, or 404 |
-//! | `GET` | `/healthz` | — | `ok` |
+//! The vending service over HTTP/1.1 (`tiny_http`, a fixed pool of worker threads); its
+//! API — paths, bodies, error answers — is [`crate::api`].
 //!
 //! Uploaded prekeys must verify under the owner's identity key: the server refuses what a
 //! sender would refuse, so a bad upload fails loudly at the owner instead of at each sender.
@@ -21,15 +13,13 @@ use std::thread::JoinHandle;
 use kms_core::clock::Clock;
 use kms_core::envelope::{PrekeyUse, SignedPrekey};
 use kms_core::signal::identity::PublicKey;
-use serde::Deserialize;
-use serde_json::json;
+use serde::Serialize;
 use tiny_http::{Header, Method, Request, Response};
 
+pub use crate::api::UPLOAD_SCOPE;
+use crate::api::{self, ApiError, Counts, Fallback, UploadRequest, Uploaded};
 use crate::vending::{MAX_BATCH, VendingStore};
 use crate::verify::Verifier;
-
-/// Scope an owner token needs to upload prekeys or set the epoch key.
-pub const UPLOAD_SCOPE: &str = "prekeys:upload";
 /// Largest request body accepted (a full batch of hybrid prekeys is about 1.8 MB).
 pub const MAX_BODY: usize = 4 * 1024 * 1024;
 
@@ -212,8 +202,12 @@ fn header(name: &str, value: &str) -> Option<Header> {
     Header::from_bytes(name.as_bytes(), value.as_bytes()).ok()
 }
 
-fn reply_json(status: u16, body: &serde_json::Value) -> Reply {
-    let mut r = Response::from_data(body.to_string().into_bytes()).with_status_code(status);
+fn reply_json<T: Serialize>(status: u16, body: &T) -> Reply {
+    let Ok(bytes) = serde_json::to_vec(body) else {
+        // Only a non-string map key or a failing `Serialize` impl can fail: none is here.
+        return Response::from_data(b"{\"error\":\"storage\"}".to_vec()).with_status_code(500);
+    };
+    let mut r = Response::from_data(bytes).with_status_code(status);
     if let Some(h) = header("Content-Type", "application/json") {
         r.add_header(h);
     }
@@ -223,8 +217,8 @@ fn reply_json(status: u16, body: &serde_json::Value) -> Reply {
     r
 }
 
-fn error(status: u16, code: &str, message: &str) -> Reply {
-    reply_json(status, &json!({"error": code, "message": message}))
+fn error(e: &ApiError) -> Reply {
+    reply_json(e.status(), e)
 }
 
 fn with_header(mut r: Reply, name: &str, value: &str) -> Reply {
@@ -244,32 +238,43 @@ fn route<S: VendingStore, C: Clock>(state: &State<S, C>, req: &mut Request) -> R
     let path = req.url().split('?').next().unwrap_or_default().to_owned();
     let method = req.method().clone();
     match (method, path.as_str()) {
-        (Method::Get, "/api/v1/prekey") => take(state, req),
-        (Method::Post, "/api/v1/prekeys") => upload(state, req),
-        (Method::Get, "/api/v1/prekeys/count") => match state.store.counts() {
+        (Method::Get, api::PREKEY) => take(state, req),
+        (Method::Post, api::PREKEYS) => upload(state, req),
+        (Method::Get, api::COUNT) => match state.store.counts() {
             Ok(c) => reply_json(
                 200,
-                &json!({"available": c.available, "consumed": c.consumed}),
+                &Counts {
+                    available: c.available,
+                    consumed: c.consumed,
+                },
             ),
             Err(e) => internal(&e),
         },
-        (Method::Put, "/api/v1/epoch") => put_epoch(state, req),
-        (Method::Get, "/api/v1/epoch") => match state.store.epoch() {
-            Ok(Some(p)) => reply_json(200, &json!(p)),
-            Ok(None) => error(404, "no_epoch_key", "no epoch key has been set"),
+        (Method::Put, api::EPOCH) => put_epoch(state, req),
+        (Method::Get, api::EPOCH) => match state.store.epoch() {
+            Ok(Some(p)) => reply_json(200, &p),
+            Ok(None) => error(&ApiError::NoEpochKey {
+                message: "no epoch key has been set".into(),
+            }),
             Err(e) => internal(&e),
         },
-        (Method::Get, "/healthz") => Response::from_data(b"ok".to_vec()),
-        (_, "/api/v1/prekey" | "/api/v1/prekeys" | "/api/v1/prekeys/count" | "/api/v1/epoch") => {
-            error(405, "method_not_allowed", "method not allowed")
+        (Method::Get, api::HEALTH) => Response::from_data(b"ok".to_vec()),
+        (_, api::PREKEY | api::PREKEYS | api::COUNT | api::EPOCH) => {
+            error(&ApiError::MethodNotAllowed {
+                message: "method not allowed".into(),
+            })
         }
-        _ => error(404, "not_found", "no such endpoint"),
+        _ => error(&ApiError::NotFound {
+            message: "no such endpoint".into(),
+        }),
     }
 }
 
 fn internal(e: &dyn std::error::Error) -> Reply {
     eprintln!("kms-relay: storage error: {e}");
-    error(500, "storage", "storage failure")
+    error(&ApiError::Storage {
+        message: "storage failure".into(),
+    })
 }
 
 fn take<S: VendingStore, C: Clock>(state: &State<S, C>, req: &Request) -> Reply {
@@ -280,16 +285,20 @@ fn take<S: VendingStore, C: Clock>(state: &State<S, C>, req: &Request) -> Reply 
             .map_or(IpAddr::from([0, 0, 0, 0]), SocketAddr::ip);
         if let Err(wait) = b.take(ip, now) {
             return with_header(
-                error(429, "rate_limited", "too many prekey requests"),
+                error(&ApiError::RateLimited {
+                    message: "too many prekey requests".into(),
+                }),
                 "Retry-After",
                 &wait.to_string(),
             );
         }
     }
     match state.store.take(now) {
-        Ok(Some(p)) => reply_json(200, &json!(p)),
+        Ok(Some(p)) => reply_json(200, &p),
         Ok(None) => with_header(
-            reply_json(503, &json!({"error": "exhausted", "fallback": "epoch"})),
+            error(&ApiError::Exhausted {
+                fallback: Fallback::Epoch,
+            }),
             "Retry-After",
             &state.config.retry_after_secs.to_string(),
         ),
@@ -307,10 +316,10 @@ fn authorize<S, C: Clock>(state: &State<S, C>, req: &Request) -> Result<(), Repl
         .map(str::trim);
     let unauthorized = |code: &str, message: &str| {
         with_header(
-            reply_json(
-                401,
-                &json!({"error": "unauthorized", "reason": code, "message": message}),
-            ),
+            error(&ApiError::Unauthorized {
+                reason: code.into(),
+                message: message.into(),
+            }),
             "WWW-Authenticate",
             "Bearer error=\"invalid_token\"",
         )
@@ -333,17 +342,17 @@ fn read_body(req: &mut Request) -> Result<Vec<u8>, Reply> {
     req.as_reader()
         .take(MAX_BODY as u64 + 1)
         .read_to_end(&mut body)
-        .map_err(|_| error(400, "bad_body", "could not read the body"))?;
+        .map_err(|e| {
+            error(&ApiError::BadBody {
+                message: format!("could not read the body: {e}"),
+            })
+        })?;
     if body.len() > MAX_BODY {
-        return Err(error(413, "too_large", "body too large"));
+        return Err(error(&ApiError::TooLarge {
+            message: format!("body larger than {MAX_BODY} bytes"),
+        }));
     }
     Ok(body)
-}
-
-#[derive(Deserialize)]
-#[serde(deny_unknown_fields)]
-struct UploadBody {
-    prekeys: Vec<SignedPrekey>,
 }
 
 fn check_prekey<S, C>(
@@ -371,23 +380,22 @@ fn upload<S: VendingStore, C: Clock>(state: &State<S, C>, req: &mut Request) -> 
         Ok(b) => b,
         Err(r) => return r,
     };
-    let batch: UploadBody = match serde_json::from_slice(&body) {
+    let batch: UploadRequest = match serde_json::from_slice(&body) {
         Ok(b) => b,
-        Err(e) => return error(400, "bad_json", &e.to_string()),
+        Err(e) => {
+            return error(&ApiError::BadJson {
+                message: e.to_string(),
+            });
+        }
     };
     if batch.prekeys.len() > MAX_BATCH {
-        return error(
-            413,
-            "batch_too_large",
-            &format!("at most {MAX_BATCH} prekeys per upload"),
-        );
+        return error(&ApiError::BatchTooLarge {
+            message: format!("at most {MAX_BATCH} prekeys per upload"),
+        });
     }
-    for (i, p) in batch.prekeys.iter().enumerate() {
-        if let Err(m) = check_prekey(state, p, PrekeyUse::OneTime) {
-            return reply_json(
-                400,
-                &json!({"error": "bad_prekey", "index": i, "message": m}),
-            );
+    for (index, p) in batch.prekeys.iter().enumerate() {
+        if let Err(message) = check_prekey(state, p, PrekeyUse::OneTime) {
+            return error(&ApiError::BadPrekey { index, message });
         }
     }
     let now = state.verifier.clock().now_ms();
@@ -398,7 +406,11 @@ fn upload<S: VendingStore, C: Clock>(state: &State<S, C>, req: &mut Request) -> 
     {
         Ok((o, c)) => reply_json(
             200,
-            &json!({"inserted": o.inserted, "duplicates": o.duplicates, "available": c.available}),
+            &Uploaded {
+                inserted: o.inserted,
+                duplicates: o.duplicates,
+                available: c.available,
+            },
         ),
         Err(e) => internal(&e),
     }
@@ -414,13 +426,14 @@ fn put_epoch<S: VendingStore, C: Clock>(state: &State<S, C>, req: &mut Request) 
     };
     let prekey: SignedPrekey = match serde_json::from_slice(&body) {
         Ok(p) => p,
-        Err(e) => return error(400, "bad_json", &e.to_string()),
+        Err(e) => {
+            return error(&ApiError::BadJson {
+                message: e.to_string(),
+            });
+        }
     };
-    if let Err(m) = check_prekey(state, &prekey, PrekeyUse::Epoch) {
-        return reply_json(
-            400,
-            &json!({"error": "bad_prekey", "index": 0, "message": m}),
-        );
+    if let Err(message) = check_prekey(state, &prekey, PrekeyUse::Epoch) {
+        return error(&ApiError::BadPrekey { index: 0, message });
     }
     match state
         .store

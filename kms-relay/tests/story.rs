@@ -18,6 +18,7 @@ use kms_core::jwk::Jwks;
 use kms_core::rpc::Request;
 use kms_core::service::{Kms, Response};
 use kms_core::signal::identity::{IdentityKeyPair, PublicKey};
+use kms_relay::api::ApiError;
 use kms_relay::client::{ClientError, Tier, Vend, VendingClient};
 use kms_relay::jwks::{KeyStore, StaticJwks};
 use kms_relay::server::{self, RateLimit, RunningServer, ServerConfig, UPLOAD_SCOPE};
@@ -242,21 +243,25 @@ fn story<S: VendingStore + 'static>(name: &str, store: impl FnOnce(&std::path::P
 
     // Uploads need a valid, fresh owner token with the upload scope.
     let more = owner.prekeys(1, false);
-    let status = |r: Result<_, ClientError>| match r {
-        Err(ClientError::Status { status, body }) => (status, body),
+    let refusal = |r: Result<_, ClientError>| match r {
+        Err(ClientError::Api { status, error }) => {
+            assert_eq!(status, error.status());
+            error
+        }
         other => panic!("{other:?}"),
     };
-    let (s, body) = status(client.upload("not-a-token", &more));
-    assert_eq!(s, 401);
-    assert!(body.contains("malformed"), "{body}");
-    let (s, body) = status(client.upload(&owner.token("other:scope"), &more));
-    assert_eq!(s, 401);
-    assert!(body.contains("missing_scope"), "{body}");
+    let reason = |r: Result<_, ClientError>| match refusal(r) {
+        ApiError::Unauthorized { reason, .. } => reason,
+        other => panic!("{other:?}"),
+    };
+    assert_eq!(reason(client.upload("not-a-token", &more)), "malformed");
+    assert_eq!(
+        reason(client.upload(&owner.token("other:scope"), &more)),
+        "missing_scope"
+    );
     let token = owner.token(UPLOAD_SCOPE);
     client.upload(&token, &more).unwrap();
-    let (s, body) = status(client.upload(&token, &more));
-    assert_eq!(s, 401);
-    assert!(body.contains("replayed"), "{body}");
+    assert_eq!(reason(client.upload(&token, &more)), "replayed");
 
     // A prekey not signed by the owner is refused: the server cannot be fed substitutes.
     let stranger = IdentityKeyPair::generate(&mut rng);
@@ -264,9 +269,10 @@ fn story<S: VendingStore + 'static>(name: &str, store: impl FnOnce(&std::path::P
         envelope::PrekeySecret::generate(envelope::EnvelopeFormat::X25519AesGcmV1, &mut rng)
             .sign_public(&stranger, "forged", PrekeyUse::OneTime, &mut rng)
             .unwrap();
-    let (s, body) = status(client.upload(&owner.token(UPLOAD_SCOPE), &[forged]));
-    assert_eq!(s, 400);
-    assert!(body.contains("bad_prekey"), "{body}");
+    match refusal(client.upload(&owner.token(UPLOAD_SCOPE), &[forged])) {
+        ApiError::BadPrekey { index: 0, .. } => {}
+        other => panic!("{other:?}"),
+    }
 
     server.stop();
     std::fs::remove_dir_all(&dir).ok();
