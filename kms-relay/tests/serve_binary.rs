@@ -113,5 +113,26 @@ fn serve_binary_refuses_bad_arguments() {
         .output()
         .unwrap();
     assert!(!out.status.success());
-    assert!(String::from_utf8_lossy(&out.stderr).contains("--owner-identity is required"));
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(
+        stderr.contains("required arguments were not provided")
+            && stderr.contains("--owner-identity"),
+        "{stderr}"
+    );
+    // A bad value is named too.
+    let out = Command::new(env!("CARGO_BIN_EXE_kms-relay"))
+        .args([
+            "serve",
+            "--owner-identity",
+            "AQ",
+            "--issuer",
+            "i",
+            "--audience",
+            "a",
+        ])
+        .args(["--jwks-file", "x.json", "--bind", "not-an-address"])
+        .output()
+        .unwrap();
+    assert!(!out.status.success());
+    assert!(String::from_utf8_lossy(&out.stderr).contains("--bind"));
 }

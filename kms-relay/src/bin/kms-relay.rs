@@ -1,4 +1,4 @@
-//! `kms-relay`: the prekey vending server and its load test.
+//! `kms-relay`: the prekey vending server and its load test (`kms-relay --help`).
 //!
 //! ```text
 //! kms-relay serve --owner-identity <b64> --issuer <origin> --audience <id>
@@ -9,11 +9,12 @@
 //!                    [--pg-url <url>]     (default: $KMS_RELAY_PG_URL)
 //! ```
 
-use std::collections::HashMap;
+use std::net::SocketAddr;
 use std::path::PathBuf;
 use std::process::ExitCode;
 use std::sync::Arc;
 
+use clap::{Parser, Subcommand, ValueEnum};
 use kms_core::clock::{Clock, SystemClock};
 use kms_core::signal::identity::PublicKey;
 use kms_relay::jwks::{FileJwks, HttpJwks, JwksSource, KeyStore};
@@ -23,14 +24,87 @@ use kms_relay::vending::postgres::PostgresVending;
 use kms_relay::vending::sqlite::SqliteVending;
 use kms_relay::verify::{Policy, Verifier};
 
+/// The one-time prekey vending server of the key management enclave, and its load test.
+#[derive(Parser)]
+#[command(name = "kms-relay", version)]
+struct Cli {
+    #[command(subcommand)]
+    command: Command,
+}
+
+#[derive(Subcommand)]
+enum Command {
+    /// Serve the vending API (see docs/relay.md) until killed.
+    Serve(Serve),
+    /// Drain prekeys with many concurrent clients and print takes per second.
+    Loadtest(Load),
+}
+
+#[derive(clap::Args)]
+#[command(group = clap::ArgGroup::new("jwks").required(true).args(["jwks_file", "jwks_url"]))]
+struct Serve {
+    /// The owner's Signal identity key (base64url of `0x05 ‖ u`): uploads must verify under it.
+    #[arg(long, value_name = "B64")]
+    owner_identity: String,
+    /// The relay-token issuer to accept (the owner's origin).
+    #[arg(long, value_name = "ORIGIN")]
+    issuer: String,
+    /// The relay-token audience to accept (this service's identifier).
+    #[arg(long, value_name = "ID")]
+    audience: String,
+    /// The owner's relay-token keys, a JWKS file (re-read on refresh).
+    #[arg(long, value_name = "PATH")]
+    jwks_file: Option<PathBuf>,
+    /// The owner's relay-token keys, fetched from a URL.
+    #[arg(long, value_name = "URL")]
+    jwks_url: Option<String>,
+    /// Storage: `sqlite:<path>` (created on first start) or `postgres:<connection string>`.
+    #[arg(long, value_name = "DB", default_value = "sqlite:kms-vending.db")]
+    db: String,
+    /// Address to listen on.
+    #[arg(long, default_value = "127.0.0.1:8787")]
+    bind: SocketAddr,
+    /// Worker threads.
+    #[arg(long, default_value_t = 16)]
+    threads: usize,
+    /// Per-address token bucket for prekey takes: `<burst>/<per-second>`, or `off`.
+    #[arg(long, value_name = "BURST/PER-SEC", default_value = "20/2")]
+    rate: String,
+    /// `Retry-After` seconds on 503 (no prekey left).
+    #[arg(long, value_name = "SECS", default_value_t = 60)]
+    retry_after: u64,
+}
+
+#[derive(Clone, Copy, PartialEq, Eq, ValueEnum)]
+enum Backend {
+    Sqlite,
+    Postgres,
+    Both,
+}
+
+#[derive(clap::Args)]
+struct Load {
+    /// Which storage to test.
+    #[arg(long, value_enum, default_value = "both")]
+    backend: Backend,
+    /// Prekeys uploaded, then drained.
+    #[arg(long, default_value_t = 10_000)]
+    keys: usize,
+    /// Concurrent clients.
+    #[arg(long, default_value_t = 64)]
+    clients: usize,
+    /// Server worker threads (and PostgreSQL connections).
+    #[arg(long, default_value_t = 16)]
+    threads: usize,
+    /// PostgreSQL connection string (default: `$KMS_RELAY_PG_URL`).
+    #[arg(long, value_name = "URL")]
+    pg_url: Option<String>,
+}
+
 fn main() -> ExitCode {
-    let args: Vec<String> = std::env::args().skip(1).collect();
-    let result = match args.split_first() {
-        Some((cmd, rest)) if cmd == "serve" => options(rest).and_then(|o| serve(&o)),
-        Some((cmd, rest)) if cmd == "loadtest" => options(rest).and_then(|o| load(&o)),
-        _ => Err(
-            "usage: kms-relay serve ... | kms-relay loadtest ... (see docs/relay.md)".to_owned(),
-        ),
+    let result = match Cli::parse().command {
+        Command::Serve(s) => serve(&s),
+        Command::Loadtest(l) => load(&l),
     };
     match result {
         Ok(()) => ExitCode::SUCCESS,
@@ -41,84 +115,43 @@ fn main() -> ExitCode {
     }
 }
 
-/// `--name value` pairs.
-fn options(args: &[String]) -> Result<HashMap<String, String>, String> {
-    let mut out = HashMap::new();
-    let mut it = args.iter();
-    while let Some(a) = it.next() {
-        let name = a
-            .strip_prefix("--")
-            .ok_or_else(|| format!("unexpected argument {a:?}"))?;
-        let value = it.next().ok_or_else(|| format!("--{name} needs a value"))?;
-        out.insert(name.to_owned(), value.clone());
+/// `--rate`: `<burst>/<per-sec>` or `off`.
+fn rate_limit(text: &str) -> Result<Option<RateLimit>, String> {
+    if text == "off" {
+        return Ok(None);
     }
-    Ok(out)
+    let (b, r) = text
+        .split_once('/')
+        .ok_or("--rate: expected <burst>/<per-sec> or off")?;
+    Ok(Some(RateLimit {
+        burst: b.parse().map_err(|_| "--rate: bad burst")?,
+        per_sec: r.parse().map_err(|_| "--rate: bad rate")?,
+    }))
 }
 
-fn required<'a>(o: &'a HashMap<String, String>, name: &str) -> Result<&'a str, String> {
-    o.get(name)
-        .map(String::as_str)
-        .ok_or_else(|| format!("--{name} is required"))
-}
-
-fn number<T: std::str::FromStr>(
-    o: &HashMap<String, String>,
-    name: &str,
-    default: T,
-) -> Result<T, String> {
-    match o.get(name) {
-        Some(v) => v
-            .parse()
-            .map_err(|_| format!("--{name}: not a number: {v:?}")),
-        None => Ok(default),
-    }
-}
-
-fn serve(o: &HashMap<String, String>) -> Result<(), String> {
-    let identity = kms_core::b64::decode(required(o, "owner-identity")?)
+fn serve(o: &Serve) -> Result<(), String> {
+    let identity = kms_core::b64::decode(&o.owner_identity)
         .map_err(|e| format!("--owner-identity: {e}"))
         .and_then(|b| PublicKey::deserialize(&b).map_err(|e| format!("--owner-identity: {e}")))?;
-    let source: Box<dyn JwksSource> = match (o.get("jwks-file"), o.get("jwks-url")) {
-        (Some(f), None) => Box::new(FileJwks(PathBuf::from(f))),
+    let source: Box<dyn JwksSource> = match (&o.jwks_file, &o.jwks_url) {
+        (Some(f), None) => Box::new(FileJwks(f.clone())),
         (None, Some(u)) => Box::new(HttpJwks::new(u.clone())),
         _ => return Err("give exactly one of --jwks-file, --jwks-url".into()),
     };
     let keys = KeyStore::new(source, SystemClock.now_secs()).map_err(|e| e.to_string())?;
-    let policy =
-        Policy::new(required(o, "issuer")?, required(o, "audience")?).with_scope(UPLOAD_SCOPE);
+    let policy = Policy::new(&o.issuer, &o.audience).with_scope(UPLOAD_SCOPE);
     let verifier = Arc::new(Verifier::new(keys, policy, SystemClock));
-    let rate_limit = match o.get("rate") {
-        None => Some(RateLimit {
-            burst: 20.0,
-            per_sec: 2.0,
-        }),
-        Some(v) if v == "off" => None,
-        Some(v) => {
-            let (b, r) = v
-                .split_once('/')
-                .ok_or("--rate: expected <burst>/<per-sec> or off")?;
-            Some(RateLimit {
-                burst: b.parse().map_err(|_| "--rate: bad burst")?,
-                per_sec: r.parse().map_err(|_| "--rate: bad rate")?,
-            })
-        }
-    };
     let config = ServerConfig {
-        bind: o
-            .get("bind")
-            .map_or("127.0.0.1:8787", String::as_str)
-            .parse()
-            .map_err(|e| format!("--bind: {e}"))?,
-        threads: number(o, "threads", 16)?,
-        rate_limit,
+        bind: o.bind,
+        threads: o.threads,
+        rate_limit: rate_limit(&o.rate)?,
         owner_identity: identity,
-        retry_after_secs: number(o, "retry-after", 60)?,
+        retry_after_secs: o.retry_after,
     };
-    let db = o.get("db").map_or("sqlite:kms-vending.db", String::as_str);
-    let running = if let Some(path) = db.strip_prefix("sqlite:") {
+    let running = if let Some(path) = o.db.strip_prefix("sqlite:") {
         let store = SqliteVending::open(&PathBuf::from(path)).map_err(|e| e.to_string())?;
         server::start(Arc::new(store), verifier, config)
-    } else if let Some(url) = db.strip_prefix("postgres:") {
+    } else if let Some(url) = o.db.strip_prefix("postgres:") {
         let store = PostgresVending::connect(url, 8).map_err(|e| e.to_string())?;
         server::start(Arc::new(store), verifier, config)
     } else {
@@ -130,15 +163,13 @@ fn serve(o: &HashMap<String, String>) -> Result<(), String> {
     Ok(())
 }
 
-fn load(o: &HashMap<String, String>) -> Result<(), String> {
+fn load(o: &Load) -> Result<(), String> {
     let t = LoadTest {
-        keys: number(o, "keys", 10_000)?,
-        clients: number(o, "clients", 64)?,
-        threads: number(o, "threads", 16)?,
+        keys: o.keys,
+        clients: o.clients,
+        threads: o.threads,
     };
-    let backend = o.get("backend").map_or("both", String::as_str);
-    let mut ran = false;
-    if backend == "sqlite" || backend == "both" {
+    if matches!(o.backend, Backend::Sqlite | Backend::Both) {
         let dir = std::env::temp_dir().join(format!("kms-relay-load-{}", std::process::id()));
         std::fs::create_dir_all(&dir).map_err(|e| e.to_string())?;
         let path = dir.join("vending.db");
@@ -146,10 +177,9 @@ fn load(o: &HashMap<String, String>) -> Result<(), String> {
         let r = loadtest::run(store, t);
         let _ = std::fs::remove_dir_all(&dir);
         report("SQLite", &t, &r?);
-        ran = true;
     }
-    if backend == "postgres" || backend == "both" {
-        let url = match o.get("pg-url") {
+    if matches!(o.backend, Backend::Postgres | Backend::Both) {
+        let url = match &o.pg_url {
             Some(u) => u.clone(),
             None => std::env::var("KMS_RELAY_PG_URL")
                 .map_err(|_| "PostgreSQL: set --pg-url or KMS_RELAY_PG_URL")?,
@@ -158,10 +188,6 @@ fn load(o: &HashMap<String, String>) -> Result<(), String> {
         store.reset().map_err(|e| e.to_string())?;
         let r = loadtest::run(store, t)?;
         report("PostgreSQL", &t, &r);
-        ran = true;
-    }
-    if !ran {
-        return Err("--backend: expected sqlite, postgres or both".into());
     }
     Ok(())
 }

@@ -256,9 +256,8 @@ pub(crate) fn loadtest(args: &LoadtestArgs) -> Result<(), String> {
         "--bin",
         "kms-relay",
         "--",
+        // Both backends unless `--backend` says otherwise (kms-relay's default).
         "loadtest",
-        "--backend",
-        "both",
     ];
     forwarded.extend(args.args.iter().map(String::as_str));
     let mut c = command("cargo", &forwarded);
