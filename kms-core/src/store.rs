@@ -29,6 +29,24 @@ pub enum Check {
     Equals(String, Vec<u8>),
 }
 
+impl Check {
+    /// The record the check reads.
+    pub fn key(&self) -> &str {
+        match self {
+            Self::Absent(k) | Self::Equals(k, _) => k,
+        }
+    }
+
+    /// Whether the check holds for the record's stored bytes (`None`: no such record),
+    /// read inside the committing backend transaction.
+    pub fn holds(&self, stored: Option<&[u8]>) -> bool {
+        match self {
+            Self::Absent(_) => stored.is_none(),
+            Self::Equals(_, expected) => stored == Some(expected.as_slice()),
+        }
+    }
+}
+
 /// One audit entry to append: `seq` must equal the log's length at commit time.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct AuditAppend {
@@ -87,8 +105,25 @@ impl Transaction {
         self
     }
 
+    /// Each audit log this transaction appends to, once, with the length it must have at
+    /// commit time (its first append's `seq`; [`Self::validate`] makes the rest follow).
+    pub fn expected_log_lengths(&self) -> Vec<(&str, u64)> {
+        let mut out: Vec<(&str, u64)> = Vec::new();
+        for a in &self.appends {
+            if !out.iter().any(|(log, _)| *log == a.log) {
+                out.push((&a.log, a.seq));
+            }
+        }
+        out
+    }
+
     /// Checks the transaction's own consistency (no key both written and deleted, no key
     /// written twice, appends contiguous per log). Stores call this before applying.
+    ///
+    /// The commit rule every [`Store`] follows, inside one atomic backend transaction:
+    /// [`Self::validate`]; every check [`Check::holds`] for the stored record; every log
+    /// has its [`Self::expected_log_lengths`] (else [`StoreError::Conflict`], nothing
+    /// written); then the puts, deletes and appends, all or none.
     ///
     /// # Errors
     /// [`StoreError::Invalid`] naming the problem.

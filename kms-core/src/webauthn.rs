@@ -221,10 +221,11 @@ pub enum WebAuthnError {
     },
 }
 
-/// What a registration ceremony must match.
+/// What a WebAuthn ceremony — a registration or an authentication — must match.
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
-pub struct RegistrationExpectations {
-    /// The RP ID the credential was created for (`rp.id` in the creation options).
+pub struct Expectations {
+    /// The RP ID: `rp.id` in the creation options, `rpId` in the request options (an
+    /// assertion's must also equal the credential's).
     pub rp_id: String,
     /// The exact origin of the enclave frame, e.g. `https://enclave.example`.
     pub origin: String,
@@ -232,28 +233,17 @@ pub struct RegistrationExpectations {
     pub allow_cross_origin: bool,
     /// Top-level origins accepted in `topOrigin` when it is present.
     pub allowed_top_origins: Vec<String>,
-    /// The challenge passed to `navigator.credentials.create()`.
+    /// The challenge passed to `navigator.credentials.create()` or `.get()`.
     pub challenge: Vec<u8>,
     /// Require the UV flag.
     pub require_user_verification: bool,
 }
 
+/// What a registration ceremony must match.
+pub type RegistrationExpectations = Expectations;
+
 /// What an authentication ceremony must match.
-#[derive(Debug, Clone, Default, PartialEq, Eq)]
-pub struct AssertionExpectations {
-    /// The RP ID (`rpId` in the request options); must equal the credential's.
-    pub rp_id: String,
-    /// The exact origin of the enclave frame.
-    pub origin: String,
-    /// Accept `crossOrigin: true` (the enclave runs in a cross-origin iframe).
-    pub allow_cross_origin: bool,
-    /// Top-level origins accepted in `topOrigin` when it is present.
-    pub allowed_top_origins: Vec<String>,
-    /// The challenge passed to `navigator.credentials.get()`.
-    pub challenge: Vec<u8>,
-    /// Require the UV flag.
-    pub require_user_verification: bool,
-}
+pub type AssertionExpectations = Expectations;
 
 /// A registered credential, as stored by the enclave (§7.1 "credential record", trimmed to
 /// what the gate needs). Serialized with base64url byte strings.

@@ -9,7 +9,7 @@
 use std::path::Path;
 use std::sync::{Mutex, MutexGuard};
 
-use kms_core::store::{Check, Record, Store, StoreError, Transaction};
+use kms_core::store::{Record, Store, StoreError, Transaction};
 use rusqlite::{Connection, OptionalExtension, TransactionBehavior, params};
 
 const SCHEMA: &str = "
@@ -81,37 +81,27 @@ impl SqliteStore {
             .transaction_with_behavior(TransactionBehavior::Immediate)
             .map_err(backend)?;
         for check in &tx.checks {
-            let (key, want) = match check {
-                Check::Absent(k) => (k, None),
-                Check::Equals(k, v) => (k, Some(v)),
-            };
-            let got: Option<Vec<u8>> = t
-                .query_row("SELECT value FROM records WHERE key = ?1", [key], |r| {
-                    r.get(0)
-                })
+            let stored: Option<Vec<u8>> = t
+                .query_row(
+                    "SELECT value FROM records WHERE key = ?1",
+                    [check.key()],
+                    |r| r.get(0),
+                )
                 .optional()
                 .map_err(backend)?;
-            if got.as_ref() != want {
+            if !check.holds(stored.as_deref()) {
                 return Err(StoreError::Conflict);
             }
         }
-        let mut next: std::collections::BTreeMap<&str, u64> = std::collections::BTreeMap::new();
-        for a in &tx.appends {
-            let len = match next.get(a.log.as_str()) {
-                Some(l) => *l,
-                None => {
-                    let n: i64 = t
-                        .query_row("SELECT COUNT(*) FROM audit WHERE log = ?1", [&a.log], |r| {
-                            r.get(0)
-                        })
-                        .map_err(backend)?;
-                    u64::try_from(n).unwrap_or(0)
-                }
-            };
-            if a.seq != len {
+        for (log, len) in tx.expected_log_lengths() {
+            let n: i64 = t
+                .query_row("SELECT COUNT(*) FROM audit WHERE log = ?1", [log], |r| {
+                    r.get(0)
+                })
+                .map_err(backend)?;
+            if u64::try_from(n).ok() != Some(len) {
                 return Err(StoreError::Conflict);
             }
-            next.insert(a.log.as_str(), len + 1);
         }
         for k in &tx.deletes {
             t.execute("DELETE FROM records WHERE key = ?1", [k])

@@ -17,7 +17,7 @@
 use std::cell::Cell;
 
 use js_sys::{Array, Function, Promise, Uint8Array};
-use kms_core::store::{Check, Record, Store, StoreError, Transaction};
+use kms_core::store::{Record, Store, StoreError, Transaction};
 use wasm_bindgen::prelude::*;
 use wasm_bindgen::{JsCast, JsValue};
 use wasm_bindgen_futures::JsFuture;
@@ -97,30 +97,30 @@ impl IdbStore {
         // Issue every read first, then await them: all stay inside this transaction.
         let mut reads = Vec::with_capacity(tx.checks.len());
         for check in &tx.checks {
-            let key = match check {
-                Check::Absent(k) | Check::Equals(k, _) => k,
-            };
-            reads.push(records.get(&JsValue::from_str(key)).map_err(backend)?);
+            reads.push(
+                records
+                    .get(&JsValue::from_str(check.key()))
+                    .map_err(backend)?,
+            );
         }
         let mut counts = Vec::new();
-        let mut seen = std::collections::BTreeSet::new();
-        for a in &tx.appends {
-            if seen.insert(a.log.as_str()) {
-                let range = log_range(&a.log).map_err(backend)?;
-                counts.push((a, audit.count_with_key(&range).map_err(backend)?));
-            }
+        for (log, len) in tx.expected_log_lengths() {
+            let range = log_range(log).map_err(backend)?;
+            counts.push((len, audit.count_with_key(&range).map_err(backend)?));
         }
         let mut ok = true;
         for (check, req) in tx.checks.iter().zip(&reads) {
             let value = request(req).await.map_err(|e| abort_with(&t, e))?;
-            ok &= match check {
-                Check::Absent(_) => value.is_undefined(),
-                Check::Equals(_, expected) => bytes_of(&value).as_deref() == Some(expected),
+            ok &= match (value.is_undefined(), bytes_of(&value)) {
+                (true, _) => check.holds(None),
+                (false, Some(stored)) => check.holds(Some(&stored)),
+                // A record that is not bytes is neither absent nor equal to anything.
+                (false, None) => false,
             };
         }
-        for (first, req) in &counts {
+        for (len, req) in &counts {
             let n = request(req).await.map_err(|e| abort_with(&t, e))?;
-            ok &= n.as_f64() == Some(first.seq as f64);
+            ok &= n.as_f64() == Some(*len as f64);
         }
         if !ok {
             let _ = t.abort();

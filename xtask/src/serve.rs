@@ -88,32 +88,23 @@ fn handle<S: Read + Write>(mut stream: S, site: &Site) -> std::io::Result<()> {
         );
     }
     let path = target.split(['?', '#']).next().unwrap_or("/");
-    let Some(file) = resolve(&site.root, path) else {
-        return respond(
-            &mut stream,
-            site,
-            404,
-            "text/plain",
-            b"not found\n",
-            method == "HEAD",
-        );
-    };
-    match std::fs::read(&file) {
-        Ok(body) => respond(
+    let head_only = method == "HEAD";
+    match resolve(&site.root, path).and_then(|f| Some((std::fs::read(&f).ok()?, f))) {
+        Some((body, file)) => respond(
             &mut stream,
             site,
             200,
             content_type(&file),
             &body,
-            method == "HEAD",
+            head_only,
         ),
-        Err(_) => respond(
+        None => respond(
             &mut stream,
             site,
             404,
             "text/plain",
             b"not found\n",
-            method == "HEAD",
+            head_only,
         ),
     }
 }

@@ -133,9 +133,25 @@ pub(crate) fn chromium() -> Result<(), String> {
     if Path::new(CHROMIUM).exists() && Path::new(CHROMEDRIVER).exists() {
         return Ok(());
     }
-    let sudo = if is_root() { vec![] } else { vec!["sudo"] };
+    apt_install(&["chromium", "chromium-driver"], true)
+}
+
+/// Installs Debian `packages` with apt-get (`--no-install-recommends`), as root or, when
+/// `sudo_ok`, through sudo; otherwise says which packages to install.
+pub(crate) fn apt_install(packages: &[&str], sudo_ok: bool) -> Result<(), String> {
+    let prefix: &[&str] = if is_root() {
+        &[]
+    } else if sudo_ok {
+        &["sudo"]
+    } else {
+        return Err(format!(
+            "not found; install the Debian package(s) {}",
+            packages.join(", ")
+        ));
+    };
+    println!("xtask: installing {} (apt-get)", packages.join(", "));
     let apt = |args: &[&str]| {
-        let mut all = sudo.clone();
+        let mut all = prefix.to_vec();
         all.push("apt-get");
         all.extend_from_slice(args);
         let mut c = command(all[0], &all[1..]);
@@ -143,10 +159,13 @@ pub(crate) fn chromium() -> Result<(), String> {
         exec(&mut c)
     };
     apt(&["update", "-q"])?;
-    apt(&["install", "-y", "-q", "chromium", "chromium-driver"])
+    let mut install = vec!["install", "-y", "-q", "--no-install-recommends"];
+    install.extend_from_slice(packages);
+    apt(&install)
 }
 
-fn is_root() -> bool {
+/// True when this process runs as root.
+pub(crate) fn is_root() -> bool {
     Command::new("id")
         .arg("-u")
         .output()

@@ -206,15 +206,7 @@ pub(crate) fn build_with(layout: Layout, features: &[&str]) -> Result<(), String
     }
 
     let features = features.join(",");
-    let mut cargo = vec![
-        "build",
-        "-p",
-        "kms-wasm",
-        "--target",
-        "wasm32-unknown-unknown",
-        "--release",
-        "--locked",
-    ];
+    let mut cargo = crate::tasks::dist::WASM_BUILD.to_vec();
     if !features.is_empty() {
         cargo.extend(["--features", &features]);
     }

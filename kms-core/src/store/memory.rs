@@ -3,7 +3,7 @@
 use std::collections::BTreeMap;
 use std::sync::{Arc, Mutex, MutexGuard};
 
-use super::{Check, Record, Store, StoreError, Transaction};
+use super::{Record, Store, StoreError, Transaction};
 
 /// An in-memory store. Clones share the same data, like two tabs sharing one IndexedDB.
 #[derive(Debug, Clone, Default)]
@@ -99,24 +99,14 @@ impl Store for MemoryStore {
             return Err(StoreError::Backend("injected failure".into()));
         }
         for check in &tx.checks {
-            let ok = match check {
-                Check::Absent(k) => !inner.records.contains_key(k),
-                Check::Equals(k, v) => inner.records.get(k) == Some(v),
-            };
-            if !ok {
+            if !check.holds(inner.records.get(check.key()).map(Vec::as_slice)) {
                 return Err(StoreError::Conflict);
             }
         }
-        let mut lens: BTreeMap<&str, u64> = BTreeMap::new();
-        for a in &tx.appends {
-            let len = match lens.get(a.log.as_str()) {
-                Some(l) => *l,
-                None => inner.logs.get(&a.log).map_or(0, |l| l.len() as u64),
-            };
-            if a.seq != len {
+        for (log, len) in tx.expected_log_lengths() {
+            if inner.logs.get(log).map_or(0, |l| l.len() as u64) != len {
                 return Err(StoreError::Conflict);
             }
-            lens.insert(a.log.as_str(), len + 1);
         }
         // All checks passed: apply everything.
         for k in tx.deletes {

@@ -45,6 +45,18 @@ const BINDGEN_WASM: &str = "kms_wasm_bg.wasm";
 /// The placeholder for the page's inline-script hashes in `headers.conf`.
 pub(crate) const SCRIPT_HASHES: &str = "{{SCRIPT_HASHES}}";
 
+/// The cargo arguments that build the enclave's wasm (the release profile), here and for
+/// the development site; `dist` adds its own target directory and path remapping.
+pub(crate) const WASM_BUILD: &[&str] = &[
+    "build",
+    "-p",
+    "kms-wasm",
+    "--target",
+    setup::WASM_TARGET,
+    "--release",
+    "--locked",
+];
+
 /// The inputs of the enclave build: the manifest's `source.commit` is the last commit that
 /// changed one of them, so unrelated commits do not invalidate the committed manifest.
 pub(crate) const INPUTS: &[&str] = &[
@@ -177,18 +189,7 @@ fn build(src: &Path, target: &Path, config: Option<&[u8]>) -> Result<Release, St
         flags.push(format!("--remap-path-prefix={from}={to}"));
     }
     flags.push("-C debuginfo=0".to_owned());
-    let mut cargo = command(
-        "cargo",
-        &[
-            "build",
-            "-p",
-            "kms-wasm",
-            "--target",
-            "wasm32-unknown-unknown",
-            "--release",
-            "--locked",
-        ],
-    );
+    let mut cargo = command("cargo", WASM_BUILD);
     cargo
         .current_dir(src)
         .env("CARGO_TARGET_DIR", target)

@@ -10,6 +10,7 @@ use std::path::PathBuf;
 use std::process::Command;
 
 use crate::cmd::{command, exec};
+use crate::setup;
 
 /// A running PostgreSQL cluster in a temporary directory; stopped and removed on drop.
 pub(crate) struct Postgres {
@@ -17,14 +18,6 @@ pub(crate) struct Postgres {
     bin: PathBuf,
     port: u16,
     as_postgres: bool,
-}
-
-fn is_root() -> bool {
-    Command::new("id")
-        .arg("-u")
-        .output()
-        .map(|o| String::from_utf8_lossy(&o.stdout).trim() == "0")
-        .unwrap_or(false)
 }
 
 /// The directory holding `initdb` and `pg_ctl`.
@@ -50,18 +43,8 @@ fn find_bin() -> Option<PathBuf> {
 }
 
 fn install() -> Result<(), String> {
-    if !is_root() {
-        return Err(
-            "PostgreSQL (initdb, pg_ctl) not found; install the `postgresql` package".into(),
-        );
-    }
-    println!("xtask: installing PostgreSQL (Debian package `postgresql`)");
-    exec(Command::new("apt-get").arg("update"))?;
-    exec(
-        Command::new("apt-get")
-            .args(["install", "-y", "--no-install-recommends", "postgresql"])
-            .env("DEBIAN_FRONTEND", "noninteractive"),
-    )
+    setup::apt_install(&["postgresql"], false)
+        .map_err(|e| format!("PostgreSQL (initdb, pg_ctl): {e}"))
 }
 
 fn free_port() -> Result<u16, String> {
@@ -86,7 +69,7 @@ impl Postgres {
     /// Initializes and starts a cluster on a free loopback port.
     pub(crate) fn start() -> Result<Self, String> {
         let bin = postgres_bin()?;
-        let as_postgres = is_root();
+        let as_postgres = setup::is_root();
         let dir = std::env::temp_dir().join(format!("kms-relay-pg-{}", std::process::id()));
         let _ = std::fs::remove_dir_all(&dir);
         std::fs::create_dir_all(&dir).map_err(|e| format!("{}: {e}", dir.display()))?;
@@ -197,25 +180,12 @@ pub(crate) fn python_with_cryptography() -> Result<String, String> {
             return Ok(py.to_owned());
         }
     }
-    if !is_root() {
-        return Err(
-            "the envelope vector check needs Python 3 with pyca/cryptography: \
-             install Debian's `python3-cryptography` or `pip install cryptography`"
-                .into(),
-        );
-    }
-    println!("xtask: installing pyca/cryptography (Debian package `python3-cryptography`)");
-    exec(Command::new("apt-get").arg("update"))?;
-    exec(
-        Command::new("apt-get")
-            .args([
-                "install",
-                "-y",
-                "--no-install-recommends",
-                "python3-cryptography",
-            ])
-            .env("DEBIAN_FRONTEND", "noninteractive"),
-    )?;
+    setup::apt_install(&["python3-cryptography"], false).map_err(|e| {
+        format!(
+            "the envelope vector check needs Python 3 with pyca/cryptography ({e}, \
+             or `pip install cryptography`)"
+        )
+    })?;
     if works("/usr/bin/python3") {
         Ok("/usr/bin/python3".into())
     } else {
