@@ -267,13 +267,25 @@ pub(crate) fn bindgen(wasm: &Path, out: &Path) -> Result<(), String> {
     ))
 }
 
-/// Builds `examples` of kms-core (debug profile), for tools the test suites run.
-pub(crate) fn build_examples(examples: &[&str]) -> Result<(), String> {
-    let mut args = vec!["build", "--quiet", "--locked", "-p", "kms-core"];
-    for e in examples {
-        args.extend(["--example", e]);
+/// Builds binaries of `kms-tools` (debug profile), the oracles and fixtures the test
+/// suites run; returns the path of each.
+pub(crate) fn build_tools(tools: &[&str]) -> Result<Vec<PathBuf>, String> {
+    let mut args = vec!["build", "--quiet", "--locked", "-p", "kms-tools"];
+    for t in tools {
+        args.extend(["--bin", t]);
     }
-    exec(&mut command("cargo", &args))
+    exec(&mut command("cargo", &args))?;
+    let target = std::env::var_os("CARGO_TARGET_DIR")
+        .map(PathBuf::from)
+        .unwrap_or_else(|| root().join("target"));
+    Ok(tools
+        .iter()
+        .map(|t| {
+            target
+                .join("debug")
+                .join(format!("{t}{}", std::env::consts::EXE_SUFFIX))
+        })
+        .collect())
 }
 
 /// Serves the built origins of `layout` on their loopback ports (in background threads);

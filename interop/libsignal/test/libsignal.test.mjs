@@ -1,7 +1,7 @@
 // Checks kms-core's Signal keys, XEdDSA signatures, prekey bundles and PQXDH responder
 // against libsignal (@signalapp/libsignal-client from npm).
 //
-// The kms-core side comes from `cargo run -p kms-core --example signal_fixture`; set
+// The kms-core side comes from `cargo run -p kms-tools --bin signal-fixture`; set
 // SIGNAL_FIXTURE_BIN to a prebuilt fixture binary to skip cargo.
 
 import { test } from 'node:test';
@@ -19,7 +19,7 @@ function runFixture(args = [], input = undefined) {
   const bin = process.env.SIGNAL_FIXTURE_BIN;
   const [cmd, cmdArgs] = bin
     ? [bin, args]
-    : ['cargo', ['run', '-q', '-p', 'kms-core', '--example', 'signal_fixture', '--', ...args]];
+    : ['cargo', ['run', '-q', '-p', 'kms-tools', '--bin', 'signal-fixture', '--', ...args]];
   const r = spawnSync(cmd, cmdArgs, {
     cwd: repoRoot,
     input: input === undefined ? undefined : JSON.stringify(input),
@@ -27,7 +27,7 @@ function runFixture(args = [], input = undefined) {
     maxBuffer: 64 * 1024 * 1024,
   });
   if (r.error) throw r.error;
-  assert.equal(r.status, 0, `signal_fixture ${args.join(' ')} failed: ${r.stderr}`);
+  assert.equal(r.status, 0, `signal-fixture ${args.join(' ')} failed: ${r.stderr}`);
   return JSON.parse(r.stdout);
 }
 

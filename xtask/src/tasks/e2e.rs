@@ -2,7 +2,7 @@
 //! the https layout's origins (`*.kms.test`, a certificate made at start-up) and runs
 //! `e2e/tests` with Node's test runner in headless Chromium.
 
-use crate::cmd::{command, exec, root};
+use crate::cmd::{command, exec};
 use crate::{setup, site};
 
 /// `cargo xtask e2e`.
@@ -18,9 +18,9 @@ pub(crate) fn run(args: &Args) -> Result<(), String> {
     site::build(layout)?;
     // The release build too, served as its own enclave origin (tests/sri.test.mjs).
     super::dist::build_into_dist()?;
-    // Native helper: `unwrap_records` recovers the stored private keys with the
-    // passphrase for the secret scan.
-    site::build_examples(&["unwrap_records"])?;
+    // The secret scan's oracle: `unwrap-records` recovers the stored private keys with
+    // the passphrase.
+    let unwrap = site::build_tools(&["unwrap-records"])?;
     let served = site::serve(layout)?;
     let e2e = setup::npm("e2e")?;
     let mut c = command(
@@ -37,10 +37,9 @@ pub(crate) fn run(args: &Args) -> Result<(), String> {
     } else {
         c.args(&args.files);
     }
-    let examples = root().join("target/debug/examples");
     served.apply(&mut c);
     c.current_dir(e2e)
         .env("CHROMIUM", setup::CHROMIUM)
-        .env("UNWRAP_BIN", examples.join("unwrap_records"));
+        .env("UNWRAP_BIN", &unwrap[0]);
     exec(&mut c)
 }

@@ -1,6 +1,6 @@
 //! Interop suites run against independent implementations (installed from package registries).
 
-use crate::cmd::{command, exec, root};
+use crate::cmd::{command, exec};
 
 /// The libsignal suite: kms-core's Signal keys, signatures, bundles and PQXDH against
 /// `@signalapp/libsignal-client` from npm.
@@ -15,13 +15,10 @@ fn libsignal() -> Result<(), String> {
     // package ships its native prebuilds, nothing else is downloaded).
     let dir = crate::setup::npm(LIBSIGNAL_DIR)?;
     // Build the fixture once; the tests run the binary instead of `cargo run` per call.
-    crate::site::build_examples(&["signal_fixture"])?;
-    let exe = format!("signal_fixture{}", std::env::consts::EXE_SUFFIX);
-    let target = std::env::var_os("CARGO_TARGET_DIR")
-        .map(std::path::PathBuf::from)
-        .unwrap_or_else(|| root().join("target"));
-    let fixture = target.join("debug").join("examples").join(exe);
+    let fixture = crate::site::build_tools(&["signal-fixture"])?;
     let mut tests = command("node", &["--test"]);
-    tests.current_dir(&dir).env("SIGNAL_FIXTURE_BIN", fixture);
+    tests
+        .current_dir(&dir)
+        .env("SIGNAL_FIXTURE_BIN", &fixture[0]);
     exec(&mut tests)
 }

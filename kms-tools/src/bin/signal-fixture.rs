@@ -168,7 +168,7 @@ fn main() -> std::process::ExitCode {
             std::process::ExitCode::SUCCESS
         }
         Err(e) => {
-            eprintln!("signal_fixture: {e}");
+            eprintln!("signal-fixture: {e}");
             std::process::ExitCode::FAILURE
         }
     }
