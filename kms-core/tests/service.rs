@@ -12,7 +12,11 @@ use routing::routed;
 use kms_core::clock::ManualClock;
 use kms_core::error::Error;
 use kms_core::rpc::Request;
-use kms_core::service::{Config, Kms, Response};
+use kms_core::service::{
+    AuditExportResponse, AuditVerifiedResponse, Config, KeysResponse, Kms, MethodAddedResponse,
+    MethodsResponse, PrfInputResponse, Response, StatusResponse, UnlockedResponse,
+    VapidPublicKeyResponse,
+};
 use kms_core::store::{MemoryStore, Store};
 use rand::SeedableRng;
 use rand::rngs::StdRng;
@@ -69,12 +73,12 @@ fn audit_len(store: &MemoryStore, origin: &str) -> u64 {
 fn setup_lock_unlock() {
     let (_store, _clock, mut kms) = setup();
     assert!(kms.is_unlocked());
-    let Response::Status {
+    let Response::Status(StatusResponse {
         initialized,
         unlocked,
         methods,
         ..
-    } = ok(&mut kms, APP, r#"{"method":"status"}"#)
+    }) = ok(&mut kms, APP, r#"{"method":"status"}"#)
     else {
         panic!()
     };
@@ -166,41 +170,47 @@ impl GetSync for MemoryStore {
 #[test]
 fn origins_cannot_see_each_others_keys() {
     let (_store, _clock, mut kms) = setup();
-    let Response::VapidPublicKey {
+    let Response::VapidPublicKey(VapidPublicKeyResponse {
         key_id,
         application_server_key: a,
-    } = ok(&mut kms, APP, r#"{"method":"vapid.publicKey"}"#)
+    }) = ok(&mut kms, APP, r#"{"method":"vapid.publicKey"}"#)
     else {
         panic!()
     };
-    let Response::VapidPublicKey {
+    let Response::VapidPublicKey(VapidPublicKeyResponse {
         application_server_key: b,
         ..
-    } = ok(&mut kms, OTHER, r#"{"method":"vapid.publicKey"}"#)
+    }) = ok(&mut kms, OTHER, r#"{"method":"vapid.publicKey"}"#)
     else {
         panic!()
     };
     assert_ne!(a, b);
-    let Response::Keys { keys } = ok(&mut kms, OTHER, r#"{"method":"keys.list"}"#) else {
+    let Response::Keys(KeysResponse { keys }) = ok(&mut kms, OTHER, r#"{"method":"keys.list"}"#)
+    else {
         panic!()
     };
     assert!(keys.iter().all(|k| k.public_key != a));
     // The same key id does not exist in the other shard: nothing there to use or delete.
     let del = format!(r#"{{"method":"keys.delete","params":{{"keyId":"{key_id}"}}}}"#);
-    let Response::Keys { keys: before } = ok(&mut kms, APP, r#"{"method":"keys.list"}"#) else {
+    let Response::Keys(KeysResponse { keys: before }) =
+        ok(&mut kms, APP, r#"{"method":"keys.list"}"#)
+    else {
         panic!()
     };
     assert!(matches!(
         call(&mut kms, OTHER, &del),
         Err(Error::KeyNotFound { .. })
     ));
-    let Response::Keys { keys: after } = ok(&mut kms, APP, r#"{"method":"keys.list"}"#) else {
+    let Response::Keys(KeysResponse { keys: after }) =
+        ok(&mut kms, APP, r#"{"method":"keys.list"}"#)
+    else {
         panic!()
     };
     assert_eq!(before, after);
     assert!(before.iter().any(|k| k.id == key_id));
     // Audit logs are per shard too.
-    let Response::AuditExport { jsonl, .. } = ok(&mut kms, OTHER, r#"{"method":"audit.export"}"#)
+    let Response::AuditExport(AuditExportResponse { jsonl, .. }) =
+        ok(&mut kms, OTHER, r#"{"method":"audit.export"}"#)
     else {
         panic!()
     };
@@ -251,7 +261,8 @@ fn malformed_requests_are_refused_by_the_decoder() {
 #[test]
 fn prf_method_unlocks() {
     let (_store, _clock, mut kms) = setup();
-    let Response::PrfInput { prf_input } = ok(&mut kms, APP, r#"{"method":"methods.prfInput"}"#)
+    let Response::PrfInput(PrfInputResponse { prf_input }) =
+        ok(&mut kms, APP, r#"{"method":"methods.prfInput"}"#)
     else {
         panic!()
     };
@@ -260,7 +271,7 @@ fn prf_method_unlocks() {
         r#"{{"method":"methods.addPrf","params":{{"credentialId":"AQID","prfInput":"{prf_input}","prfOutput":{},"label":"key"}}}}"#,
         serde_json::to_string(&[0x42u8; 32].to_vec()).unwrap()
     );
-    let Response::MethodAdded { method } = ok(&mut kms, APP, &add) else {
+    let Response::MethodAdded(MethodAddedResponse { method }) = ok(&mut kms, APP, &add) else {
         panic!()
     };
     assert_eq!(method.kind, "passkey-prf");
@@ -277,7 +288,7 @@ fn prf_method_unlocks() {
         r#"{{"method":"unlock.prf","params":{{"credentialId":"AQID","prfOutput":{}}}}}"#,
         serde_json::to_string(&[0x42u8; 32].to_vec()).unwrap()
     );
-    let Response::Unlocked { method_id, .. } = ok(&mut kms, APP, &right) else {
+    let Response::Unlocked(UnlockedResponse { method_id, .. }) = ok(&mut kms, APP, &right) else {
         panic!()
     };
     assert_eq!(method_id, method.id);
@@ -292,14 +303,16 @@ fn methods_can_be_added_changed_and_removed_without_rewrapping_keys() {
         .into_iter()
         .filter(|(k, _)| k.starts_with("k/"))
         .collect();
-    let Response::MethodAdded { method } = ok(
+    let Response::MethodAdded(MethodAddedResponse { method }) = ok(
         &mut kms,
         APP,
         r#"{"method":"methods.addPassphrase","params":{"passphrase":"second passphrase"}}"#,
     ) else {
         panic!()
     };
-    let Response::Methods { methods } = ok(&mut kms, APP, r#"{"method":"methods.list"}"#) else {
+    let Response::Methods(MethodsResponse { methods }) =
+        ok(&mut kms, APP, r#"{"method":"methods.list"}"#)
+    else {
         panic!()
     };
     assert_eq!(methods.len(), 2);
@@ -375,11 +388,11 @@ fn two_tabs_interleaving_keep_one_audit_chain() {
     }
     assert!(audit_len(&store, APP) >= before + 10);
     for tab in [&mut tab1, &mut tab2] {
-        let Response::AuditVerified {
+        let Response::AuditVerified(AuditVerifiedResponse {
             size,
             checkpoint_size,
             ..
-        } = ok(tab, APP, r#"{"method":"audit.verify"}"#)
+        }) = ok(tab, APP, r#"{"method":"audit.verify"}"#)
         else {
             panic!("expected auditVerified")
         };

@@ -4,7 +4,11 @@
 #![allow(clippy::unwrap_used, clippy::panic, reason = "tests")]
 
 use kms_core::rpc::frame::{self, Call, FrameHeader, Reply};
-use kms_core::service::{MethodInfo, Protection, Response};
+use kms_core::service::{
+    AuditExportResponse, AuditVerifiedResponse, ChallengeResponse, EnvelopeOpenedResponse,
+    MethodAddedResponse, MethodInfo, PrfInputResponse, Protection, RelayTokenResponse, Response,
+    SignalReplenishedResponse, StatusResponse, UnlockedResponse, VapidPublicKeyResponse,
+};
 use serde_json::Value;
 
 /// Request frames (without `v` and `id`, which the test adds) and how each decodes: the
@@ -386,89 +390,89 @@ fn replies() -> Vec<(Response, &'static str)> {
     vec![
         (Response::Done, r#"{"type":"done"}"#),
         (
-            Response::Status {
+            Response::Status(StatusResponse {
                 initialized: true,
                 unlocked: false,
                 session_expires_ms: None,
                 retry_after_ms: Some(5),
                 fresh_until_ms: None,
                 methods: vec![method_info()],
-            },
+            }),
             r#"{"type":"status","initialized":true,"unlocked":false,"sessionExpiresMs":null,"retryAfterMs":5,"freshUntilMs":null,"methods":[{"id":"m-1","kind":"passphrase","label":"work","createdMs":1800000000000,"credentialId":null,"prfInput":null,"protection":"passphrase"}]}"#,
         ),
         (
-            Response::Unlocked {
+            Response::Unlocked(UnlockedResponse {
                 method_id: "m-1".into(),
                 session_expires_ms: Some(7),
-            },
+            }),
             r#"{"type":"unlocked","methodId":"m-1","sessionExpiresMs":7}"#,
         ),
         (
-            Response::Challenge {
+            Response::Challenge(ChallengeResponse {
                 challenge: "AQ".into(),
                 rp_id: "enclave.example".into(),
                 credential_ids: vec!["Ag".into()],
                 expires_ms: 9,
-            },
+            }),
             r#"{"type":"challenge","challenge":"AQ","rpId":"enclave.example","credentialIds":["Ag"],"expiresMs":9}"#,
         ),
         (
-            Response::PrfInput {
+            Response::PrfInput(PrfInputResponse {
                 prf_input: "AA".into(),
-            },
+            }),
             r#"{"type":"prfInput","prfInput":"AA"}"#,
         ),
         (
-            Response::MethodAdded {
+            Response::MethodAdded(MethodAddedResponse {
                 method: method_info(),
-            },
+            }),
             r#"{"type":"methodAdded","method":{"id":"m-1","kind":"passphrase","label":"work","createdMs":1800000000000,"credentialId":null,"prfInput":null,"protection":"passphrase"}}"#,
         ),
         (
-            Response::VapidPublicKey {
+            Response::VapidPublicKey(VapidPublicKeyResponse {
                 key_id: "vapid/1".into(),
                 application_server_key: "BA".into(),
-            },
+            }),
             r#"{"type":"vapidPublicKey","keyId":"vapid/1","applicationServerKey":"BA"}"#,
         ),
         (
-            Response::RelayToken {
+            Response::RelayToken(RelayTokenResponse {
                 token: "a.b.c".into(),
                 jti: "j".into(),
                 expires_at: 3,
-            },
+            }),
             r#"{"type":"relayToken","token":"a.b.c","jti":"j","expiresAt":3}"#,
         ),
         (
-            Response::SignalReplenished {
+            Response::SignalReplenished(SignalReplenishedResponse {
                 generated: 2,
                 available: 10,
-            },
+            }),
             r#"{"type":"signalReplenished","generated":2,"available":10}"#,
         ),
         (
-            Response::EnvelopeOpened {
+            Response::EnvelopeOpened(EnvelopeOpenedResponse {
                 kid: "k".into(),
                 plaintext: "aGk".into(),
                 shredded: true,
-            },
+            }),
             r#"{"type":"envelopeOpened","kid":"k","plaintext":"aGk","shredded":true}"#,
         ),
         (
-            Response::AuditExport {
+            Response::AuditExport(AuditExportResponse {
                 jsonl: "{}\n".into(),
                 size: 1,
                 audit_public_key: "AQ".into(),
                 tampered: None,
-            },
+            }),
             r#"{"type":"auditExport","jsonl":"{}\n","size":1,"auditPublicKey":"AQ","tampered":null}"#,
         ),
         (
-            Response::AuditVerified {
+            Response::AuditVerified(AuditVerifiedResponse {
                 size: 4,
                 checkpoint_size: 4,
                 head: "AQ".into(),
-            },
+            }),
             r#"{"type":"auditVerified","size":4,"checkpointSize":4,"head":"AQ"}"#,
         ),
     ]

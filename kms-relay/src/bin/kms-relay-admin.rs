@@ -26,8 +26,16 @@ use kms_core::clock::{Clock, SystemClock};
 use kms_core::envelope::{Envelope, SignedPrekey};
 use kms_core::origin::Origin;
 use kms_core::rpc::policy::Caller;
-use kms_core::rpc::{RelayAlg, Request, SecretInput};
-use kms_core::service::{KeyKind, Kms, Response};
+use kms_core::rpc::{
+    EnvelopeEpochKeyParams, EnvelopeOpenParams, EnvelopePrekeysParams, RelayAlg,
+    RelayCreateKeyParams, RelayTokenParams, Request, SecretInput, SetupParams,
+    UnlockPassphraseParams,
+};
+use kms_core::service::{
+    AuditVerifiedResponse, EnvelopeEpochKeyResponse, EnvelopeOpenedResponse,
+    EnvelopePrekeysResponse, JwksResponse, KeyKind, KeysResponse, Kms, RelayTokenResponse,
+    Response,
+};
 use kms_relay::client::VendingClient;
 use kms_relay::server::UPLOAD_SCOPE;
 use kms_relay::vault::SqliteStore;
@@ -117,13 +125,13 @@ fn open_vault(cli: &Cli, create: bool) -> Result<Vault, String> {
     let store = SqliteStore::open(&cli.vault).map_err(|e| e.to_string())?;
     let mut v = Kms::new(store, SystemClock, rand::rng());
     let req = if create {
-        Request::Setup {
+        Request::Setup(SetupParams {
             passphrase: passphrase(cli)?,
-        }
+        })
     } else {
-        Request::UnlockPassphrase {
+        Request::UnlockPassphrase(UnlockPassphraseParams {
             passphrase: passphrase(cli)?,
-        }
+        })
     };
     call(&mut v, &cli.origin, req)?;
     Ok(v)
@@ -131,7 +139,7 @@ fn open_vault(cli: &Cli, create: bool) -> Result<Vault, String> {
 
 fn relay_kid(v: &mut Vault, origin: &str) -> Result<String, String> {
     match call(v, origin, Request::ListKeys)? {
-        Response::Keys { keys } => keys
+        Response::Keys(KeysResponse { keys }) => keys
             .iter()
             .find(|k| k.kind == KeyKind::Relay)
             .and_then(|k| k.id.strip_prefix(KeyKind::Relay.prefix()))
@@ -143,7 +151,7 @@ fn relay_kid(v: &mut Vault, origin: &str) -> Result<String, String> {
 
 fn upload_token(v: &mut Vault, cli: &Cli) -> Result<String, String> {
     let kid = relay_kid(v, &cli.origin)?;
-    let req = Request::RelayToken {
+    let req = Request::RelayToken(RelayTokenParams {
         kid,
         aud: cli
             .opts
@@ -153,23 +161,23 @@ fn upload_token(v: &mut Vault, cli: &Cli) -> Result<String, String> {
         iss: None,
         scope: Some(vec![UPLOAD_SCOPE.to_owned()]),
         ttl_secs: Some(120),
-    };
+    });
     match call(v, &cli.origin, req)? {
-        Response::RelayToken { token, .. } => Ok(token),
+        Response::RelayToken(RelayTokenResponse { token, .. }) => Ok(token),
         _ => Err("unexpected answer to relay.token".into()),
     }
 }
 
 fn epoch(v: &mut Vault, cli: &Cli, rotate: bool) -> Result<(String, SignedPrekey), String> {
-    let req = Request::EnvelopeEpochKey {
+    let req = Request::EnvelopeEpochKey(EnvelopeEpochKeyParams {
         hybrid: Some(!cli.flags.iter().any(|f| f == "classic")),
         rotate: Some(rotate),
-    };
+    });
     match call(v, &cli.origin, req)? {
-        Response::EnvelopeEpochKey {
+        Response::EnvelopeEpochKey(EnvelopeEpochKeyResponse {
             identity_key,
             prekey,
-        } => Ok((identity_key, prekey)),
+        }) => Ok((identity_key, prekey)),
         _ => Err("unexpected answer to envelope.epochKey".into()),
     }
 }
@@ -187,9 +195,9 @@ fn run(cli: &Cli) -> Result<(), String> {
             call(
                 &mut v,
                 &cli.origin,
-                Request::RelayCreateKey {
+                Request::RelayCreateKey(RelayCreateKeyParams {
                     alg: RelayAlg::EdDSA,
-                },
+                }),
             )?;
             let (identity, _) = epoch(&mut v, cli, false)?;
             say(format!("vault created: {}", cli.vault.display()))?;
@@ -197,7 +205,9 @@ fn run(cli: &Cli) -> Result<(), String> {
         }
         ["vault", "status"] => {
             let mut v = open_vault(cli, false)?;
-            let Response::Keys { keys } = call(&mut v, &cli.origin, Request::ListKeys)? else {
+            let Response::Keys(KeysResponse { keys }) =
+                call(&mut v, &cli.origin, Request::ListKeys)?
+            else {
                 return Err("unexpected answer to keys.list".into());
             };
             let count = |kind| keys.iter().filter(|k| k.kind == kind).count();
@@ -212,7 +222,7 @@ fn run(cli: &Cli) -> Result<(), String> {
                 count(KeyKind::EnvelopeEpoch)
             ))?;
             say(format!("relay keys: {}", count(KeyKind::Relay)))?;
-            if let Response::AuditVerified { size, .. } =
+            if let Response::AuditVerified(AuditVerifiedResponse { size, .. }) =
                 call(&mut v, &cli.origin, Request::AuditVerify)?
             {
                 say(format!("audit log: {size} entries, verified"))?;
@@ -227,7 +237,7 @@ fn run(cli: &Cli) -> Result<(), String> {
         ["vault", "jwks"] => {
             let mut v = open_vault(cli, false)?;
             match call(&mut v, &cli.origin, Request::RelayJwks)? {
-                Response::Jwks { jwks } => {
+                Response::Jwks(JwksResponse { jwks }) => {
                     say(serde_json::to_string(&jwks).map_err(|e| e.to_string())?)
                 }
                 _ => Err("unexpected answer to relay.jwks".into()),
@@ -259,12 +269,14 @@ fn run(cli: &Cli) -> Result<(), String> {
             let mut left = count;
             while left > 0 {
                 let n = left.min(1000);
-                let req = Request::EnvelopePrekeys {
+                let req = Request::EnvelopePrekeys(EnvelopePrekeysParams {
                     count: n,
                     hybrid: Some(!cli.flags.iter().any(|f| f == "classic")),
-                };
+                });
                 match call(&mut v, &cli.origin, req)? {
-                    Response::EnvelopePrekeys { prekeys: p, .. } => prekeys.extend(p),
+                    Response::EnvelopePrekeys(EnvelopePrekeysResponse { prekeys: p, .. }) => {
+                        prekeys.extend(p)
+                    }
                     _ => return Err("unexpected answer to envelope.prekeys".into()),
                 }
                 left -= n;
@@ -320,8 +332,12 @@ fn run(cli: &Cli) -> Result<(), String> {
             let envelope: Envelope =
                 serde_json::from_str(&text).map_err(|e| format!("{file}: {e}"))?;
             let mut v = open_vault(cli, false)?;
-            match call(&mut v, &cli.origin, Request::EnvelopeOpen { envelope })? {
-                Response::EnvelopeOpened { plaintext, .. } => {
+            match call(
+                &mut v,
+                &cli.origin,
+                Request::EnvelopeOpen(EnvelopeOpenParams { envelope }),
+            )? {
+                Response::EnvelopeOpened(EnvelopeOpenedResponse { plaintext, .. }) => {
                     let bytes = Zeroizing::new(
                         kms_core::b64::decode(&plaintext).map_err(|e| e.to_string())?,
                     );
