@@ -7,15 +7,16 @@
 )]
 
 mod routing;
-use routing::routed;
+use routing::{routed, routed_by};
 
 use kms_core::clock::ManualClock;
 use kms_core::error::Error;
-use kms_core::rpc::Request;
+use kms_core::rpc::{
+    DeleteKeyParams, Method, Request, SetupParams, UnlockPassphraseParams, methods,
+};
 use kms_core::service::{
-    AuditExportResponse, AuditVerifiedResponse, Config, KeysResponse, Kms, MethodAddedResponse,
-    MethodsResponse, PrfInputResponse, Response, StatusResponse, UnlockedResponse,
-    VapidPublicKeyResponse,
+    AuditVerifiedResponse, Config, Kms, MethodAddedResponse, MethodsResponse, PrfInputResponse,
+    Response, UnlockedResponse,
 };
 use kms_core::store::{MemoryStore, Store};
 use rand::SeedableRng;
@@ -43,6 +44,15 @@ fn req(json: &str) -> Request {
 fn call(kms: &mut TestKms, origin: &str, json: &str) -> Result<Response, Error> {
     let r = req(json);
     pollster::block_on(kms.handle(&routed(origin, &r), r))
+}
+
+/// Calls method `M` with typed params and result, routed like [`call`].
+fn typed<M: Method>(
+    kms: &mut TestKms,
+    origin: &str,
+    params: M::Params,
+) -> Result<M::Output, Error> {
+    pollster::block_on(kms.call::<M>(&routed_by(origin, M::POLICY), params))
 }
 
 fn ok(kms: &mut TestKms, origin: &str, json: &str) -> Response {
@@ -73,37 +83,32 @@ fn audit_len(store: &MemoryStore, origin: &str) -> u64 {
 fn setup_lock_unlock() {
     let (_store, _clock, mut kms) = setup();
     assert!(kms.is_unlocked());
-    let Response::Status(StatusResponse {
-        initialized,
-        unlocked,
-        methods,
-        ..
-    }) = ok(&mut kms, APP, r#"{"method":"status"}"#)
-    else {
-        panic!()
-    };
-    assert!(initialized && unlocked);
-    assert_eq!(methods.len(), 1);
-    assert_eq!(methods[0].kind, "passphrase");
-    ok(&mut kms, APP, r#"{"method":"lock"}"#);
+    let status = typed::<methods::Status>(&mut kms, APP, ()).unwrap();
+    assert!(status.initialized && status.unlocked);
+    assert_eq!(status.methods.len(), 1);
+    assert_eq!(status.methods[0].kind, "passphrase");
+    typed::<methods::Lock>(&mut kms, APP, ()).unwrap();
     assert!(!kms.is_unlocked());
     assert_eq!(
-        call(&mut kms, APP, r#"{"method":"vapid.publicKey"}"#),
+        typed::<methods::VapidPublicKey>(&mut kms, APP, ()),
         Err(Error::Locked)
     );
+    let unlock = |pass: &str| UnlockPassphraseParams {
+        passphrase: pass.into(),
+    };
     assert_eq!(
-        call(&mut kms, APP, &unlock_json("not the passphrase")),
+        typed::<methods::UnlockPassphrase>(&mut kms, APP, unlock("not the passphrase")),
         Err(Error::BadCredential)
     );
     assert!(!kms.is_unlocked());
-    ok(&mut kms, APP, &unlock_json(PASS));
+    let unlocked = typed::<methods::UnlockPassphrase>(&mut kms, APP, unlock(PASS)).unwrap();
+    assert_eq!(unlocked.method_id, status.methods[0].id);
     assert!(kms.is_unlocked());
+    let again = SetupParams {
+        passphrase: PASS.into(),
+    };
     assert_eq!(
-        call(
-            &mut kms,
-            APP,
-            &format!(r#"{{"method":"setup","params":{{"passphrase":"{PASS}"}}}}"#)
-        ),
+        typed::<methods::Setup>(&mut kms, APP, again),
         Err(Error::AlreadyInitialized)
     );
 }
@@ -170,50 +175,32 @@ impl GetSync for MemoryStore {
 #[test]
 fn origins_cannot_see_each_others_keys() {
     let (_store, _clock, mut kms) = setup();
-    let Response::VapidPublicKey(VapidPublicKeyResponse {
-        key_id,
-        application_server_key: a,
-    }) = ok(&mut kms, APP, r#"{"method":"vapid.publicKey"}"#)
-    else {
-        panic!()
-    };
-    let Response::VapidPublicKey(VapidPublicKeyResponse {
-        application_server_key: b,
-        ..
-    }) = ok(&mut kms, OTHER, r#"{"method":"vapid.publicKey"}"#)
-    else {
-        panic!()
-    };
-    assert_ne!(a, b);
-    let Response::Keys(KeysResponse { keys }) = ok(&mut kms, OTHER, r#"{"method":"keys.list"}"#)
-    else {
-        panic!()
-    };
-    assert!(keys.iter().all(|k| k.public_key != a));
+    let vapid = typed::<methods::VapidPublicKey>(&mut kms, APP, ()).unwrap();
+    let other = typed::<methods::VapidPublicKey>(&mut kms, OTHER, ()).unwrap();
+    assert_ne!(vapid.application_server_key, other.application_server_key);
+    let keys = typed::<methods::ListKeys>(&mut kms, OTHER, ())
+        .unwrap()
+        .keys;
+    assert!(
+        keys.iter()
+            .all(|k| k.public_key != vapid.application_server_key)
+    );
     // The same key id does not exist in the other shard: nothing there to use or delete.
-    let del = format!(r#"{{"method":"keys.delete","params":{{"keyId":"{key_id}"}}}}"#);
-    let Response::Keys(KeysResponse { keys: before }) =
-        ok(&mut kms, APP, r#"{"method":"keys.list"}"#)
-    else {
-        panic!()
+    let before = typed::<methods::ListKeys>(&mut kms, APP, ()).unwrap().keys;
+    let del = DeleteKeyParams {
+        key_id: vapid.key_id.clone(),
     };
     assert!(matches!(
-        call(&mut kms, OTHER, &del),
+        typed::<methods::DeleteKey>(&mut kms, OTHER, del),
         Err(Error::KeyNotFound { .. })
     ));
-    let Response::Keys(KeysResponse { keys: after }) =
-        ok(&mut kms, APP, r#"{"method":"keys.list"}"#)
-    else {
-        panic!()
-    };
+    let after = typed::<methods::ListKeys>(&mut kms, APP, ()).unwrap().keys;
     assert_eq!(before, after);
-    assert!(before.iter().any(|k| k.id == key_id));
+    assert!(before.iter().any(|k| k.id == vapid.key_id));
     // Audit logs are per shard too.
-    let Response::AuditExport(AuditExportResponse { jsonl, .. }) =
-        ok(&mut kms, OTHER, r#"{"method":"audit.export"}"#)
-    else {
-        panic!()
-    };
+    let jsonl = typed::<methods::AuditExport>(&mut kms, OTHER, ())
+        .unwrap()
+        .jsonl;
     assert!(!jsonl.contains(APP), "{jsonl}");
 }
 
