@@ -1,15 +1,19 @@
 // The client SDK: mounts the enclave iframe, performs the handshake and exposes the RPC as
-// typed methods. The request and response types are generated from the Rust RPC types
-// (`generated/rpc.ts`); nothing here restates them.
+// typed methods. The request and response types, and which reply each method gives, are
+// generated from the Rust method table (`generated/rpc.ts`); nothing here restates them.
 
 import {
   RPC_VERSION,
+  RESULT_TYPE,
   type ErrorBody,
   type ErrorCode,
   type Bytes,
   type Reply,
-  type Request,
   type Response,
+  type ResponseOf,
+  type Method,
+  type ParamsOf,
+  type ResultOf,
   type MethodInfo,
   type Envelope,
   type SignedPrekey,
@@ -65,11 +69,11 @@ export interface EnclaveInfo {
   rpcVersion: number;
 }
 
-type Method = Request["method"];
-type ParamsOf<M extends Method> =
-  Extract<Request, { method: M }> extends { params: infer P } ? P : undefined;
 type ResponseType = Response["type"];
-type ResponseOf<T extends ResponseType> = Extract<Response, { type: T }>;
+
+/** The arguments of {@link Kms.call} for method `M`: its params, none if it takes none. */
+type CallArgs<M extends Method> =
+  ParamsOf<M> extends undefined ? [params?: undefined] : [params: ParamsOf<M>];
 
 /**
  * Ceremonies the page can ask the enclave's own UI to run (types generated from Rust). The
@@ -128,11 +132,13 @@ export class Kms {
   }
 
   /**
-   * Sends one request. Prefer the typed methods below; this is the escape hatch for
-   * methods the SDK has no wrapper for yet.
+   * Calls `method`: resolves to its result (typed from the generated method table, and
+   * checked at run time against {@link RESULT_TYPE}: another reply rejects with
+   * `UnexpectedReply`). The wrappers below name the methods; this reaches every one.
    */
-  call<M extends Method>(method: M, params: ParamsOf<M>): Promise<Response> {
-    return this.send(method, params, this.timeoutMs);
+  call<M extends Method>(method: M, ...[params]: CallArgs<M>): Promise<ResultOf<M>> {
+    const type: ResponseType = RESULT_TYPE[method];
+    return this.expect(type, this.send(method, params, this.timeoutMs)) as Promise<ResultOf<M>>;
   }
 
   private send(method: string, params: unknown, timeoutMs: number): Promise<Response> {
@@ -172,14 +178,6 @@ export class Kms {
     return r as ResponseOf<T>;
   }
 
-  private request<M extends Method, T extends ResponseType>(
-    method: M,
-    params: ParamsOf<M>,
-    type: T,
-  ): Promise<ResponseOf<T>> {
-    return this.expect(type, this.call(method, params));
-  }
-
   private ceremony<M extends CeremonyMethod, T extends ResponseType>(
     method: M,
     params: CeremonyParams<M>,
@@ -206,12 +204,12 @@ export class Kms {
 
   /** Round trip without any work in the enclave. */
   async ping(): Promise<void> {
-    await this.request("ping", undefined, "done");
+    await this.call("ping");
   }
 
   /** Whether the enclave is set up and unlocked, and its unlock methods. */
   status(): Promise<ResponseOf<"status">> {
-    return this.request("status", undefined, "status");
+    return this.call("status");
   }
 
   /**
@@ -224,7 +222,7 @@ export class Kms {
 
   /** Wipes the key-encryption key and every unwrapped key from the enclave's memory. */
   async lock(): Promise<void> {
-    await this.request("lock", undefined, "done");
+    await this.call("lock");
   }
 
   /**
@@ -243,14 +241,14 @@ export class Kms {
        * enclave's deployment sets `pagePassphraseUnlock`: a compromised page records it.
        */
       passphrase: (passphrase: string) =>
-        this.request("unlock.passphrase", { passphrase }, "unlocked"),
+        this.call("unlock.passphrase", { passphrase }),
     },
   );
 
   /** Unlock methods. */
   readonly methods = {
     list: (): Promise<MethodInfo[]> =>
-      this.request("methods.list", undefined, "methods").then((r) => r.methods),
+      this.call("methods.list").then((r) => r.methods),
     /** Adds a method of `kind` in the enclave's UI (the user confirms with a current one). */
     add: (kind: "passphrase" | "passkey" | "gate", options: PasskeyOptions = {}) =>
       kind === "passphrase"
@@ -277,58 +275,58 @@ export class Kms {
 
   /** The caller's keys (public data only). */
   readonly keys = {
-    list: () => this.request("keys.list", undefined, "keys").then((r) => r.keys),
+    list: () => this.call("keys.list").then((r) => r.keys),
     delete: (keyId: string) =>
-      this.request("keys.delete", { keyId }, "done").then(() => undefined),
+      this.call("keys.delete", { keyId }).then(() => undefined),
   };
 
   /** Web Push (VAPID, RFC 8292). */
   readonly vapid = {
     /** The `applicationServerKey` for `pushManager.subscribe`. */
-    publicKey: () => this.request("vapid.publicKey", undefined, "vapidPublicKey"),
+    publicKey: () => this.call("vapid.publicKey"),
     /** A signed `Authorization: vapid t=…, k=…` header for a push service origin. */
     authorization: (params: ParamsOf<"vapid.authorization">) =>
-      this.request("vapid.authorization", params, "vapidAuthorization"),
-    rotate: () => this.request("vapid.rotate", undefined, "vapidPublicKey"),
+      this.call("vapid.authorization", params),
+    rotate: () => this.call("vapid.rotate"),
   };
 
   /** Relay authorization tokens. */
   readonly relay = {
     createKey: (params: ParamsOf<"relay.createKey">) =>
-      this.request("relay.createKey", params, "relayKey"),
-    token: (params: ParamsOf<"relay.token">) => this.request("relay.token", params, "relayToken"),
-    jwks: () => this.request("relay.jwks", undefined, "jwks").then((r) => r.jwks),
+      this.call("relay.createKey", params),
+    token: (params: ParamsOf<"relay.token">) => this.call("relay.token", params),
+    jwks: () => this.call("relay.jwks").then((r) => r.jwks),
   };
 
   /** Signal identity and prekeys. */
   readonly signal = {
     bundle: (params: ParamsOf<"signal.bundle"> = {}) =>
-      this.request("signal.bundle", params, "signalBundle").then((r) => r.bundle),
+      this.call("signal.bundle", params).then((r) => r.bundle),
     oneTimePrekeys: () =>
-      this.request("signal.oneTimePrekeys", undefined, "signalOneTimePrekeys").then((r) => r.prekeys),
+      this.call("signal.oneTimePrekeys").then((r) => r.prekeys),
     replenish: (params: ParamsOf<"signal.replenish"> = {}) =>
-      this.request("signal.replenish", params, "signalReplenished"),
+      this.call("signal.replenish", params),
     rotateSignedPrekey: () =>
-      this.request("signal.rotateSignedPrekey", undefined, "signalSignedPrekey"),
+      this.call("signal.rotateSignedPrekey"),
     /**
      * An identity-key signature over this page's own `message`, under the page-signature
      * domain (bound to this page's origin; it certifies no key). Check it with
      * {@link verifyPageSignature}.
      */
     sign: (message: Bytes) =>
-      this.request("signal.sign", { message }, "signalSignature").then((r) => r.signature),
+      this.call("signal.sign", { message }).then((r) => r.signature),
   };
 
   /** Sealed envelopes to one-time prekeys (the pre-key vending machine's keys). */
   readonly envelope = {
     /** Generates `count` one-time prekeys, signed by the identity key, for upload. */
     prekeys: (params: ParamsOf<"envelope.prekeys">) =>
-      this.request("envelope.prekeys", params, "envelopePrekeys"),
+      this.call("envelope.prekeys", params),
     /** The epoch prekey senders fall back to when the vending service is exhausted. */
     epochKey: (params: ParamsOf<"envelope.epochKey"> = {}) =>
-      this.request("envelope.epochKey", params, "envelopeEpochKey"),
+      this.call("envelope.epochKey", params),
     /** Opens an envelope sealed to one of this shard's prekeys; a one-time key is shredded. */
-    open: (envelope: Envelope) => this.request("envelope.open", { envelope }, "envelopeOpened"),
+    open: (envelope: Envelope) => this.call("envelope.open", { envelope }),
     /**
      * Seals a message to a vended prekey after verifying its owner's signature (no key of
      * this enclave is involved).
@@ -351,8 +349,8 @@ export class Kms {
 
   /** The hash-chained audit log of the caller's shard. */
   readonly audit = {
-    export: () => this.request("audit.export", undefined, "auditExport"),
-    verify: () => this.request("audit.verify", undefined, "auditVerified"),
+    export: () => this.call("audit.export"),
+    verify: () => this.call("audit.verify"),
   };
 
   /** Says goodbye, rejects pending requests and removes the iframe. */
