@@ -5,7 +5,8 @@
 //!
 //! Besides the types, it prints the method table from [`kms_core::rpc::METHODS`]: the
 //! `Methods` interface (each method's params and result type), and `RESULT_TYPE` and
-//! `POLICY` for checks at run time.
+//! `POLICY` for checks at run time; and the ceremonies' replies from
+//! [`kms_core::rpc::ceremony::CEREMONIES`] (`CEREMONY_RESULT_TYPE`).
 
 use std::collections::BTreeSet;
 use std::fmt::Write as _;
@@ -14,7 +15,7 @@ use std::process::ExitCode;
 use kms_core::envelope::{Envelope, PrekeyUse, SignedPrekey};
 use kms_core::error::{ErrorBody, ErrorCode};
 use kms_core::jwk::{Jwk, Jwks};
-use kms_core::rpc::ceremony::Ceremony;
+use kms_core::rpc::ceremony::{CEREMONIES, Ceremony, CeremonySpec};
 use kms_core::rpc::frame::{Outcome, Reply};
 use kms_core::rpc::policy::Policy;
 use kms_core::rpc::{Bytes, METHODS, MethodSpec, RelayAlg, Request, SecretInput};
@@ -145,6 +146,24 @@ fn method_table(methods: &[MethodSpec], declared: &BTreeSet<String>) -> Result<S
     Ok(table)
 }
 
+/// The ceremony table: `CEREMONY_RESULT_TYPE` and `CeremonyResultOf`.
+fn ceremony_table(ceremonies: &[CeremonySpec]) -> Result<String, String> {
+    let mut table = String::from(
+        "/** The `type` of the reply each ceremony ends with. */\n\
+         export const CEREMONY_RESULT_TYPE = {\n",
+    );
+    for c in ceremonies {
+        let _ = writeln!(table, "  {}: {},", quoted(c.name)?, quoted(c.result)?);
+    }
+    table.push_str(
+        "} as const satisfies { readonly [C in Ceremony[\"method\"]]: Response[\"type\"] };\n\n\
+         /** The reply ceremony `C` ends with. */\n\
+         export type CeremonyResultOf<C extends Ceremony[\"method\"]> =\n  \
+         ResponseOf<(typeof CEREMONY_RESULT_TYPE)[C]>;\n",
+    );
+    Ok(table)
+}
+
 fn main() -> ExitCode {
     // JavaScript numbers carry every integer the RPC uses (ids, millisecond times).
     let mut d = Decls {
@@ -182,8 +201,10 @@ fn main() -> ExitCode {
     d.decl::<Outcome>();
     d.decl::<Reply>();
     d.decl::<Policy>();
-    match method_table(METHODS, &d.declared) {
-        Ok(table) => d.out.push_str(&table),
+    let tables = method_table(METHODS, &d.declared)
+        .and_then(|methods| Ok(methods + "\n" + &ceremony_table(CEREMONIES)?));
+    match tables {
+        Ok(tables) => d.out.push_str(&tables),
         Err(e) => {
             eprintln!("ts_bindings: {e}");
             return ExitCode::FAILURE;

@@ -5,6 +5,7 @@
 import {
   RPC_VERSION,
   RESULT_TYPE,
+  CEREMONY_RESULT_TYPE,
   type ErrorBody,
   type ErrorCode,
   type Bytes,
@@ -18,6 +19,7 @@ import {
   type Envelope,
   type SignedPrekey,
   type Ceremony,
+  type CeremonyResultOf,
 } from "./generated/rpc.js";
 
 export * from "./generated/rpc.js";
@@ -178,18 +180,19 @@ export class Kms {
     return r as ResponseOf<T>;
   }
 
-  private ceremony<M extends CeremonyMethod, T extends ResponseType>(
+  private ceremony<M extends CeremonyMethod>(
     method: M,
     params: CeremonyParams<M>,
-    type: T,
-  ): Promise<ResponseOf<T>> {
+  ): Promise<CeremonyResultOf<M>> {
     // The enclave asks the user inside its own frame (a trusted click there while it is
     // visible), so the frame is shown while the ceremony runs.
     const hidden = this.iframe.style.cssText;
     this.iframe.style.cssText = VISIBLE_FRAME;
-    return this.expect(type, this.send(method, params, CEREMONY_TIMEOUT_MS)).finally(() => {
+    const type: ResponseType = CEREMONY_RESULT_TYPE[method];
+    const reply = this.expect(type, this.send(method, params, CEREMONY_TIMEOUT_MS)).finally(() => {
       this.iframe.style.cssText = hidden;
     });
+    return reply as Promise<CeremonyResultOf<M>>;
   }
 
   /**
@@ -199,7 +202,7 @@ export class Kms {
    * the browser or the user refuses.
    */
   async requestStorageAccess(): Promise<void> {
-    await this.ceremony("storage.requestAccess", undefined, "done");
+    await this.ceremony("storage.requestAccess", undefined);
   }
 
   /** Round trip without any work in the enclave. */
@@ -217,7 +220,7 @@ export class Kms {
    * page never sees it); resolves when the enclave is set up and unlocked.
    */
   setup(options: PromptOptions = {}): Promise<ResponseOf<"unlocked">> {
-    return this.ceremony("ui.setup", options, "unlocked");
+    return this.ceremony("ui.setup", options);
   }
 
   /** Wipes the key-encryption key and every unwrapped key from the enclave's memory. */
@@ -230,12 +233,12 @@ export class Kms {
    * a passkey); `kms.unlock.passkey()` and `kms.unlock.gate()` go straight to a passkey.
    */
   readonly unlock = Object.assign(
-    (options: PromptOptions = {}) => this.ceremony("ui.unlock", options, "unlocked"),
+    (options: PromptOptions = {}) => this.ceremony("ui.unlock", options),
     {
       /** With a passkey's PRF output; the ceremony runs inside the enclave. */
-      passkey: () => this.ceremony("passkey.unlockPrf", undefined, "unlocked"),
+      passkey: () => this.ceremony("passkey.unlockPrf", undefined),
       /** With a passkey assertion (gate): opens a 5-minute session. */
-      gate: () => this.ceremony("passkey.unlockGate", undefined, "unlocked"),
+      gate: () => this.ceremony("passkey.unlockGate", undefined),
       /**
        * With a passphrase this page holds. Weaker, and refused (`NotPermitted`) unless the
        * enclave's deployment sets `pagePassphraseUnlock`: a compromised page records it.
@@ -258,19 +261,19 @@ export class Kms {
           : this.methods.addGate(options),
     /** The user adds a passphrase in the enclave's form. */
     addPassphrase: (options: { label?: string } = {}) =>
-      this.ceremony("ui.addPassphrase", { label: options.label }, "methodAdded").then((r) => r.method),
+      this.ceremony("ui.addPassphrase", { label: options.label }).then((r) => r.method),
     /** The user types a new passphrase for `methodId` in the enclave's form. */
     changePassphrase: (methodId: string) =>
-      this.ceremony("ui.changePassphrase", { methodId }, "done").then(() => undefined),
+      this.ceremony("ui.changePassphrase", { methodId }).then(() => undefined),
     /** Registers a passkey and adds a PRF unlock method (needs the enclave unlocked). */
     addPasskey: (options: PasskeyOptions = {}) =>
-      this.ceremony("passkey.addPrf", options, "methodAdded").then((r) => r.method),
+      this.ceremony("passkey.addPrf", options).then((r) => r.method),
     /** Registers a passkey gate (needs the enclave unlocked and a device key). */
     addGate: (options: PasskeyOptions = {}) =>
-      this.ceremony("passkey.addGate", options, "methodAdded").then((r) => r.method),
+      this.ceremony("passkey.addGate", options).then((r) => r.method),
     /** The user confirms removing `methodId` in the enclave's UI (never the last one). */
     remove: (methodId: string) =>
-      this.ceremony("ui.removeMethod", { methodId }, "done").then(() => undefined),
+      this.ceremony("ui.removeMethod", { methodId }).then(() => undefined),
   };
 
   /** The caller's keys (public data only). */

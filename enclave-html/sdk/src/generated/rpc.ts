@@ -928,3 +928,21 @@ export const POLICY = {
   "audit.export": "page",
   "audit.verify": "page",
 } as const satisfies { readonly [M in Method]: Policy };
+
+/** The `type` of the reply each ceremony ends with. */
+export const CEREMONY_RESULT_TYPE = {
+  "ui.setup": "unlocked",
+  "ui.unlock": "unlocked",
+  "passkey.unlockPrf": "unlocked",
+  "passkey.unlockGate": "unlocked",
+  "ui.addPassphrase": "methodAdded",
+  "ui.changePassphrase": "done",
+  "ui.removeMethod": "done",
+  "passkey.addPrf": "methodAdded",
+  "passkey.addGate": "methodAdded",
+  "storage.requestAccess": "done",
+} as const satisfies { readonly [C in Ceremony["method"]]: Response["type"] };
+
+/** The reply ceremony `C` ends with. */
+export type CeremonyResultOf<C extends Ceremony["method"]> =
+  ResponseOf<(typeof CEREMONY_RESULT_TYPE)[C]>;
