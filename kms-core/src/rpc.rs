@@ -155,6 +155,9 @@ pub enum RelayAlg {
     EdDSA,
 }
 
+// The method table, one row per method (see `method::methods!`):
+//     Variant(ParamsStruct) = "wire.name": Policy -> ResultType;
+// or, for a method without params, `Variant = "wire.name": Policy -> ResultType;`.
 method::methods! {
     /// Does nothing and touches no storage: a liveness check (and the round-trip benchmark).
     Ping = "ping": Page -> ();
