@@ -2,54 +2,215 @@
 //!
 //! `cargo run -p kms-core --features ts --example ts_bindings > rpc.ts`
 //! (`cargo xtask types` writes and checks the SDK's copy).
+//!
+//! Besides the types, it prints the method table from [`kms_core::rpc::METHODS`]: the
+//! `Methods` interface (each method's params and result type), and `RESULT_TYPE` and
+//! `POLICY` for checks at run time; and the ceremonies' replies from
+//! [`kms_core::rpc::ceremony::CEREMONIES`] (`CEREMONY_RESULT_TYPE`).
+
+use std::collections::BTreeSet;
+use std::fmt::Write as _;
+use std::process::ExitCode;
 
 use kms_core::envelope::{Envelope, PrekeyUse, SignedPrekey};
 use kms_core::error::{ErrorBody, ErrorCode};
 use kms_core::jwk::{Jwk, Jwks};
-use kms_core::rpc::ceremony::Ceremony;
+use kms_core::rpc::ceremony::{CEREMONIES, Ceremony, CeremonySpec};
 use kms_core::rpc::frame::{Outcome, Reply};
-use kms_core::rpc::{Bytes, RelayAlg, Request, SecretInput};
+use kms_core::rpc::policy::Policy;
+use kms_core::rpc::{Bytes, METHODS, MethodSpec, RelayAlg, Request, SecretInput};
 use kms_core::service::{KeyInfo, KeyKind, MethodInfo, OneTimePrekeyInfo, Protection, Response};
 use kms_core::signal::bundle::PreKeyBundle;
-use ts_rs::{Config, TS};
+use ts_rs::{Config, TS, TypeVisitor};
 
-fn decl<T: TS>(cfg: &Config, out: &mut String) {
-    out.push_str("export ");
-    out.push_str(&T::decl(cfg));
-    out.push_str("\n\n");
+/// Writes the declarations, each type once.
+struct Decls {
+    cfg: Config,
+    out: String,
+    declared: BTreeSet<String>,
 }
 
-fn main() {
-    // JavaScript numbers carry every integer the RPC uses (ids, millisecond times).
-    let cfg = Config::new().with_large_int("number");
-    let mut out = String::from(
-        "// Generated from the Rust RPC types by `cargo xtask types`. Do not edit.\n\n",
+impl Decls {
+    fn decl<T: TS + ?Sized>(&mut self) {
+        let (name, decl) = (T::ident(&self.cfg), T::decl(&self.cfg));
+        self.push(name, &decl);
+    }
+
+    fn push(&mut self, name: String, decl: &str) {
+        if self.declared.insert(name) {
+            self.out.push_str("export ");
+            self.out.push_str(decl);
+            self.out.push_str("\n\n");
+        }
+    }
+
+    /// Declares the named types `T` refers to directly (the params structs of
+    /// [`Request`], the payload structs of [`Response`]), in the order `T` names them.
+    fn decl_parts<T: TS + ?Sized + 'static>(&mut self) {
+        let mut parts = Parts {
+            cfg: &self.cfg,
+            found: Vec::new(),
+        };
+        T::visit_dependencies(&mut parts);
+        let whole = T::decl(&self.cfg);
+        let mut found = parts.found;
+        found.sort_by_key(|(name, _)| first_use(&whole, name));
+        for (name, decl) in found {
+            self.push(name, &decl);
+        }
+    }
+}
+
+/// Collects the declarations of the types a type refers to (ts-rs visits them in no
+/// particular order).
+struct Parts<'a> {
+    cfg: &'a Config,
+    found: Vec<(String, String)>,
+}
+
+impl TypeVisitor for Parts<'_> {
+    fn visit<T: TS + 'static + ?Sized>(&mut self) {
+        self.found.push((T::ident(self.cfg), T::decl(self.cfg)));
+    }
+}
+
+/// Where the identifier `name` first appears in `text`.
+fn first_use(text: &str, name: &str) -> Option<usize> {
+    let ident = |c: char| c.is_ascii_alphanumeric() || c == '_';
+    text.match_indices(name).map(|(i, _)| i).find(|&i| {
+        let before = text[..i].chars().next_back();
+        let after = text[i + name.len()..].chars().next();
+        !before.is_some_and(ident) && !after.is_some_and(ident)
+    })
+}
+
+/// A JSDoc comment of `doc` (a Rust doc comment, one line per line), indented by `indent`.
+fn jsdoc(doc: &str, indent: &str) -> String {
+    let mut out = format!("{indent}/**\n");
+    for line in doc.lines() {
+        let _ = writeln!(out, "{indent} *{}", line.replace("*/", "*\\/"));
+    }
+    out + &format!("{indent} */\n")
+}
+
+/// A JSON string literal (which TypeScript reads the same way).
+fn quoted(s: &str) -> Result<String, String> {
+    serde_json::to_string(s).map_err(|e| e.to_string())
+}
+
+/// The method table: `Methods`, `Method`, `ParamsOf`, `ResultOf`, `RESULT_TYPE`, `POLICY`.
+fn method_table(methods: &[MethodSpec], declared: &BTreeSet<String>) -> Result<String, String> {
+    let mut table = String::from(
+        "/** The reply whose `type` is `T`. */\n\
+         export type ResponseOf<T extends Response[\"type\"]> = Extract<Response, { type: T }>;\n\n\
+         /** Every method: its params (`undefined`: it takes none) and its result. */\n\
+         export interface Methods {\n",
     );
-    out.push_str(&format!(
+    let mut results = String::new();
+    let mut policies = String::new();
+    for m in methods {
+        let params = match m.params {
+            Some(p) if declared.contains(p) => p,
+            Some(p) => return Err(format!("{}: params type {p} is not declared", m.name)),
+            None => "undefined",
+        };
+        let (name, result) = (quoted(m.name)?, quoted(m.result)?);
+        let policy = serde_json::to_string(&m.policy).map_err(|e| e.to_string())?;
+        table.push_str(&jsdoc(m.doc, "  "));
+        let _ = writeln!(
+            table,
+            "  {name}: {{ params: {params}; result: ResponseOf<{result}> }};"
+        );
+        let _ = writeln!(results, "  {name}: {result},");
+        let _ = writeln!(policies, "  {name}: {policy},");
+    }
+    table.push_str(
+        "}\n\n\
+         /** A method's wire name. */\n\
+         export type Method = keyof Methods;\n\n\
+         /** The params of method `M`. */\n\
+         export type ParamsOf<M extends Method> = Methods[M][\"params\"];\n\n\
+         /** The result of method `M`. */\n\
+         export type ResultOf<M extends Method> = Methods[M][\"result\"];\n\n\
+         /** The `type` of each method's reply, for checking replies at run time. */\n\
+         export const RESULT_TYPE = {\n",
+    );
+    table.push_str(&results);
+    table.push_str(
+        "} as const satisfies { readonly [M in Method]: ResultOf<M>[\"type\"] };\n\n\
+         /** Who may call each method. */\n\
+         export const POLICY = {\n",
+    );
+    table.push_str(&policies);
+    table.push_str("} as const satisfies { readonly [M in Method]: Policy };\n");
+    Ok(table)
+}
+
+/// The ceremony table: `CEREMONY_RESULT_TYPE` and `CeremonyResultOf`.
+fn ceremony_table(ceremonies: &[CeremonySpec]) -> Result<String, String> {
+    let mut table = String::from(
+        "/** The `type` of the reply each ceremony ends with. */\n\
+         export const CEREMONY_RESULT_TYPE = {\n",
+    );
+    for c in ceremonies {
+        let _ = writeln!(table, "  {}: {},", quoted(c.name)?, quoted(c.result)?);
+    }
+    table.push_str(
+        "} as const satisfies { readonly [C in Ceremony[\"method\"]]: Response[\"type\"] };\n\n\
+         /** The reply ceremony `C` ends with. */\n\
+         export type CeremonyResultOf<C extends Ceremony[\"method\"]> =\n  \
+         ResponseOf<(typeof CEREMONY_RESULT_TYPE)[C]>;\n",
+    );
+    Ok(table)
+}
+
+fn main() -> ExitCode {
+    // JavaScript numbers carry every integer the RPC uses (ids, millisecond times).
+    let mut d = Decls {
+        cfg: Config::new().with_large_int("number"),
+        out: String::from(
+            "// Generated from the Rust RPC types by `cargo xtask types`. Do not edit.\n\n",
+        ),
+        declared: BTreeSet::new(),
+    };
+    d.out.push_str(&format!(
         "/** Protocol version of the RPC. */\nexport const RPC_VERSION = {};\n\n",
         kms_core::rpc::RPC_VERSION
     ));
-    decl::<Bytes>(&cfg, &mut out);
-    decl::<SecretInput>(&cfg, &mut out);
-    decl::<RelayAlg>(&cfg, &mut out);
-    decl::<Request>(&cfg, &mut out);
-    decl::<Ceremony>(&cfg, &mut out);
-    decl::<KeyKind>(&cfg, &mut out);
-    decl::<KeyInfo>(&cfg, &mut out);
-    decl::<Protection>(&cfg, &mut out);
-    decl::<MethodInfo>(&cfg, &mut out);
-    decl::<OneTimePrekeyInfo>(&cfg, &mut out);
-    decl::<Jwk>(&cfg, &mut out);
-    decl::<Jwks>(&cfg, &mut out);
-    decl::<PreKeyBundle>(&cfg, &mut out);
-    decl::<PrekeyUse>(&cfg, &mut out);
-    decl::<SignedPrekey>(&cfg, &mut out);
-    decl::<Envelope>(&cfg, &mut out);
-    decl::<Response>(&cfg, &mut out);
-    decl::<ErrorCode>(&cfg, &mut out);
-    decl::<ErrorBody>(&cfg, &mut out);
-    decl::<Outcome>(&cfg, &mut out);
-    decl::<Reply>(&cfg, &mut out);
-    print!("{}", out.trim_end());
+    d.decl::<Bytes>();
+    d.decl::<SecretInput>();
+    d.decl::<RelayAlg>();
+    d.decl::<Envelope>();
+    d.decl_parts::<Request>();
+    d.decl::<Request>();
+    d.decl::<Ceremony>();
+    d.decl::<KeyKind>();
+    d.decl::<KeyInfo>();
+    d.decl::<Protection>();
+    d.decl::<MethodInfo>();
+    d.decl::<OneTimePrekeyInfo>();
+    d.decl::<Jwk>();
+    d.decl::<Jwks>();
+    d.decl::<PreKeyBundle>();
+    d.decl::<PrekeyUse>();
+    d.decl::<SignedPrekey>();
+    d.decl_parts::<Response>();
+    d.decl::<Response>();
+    d.decl::<ErrorCode>();
+    d.decl::<ErrorBody>();
+    d.decl::<Outcome>();
+    d.decl::<Reply>();
+    d.decl::<Policy>();
+    let tables = method_table(METHODS, &d.declared)
+        .and_then(|methods| Ok(methods + "\n" + &ceremony_table(CEREMONIES)?));
+    match tables {
+        Ok(tables) => d.out.push_str(&tables),
+        Err(e) => {
+            eprintln!("ts_bindings: {e}");
+            return ExitCode::FAILURE;
+        }
+    }
+    print!("{}", d.out.trim_end());
     println!();
+    ExitCode::SUCCESS
 }

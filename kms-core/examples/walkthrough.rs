@@ -15,7 +15,10 @@ use kms_core::clock::SystemClock;
 use kms_core::origin::Origin;
 use kms_core::rpc::Request;
 use kms_core::rpc::policy::{Caller, Policy};
-use kms_core::service::{Kms, Response};
+use kms_core::service::{
+    AuditExportResponse, Kms, RelayKeyResponse, Response, SignalBundleResponse,
+    SignalSignatureResponse,
+};
 use kms_core::signal::{bundle::PreKeyBundle, page_signature};
 use kms_core::store::MemoryStore;
 
@@ -86,7 +89,7 @@ fn main() {
         r#"{"method":"vapid.authorization","params":{"aud":"http://push.example.net"}}"#,
     )
     .unwrap_err();
-    let Ok(Response::RelayKey { kid, .. }) = run(
+    let Ok(Response::RelayKey(RelayKeyResponse { kid, .. })) = run(
         &mut kms,
         r#"{"method":"relay.createKey","params":{"alg":"EdDSA"}}"#,
     ) else {
@@ -97,7 +100,7 @@ fn main() {
 
     // The page gets the public bundle, and identity-key signatures only over its own data
     // under the page-signature domain: nothing it can pass off as a prekey.
-    let Ok(Response::SignalBundle { bundle }) = run(
+    let Ok(Response::SignalBundle(SignalBundleResponse { bundle })) = run(
         &mut kms,
         r#"{"method":"signal.bundle","params":{"oneTime":true}}"#,
     ) else {
@@ -105,7 +108,7 @@ fn main() {
     };
     let bundle: PreKeyBundle = bundle;
     bundle.verify().unwrap();
-    let Ok(Response::SignalSignature { signature }) = run(
+    let Ok(Response::SignalSignature(SignalSignatureResponse { signature })) = run(
         &mut kms,
         r#"{"method":"signal.sign","params":{"message":"aGVsbG8"}}"#,
     ) else {
@@ -118,7 +121,8 @@ fn main() {
     run(&mut kms, r#"{"method":"signal.replenish","params":{}}"#).unwrap();
     run(&mut kms, r#"{"method":"keys.list"}"#).unwrap();
     run(&mut kms, r#"{"method":"audit.verify"}"#).unwrap();
-    let Ok(Response::AuditExport { jsonl, .. }) = run(&mut kms, r#"{"method":"audit.export"}"#)
+    let Ok(Response::AuditExport(AuditExportResponse { jsonl, .. })) =
+        run(&mut kms, r#"{"method":"audit.export"}"#)
     else {
         panic!("export")
     };

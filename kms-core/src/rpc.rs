@@ -2,10 +2,15 @@
 //! `postMessage` RPC.
 //!
 //! A request is `{"method": "<name>", "params": {...}}`; a reply carries either a
-//! [`Response`] or an [`crate::error::Error`]. Byte strings that are identifiers or public keys
-//! travel as base64url strings; other byte inputs ([`Bytes`]) accept base64url text or raw
-//! bytes (a `Uint8Array` in the browser). Secret inputs ([`SecretInput`]) are never echoed,
-//! logged or printed.
+//! [`crate::service::Response`] or an [`crate::error::Error`]. Byte strings that are
+//! identifiers or public keys travel as base64url strings; other byte inputs ([`Bytes`])
+//! accept base64url text or raw bytes (a `Uint8Array` in the browser). Secret inputs
+//! ([`SecretInput`]) are never echoed, logged or printed.
+//!
+//! Each method is one row of the table at the end of this file (see [`method`]): its wire
+//! name, its params struct ([`params`]), its caller [`policy`] and its result type. The
+//! table generates [`Request`], a marker type per method in [`methods`] (for typed native
+//! calls) and [`METHODS`].
 
 use core::fmt;
 
@@ -16,7 +21,14 @@ use crate::secret::SecretBytes;
 
 pub mod ceremony;
 pub mod frame;
+pub mod method;
+pub mod params;
 pub mod policy;
+#[cfg(test)]
+mod samples;
+
+pub use method::{Method, MethodSpec};
+pub use params::*;
 
 /// Protocol version of this vocabulary.
 pub const RPC_VERSION: u32 = 1;
@@ -143,252 +155,83 @@ pub enum RelayAlg {
     EdDSA,
 }
 
-/// A request to the service. The caller's origin travels beside it, never inside it.
-#[derive(Debug, Deserialize)]
-#[cfg_attr(feature = "ts", derive(ts_rs::TS))]
-#[cfg_attr(feature = "ts", ts(optional_fields))]
-#[serde(tag = "method", content = "params", deny_unknown_fields)]
-#[non_exhaustive]
-pub enum Request {
+// The method table, one row per method (see `method::methods!`):
+//     Variant(ParamsStruct) = "wire.name": Policy -> ResultType;
+// or, for a method without params, `Variant = "wire.name": Policy -> ResultType;`.
+method::methods! {
     /// Does nothing and touches no storage: a liveness check (and the round-trip benchmark).
-    #[serde(rename = "ping")]
-    Ping,
+    Ping = "ping": Page -> ();
     /// Is the enclave set up, unlocked, rate limited; which unlock methods exist.
-    #[serde(rename = "status")]
-    Status,
+    Status = "status": Page -> StatusResponse;
     /// First use: create the KEK and a passphrase unlock method; leaves the enclave unlocked.
-    #[serde(rename = "setup", rename_all = "camelCase")]
-    Setup {
-        /// The passphrase (at least 8 bytes).
-        passphrase: SecretInput,
-    },
+    Setup(SetupParams) = "setup": EnclaveUi -> UnlockedResponse;
     /// Forget the KEK and every unwrapped key.
-    #[serde(rename = "lock")]
-    Lock,
+    Lock = "lock": Page -> ();
     /// Unlock with a passphrase.
-    #[serde(rename = "unlock.passphrase", rename_all = "camelCase")]
-    UnlockPassphrase {
-        /// The passphrase.
-        passphrase: SecretInput,
-    },
+    UnlockPassphrase(UnlockPassphraseParams) = "unlock.passphrase": EnclaveUi -> UnlockedResponse;
     /// Unlock with a passkey's PRF output (obtained by the enclave page itself).
-    #[serde(rename = "unlock.prf", rename_all = "camelCase")]
-    UnlockPrf {
-        /// Credential id of the passkey.
-        credential_id: Bytes,
-        /// PRF output for the method's `prfInput`.
-        prf_output: SecretInput,
-    },
+    UnlockPrf(UnlockPrfParams) = "unlock.prf": EnclaveUi -> UnlockedResponse;
     /// A fresh WebAuthn challenge for a gate unlock or a gate registration.
-    #[serde(rename = "unlock.gateChallenge")]
-    GateChallenge,
+    GateChallenge = "unlock.gateChallenge": EnclaveUi -> ChallengeResponse;
     /// Unlock with a WebAuthn assertion over the last challenge: opens a 5-minute session.
-    #[serde(rename = "unlock.gate", rename_all = "camelCase")]
-    UnlockGate {
-        /// Credential id.
-        credential_id: Bytes,
-        /// `authenticatorData`.
-        authenticator_data: Bytes,
-        /// `clientDataJSON`.
-        client_data_json: Bytes,
-        /// Assertion signature.
-        signature: Bytes,
-    },
+    UnlockGate(UnlockGateParams) = "unlock.gate": EnclaveUi -> UnlockedResponse;
     /// The configured unlock methods (public data only).
-    #[serde(rename = "methods.list")]
-    ListMethods,
+    ListMethods = "methods.list": Page -> MethodsResponse;
     /// Add another passphrase method (needs the enclave unlocked).
-    #[serde(rename = "methods.addPassphrase", rename_all = "camelCase")]
-    AddPassphrase {
-        /// The new passphrase.
-        passphrase: SecretInput,
-        /// Optional label.
-        label: Option<String>,
-    },
+    AddPassphrase(AddPassphraseParams) = "methods.addPassphrase":
+        EnclaveUiFresh -> MethodAddedResponse;
     /// Replace a passphrase method's passphrase (needs the enclave unlocked).
-    #[serde(rename = "methods.changePassphrase", rename_all = "camelCase")]
-    ChangePassphrase {
-        /// The method to change.
-        method_id: String,
-        /// The new passphrase.
-        passphrase: SecretInput,
-    },
+    ChangePassphrase(ChangePassphraseParams) = "methods.changePassphrase": EnclaveUiFresh -> ();
     /// The PRF input to use when registering a new PRF method (the enclave page passes it
     /// to `navigator.credentials.create`/`get`).
-    #[serde(rename = "methods.prfInput")]
-    NewPrfInput,
+    NewPrfInput = "methods.prfInput": EnclaveUiFresh -> PrfInputResponse;
     /// Add a passkey-PRF method (needs the enclave unlocked).
-    #[serde(rename = "methods.addPrf", rename_all = "camelCase")]
-    AddPrf {
-        /// Credential id of the passkey.
-        credential_id: Bytes,
-        /// The PRF input that produced `prf_output` (from `methods.prfInput`).
-        prf_input: Bytes,
-        /// PRF output.
-        prf_output: SecretInput,
-        /// Optional label.
-        label: Option<String>,
-    },
+    AddPrf(AddPrfParams) = "methods.addPrf": EnclaveUiFresh -> MethodAddedResponse;
     /// Register a passkey-gate method from a WebAuthn registration over the last challenge.
-    #[serde(rename = "methods.addGate", rename_all = "camelCase")]
-    AddGate {
-        /// `attestationObject`.
-        attestation_object: Bytes,
-        /// `clientDataJSON`.
-        client_data_json: Bytes,
-        /// Optional label.
-        label: Option<String>,
-    },
+    AddGate(AddGateParams) = "methods.addGate": EnclaveUiFresh -> MethodAddedResponse;
     /// Remove an unlock method (never the last one).
-    #[serde(rename = "methods.remove", rename_all = "camelCase")]
-    RemoveMethod {
-        /// The method id.
-        method_id: String,
-    },
+    RemoveMethod(RemoveMethodParams) = "methods.remove": EnclaveUiFresh -> ();
     /// Public data of every key in the caller's shard.
-    #[serde(rename = "keys.list")]
-    ListKeys,
+    ListKeys = "keys.list": Page -> KeysResponse;
     /// Delete a key of the caller's shard.
-    #[serde(rename = "keys.delete", rename_all = "camelCase")]
-    DeleteKey {
-        /// The key id.
-        key_id: String,
-    },
+    DeleteKey(DeleteKeyParams) = "keys.delete": Page -> ();
     /// The shard's VAPID public key (created on first use).
-    #[serde(rename = "vapid.publicKey")]
-    VapidPublicKey,
+    VapidPublicKey = "vapid.publicKey": Page -> VapidPublicKeyResponse;
     /// A signed RFC 8292 `Authorization` header value.
-    #[serde(rename = "vapid.authorization", rename_all = "camelCase")]
-    VapidAuthorization {
-        /// Push service origin (https).
-        aud: String,
-        /// Contact (`mailto:` or `https:`).
-        sub: Option<String>,
-        /// Expiry (seconds since the epoch); at most 24 h ahead, default 12 h.
-        exp: Option<u64>,
-    },
+    VapidAuthorization(VapidAuthorizationParams) = "vapid.authorization":
+        Page -> VapidAuthorizationResponse;
     /// Replace the shard's VAPID key (subscriptions must be renewed).
-    #[serde(rename = "vapid.rotate")]
-    VapidRotate,
+    VapidRotate = "vapid.rotate": Page -> VapidPublicKeyResponse;
     /// Create a relay-token signing key.
-    #[serde(rename = "relay.createKey", rename_all = "camelCase")]
-    RelayCreateKey {
-        /// Algorithm.
-        alg: RelayAlg,
-    },
+    RelayCreateKey(RelayCreateKeyParams) = "relay.createKey": Page -> RelayKeyResponse;
     /// Issue a relay authorization token.
-    #[serde(rename = "relay.token", rename_all = "camelCase")]
-    RelayToken {
-        /// Signing key id (`kid`).
-        kid: String,
-        /// Audience: the relay's identifier.
-        aud: String,
-        /// Issuer; defaults to the caller's origin.
-        iss: Option<String>,
-        /// Optional scopes.
-        scope: Option<Vec<String>>,
-        /// Lifetime in seconds (default 300, at most 3600).
-        ttl_secs: Option<u64>,
-    },
+    RelayToken(RelayTokenParams) = "relay.token": Page -> RelayTokenResponse;
     /// The shard's relay public keys as a JWKS.
-    #[serde(rename = "relay.jwks")]
-    RelayJwks,
+    RelayJwks = "relay.jwks": Page -> JwksResponse;
     /// The shard's Signal prekey bundle (identity and prekeys are created on first use).
-    #[serde(rename = "signal.bundle", rename_all = "camelCase")]
-    SignalBundle {
-        /// Include a one-time prekey (the first unused one) if any is left.
-        one_time: Option<bool>,
-    },
+    SignalBundle(SignalBundleParams) = "signal.bundle": Page -> SignalBundleResponse;
     /// All unused public one-time prekeys, for upload to a server.
-    #[serde(rename = "signal.oneTimePrekeys")]
-    SignalOneTimePrekeys,
+    SignalOneTimePrekeys = "signal.oneTimePrekeys": Page -> SignalOneTimePrekeysResponse;
     /// Generate one-time prekeys until `target` are available (default: the high-water mark).
-    #[serde(rename = "signal.replenish", rename_all = "camelCase")]
-    SignalReplenish {
-        /// Desired number of unused one-time prekeys.
-        target: Option<u32>,
-    },
+    SignalReplenish(SignalReplenishParams) = "signal.replenish": Page -> SignalReplenishedResponse;
     /// Rotate the signed prekey; the previous one is kept for a grace period.
-    #[serde(rename = "signal.rotateSignedPrekey")]
-    SignalRotateSignedPrekey,
+    SignalRotateSignedPrekey = "signal.rotateSignedPrekey": Page -> SignalSignedPrekeyResponse;
     /// Sign the page's own data with the identity key (XEdDSA) under the page-signature
     /// domain: the signed bytes are `canonical("kms:page-signature:v1", [origin, message])`
     /// ([`crate::signal::page_signature`]), which no prekey, envelope or token format can
     /// start with, so the signature certifies nothing but "this origin's enclave signed
     /// this message".
-    #[serde(rename = "signal.sign", rename_all = "camelCase")]
-    SignalSign {
-        /// The page's message.
-        message: Bytes,
-    },
+    SignalSign(SignalSignParams) = "signal.sign": Page -> SignalSignatureResponse;
     /// Generate one-time envelope prekeys signed by the identity key; returns their public
     /// parts for upload to a vending service.
-    #[serde(rename = "envelope.prekeys", rename_all = "camelCase")]
-    EnvelopePrekeys {
-        /// How many (1 to 1000).
-        count: u32,
-        /// X25519 + ML-KEM-768 (default) or X25519 only.
-        hybrid: Option<bool>,
-    },
+    EnvelopePrekeys(EnvelopePrekeysParams) = "envelope.prekeys": Page -> EnvelopePrekeysResponse;
     /// The shard's epoch key (Tier 2 fallback), created on first use or when `rotate` is set.
-    #[serde(rename = "envelope.epochKey", rename_all = "camelCase")]
-    EnvelopeEpochKey {
-        /// For a new key: X25519 + ML-KEM-768 (default) or X25519 only.
-        hybrid: Option<bool>,
-        /// Create a new epoch key even if one exists.
-        rotate: Option<bool>,
-    },
+    EnvelopeEpochKey(EnvelopeEpochKeyParams) = "envelope.epochKey":
+        Page -> EnvelopeEpochKeyResponse;
     /// Open an envelope sealed to one of the shard's prekeys; a one-time prekey is shredded.
-    #[serde(rename = "envelope.open", rename_all = "camelCase")]
-    EnvelopeOpen {
-        /// The envelope.
-        envelope: crate::envelope::Envelope,
-    },
+    EnvelopeOpen(EnvelopeOpenParams) = "envelope.open": Page -> EnvelopeOpenedResponse;
     /// The shard's audit log as JSON lines with a fresh signed checkpoint.
-    #[serde(rename = "audit.export")]
-    AuditExport,
+    AuditExport = "audit.export": Page -> AuditExportResponse;
     /// Verify the shard's audit log against its stored checkpoint.
-    #[serde(rename = "audit.verify")]
-    AuditVerify,
-}
-
-impl Request {
-    /// The method name as sent on the wire.
-    pub fn method(&self) -> &'static str {
-        match self {
-            Self::Ping => "ping",
-            Self::Status => "status",
-            Self::Setup { .. } => "setup",
-            Self::Lock => "lock",
-            Self::UnlockPassphrase { .. } => "unlock.passphrase",
-            Self::UnlockPrf { .. } => "unlock.prf",
-            Self::GateChallenge => "unlock.gateChallenge",
-            Self::UnlockGate { .. } => "unlock.gate",
-            Self::ListMethods => "methods.list",
-            Self::AddPassphrase { .. } => "methods.addPassphrase",
-            Self::ChangePassphrase { .. } => "methods.changePassphrase",
-            Self::NewPrfInput => "methods.prfInput",
-            Self::AddPrf { .. } => "methods.addPrf",
-            Self::AddGate { .. } => "methods.addGate",
-            Self::RemoveMethod { .. } => "methods.remove",
-            Self::ListKeys => "keys.list",
-            Self::DeleteKey { .. } => "keys.delete",
-            Self::VapidPublicKey => "vapid.publicKey",
-            Self::VapidAuthorization { .. } => "vapid.authorization",
-            Self::VapidRotate => "vapid.rotate",
-            Self::RelayCreateKey { .. } => "relay.createKey",
-            Self::RelayToken { .. } => "relay.token",
-            Self::RelayJwks => "relay.jwks",
-            Self::SignalBundle { .. } => "signal.bundle",
-            Self::SignalOneTimePrekeys => "signal.oneTimePrekeys",
-            Self::SignalReplenish { .. } => "signal.replenish",
-            Self::SignalRotateSignedPrekey => "signal.rotateSignedPrekey",
-            Self::SignalSign { .. } => "signal.sign",
-            Self::EnvelopePrekeys { .. } => "envelope.prekeys",
-            Self::EnvelopeEpochKey { .. } => "envelope.epochKey",
-            Self::EnvelopeOpen { .. } => "envelope.open",
-            Self::AuditExport => "audit.export",
-            Self::AuditVerify => "audit.verify",
-        }
-    }
+    AuditVerify = "audit.verify": Page -> AuditVerifiedResponse;
 }

@@ -1,4 +1,5 @@
-//! The key service: one entry point, [`Kms::handle`], over typed [`Request`]s.
+//! The key service: one entry point, [`Kms::handle`], over typed [`Request`]s ([`Kms::call`]
+//! for native callers: one method's params in, its result out).
 //!
 //! Every call names its [`Caller`]: a linked page or the enclave's own UI, each with an
 //! [`Origin`]. The method's [`Policy`] decides whether that caller may call it (authority
@@ -24,8 +25,8 @@ use crate::device::{DeviceKey, NoDeviceKey};
 use crate::error::Error;
 use crate::kdf::{Pbkdf2Provider, RustPbkdf2};
 use crate::origin::Origin;
-use crate::rpc::Request;
 use crate::rpc::policy::{Caller, FRESH_UNLOCK_MS, Policy};
+use crate::rpc::{Method, Request};
 use crate::secret::Secret32;
 use crate::store::{Store, Transaction};
 
@@ -39,7 +40,7 @@ const MAX_ATTEMPTS: usize = 4;
 
 /// The audit `op` of a method refused by its policy: the wire name in the log's charset
 /// (`methods.addPrf` → `methods.add-prf`).
-fn audit_op(method: &str) -> String {
+pub(crate) fn audit_op(method: &str) -> String {
     let mut op = String::with_capacity(method.len() + 4);
     for c in method.chars() {
         if c.is_ascii_uppercase() {
@@ -50,6 +51,12 @@ fn audit_op(method: &str) -> String {
         }
     }
     op
+}
+
+/// Answers with method `M`'s result: the dispatch passes each handler's result through
+/// here, so a handler that returns another type than its method's does not compile.
+fn reply<M: Method>(output: Result<M::Output, Error>) -> Result<Response, Error> {
+    output.map(Payload::into_response)
 }
 
 /// Deployment settings of a [`Kms`].
@@ -262,11 +269,25 @@ impl<S: Store, C: Clock, R: CryptoRng, P: Pbkdf2Provider, D: DeviceKey> Kms<S, C
         }
     }
 
+    /// Calls method `M` as `caller`: [`Self::handle`] with typed params and result.
+    ///
+    /// # Errors
+    /// As [`Self::handle`]; [`Error::Internal`] if the reply were not of `M`'s result type
+    /// (the dispatch rules that out: each handler returns its method's `Output`).
+    pub async fn call<M: Method>(
+        &mut self,
+        caller: &Caller,
+        params: M::Params,
+    ) -> Result<M::Output, Error> {
+        let response = self.handle(caller, M::request(params)).await?;
+        M::output(response).map_err(|_| Error::Internal)
+    }
+
     /// The caller policy: who may call the method, and whether it needs a fresh unlock.
     fn admit(&self, caller: &Caller, request: &Request) -> Result<(), Error> {
         let policy = request.policy();
-        let page_passphrase = self.config.page_passphrase_unlock
-            && matches!(request, Request::UnlockPassphrase { .. });
+        let page_passphrase =
+            self.config.page_passphrase_unlock && matches!(request, Request::UnlockPassphrase(_));
         if !policy.admits(caller) && !page_passphrase {
             return Err(Error::NotPermitted {
                 method: request.method(),
@@ -292,93 +313,110 @@ impl<S: Store, C: Clock, R: CryptoRng, P: Pbkdf2Provider, D: DeviceKey> Kms<S, C
     }
 
     async fn dispatch(&mut self, caller: &Caller, request: &Request) -> Result<Response, Error> {
+        use crate::rpc::methods as m;
         use Request as Q;
         let o = caller.origin();
         match request {
-            Q::Ping => Ok(Response::Done),
-            Q::Status => self.status(caller).await,
-            Q::Setup { passphrase } => self.setup(caller, passphrase).await,
-            Q::Lock => self.lock(o).await,
-            Q::UnlockPassphrase { passphrase } => self.unlock_passphrase(caller, passphrase).await,
-            Q::UnlockPrf {
-                credential_id,
-                prf_output,
-            } => self.unlock_prf(caller, credential_id, prf_output).await,
-            Q::GateChallenge => self.gate_challenge().await,
-            Q::UnlockGate {
-                credential_id,
-                authenticator_data,
-                client_data_json,
-                signature,
-            } => {
+            Q::Ping => reply::<m::Ping>(Ok(())),
+            Q::Status => reply::<m::Status>(self.status(caller).await),
+            Q::Setup(p) => reply::<m::Setup>(self.setup(caller, &p.passphrase).await),
+            Q::Lock => reply::<m::Lock>(self.lock(o).await),
+            Q::UnlockPassphrase(p) => {
+                reply::<m::UnlockPassphrase>(self.unlock_passphrase(caller, &p.passphrase).await)
+            }
+            Q::UnlockPrf(p) => reply::<m::UnlockPrf>(
+                self.unlock_prf(caller, &p.credential_id, &p.prf_output)
+                    .await,
+            ),
+            Q::GateChallenge => reply::<m::GateChallenge>(self.gate_challenge().await),
+            Q::UnlockGate(p) => reply::<m::UnlockGate>(
                 self.unlock_gate(
                     caller,
-                    credential_id,
-                    authenticator_data,
-                    client_data_json,
-                    signature,
+                    &p.credential_id,
+                    &p.authenticator_data,
+                    &p.client_data_json,
+                    &p.signature,
                 )
-                .await
+                .await,
+            ),
+            Q::ListMethods => reply::<m::ListMethods>(self.list_methods().await),
+            Q::AddPassphrase(p) => reply::<m::AddPassphrase>(
+                self.add_passphrase(o, &p.passphrase, p.label.clone()).await,
+            ),
+            Q::ChangePassphrase(p) => reply::<m::ChangePassphrase>(
+                self.change_passphrase(o, &p.method_id, &p.passphrase).await,
+            ),
+            Q::NewPrfInput => reply::<m::NewPrfInput>(self.new_prf_input()),
+            Q::AddPrf(p) => reply::<m::AddPrf>(
+                self.add_prf(
+                    o,
+                    &p.credential_id,
+                    &p.prf_input,
+                    &p.prf_output,
+                    p.label.clone(),
+                )
+                .await,
+            ),
+            Q::AddGate(p) => reply::<m::AddGate>(
+                self.add_gate(
+                    o,
+                    &p.attestation_object,
+                    &p.client_data_json,
+                    p.label.clone(),
+                )
+                .await,
+            ),
+            Q::RemoveMethod(p) => {
+                reply::<m::RemoveMethod>(self.remove_method(o, &p.method_id).await)
             }
-            Q::ListMethods => self.list_methods().await,
-            Q::AddPassphrase { passphrase, label } => {
-                self.add_passphrase(o, passphrase, label.clone()).await
+            Q::ListKeys => reply::<m::ListKeys>(self.list_keys(o).await),
+            Q::DeleteKey(p) => reply::<m::DeleteKey>(self.delete_key(o, &p.key_id).await),
+            Q::VapidPublicKey => reply::<m::VapidPublicKey>(self.vapid_public_key(o).await),
+            Q::VapidAuthorization(p) => reply::<m::VapidAuthorization>(
+                self.vapid_authorization(o, &p.aud, p.sub.as_deref(), p.exp)
+                    .await,
+            ),
+            Q::VapidRotate => reply::<m::VapidRotate>(self.vapid_rotate(o).await),
+            Q::RelayCreateKey(p) => {
+                reply::<m::RelayCreateKey>(self.relay_create_key(o, p.alg).await)
             }
-            Q::ChangePassphrase {
-                method_id,
-                passphrase,
-            } => self.change_passphrase(o, method_id, passphrase).await,
-            Q::NewPrfInput => self.new_prf_input(),
-            Q::AddPrf {
-                credential_id,
-                prf_input,
-                prf_output,
-                label,
-            } => {
-                self.add_prf(o, credential_id, prf_input, prf_output, label.clone())
-                    .await
+            Q::RelayToken(p) => reply::<m::RelayToken>(
+                self.relay_token(
+                    o,
+                    &p.kid,
+                    &p.aud,
+                    p.iss.as_deref(),
+                    p.scope.as_deref(),
+                    p.ttl_secs,
+                )
+                .await,
+            ),
+            Q::RelayJwks => reply::<m::RelayJwks>(self.relay_jwks(o).await),
+            Q::SignalBundle(p) => {
+                reply::<m::SignalBundle>(self.signal_bundle(o, p.one_time.unwrap_or(true)).await)
             }
-            Q::AddGate {
-                attestation_object,
-                client_data_json,
-                label,
-            } => {
-                self.add_gate(o, attestation_object, client_data_json, label.clone())
-                    .await
+            Q::SignalOneTimePrekeys => {
+                reply::<m::SignalOneTimePrekeys>(self.signal_one_time_prekeys(o).await)
             }
-            Q::RemoveMethod { method_id } => self.remove_method(o, method_id).await,
-            Q::ListKeys => self.list_keys(o).await,
-            Q::DeleteKey { key_id } => self.delete_key(o, key_id).await,
-            Q::VapidPublicKey => self.vapid_public_key(o).await,
-            Q::VapidAuthorization { aud, sub, exp } => {
-                self.vapid_authorization(o, aud, sub.as_deref(), *exp).await
+            Q::SignalReplenish(p) => {
+                reply::<m::SignalReplenish>(self.signal_replenish(o, p.target).await)
             }
-            Q::VapidRotate => self.vapid_rotate(o).await,
-            Q::RelayCreateKey { alg } => self.relay_create_key(o, *alg).await,
-            Q::RelayToken {
-                kid,
-                aud,
-                iss,
-                scope,
-                ttl_secs,
-            } => {
-                self.relay_token(o, kid, aud, iss.as_deref(), scope.as_deref(), *ttl_secs)
-                    .await
+            Q::SignalRotateSignedPrekey => {
+                reply::<m::SignalRotateSignedPrekey>(self.signal_rotate_signed_prekey(o).await)
             }
-            Q::RelayJwks => self.relay_jwks(o).await,
-            Q::SignalBundle { one_time } => self.signal_bundle(o, one_time.unwrap_or(true)).await,
-            Q::SignalOneTimePrekeys => self.signal_one_time_prekeys(o).await,
-            Q::SignalReplenish { target } => self.signal_replenish(o, *target).await,
-            Q::SignalRotateSignedPrekey => self.signal_rotate_signed_prekey(o).await,
-            Q::SignalSign { message } => self.signal_sign(o, &message.0).await,
-            Q::EnvelopePrekeys { count, hybrid } => self.envelope_prekeys(o, *count, *hybrid).await,
-            Q::EnvelopeEpochKey { hybrid, rotate } => {
-                self.envelope_epoch_key(o, *hybrid, rotate.unwrap_or(false))
-                    .await
+            Q::SignalSign(p) => reply::<m::SignalSign>(self.signal_sign(o, &p.message.0).await),
+            Q::EnvelopePrekeys(p) => {
+                reply::<m::EnvelopePrekeys>(self.envelope_prekeys(o, p.count, p.hybrid).await)
             }
-            Q::EnvelopeOpen { envelope } => self.envelope_open(o, envelope).await,
-            Q::AuditExport => self.audit_export(o).await,
-            Q::AuditVerify => self.audit_verify(o).await,
+            Q::EnvelopeEpochKey(p) => reply::<m::EnvelopeEpochKey>(
+                self.envelope_epoch_key(o, p.hybrid, p.rotate.unwrap_or(false))
+                    .await,
+            ),
+            Q::EnvelopeOpen(p) => {
+                reply::<m::EnvelopeOpen>(self.envelope_open(o, &p.envelope).await)
+            }
+            Q::AuditExport => reply::<m::AuditExport>(self.audit_export(o).await),
+            Q::AuditVerify => reply::<m::AuditVerify>(self.audit_verify(o).await),
         }
     }
 

@@ -22,7 +22,10 @@ use kms_core::origin::Origin;
 use kms_core::rpc::Request;
 use kms_core::rpc::policy::{Caller, FRESH_UNLOCK_MS};
 use kms_core::secret::Secret32;
-use kms_core::service::{Config, Kms, Response};
+use kms_core::service::{
+    AuditExportResponse, Config, Kms, MethodAddedResponse, PrfInputResponse, Response,
+    SignalBundleResponse, SignalSignatureResponse, StatusResponse,
+};
 use kms_core::signal::identity::{KeyPair, PublicKey};
 use kms_core::signal::kem::{KemAlgorithm, KemKeyPair};
 use kms_core::signal::page_signature;
@@ -79,7 +82,7 @@ fn unlock_json(pass: &str) -> String {
 }
 
 fn identity(kms: &mut TestKms, o: &str) -> PublicKey {
-    let Response::SignalBundle { bundle } = ok(
+    let Response::SignalBundle(SignalBundleResponse { bundle }) = ok(
         kms,
         &page(o),
         r#"{"method":"signal.bundle","params":{"oneTime":false}}"#,
@@ -94,7 +97,8 @@ fn page_sign(kms: &mut TestKms, o: &str, message: &[u8]) -> Vec<u8> {
         r#"{{"method":"signal.sign","params":{{"message":"{}"}}}}"#,
         kms_core::b64::encode(message)
     );
-    let Response::SignalSignature { signature } = ok(kms, &page(o), &json) else {
+    let Response::SignalSignature(SignalSignatureResponse { signature }) = ok(kms, &page(o), &json)
+    else {
         panic!("sign")
     };
     kms_core::b64::decode(&signature).unwrap()
@@ -171,7 +175,8 @@ fn a_page_cannot_set_up_the_enclave() {
         &format!(r#"{{"method":"setup","params":{{"passphrase":"{PASS}"}}}}"#),
     );
     assert!(matches!(r, Err(Error::NotPermitted { .. })), "{r:?}");
-    let Response::Status { initialized, .. } = ok(&mut kms, &page(APP), r#"{"method":"status"}"#)
+    let Response::Status(StatusResponse { initialized, .. }) =
+        ok(&mut kms, &page(APP), r#"{"method":"status"}"#)
     else {
         panic!()
     };
@@ -184,7 +189,8 @@ fn a_page_cannot_set_up_the_enclave() {
 #[test]
 fn a_page_cannot_plant_or_remove_unlock_methods() {
     let (store, _clock, mut kms) = unlocked();
-    let Response::Status { methods, .. } = ok(&mut kms, &page(APP), r#"{"method":"status"}"#)
+    let Response::Status(StatusResponse { methods, .. }) =
+        ok(&mut kms, &page(APP), r#"{"method":"status"}"#)
     else {
         panic!()
     };
@@ -242,7 +248,7 @@ fn a_page_cannot_plant_or_remove_unlock_methods() {
         before.keys().filter(|k| !k.starts_with("c/")).count(),
         "a record was added"
     );
-    let Response::AuditExport { jsonl, .. } =
+    let Response::AuditExport(AuditExportResponse { jsonl, .. }) =
         ok(&mut kms, &page(APP), r#"{"method":"audit.export"}"#)
     else {
         panic!()
@@ -263,7 +269,7 @@ fn method_changes_need_a_fresh_unlock() {
     ok(&mut kms, &ui(APP), &unlock_json(PASS));
     assert!(matches!(
         ok(&mut kms, &ui(APP), add),
-        Response::MethodAdded { .. }
+        Response::MethodAdded(MethodAddedResponse { .. })
     ));
 }
 
@@ -291,7 +297,7 @@ fn page_passphrase_unlock_is_opt_in_and_grants_no_authority() {
 #[test]
 fn the_page_never_gets_a_prf_input() {
     let (_store, _clock, mut kms) = unlocked();
-    let Response::PrfInput { prf_input } =
+    let Response::PrfInput(PrfInputResponse { prf_input }) =
         ok(&mut kms, &ui(APP), r#"{"method":"methods.prfInput"}"#)
     else {
         panic!()
@@ -382,7 +388,7 @@ fn a_truncated_audit_log_is_tampered_not_re_signed() {
     );
     let r = call(&mut fresh, &page(APP), r#"{"method":"audit.verify"}"#);
     assert!(matches!(r, Err(Error::Tampered { .. })), "{r:?}");
-    let Response::AuditExport { tampered, size, .. } =
+    let Response::AuditExport(AuditExportResponse { tampered, size, .. }) =
         ok(&mut fresh, &page(APP), r#"{"method":"audit.export"}"#)
     else {
         panic!()

@@ -17,7 +17,9 @@ use kms_core::envelope::{
 use kms_core::error::Error;
 use kms_core::format::FormatError;
 use kms_core::rpc::Request;
-use kms_core::service::{Kms, Response};
+use kms_core::service::{
+    EnvelopeEpochKeyResponse, EnvelopeOpenedResponse, EnvelopePrekeysResponse, Kms, Response,
+};
 use kms_core::signal::identity::{IdentityKeyPair, PublicKey};
 use kms_core::store::{MemoryStore, Store};
 use rand::SeedableRng;
@@ -302,10 +304,10 @@ fn open_json(env: &Envelope) -> String {
 #[test]
 fn service_generates_opens_and_shreds() {
     let (store, mut kms) = service();
-    let Response::EnvelopePrekeys {
+    let Response::EnvelopePrekeys(EnvelopePrekeysResponse {
         identity_key,
         prekeys,
-    } = call(
+    }) = call(
         &mut kms,
         r#"{"method":"envelope.prekeys","params":{"count":3}}"#,
     )
@@ -334,11 +336,11 @@ fn service_generates_opens_and_shreds() {
         before + 1
     );
 
-    let Response::EnvelopeOpened {
+    let Response::EnvelopeOpened(EnvelopeOpenedResponse {
         plaintext,
         shredded,
         kid,
-    } = call(&mut kms, &open_json(&env)).unwrap()
+    }) = call(&mut kms, &open_json(&env)).unwrap()
     else {
         panic!()
     };
@@ -374,10 +376,10 @@ fn service_generates_opens_and_shreds() {
 fn service_epoch_key_is_not_shredded_and_rotates() {
     let (_store, mut kms) = service();
     let get = |kms: &mut TestKms, json: &str| match call(kms, json).unwrap() {
-        Response::EnvelopeEpochKey {
+        Response::EnvelopeEpochKey(EnvelopeEpochKeyResponse {
             identity_key,
             prekey,
-        } => (identity_key, prekey),
+        }) => (identity_key, prekey),
         other => panic!("{other:?}"),
     };
     let (idk, epoch) = get(
@@ -393,7 +395,8 @@ fn service_epoch_key_is_not_shredded_and_rotates() {
     let mut rng = StdRng::seed_from_u64(9);
     for msg in [&b"one"[..], b"two"] {
         let env = envelope::seal(&v, msg, &mut rng).unwrap();
-        let Response::EnvelopeOpened { shredded, .. } = call(&mut kms, &open_json(&env)).unwrap()
+        let Response::EnvelopeOpened(EnvelopeOpenedResponse { shredded, .. }) =
+            call(&mut kms, &open_json(&env)).unwrap()
         else {
             panic!()
         };
@@ -442,10 +445,10 @@ fn two_tabs_racing_to_open_the_same_envelope_consume_it_once() {
         r#"{"method":"unlock.passphrase","params":{"passphrase":"correct horse battery"}}"#,
     )
     .unwrap();
-    let Response::EnvelopePrekeys {
+    let Response::EnvelopePrekeys(EnvelopePrekeysResponse {
         identity_key,
         prekeys,
-    } = call(
+    }) = call(
         &mut tab1,
         r#"{"method":"envelope.prekeys","params":{"count":12,"hybrid":false}}"#,
     )

@@ -7,12 +7,17 @@
 )]
 
 mod routing;
-use routing::routed;
+use routing::{routed, routed_by};
 
 use kms_core::clock::ManualClock;
 use kms_core::error::Error;
-use kms_core::rpc::Request;
-use kms_core::service::{Config, Kms, Response};
+use kms_core::rpc::{
+    DeleteKeyParams, Method, Request, SetupParams, UnlockPassphraseParams, methods,
+};
+use kms_core::service::{
+    AuditVerifiedResponse, Config, Kms, MethodAddedResponse, MethodsResponse, PrfInputResponse,
+    Response, UnlockedResponse,
+};
 use kms_core::store::{MemoryStore, Store};
 use rand::SeedableRng;
 use rand::rngs::StdRng;
@@ -39,6 +44,15 @@ fn req(json: &str) -> Request {
 fn call(kms: &mut TestKms, origin: &str, json: &str) -> Result<Response, Error> {
     let r = req(json);
     pollster::block_on(kms.handle(&routed(origin, &r), r))
+}
+
+/// Calls method `M` with typed params and result, routed like [`call`].
+fn typed<M: Method>(
+    kms: &mut TestKms,
+    origin: &str,
+    params: M::Params,
+) -> Result<M::Output, Error> {
+    pollster::block_on(kms.call::<M>(&routed_by(origin, M::POLICY), params))
 }
 
 fn ok(kms: &mut TestKms, origin: &str, json: &str) -> Response {
@@ -69,37 +83,32 @@ fn audit_len(store: &MemoryStore, origin: &str) -> u64 {
 fn setup_lock_unlock() {
     let (_store, _clock, mut kms) = setup();
     assert!(kms.is_unlocked());
-    let Response::Status {
-        initialized,
-        unlocked,
-        methods,
-        ..
-    } = ok(&mut kms, APP, r#"{"method":"status"}"#)
-    else {
-        panic!()
-    };
-    assert!(initialized && unlocked);
-    assert_eq!(methods.len(), 1);
-    assert_eq!(methods[0].kind, "passphrase");
-    ok(&mut kms, APP, r#"{"method":"lock"}"#);
+    let status = typed::<methods::Status>(&mut kms, APP, ()).unwrap();
+    assert!(status.initialized && status.unlocked);
+    assert_eq!(status.methods.len(), 1);
+    assert_eq!(status.methods[0].kind, "passphrase");
+    typed::<methods::Lock>(&mut kms, APP, ()).unwrap();
     assert!(!kms.is_unlocked());
     assert_eq!(
-        call(&mut kms, APP, r#"{"method":"vapid.publicKey"}"#),
+        typed::<methods::VapidPublicKey>(&mut kms, APP, ()),
         Err(Error::Locked)
     );
+    let unlock = |pass: &str| UnlockPassphraseParams {
+        passphrase: pass.into(),
+    };
     assert_eq!(
-        call(&mut kms, APP, &unlock_json("not the passphrase")),
+        typed::<methods::UnlockPassphrase>(&mut kms, APP, unlock("not the passphrase")),
         Err(Error::BadCredential)
     );
     assert!(!kms.is_unlocked());
-    ok(&mut kms, APP, &unlock_json(PASS));
+    let unlocked = typed::<methods::UnlockPassphrase>(&mut kms, APP, unlock(PASS)).unwrap();
+    assert_eq!(unlocked.method_id, status.methods[0].id);
     assert!(kms.is_unlocked());
+    let again = SetupParams {
+        passphrase: PASS.into(),
+    };
     assert_eq!(
-        call(
-            &mut kms,
-            APP,
-            &format!(r#"{{"method":"setup","params":{{"passphrase":"{PASS}"}}}}"#)
-        ),
+        typed::<methods::Setup>(&mut kms, APP, again),
         Err(Error::AlreadyInitialized)
     );
 }
@@ -166,44 +175,32 @@ impl GetSync for MemoryStore {
 #[test]
 fn origins_cannot_see_each_others_keys() {
     let (_store, _clock, mut kms) = setup();
-    let Response::VapidPublicKey {
-        key_id,
-        application_server_key: a,
-    } = ok(&mut kms, APP, r#"{"method":"vapid.publicKey"}"#)
-    else {
-        panic!()
-    };
-    let Response::VapidPublicKey {
-        application_server_key: b,
-        ..
-    } = ok(&mut kms, OTHER, r#"{"method":"vapid.publicKey"}"#)
-    else {
-        panic!()
-    };
-    assert_ne!(a, b);
-    let Response::Keys { keys } = ok(&mut kms, OTHER, r#"{"method":"keys.list"}"#) else {
-        panic!()
-    };
-    assert!(keys.iter().all(|k| k.public_key != a));
+    let vapid = typed::<methods::VapidPublicKey>(&mut kms, APP, ()).unwrap();
+    let other = typed::<methods::VapidPublicKey>(&mut kms, OTHER, ()).unwrap();
+    assert_ne!(vapid.application_server_key, other.application_server_key);
+    let keys = typed::<methods::ListKeys>(&mut kms, OTHER, ())
+        .unwrap()
+        .keys;
+    assert!(
+        keys.iter()
+            .all(|k| k.public_key != vapid.application_server_key)
+    );
     // The same key id does not exist in the other shard: nothing there to use or delete.
-    let del = format!(r#"{{"method":"keys.delete","params":{{"keyId":"{key_id}"}}}}"#);
-    let Response::Keys { keys: before } = ok(&mut kms, APP, r#"{"method":"keys.list"}"#) else {
-        panic!()
+    let before = typed::<methods::ListKeys>(&mut kms, APP, ()).unwrap().keys;
+    let del = DeleteKeyParams {
+        key_id: vapid.key_id.clone(),
     };
     assert!(matches!(
-        call(&mut kms, OTHER, &del),
+        typed::<methods::DeleteKey>(&mut kms, OTHER, del),
         Err(Error::KeyNotFound { .. })
     ));
-    let Response::Keys { keys: after } = ok(&mut kms, APP, r#"{"method":"keys.list"}"#) else {
-        panic!()
-    };
+    let after = typed::<methods::ListKeys>(&mut kms, APP, ()).unwrap().keys;
     assert_eq!(before, after);
-    assert!(before.iter().any(|k| k.id == key_id));
+    assert!(before.iter().any(|k| k.id == vapid.key_id));
     // Audit logs are per shard too.
-    let Response::AuditExport { jsonl, .. } = ok(&mut kms, OTHER, r#"{"method":"audit.export"}"#)
-    else {
-        panic!()
-    };
+    let jsonl = typed::<methods::AuditExport>(&mut kms, OTHER, ())
+        .unwrap()
+        .jsonl;
     assert!(!jsonl.contains(APP), "{jsonl}");
 }
 
@@ -251,7 +248,8 @@ fn malformed_requests_are_refused_by_the_decoder() {
 #[test]
 fn prf_method_unlocks() {
     let (_store, _clock, mut kms) = setup();
-    let Response::PrfInput { prf_input } = ok(&mut kms, APP, r#"{"method":"methods.prfInput"}"#)
+    let Response::PrfInput(PrfInputResponse { prf_input }) =
+        ok(&mut kms, APP, r#"{"method":"methods.prfInput"}"#)
     else {
         panic!()
     };
@@ -260,7 +258,7 @@ fn prf_method_unlocks() {
         r#"{{"method":"methods.addPrf","params":{{"credentialId":"AQID","prfInput":"{prf_input}","prfOutput":{},"label":"key"}}}}"#,
         serde_json::to_string(&[0x42u8; 32].to_vec()).unwrap()
     );
-    let Response::MethodAdded { method } = ok(&mut kms, APP, &add) else {
+    let Response::MethodAdded(MethodAddedResponse { method }) = ok(&mut kms, APP, &add) else {
         panic!()
     };
     assert_eq!(method.kind, "passkey-prf");
@@ -277,7 +275,7 @@ fn prf_method_unlocks() {
         r#"{{"method":"unlock.prf","params":{{"credentialId":"AQID","prfOutput":{}}}}}"#,
         serde_json::to_string(&[0x42u8; 32].to_vec()).unwrap()
     );
-    let Response::Unlocked { method_id, .. } = ok(&mut kms, APP, &right) else {
+    let Response::Unlocked(UnlockedResponse { method_id, .. }) = ok(&mut kms, APP, &right) else {
         panic!()
     };
     assert_eq!(method_id, method.id);
@@ -292,14 +290,16 @@ fn methods_can_be_added_changed_and_removed_without_rewrapping_keys() {
         .into_iter()
         .filter(|(k, _)| k.starts_with("k/"))
         .collect();
-    let Response::MethodAdded { method } = ok(
+    let Response::MethodAdded(MethodAddedResponse { method }) = ok(
         &mut kms,
         APP,
         r#"{"method":"methods.addPassphrase","params":{"passphrase":"second passphrase"}}"#,
     ) else {
         panic!()
     };
-    let Response::Methods { methods } = ok(&mut kms, APP, r#"{"method":"methods.list"}"#) else {
+    let Response::Methods(MethodsResponse { methods }) =
+        ok(&mut kms, APP, r#"{"method":"methods.list"}"#)
+    else {
         panic!()
     };
     assert_eq!(methods.len(), 2);
@@ -375,11 +375,11 @@ fn two_tabs_interleaving_keep_one_audit_chain() {
     }
     assert!(audit_len(&store, APP) >= before + 10);
     for tab in [&mut tab1, &mut tab2] {
-        let Response::AuditVerified {
+        let Response::AuditVerified(AuditVerifiedResponse {
             size,
             checkpoint_size,
             ..
-        } = ok(tab, APP, r#"{"method":"audit.verify"}"#)
+        }) = ok(tab, APP, r#"{"method":"audit.verify"}"#)
         else {
             panic!("expected auditVerified")
         };

@@ -18,7 +18,9 @@ use kms_core::device::MemoryDeviceKey;
 use kms_core::error::Error;
 use kms_core::rpc::Request;
 use kms_core::secret::Secret32;
-use kms_core::service::{Config, Kms, Response};
+use kms_core::service::{
+    ChallengeResponse, Config, Kms, MethodAddedResponse, Response, UnlockedResponse,
+};
 use kms_core::store::MemoryStore;
 use rand::SeedableRng;
 use rand::rngs::StdRng;
@@ -34,9 +36,9 @@ fn call(kms: &mut GateKms, json: &str) -> Result<Response, Error> {
 }
 
 fn challenge(kms: &mut GateKms) -> Vec<u8> {
-    let Ok(Response::Challenge {
+    let Ok(Response::Challenge(ChallengeResponse {
         challenge, rp_id, ..
-    }) = call(kms, r#"{"method":"unlock.gateChallenge"}"#)
+    })) = call(kms, r#"{"method":"unlock.gateChallenge"}"#)
     else {
         panic!()
     };
@@ -72,7 +74,7 @@ fn gate_registers_unlocks_and_expires() {
         b64(&reg.attestation_object),
         b64(&reg.client_data_json)
     );
-    let Ok(Response::MethodAdded { method }) = call(&mut kms, &add) else {
+    let Ok(Response::MethodAdded(MethodAddedResponse { method })) = call(&mut kms, &add) else {
         panic!()
     };
     assert_eq!(method.kind, "passkey-gate");
@@ -95,9 +97,9 @@ fn gate_registers_unlocks_and_expires() {
     };
     let c = challenge(&mut kms);
     let a = auth.assert(&c);
-    let Ok(Response::Unlocked {
+    let Ok(Response::Unlocked(UnlockedResponse {
         session_expires_ms, ..
-    }) = call(&mut kms, &unlock(&a))
+    })) = call(&mut kms, &unlock(&a))
     else {
         panic!()
     };

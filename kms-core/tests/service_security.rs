@@ -14,7 +14,7 @@ use routing::routed;
 use kms_core::clock::ManualClock;
 use kms_core::error::Error;
 use kms_core::rpc::Request;
-use kms_core::service::{KeyRecord, Kms, Response};
+use kms_core::service::{JwksResponse, KeyRecord, Kms, Response};
 use kms_core::store::MemoryStore;
 use kms_core::unlock::{self, UnlockRecord};
 use rand::SeedableRng;
@@ -73,7 +73,8 @@ fn full_session() -> (MemoryStore, TestKms, Vec<String>) {
     ] {
         let _ = record(call(&mut kms, &json));
     }
-    if let Ok(Response::Jwks { jwks }) = call(&mut kms, r#"{"method":"relay.jwks"}"#) {
+    if let Ok(Response::Jwks(JwksResponse { jwks })) = call(&mut kms, r#"{"method":"relay.jwks"}"#)
+    {
         for k in &jwks.keys {
             let kid = k.kid.as_deref().unwrap();
             let _ = record(call(

@@ -16,7 +16,10 @@ use kms_core::envelope::{self, Envelope, PrekeyUse, SignedPrekey};
 use kms_core::error::Error;
 use kms_core::jwk::Jwks;
 use kms_core::rpc::Request;
-use kms_core::service::{Kms, Response};
+use kms_core::service::{
+    EnvelopeEpochKeyResponse, EnvelopeOpenedResponse, EnvelopePrekeysResponse, JwksResponse, Kms,
+    RelayKeyResponse, RelayTokenResponse, Response,
+};
 use kms_core::signal::identity::{IdentityKeyPair, PublicKey};
 use kms_relay::api::ApiError;
 use kms_relay::client::{ClientError, Tier, Vend, VendingClient};
@@ -80,18 +83,20 @@ impl Owner {
             r#"{"method":"setup","params":{"passphrase":"correct horse battery"}}"#,
         )
         .unwrap();
-        let Response::RelayKey { kid, .. } = call(
+        let Response::RelayKey(RelayKeyResponse { kid, .. }) = call(
             &mut kms,
             r#"{"method":"relay.createKey","params":{"alg":"EdDSA"}}"#,
         )
         .unwrap() else {
             panic!()
         };
-        let Response::Jwks { jwks } = call(&mut kms, r#"{"method":"relay.jwks"}"#).unwrap() else {
+        let Response::Jwks(JwksResponse { jwks }) =
+            call(&mut kms, r#"{"method":"relay.jwks"}"#).unwrap()
+        else {
             panic!()
         };
         let jwks: Jwks = jwks;
-        let Response::EnvelopeEpochKey { identity_key, .. } =
+        let Response::EnvelopeEpochKey(EnvelopeEpochKeyResponse { identity_key, .. }) =
             call(&mut kms, r#"{"method":"envelope.epochKey","params":{}}"#).unwrap()
         else {
             panic!()
@@ -111,7 +116,9 @@ impl Owner {
             r#"{{"method":"relay.token","params":{{"kid":"{}","aud":"{AUD}","scope":["{scope}"],"ttlSecs":120}}}}"#,
             self.kid
         );
-        let Response::RelayToken { token, .. } = call(&mut self.kms, &json).unwrap() else {
+        let Response::RelayToken(RelayTokenResponse { token, .. }) =
+            call(&mut self.kms, &json).unwrap()
+        else {
             panic!()
         };
         token
@@ -121,14 +128,16 @@ impl Owner {
         let json = format!(
             r#"{{"method":"envelope.prekeys","params":{{"count":{count},"hybrid":{hybrid}}}}}"#
         );
-        let Response::EnvelopePrekeys { prekeys, .. } = call(&mut self.kms, &json).unwrap() else {
+        let Response::EnvelopePrekeys(EnvelopePrekeysResponse { prekeys, .. }) =
+            call(&mut self.kms, &json).unwrap()
+        else {
             panic!()
         };
         prekeys
     }
 
     fn epoch(&mut self) -> SignedPrekey {
-        let Response::EnvelopeEpochKey { prekey, .. } = call(
+        let Response::EnvelopeEpochKey(EnvelopeEpochKeyResponse { prekey, .. }) = call(
             &mut self.kms,
             r#"{"method":"envelope.epochKey","params":{}}"#,
         )
@@ -144,11 +153,11 @@ impl Owner {
             serde_json::to_string(env).unwrap()
         );
         match call(&mut self.kms, &json)? {
-            Response::EnvelopeOpened {
+            Response::EnvelopeOpened(EnvelopeOpenedResponse {
                 plaintext,
                 shredded,
                 ..
-            } => Ok((kms_core::b64::decode(&plaintext).unwrap(), shredded)),
+            }) => Ok((kms_core::b64::decode(&plaintext).unwrap(), shredded)),
             other => panic!("{other:?}"),
         }
     }

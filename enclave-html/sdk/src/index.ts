@@ -1,19 +1,25 @@
 // The client SDK: mounts the enclave iframe, performs the handshake and exposes the RPC as
-// typed methods. The request and response types are generated from the Rust RPC types
-// (`generated/rpc.ts`); nothing here restates them.
+// typed methods. The request and response types, and which reply each method gives, are
+// generated from the Rust method table (`generated/rpc.ts`); nothing here restates them.
 
 import {
   RPC_VERSION,
+  RESULT_TYPE,
+  CEREMONY_RESULT_TYPE,
   type ErrorBody,
   type ErrorCode,
   type Bytes,
   type Reply,
-  type Request,
   type Response,
+  type ResponseOf,
+  type Method,
+  type ParamsOf,
+  type ResultOf,
   type MethodInfo,
   type Envelope,
   type SignedPrekey,
   type Ceremony,
+  type CeremonyResultOf,
 } from "./generated/rpc.js";
 
 export * from "./generated/rpc.js";
@@ -65,11 +71,11 @@ export interface EnclaveInfo {
   rpcVersion: number;
 }
 
-type Method = Request["method"];
-type ParamsOf<M extends Method> =
-  Extract<Request, { method: M }> extends { params: infer P } ? P : undefined;
 type ResponseType = Response["type"];
-type ResponseOf<T extends ResponseType> = Extract<Response, { type: T }>;
+
+/** The arguments of {@link Kms.call} for method `M`: its params, none if it takes none. */
+type CallArgs<M extends Method> =
+  ParamsOf<M> extends undefined ? [params?: undefined] : [params: ParamsOf<M>];
 
 /**
  * Ceremonies the page can ask the enclave's own UI to run (types generated from Rust). The
@@ -128,11 +134,13 @@ export class Kms {
   }
 
   /**
-   * Sends one request. Prefer the typed methods below; this is the escape hatch for
-   * methods the SDK has no wrapper for yet.
+   * Calls `method`: resolves to its result (typed from the generated method table, and
+   * checked at run time against {@link RESULT_TYPE}: another reply rejects with
+   * `UnexpectedReply`). The wrappers below name the methods; this reaches every one.
    */
-  call<M extends Method>(method: M, params: ParamsOf<M>): Promise<Response> {
-    return this.send(method, params, this.timeoutMs);
+  call<M extends Method>(method: M, ...[params]: CallArgs<M>): Promise<ResultOf<M>> {
+    const type: ResponseType = RESULT_TYPE[method];
+    return this.expect(type, this.send(method, params, this.timeoutMs)) as Promise<ResultOf<M>>;
   }
 
   private send(method: string, params: unknown, timeoutMs: number): Promise<Response> {
@@ -172,26 +180,19 @@ export class Kms {
     return r as ResponseOf<T>;
   }
 
-  private request<M extends Method, T extends ResponseType>(
-    method: M,
-    params: ParamsOf<M>,
-    type: T,
-  ): Promise<ResponseOf<T>> {
-    return this.expect(type, this.call(method, params));
-  }
-
-  private ceremony<M extends CeremonyMethod, T extends ResponseType>(
+  private ceremony<M extends CeremonyMethod>(
     method: M,
     params: CeremonyParams<M>,
-    type: T,
-  ): Promise<ResponseOf<T>> {
+  ): Promise<CeremonyResultOf<M>> {
     // The enclave asks the user inside its own frame (a trusted click there while it is
     // visible), so the frame is shown while the ceremony runs.
     const hidden = this.iframe.style.cssText;
     this.iframe.style.cssText = VISIBLE_FRAME;
-    return this.expect(type, this.send(method, params, CEREMONY_TIMEOUT_MS)).finally(() => {
+    const type: ResponseType = CEREMONY_RESULT_TYPE[method];
+    const reply = this.expect(type, this.send(method, params, CEREMONY_TIMEOUT_MS)).finally(() => {
       this.iframe.style.cssText = hidden;
     });
+    return reply as Promise<CeremonyResultOf<M>>;
   }
 
   /**
@@ -201,17 +202,17 @@ export class Kms {
    * the browser or the user refuses.
    */
   async requestStorageAccess(): Promise<void> {
-    await this.ceremony("storage.requestAccess", undefined, "done");
+    await this.ceremony("storage.requestAccess", undefined);
   }
 
   /** Round trip without any work in the enclave. */
   async ping(): Promise<void> {
-    await this.request("ping", undefined, "done");
+    await this.call("ping");
   }
 
   /** Whether the enclave is set up and unlocked, and its unlock methods. */
   status(): Promise<ResponseOf<"status">> {
-    return this.request("status", undefined, "status");
+    return this.call("status");
   }
 
   /**
@@ -219,12 +220,12 @@ export class Kms {
    * page never sees it); resolves when the enclave is set up and unlocked.
    */
   setup(options: PromptOptions = {}): Promise<ResponseOf<"unlocked">> {
-    return this.ceremony("ui.setup", options, "unlocked");
+    return this.ceremony("ui.setup", options);
   }
 
   /** Wipes the key-encryption key and every unwrapped key from the enclave's memory. */
   async lock(): Promise<void> {
-    await this.request("lock", undefined, "done");
+    await this.call("lock");
   }
 
   /**
@@ -232,25 +233,25 @@ export class Kms {
    * a passkey); `kms.unlock.passkey()` and `kms.unlock.gate()` go straight to a passkey.
    */
   readonly unlock = Object.assign(
-    (options: PromptOptions = {}) => this.ceremony("ui.unlock", options, "unlocked"),
+    (options: PromptOptions = {}) => this.ceremony("ui.unlock", options),
     {
       /** With a passkey's PRF output; the ceremony runs inside the enclave. */
-      passkey: () => this.ceremony("passkey.unlockPrf", undefined, "unlocked"),
+      passkey: () => this.ceremony("passkey.unlockPrf", undefined),
       /** With a passkey assertion (gate): opens a 5-minute session. */
-      gate: () => this.ceremony("passkey.unlockGate", undefined, "unlocked"),
+      gate: () => this.ceremony("passkey.unlockGate", undefined),
       /**
        * With a passphrase this page holds. Weaker, and refused (`NotPermitted`) unless the
        * enclave's deployment sets `pagePassphraseUnlock`: a compromised page records it.
        */
       passphrase: (passphrase: string) =>
-        this.request("unlock.passphrase", { passphrase }, "unlocked"),
+        this.call("unlock.passphrase", { passphrase }),
     },
   );
 
   /** Unlock methods. */
   readonly methods = {
     list: (): Promise<MethodInfo[]> =>
-      this.request("methods.list", undefined, "methods").then((r) => r.methods),
+      this.call("methods.list").then((r) => r.methods),
     /** Adds a method of `kind` in the enclave's UI (the user confirms with a current one). */
     add: (kind: "passphrase" | "passkey" | "gate", options: PasskeyOptions = {}) =>
       kind === "passphrase"
@@ -260,75 +261,75 @@ export class Kms {
           : this.methods.addGate(options),
     /** The user adds a passphrase in the enclave's form. */
     addPassphrase: (options: { label?: string } = {}) =>
-      this.ceremony("ui.addPassphrase", { label: options.label }, "methodAdded").then((r) => r.method),
+      this.ceremony("ui.addPassphrase", { label: options.label }).then((r) => r.method),
     /** The user types a new passphrase for `methodId` in the enclave's form. */
     changePassphrase: (methodId: string) =>
-      this.ceremony("ui.changePassphrase", { methodId }, "done").then(() => undefined),
+      this.ceremony("ui.changePassphrase", { methodId }).then(() => undefined),
     /** Registers a passkey and adds a PRF unlock method (needs the enclave unlocked). */
     addPasskey: (options: PasskeyOptions = {}) =>
-      this.ceremony("passkey.addPrf", options, "methodAdded").then((r) => r.method),
+      this.ceremony("passkey.addPrf", options).then((r) => r.method),
     /** Registers a passkey gate (needs the enclave unlocked and a device key). */
     addGate: (options: PasskeyOptions = {}) =>
-      this.ceremony("passkey.addGate", options, "methodAdded").then((r) => r.method),
+      this.ceremony("passkey.addGate", options).then((r) => r.method),
     /** The user confirms removing `methodId` in the enclave's UI (never the last one). */
     remove: (methodId: string) =>
-      this.ceremony("ui.removeMethod", { methodId }, "done").then(() => undefined),
+      this.ceremony("ui.removeMethod", { methodId }).then(() => undefined),
   };
 
   /** The caller's keys (public data only). */
   readonly keys = {
-    list: () => this.request("keys.list", undefined, "keys").then((r) => r.keys),
+    list: () => this.call("keys.list").then((r) => r.keys),
     delete: (keyId: string) =>
-      this.request("keys.delete", { keyId }, "done").then(() => undefined),
+      this.call("keys.delete", { keyId }).then(() => undefined),
   };
 
   /** Web Push (VAPID, RFC 8292). */
   readonly vapid = {
     /** The `applicationServerKey` for `pushManager.subscribe`. */
-    publicKey: () => this.request("vapid.publicKey", undefined, "vapidPublicKey"),
+    publicKey: () => this.call("vapid.publicKey"),
     /** A signed `Authorization: vapid t=…, k=…` header for a push service origin. */
     authorization: (params: ParamsOf<"vapid.authorization">) =>
-      this.request("vapid.authorization", params, "vapidAuthorization"),
-    rotate: () => this.request("vapid.rotate", undefined, "vapidPublicKey"),
+      this.call("vapid.authorization", params),
+    rotate: () => this.call("vapid.rotate"),
   };
 
   /** Relay authorization tokens. */
   readonly relay = {
     createKey: (params: ParamsOf<"relay.createKey">) =>
-      this.request("relay.createKey", params, "relayKey"),
-    token: (params: ParamsOf<"relay.token">) => this.request("relay.token", params, "relayToken"),
-    jwks: () => this.request("relay.jwks", undefined, "jwks").then((r) => r.jwks),
+      this.call("relay.createKey", params),
+    token: (params: ParamsOf<"relay.token">) => this.call("relay.token", params),
+    jwks: () => this.call("relay.jwks").then((r) => r.jwks),
   };
 
   /** Signal identity and prekeys. */
   readonly signal = {
     bundle: (params: ParamsOf<"signal.bundle"> = {}) =>
-      this.request("signal.bundle", params, "signalBundle").then((r) => r.bundle),
+      this.call("signal.bundle", params).then((r) => r.bundle),
     oneTimePrekeys: () =>
-      this.request("signal.oneTimePrekeys", undefined, "signalOneTimePrekeys").then((r) => r.prekeys),
+      this.call("signal.oneTimePrekeys").then((r) => r.prekeys),
     replenish: (params: ParamsOf<"signal.replenish"> = {}) =>
-      this.request("signal.replenish", params, "signalReplenished"),
+      this.call("signal.replenish", params),
     rotateSignedPrekey: () =>
-      this.request("signal.rotateSignedPrekey", undefined, "signalSignedPrekey"),
+      this.call("signal.rotateSignedPrekey"),
     /**
      * An identity-key signature over this page's own `message`, under the page-signature
      * domain (bound to this page's origin; it certifies no key). Check it with
      * {@link verifyPageSignature}.
      */
     sign: (message: Bytes) =>
-      this.request("signal.sign", { message }, "signalSignature").then((r) => r.signature),
+      this.call("signal.sign", { message }).then((r) => r.signature),
   };
 
   /** Sealed envelopes to one-time prekeys (the pre-key vending machine's keys). */
   readonly envelope = {
     /** Generates `count` one-time prekeys, signed by the identity key, for upload. */
     prekeys: (params: ParamsOf<"envelope.prekeys">) =>
-      this.request("envelope.prekeys", params, "envelopePrekeys"),
+      this.call("envelope.prekeys", params),
     /** The epoch prekey senders fall back to when the vending service is exhausted. */
     epochKey: (params: ParamsOf<"envelope.epochKey"> = {}) =>
-      this.request("envelope.epochKey", params, "envelopeEpochKey"),
+      this.call("envelope.epochKey", params),
     /** Opens an envelope sealed to one of this shard's prekeys; a one-time key is shredded. */
-    open: (envelope: Envelope) => this.request("envelope.open", { envelope }, "envelopeOpened"),
+    open: (envelope: Envelope) => this.call("envelope.open", { envelope }),
     /**
      * Seals a message to a vended prekey after verifying its owner's signature (no key of
      * this enclave is involved).
@@ -351,8 +352,8 @@ export class Kms {
 
   /** The hash-chained audit log of the caller's shard. */
   readonly audit = {
-    export: () => this.request("audit.export", undefined, "auditExport"),
-    verify: () => this.request("audit.verify", undefined, "auditVerified"),
+    export: () => this.call("audit.export"),
+    verify: () => this.call("audit.verify"),
   };
 
   /** Says goodbye, rejects pending requests and removes the iframe. */

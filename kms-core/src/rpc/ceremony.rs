@@ -11,77 +11,147 @@
 //! → {"v": 1, "id": 3, "method": "ui.unlock", "params": {"hint": "to sign in"}}
 //! ← {"v": 1, "id": 3, "ok": {"type": "unlocked", "methodId": "m-…"}}
 //! ```
+//!
+//! Each ceremony is one row of the table below: its name, its params (hint and label
+//! texts) and the reply it ends with, which [`CEREMONIES`] lists for the SDK.
 
 use serde::Deserialize;
 
 use super::frame::{FrameHeader, RequestId};
 use crate::error::Error;
+use crate::service::{MethodAddedResponse, Payload, UnlockedResponse};
 
 /// Longest hint or label a page may pass.
 pub const MAX_TEXT_LEN: usize = 128;
 
-/// A page's request for a ceremony in the enclave's UI.
-#[derive(Debug, Clone, PartialEq, Eq, Deserialize)]
-#[cfg_attr(feature = "ts", derive(ts_rs::TS))]
-#[cfg_attr(feature = "ts", ts(optional_fields))]
-#[serde(tag = "method", content = "params", deny_unknown_fields)]
-#[non_exhaustive]
-pub enum Ceremony {
+/// Declares the ceremonies, one row each:
+///
+/// ```text
+/// /// Doc comment.
+/// Variant { /// Field doc.
+///           field: Type, … } = "wire.name" -> ResultType;
+/// ```
+///
+/// (`Variant = "wire.name" -> ResultType;` for one without params), and generates
+/// [`Ceremony`], [`Ceremony::name`], [`Ceremony::result_type`] and [`CEREMONIES`]. The result
+/// is the reply of the method the ceremony ends in (`()` for `done`).
+macro_rules! ceremonies {
+    ($(
+        $(#[doc = $doc:literal])*
+        $variant:ident $({ $(
+            $(#[doc = $fdoc:literal])*
+            $field:ident : $fty:ty
+        ),* $(,)? })? = $name:literal -> $output:ty;
+    )*) => {
+        /// A page's request for a ceremony in the enclave's UI.
+        #[derive(Debug, Clone, PartialEq, Eq, Deserialize)]
+        #[cfg_attr(feature = "ts", derive(ts_rs::TS))]
+        #[cfg_attr(feature = "ts", ts(optional_fields))]
+        #[serde(
+            tag = "method",
+            content = "params",
+            deny_unknown_fields,
+            rename_all_fields = "camelCase"
+        )]
+        #[non_exhaustive]
+        pub enum Ceremony {
+            $(
+                $(#[doc = $doc])*
+                #[serde(rename = $name)]
+                $variant $({ $(
+                    $(#[doc = $fdoc])*
+                    $field: $fty,
+                )* })?,
+            )*
+        }
+
+        impl Ceremony {
+            /// The ceremony's name as sent on the wire.
+            pub fn name(&self) -> &'static str {
+                match self {
+                    $(Self::$variant { .. } => $name,)*
+                }
+            }
+
+            /// The `type` of the reply the ceremony ends with.
+            pub fn result_type(&self) -> &'static str {
+                match self {
+                    $(Self::$variant { .. } => <$output as Payload>::TYPE,)*
+                }
+            }
+        }
+
+        /// Every ceremony, in table order.
+        pub const CEREMONIES: &[CeremonySpec] = &[
+            $(
+                CeremonySpec {
+                    name: $name,
+                    result: <$output as Payload>::TYPE,
+                    doc: concat!($($doc, "\n",)*),
+                },
+            )*
+        ];
+    };
+}
+
+/// A ceremony's row of the table, for code that walks every ceremony (the TypeScript
+/// generator).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct CeremonySpec {
+    /// The wire name.
+    pub name: &'static str,
+    /// The `type` of the reply it ends with.
+    pub result: &'static str,
+    /// Its doc comment, one line per line.
+    pub doc: &'static str,
+}
+
+ceremonies! {
     /// First use: the user chooses a passphrase in the enclave's form.
-    #[serde(rename = "ui.setup", rename_all = "camelCase")]
     Setup {
         /// Shown above the form (the page's words, marked as such).
         hint: Option<String>,
-    },
+    } = "ui.setup" -> UnlockedResponse;
     /// The user unlocks in the enclave's form: a passphrase, or a passkey.
-    #[serde(rename = "ui.unlock", rename_all = "camelCase")]
     Unlock {
         /// Shown above the form.
         hint: Option<String>,
-    },
+    } = "ui.unlock" -> UnlockedResponse;
     /// Unlock with a passkey's PRF output (the ceremony runs in the enclave frame).
-    #[serde(rename = "passkey.unlockPrf")]
-    UnlockPasskey,
+    UnlockPasskey = "passkey.unlockPrf" -> UnlockedResponse;
     /// Open a 5-minute session with a passkey assertion (gate).
-    #[serde(rename = "passkey.unlockGate")]
-    UnlockGate,
+    UnlockGate = "passkey.unlockGate" -> UnlockedResponse;
     /// The user adds a passphrase method (after confirming with a current one).
-    #[serde(rename = "ui.addPassphrase", rename_all = "camelCase")]
     AddPassphrase {
         /// A label for the method.
         label: Option<String>,
-    },
+    } = "ui.addPassphrase" -> MethodAddedResponse;
     /// The user changes a passphrase method's passphrase.
-    #[serde(rename = "ui.changePassphrase", rename_all = "camelCase")]
     ChangePassphrase {
         /// The method to change.
         method_id: String,
-    },
+    } = "ui.changePassphrase" -> ();
     /// The user removes a method (never the last).
-    #[serde(rename = "ui.removeMethod", rename_all = "camelCase")]
     RemoveMethod {
         /// The method to remove.
         method_id: String,
-    },
+    } = "ui.removeMethod" -> ();
     /// The user registers a passkey as a PRF unlock method.
-    #[serde(rename = "passkey.addPrf", rename_all = "camelCase")]
     AddPasskey {
         /// A label for the method.
         label: Option<String>,
         /// The user name the authenticator shows.
         user_name: Option<String>,
-    },
+    } = "passkey.addPrf" -> MethodAddedResponse;
     /// The user registers a passkey gate (5-minute sessions).
-    #[serde(rename = "passkey.addGate", rename_all = "camelCase")]
     AddGate {
         /// A label for the method.
         label: Option<String>,
         /// The user name the authenticator shows.
         user_name: Option<String>,
-    },
+    } = "passkey.addGate" -> MethodAddedResponse;
     /// Cross-site embedding: the user grants the enclave storage (Storage Access API).
-    #[serde(rename = "storage.requestAccess")]
-    RequestStorageAccess,
+    RequestStorageAccess = "storage.requestAccess" -> ();
 }
 
 /// A complete ceremony frame.
@@ -160,6 +230,49 @@ mod tests {
         parse(serde_json::from_str::<FrameHeader>(json), || {
             serde_json::from_str::<CeremonyCall>(json)
         })
+    }
+
+    #[test]
+    fn every_ceremony_is_in_the_table_and_routed_to_the_ui() {
+        let samples = [
+            r#"{"method":"ui.setup","params":{}}"#,
+            r#"{"method":"ui.unlock","params":{"hint":"h"}}"#,
+            r#"{"method":"passkey.unlockPrf"}"#,
+            r#"{"method":"passkey.unlockGate"}"#,
+            r#"{"method":"ui.addPassphrase","params":{}}"#,
+            r#"{"method":"ui.changePassphrase","params":{"methodId":"m-1"}}"#,
+            r#"{"method":"ui.removeMethod","params":{"methodId":"m-1"}}"#,
+            r#"{"method":"passkey.addPrf","params":{"userName":"u"}}"#,
+            r#"{"method":"passkey.addGate","params":{}}"#,
+            r#"{"method":"storage.requestAccess"}"#,
+        ];
+        assert_eq!(samples.len(), CEREMONIES.len());
+        for (spec, json) in CEREMONIES.iter().zip(samples) {
+            let c: Ceremony = serde_json::from_str(json).unwrap();
+            assert_eq!((c.name(), c.result_type()), (spec.name, spec.result));
+            assert!(is_ceremony(spec.name), "{}", spec.name);
+            assert!(
+                super::super::MethodSpec::find(spec.name).is_none(),
+                "{} is also a method",
+                spec.name
+            );
+        }
+        let results: Vec<_> = CEREMONIES.iter().map(|c| c.result).collect();
+        assert_eq!(
+            results,
+            [
+                "unlocked",
+                "unlocked",
+                "unlocked",
+                "unlocked",
+                "methodAdded",
+                "done",
+                "done",
+                "methodAdded",
+                "methodAdded",
+                "done"
+            ]
+        );
     }
 
     #[test]

@@ -7,10 +7,12 @@
 //! every change of unlock methods are its alone, so a passphrase, a PRF output or a passkey
 //! assertion is never something the page handles or can plant.
 //!
-//! [`Request::policy`] is an exhaustive match: a method added later does not compile until
-//! it says who may call it.
+//! Each method's policy is part of its row in the method table ([`super::method`]): a
+//! method added later does not compile until it says who may call it, and
+//! [`super::Request::policy`] and [`super::METHODS`] come from the same row.
 
-use super::Request;
+use serde::Serialize;
+
 use crate::origin::Origin;
 
 /// The caller of one request.
@@ -40,8 +42,11 @@ impl Caller {
     }
 }
 
-/// Who may call a method.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+/// Who may call a method. Serialized (for the SDK's generated table) as `page`,
+/// `enclaveUi` or `enclaveUiFresh`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[cfg_attr(feature = "ts", derive(ts_rs::TS))]
+#[serde(rename_all = "camelCase")]
 #[non_exhaustive]
 pub enum Policy {
     /// Any linked page, and the enclave's UI: reads, key use and key upkeep in the caller's
@@ -80,45 +85,6 @@ impl Policy {
     }
 }
 
-impl Request {
-    /// The caller policy of this method.
-    pub fn policy(&self) -> Policy {
-        use Policy::{EnclaveUi, EnclaveUiFresh, Page};
-        match self {
-            Self::Ping | Self::Status | Self::Lock | Self::ListMethods => Page,
-            Self::Setup { .. }
-            | Self::UnlockPassphrase { .. }
-            | Self::UnlockPrf { .. }
-            | Self::GateChallenge
-            | Self::UnlockGate { .. } => EnclaveUi,
-            Self::AddPassphrase { .. }
-            | Self::ChangePassphrase { .. }
-            | Self::NewPrfInput
-            | Self::AddPrf { .. }
-            | Self::AddGate { .. }
-            | Self::RemoveMethod { .. } => EnclaveUiFresh,
-            Self::ListKeys
-            | Self::DeleteKey { .. }
-            | Self::VapidPublicKey
-            | Self::VapidAuthorization { .. }
-            | Self::VapidRotate
-            | Self::RelayCreateKey { .. }
-            | Self::RelayToken { .. }
-            | Self::RelayJwks
-            | Self::SignalBundle { .. }
-            | Self::SignalOneTimePrekeys
-            | Self::SignalReplenish { .. }
-            | Self::SignalRotateSignedPrekey
-            | Self::SignalSign { .. }
-            | Self::EnvelopePrekeys { .. }
-            | Self::EnvelopeEpochKey { .. }
-            | Self::EnvelopeOpen { .. }
-            | Self::AuditExport
-            | Self::AuditVerify => Page,
-        }
-    }
-}
-
 #[cfg(test)]
 mod tests {
     //! The policy walk: every method, called by a page on an unlocked enclave.
@@ -128,126 +94,73 @@ mod tests {
     use rand::rngs::StdRng;
 
     use super::*;
+    use crate::audit::{self, Entry};
     use crate::clock::ManualClock;
     use crate::error::Error;
-    use crate::service::Kms;
+    use crate::rpc::METHODS;
+    use crate::rpc::samples::{SAMPLES, samples};
+    use crate::service::{Kms, audit_op};
     use crate::store::MemoryStore;
-
-    /// One sample of every method, as a page would send it.
-    const SAMPLES: &[&str] = &[
-        r#"{"method":"ping"}"#,
-        r#"{"method":"status"}"#,
-        r#"{"method":"setup","params":{"passphrase":"attacker passphrase"}}"#,
-        r#"{"method":"lock"}"#,
-        r#"{"method":"unlock.passphrase","params":{"passphrase":"attacker passphrase"}}"#,
-        r#"{"method":"unlock.prf","params":{"credentialId":"AQID","prfOutput":"AAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAA"}}"#,
-        r#"{"method":"unlock.gateChallenge"}"#,
-        r#"{"method":"unlock.gate","params":{"credentialId":"AQ","authenticatorData":"AQ","clientDataJson":"AQ","signature":"AQ"}}"#,
-        r#"{"method":"methods.list"}"#,
-        r#"{"method":"methods.addPassphrase","params":{"passphrase":"attacker passphrase"}}"#,
-        r#"{"method":"methods.changePassphrase","params":{"methodId":"m-x","passphrase":"attacker passphrase"}}"#,
-        r#"{"method":"methods.prfInput"}"#,
-        r#"{"method":"methods.addPrf","params":{"credentialId":"AQID","prfInput":"AAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAA","prfOutput":"AAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAA"}}"#,
-        r#"{"method":"methods.addGate","params":{"attestationObject":"AQ","clientDataJson":"AQ"}}"#,
-        r#"{"method":"methods.remove","params":{"methodId":"m-x"}}"#,
-        r#"{"method":"keys.list"}"#,
-        r#"{"method":"keys.delete","params":{"keyId":"vapid/none"}}"#,
-        r#"{"method":"vapid.publicKey"}"#,
-        r#"{"method":"vapid.authorization","params":{"aud":"https://push.example.net"}}"#,
-        r#"{"method":"vapid.rotate"}"#,
-        r#"{"method":"relay.createKey","params":{"alg":"EdDSA"}}"#,
-        r#"{"method":"relay.token","params":{"kid":"none","aud":"relay"}}"#,
-        r#"{"method":"relay.jwks"}"#,
-        r#"{"method":"signal.bundle","params":{}}"#,
-        r#"{"method":"signal.oneTimePrekeys"}"#,
-        r#"{"method":"signal.replenish","params":{"target":1}}"#,
-        r#"{"method":"signal.rotateSignedPrekey"}"#,
-        r#"{"method":"signal.sign","params":{"message":"aGk"}}"#,
-        r#"{"method":"envelope.prekeys","params":{"count":1,"hybrid":false}}"#,
-        r#"{"method":"envelope.epochKey","params":{"hybrid":false}}"#,
-        r#"{"method":"envelope.open","params":{"envelope":{"format":"x25519-aesgcm-v1","kid":"none","epk":"BQAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAA","ct":"AAAAAAAAAAAAAAAAAAAAAA"}}}"#,
-        r#"{"method":"audit.export"}"#,
-        r#"{"method":"audit.verify"}"#,
-    ];
-
-    /// Each variant's place in [`SAMPLES`]. An exhaustive match: a new method does not
-    /// compile until it has a sample here, so the walk covers it by construction.
-    fn index(r: &Request) -> usize {
-        match r {
-            Request::Ping => 0,
-            Request::Status => 1,
-            Request::Setup { .. } => 2,
-            Request::Lock => 3,
-            Request::UnlockPassphrase { .. } => 4,
-            Request::UnlockPrf { .. } => 5,
-            Request::GateChallenge => 6,
-            Request::UnlockGate { .. } => 7,
-            Request::ListMethods => 8,
-            Request::AddPassphrase { .. } => 9,
-            Request::ChangePassphrase { .. } => 10,
-            Request::NewPrfInput => 11,
-            Request::AddPrf { .. } => 12,
-            Request::AddGate { .. } => 13,
-            Request::RemoveMethod { .. } => 14,
-            Request::ListKeys => 15,
-            Request::DeleteKey { .. } => 16,
-            Request::VapidPublicKey => 17,
-            Request::VapidAuthorization { .. } => 18,
-            Request::VapidRotate => 19,
-            Request::RelayCreateKey { .. } => 20,
-            Request::RelayToken { .. } => 21,
-            Request::RelayJwks => 22,
-            Request::SignalBundle { .. } => 23,
-            Request::SignalOneTimePrekeys => 24,
-            Request::SignalReplenish { .. } => 25,
-            Request::SignalRotateSignedPrekey => 26,
-            Request::SignalSign { .. } => 27,
-            Request::EnvelopePrekeys { .. } => 28,
-            Request::EnvelopeEpochKey { .. } => 29,
-            Request::EnvelopeOpen { .. } => 30,
-            Request::AuditExport => 31,
-            Request::AuditVerify => 32,
-        }
-    }
-
-    fn samples() -> Vec<Request> {
-        SAMPLES
-            .iter()
-            .map(|j| serde_json::from_str(j).unwrap_or_else(|e| panic!("{j}: {e}")))
-            .collect()
-    }
 
     #[test]
     fn every_method_has_a_sample() {
-        let samples = samples();
-        for (i, r) in samples.iter().enumerate() {
-            assert_eq!(index(r), i, "{} is out of place", r.method());
+        assert_eq!(SAMPLES.len(), METHODS.len(), "one sample per method");
+        for (spec, r) in METHODS.iter().zip(samples()) {
+            assert_eq!(r.method(), spec.name, "samples are in table order");
+            assert_eq!(r.policy(), spec.policy, "{}", spec.name);
+        }
+    }
+
+    /// The methods that are the user's authority, listed apart from the table: a change of
+    /// policy in the table shows up here.
+    const AUTHORITY: &[&str] = &[
+        "setup",
+        "unlock.passphrase",
+        "unlock.prf",
+        "unlock.gateChallenge",
+        "unlock.gate",
+        "methods.addPassphrase",
+        "methods.changePassphrase",
+        "methods.prfInput",
+        "methods.addPrf",
+        "methods.addGate",
+        "methods.remove",
+    ];
+
+    #[test]
+    fn authority_is_the_enclave_uis() {
+        for spec in METHODS {
+            let authority = AUTHORITY.contains(&spec.name);
+            assert_eq!(spec.policy != Policy::Page, authority, "{}", spec.name);
+        }
+        for name in AUTHORITY {
+            assert!(
+                METHODS.iter().any(|m| m.name == *name),
+                "{name} is not a method"
+            );
         }
     }
 
     #[test]
-    fn authority_is_the_enclave_uis() {
-        for r in samples() {
-            let authority = matches!(
-                r,
-                Request::Setup { .. }
-                    | Request::UnlockPassphrase { .. }
-                    | Request::UnlockPrf { .. }
-                    | Request::GateChallenge
-                    | Request::UnlockGate { .. }
-                    | Request::AddPassphrase { .. }
-                    | Request::ChangePassphrase { .. }
-                    | Request::NewPrfInput
-                    | Request::AddPrf { .. }
-                    | Request::AddGate { .. }
-                    | Request::RemoveMethod { .. }
-            );
-            assert_eq!(r.policy() != Policy::Page, authority, "{}", r.method());
-        }
+    fn policies_serialize_for_the_sdk() {
+        let names = [Policy::Page, Policy::EnclaveUi, Policy::EnclaveUiFresh]
+            .map(|p| serde_json::to_string(&p).unwrap());
+        assert_eq!(
+            names,
+            [r#""page""#, r#""enclaveUi""#, r#""enclaveUiFresh""#]
+        );
     }
 
-    /// Every authority method called by a page on an unlocked enclave is refused with
-    /// `NotPermitted` and changes no record; every other method gets past the policy.
+    /// The last entry of `shard`'s audit log.
+    fn last_entry(store: &MemoryStore, shard: &str) -> Option<Entry> {
+        let logs = store.audit_snapshot();
+        let last = logs.get(shard)?.last()?;
+        Some(Entry::decode(last).unwrap())
+    }
+
+    /// Every method of the table, called by a page on an unlocked enclave: an authority
+    /// method is refused with `NotPermitted`, changes no record and leaves a `denied` audit
+    /// entry under its op; every other method gets past the policy.
     #[test]
     fn a_page_is_refused_every_authority_method() {
         let store = MemoryStore::new();
@@ -257,10 +170,10 @@ mod tests {
         let setup = serde_json::from_str(SAMPLES[2]).unwrap();
         pollster::block_on(kms.handle(&Caller::EnclaveUi(app.clone()), setup)).unwrap();
         let page = Caller::Page(app);
+        let shard = page.origin().as_str().to_owned();
         let mut refused = 0;
-        for r in samples() {
-            let method = r.method();
-            let policy = r.policy();
+        for (spec, r) in METHODS.iter().zip(samples()) {
+            let method = spec.name;
             let records = |s: &MemoryStore| {
                 s.snapshot()
                     .into_iter()
@@ -268,18 +181,24 @@ mod tests {
                     .collect::<Vec<_>>()
             };
             let before = records(&store);
+            let log_before = store.audit_snapshot().get(&shard).map_or(0, Vec::len);
             let result = pollster::block_on(kms.handle(&page, r));
-            if policy == Policy::Page {
+            if spec.policy == Policy::Page {
                 assert!(
                     !matches!(result, Err(Error::NotPermitted { .. })),
                     "{method}: {result:?}"
                 );
             } else {
                 assert!(
-                    matches!(result, Err(Error::NotPermitted { .. })),
+                    matches!(result, Err(Error::NotPermitted { method: m, .. }) if m == method),
                     "{method}: {result:?}"
                 );
                 assert_eq!(records(&store), before, "{method} changed a record");
+                let log_after = store.audit_snapshot().get(&shard).map_or(0, Vec::len);
+                assert_eq!(log_after, log_before + 1, "{method}: one audit entry");
+                let entry = last_entry(&store, &shard).unwrap();
+                assert_eq!(entry.op, audit_op(method), "{method}");
+                assert_eq!(entry.outcome, audit::Outcome::Denied, "{method}");
                 refused += 1;
             }
             if method == "lock" {
@@ -292,6 +211,6 @@ mod tests {
                 pollster::block_on(kms.handle(&ui, unlock)).unwrap();
             }
         }
-        assert_eq!(refused, 11);
+        assert_eq!(refused, AUTHORITY.len());
     }
 }

@@ -4,7 +4,7 @@ use rand_core::CryptoRng;
 
 use ed25519_dalek::VerifyingKey;
 
-use super::{Kms, Response};
+use super::{AuditExportResponse, AuditVerifiedResponse, Kms};
 use crate::audit::{self, Checkpoint, Entry, Head};
 use crate::clock::Clock;
 use crate::device::DeviceKey;
@@ -75,7 +75,7 @@ impl<S: Store, C: Clock, R: CryptoRng, P: Pbkdf2Provider, D: DeviceKey> Kms<S, C
     /// and the log extends its stored checkpoint) or the stored one. A log that fails the
     /// check is still exported, with the failure named in `tampered`: the user keeps the
     /// evidence, and no new signature covers it. Works while locked.
-    pub(super) async fn audit_export(&self, o: &Origin) -> Result<Response, Error> {
+    pub(super) async fn audit_export(&self, o: &Origin) -> Result<AuditExportResponse, Error> {
         // The checkpoint before the entries (see `Kms::audit_head`).
         let stored = self.stored_checkpoint(o).await?;
         let entries = self.shard_entries(o).await?;
@@ -93,7 +93,7 @@ impl<S: Store, C: Clock, R: CryptoRng, P: Pbkdf2Provider, D: DeviceKey> Kms<S, C
             (Some(s), None) => Some(Checkpoint::sign(&head, &s.audit_key)),
             _ => None,
         };
-        Ok(Response::AuditExport {
+        Ok(AuditExportResponse {
             jsonl: audit::export_jsonl(&entries, fresh.as_ref().or(stored.as_ref())),
             size: entries.len() as u64,
             audit_public_key: crate::b64::encode(key.to_bytes()),
@@ -101,7 +101,7 @@ impl<S: Store, C: Clock, R: CryptoRng, P: Pbkdf2Provider, D: DeviceKey> Kms<S, C
         })
     }
 
-    pub(super) async fn audit_verify(&self, o: &Origin) -> Result<Response, Error> {
+    pub(super) async fn audit_verify(&self, o: &Origin) -> Result<AuditVerifiedResponse, Error> {
         // The checkpoint before the entries (see `Kms::audit_head`).
         let checkpoint = self
             .stored_checkpoint(o)
@@ -111,7 +111,7 @@ impl<S: Store, C: Clock, R: CryptoRng, P: Pbkdf2Provider, D: DeviceKey> Kms<S, C
         let key = self.audit_verifying_key().await?;
         let verified = audit::verify(&entries, &checkpoint, &key)
             .map_err(|e| Error::tampered(format!("audit log: {e}")))?;
-        Ok(Response::AuditVerified {
+        Ok(AuditVerifiedResponse {
             size: entries.len() as u64,
             checkpoint_size: checkpoint.size,
             head: crate::b64::encode(verified.head.hash),

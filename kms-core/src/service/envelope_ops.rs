@@ -10,7 +10,7 @@
 use rand_core::CryptoRng;
 
 use super::records::{KeyHeader, KeyKind, KeyRecord, record_key};
-use super::{Kms, Response};
+use super::{EnvelopeEpochKeyResponse, EnvelopeOpenedResponse, EnvelopePrekeysResponse, Kms};
 use crate::audit::Outcome;
 use crate::clock::Clock;
 use crate::device::DeviceKey;
@@ -107,7 +107,7 @@ impl<S: Store, C: Clock, R: CryptoRng, P: Pbkdf2Provider, D: DeviceKey> Kms<S, C
         o: &Origin,
         count: u32,
         hybrid: Option<bool>,
-    ) -> Result<Response, Error> {
+    ) -> Result<EnvelopePrekeysResponse, Error> {
         if count == 0 || count > MAX_ENVELOPE_PREKEYS {
             return Err(Error::bad_request(format!(
                 "count: expected 1 to {MAX_ENVELOPE_PREKEYS}, got {count}"
@@ -131,7 +131,7 @@ impl<S: Store, C: Clock, R: CryptoRng, P: Pbkdf2Provider, D: DeviceKey> Kms<S, C
         }
         self.commit(o, tx, "envelope.prekeys", None, Outcome::Ok)
             .await?;
-        Ok(Response::EnvelopePrekeys {
+        Ok(EnvelopePrekeysResponse {
             identity_key: crate::b64::encode(identity.public_key().serialize()),
             prekeys,
         })
@@ -142,7 +142,7 @@ impl<S: Store, C: Clock, R: CryptoRng, P: Pbkdf2Provider, D: DeviceKey> Kms<S, C
         o: &Origin,
         hybrid: Option<bool>,
         rotate: bool,
-    ) -> Result<Response, Error> {
+    ) -> Result<EnvelopeEpochKeyResponse, Error> {
         let identity = self.signal_identity(o).await?;
         let mut current = self.shard_records(o, Some(KeyKind::EnvelopeEpoch)).await?;
         current.sort_by_key(|(_, _, r)| r.header.created_ms);
@@ -172,7 +172,7 @@ impl<S: Store, C: Clock, R: CryptoRng, P: Pbkdf2Provider, D: DeviceKey> Kms<S, C
                 signed
             }
         };
-        Ok(Response::EnvelopeEpochKey {
+        Ok(EnvelopeEpochKeyResponse {
             identity_key: crate::b64::encode(identity.public_key().serialize()),
             prekey,
         })
@@ -182,7 +182,7 @@ impl<S: Store, C: Clock, R: CryptoRng, P: Pbkdf2Provider, D: DeviceKey> Kms<S, C
         &mut self,
         o: &Origin,
         env: &Envelope,
-    ) -> Result<Response, Error> {
+    ) -> Result<EnvelopeOpenedResponse, Error> {
         let kek = self.kek()?.clone();
         envelope::check(env).map_err(|e| Error::bad_request(format!("envelope: {e}")))?;
         let mut found = None;
@@ -232,7 +232,7 @@ impl<S: Store, C: Clock, R: CryptoRng, P: Pbkdf2Provider, D: DeviceKey> Kms<S, C
         }
         self.commit(o, tx, "envelope.open", Some(&id), Outcome::Ok)
             .await?;
-        Ok(Response::EnvelopeOpened {
+        Ok(EnvelopeOpenedResponse {
             kid: env.kid.clone(),
             plaintext: crate::b64::encode(plaintext.expose()),
             shredded,

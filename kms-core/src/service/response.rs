@@ -60,179 +60,399 @@ pub struct OneTimePrekeyInfo {
     pub public_key: String,
 }
 
-/// The result of a successful request.
+/// Enclave status.
 #[derive(Debug, Clone, PartialEq, Serialize)]
 #[cfg_attr(feature = "ts", derive(ts_rs::TS))]
-#[serde(
-    tag = "type",
-    rename_all = "camelCase",
-    rename_all_fields = "camelCase"
-)]
-#[non_exhaustive]
-pub enum Response {
+#[serde(rename_all = "camelCase")]
+pub struct StatusResponse {
+    /// An unlock method exists.
+    pub initialized: bool,
+    /// The KEK is in memory.
+    pub unlocked: bool,
+    /// When the current session ends (passkey gate), ms since the epoch.
+    pub session_expires_ms: Option<u64>,
+    /// Failed unlock attempts must wait until this time, ms since the epoch.
+    pub retry_after_ms: Option<u64>,
+    /// Until when the enclave's UI may change unlock methods without asking the user
+    /// to confirm with a current one (reported to the enclave's UI only).
+    pub fresh_until_ms: Option<u64>,
+    /// Configured unlock methods.
+    pub methods: Vec<MethodInfo>,
+}
+
+/// Setup or unlock succeeded.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+#[cfg_attr(feature = "ts", derive(ts_rs::TS))]
+#[serde(rename_all = "camelCase")]
+pub struct UnlockedResponse {
+    /// The method that unlocked.
+    pub method_id: String,
+    /// When the session ends, if it is time-limited.
+    pub session_expires_ms: Option<u64>,
+}
+
+/// A WebAuthn challenge for the enclave page's ceremony.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+#[cfg_attr(feature = "ts", derive(ts_rs::TS))]
+#[serde(rename_all = "camelCase")]
+pub struct ChallengeResponse {
+    /// Challenge bytes, base64url.
+    pub challenge: String,
+    /// Relying-party id to use.
+    pub rp_id: String,
+    /// Registered gate credentials (base64url ids) for `allowCredentials`.
+    pub credential_ids: Vec<String>,
+    /// When the challenge stops being accepted.
+    pub expires_ms: u64,
+}
+
+/// A fresh PRF input, base64url.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+#[cfg_attr(feature = "ts", derive(ts_rs::TS))]
+#[serde(rename_all = "camelCase")]
+pub struct PrfInputResponse {
+    /// The input to pass as `prf.eval.first`.
+    pub prf_input: String,
+}
+
+/// Unlock methods.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+#[cfg_attr(feature = "ts", derive(ts_rs::TS))]
+#[serde(rename_all = "camelCase")]
+pub struct MethodsResponse {
+    /// Methods.
+    pub methods: Vec<MethodInfo>,
+}
+
+/// A method was added.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+#[cfg_attr(feature = "ts", derive(ts_rs::TS))]
+#[serde(rename_all = "camelCase")]
+pub struct MethodAddedResponse {
+    /// The new method.
+    pub method: MethodInfo,
+}
+
+/// Keys of the caller's shard.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+#[cfg_attr(feature = "ts", derive(ts_rs::TS))]
+#[serde(rename_all = "camelCase")]
+pub struct KeysResponse {
+    /// Public data of each key.
+    pub keys: Vec<KeyInfo>,
+}
+
+/// The shard's VAPID public key.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+#[cfg_attr(feature = "ts", derive(ts_rs::TS))]
+#[serde(rename_all = "camelCase")]
+pub struct VapidPublicKeyResponse {
+    /// Key id.
+    pub key_id: String,
+    /// base64url 65-byte uncompressed P-256 point (`applicationServerKey`).
+    pub application_server_key: String,
+}
+
+/// A signed VAPID authorization.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+#[cfg_attr(feature = "ts", derive(ts_rs::TS))]
+#[serde(rename_all = "camelCase")]
+pub struct VapidAuthorizationResponse {
+    /// `Authorization` header value: `vapid t=<jwt>, k=<key>`.
+    pub header: String,
+    /// The JWT alone.
+    pub token: String,
+    /// Expiry, seconds since the epoch.
+    pub expires_at: u64,
+}
+
+/// A relay signing key was created.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+#[cfg_attr(feature = "ts", derive(ts_rs::TS))]
+#[serde(rename_all = "camelCase")]
+pub struct RelayKeyResponse {
+    /// Key id (`kid`).
+    pub kid: String,
+    /// Its public JWK.
+    pub jwk: Jwk,
+}
+
+/// A relay token.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+#[cfg_attr(feature = "ts", derive(ts_rs::TS))]
+#[serde(rename_all = "camelCase")]
+pub struct RelayTokenResponse {
+    /// Compact JWS.
+    pub token: String,
+    /// Token id.
+    pub jti: String,
+    /// Expiry, seconds since the epoch.
+    pub expires_at: u64,
+}
+
+/// The shard's relay public keys.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+#[cfg_attr(feature = "ts", derive(ts_rs::TS))]
+#[serde(rename_all = "camelCase")]
+pub struct JwksResponse {
+    /// `{"keys": [...]}`.
+    pub jwks: Jwks,
+}
+
+/// A Signal prekey bundle.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+#[cfg_attr(feature = "ts", derive(ts_rs::TS))]
+#[serde(rename_all = "camelCase")]
+pub struct SignalBundleResponse {
+    /// The bundle, as libsignal peers expect it.
+    pub bundle: PreKeyBundle,
+}
+
+/// Unused public one-time prekeys.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+#[cfg_attr(feature = "ts", derive(ts_rs::TS))]
+#[serde(rename_all = "camelCase")]
+pub struct SignalOneTimePrekeysResponse {
+    /// The prekeys.
+    pub prekeys: Vec<OneTimePrekeyInfo>,
+}
+
+/// One-time prekeys were generated.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+#[cfg_attr(feature = "ts", derive(ts_rs::TS))]
+#[serde(rename_all = "camelCase")]
+pub struct SignalReplenishedResponse {
+    /// How many were generated now.
+    pub generated: u32,
+    /// How many unused ones exist now.
+    pub available: u32,
+}
+
+/// The signed prekey was rotated.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+#[cfg_attr(feature = "ts", derive(ts_rs::TS))]
+#[serde(rename_all = "camelCase")]
+pub struct SignalSignedPrekeyResponse {
+    /// The new signed prekey id.
+    pub id: u32,
+}
+
+/// An XEdDSA signature by the identity key over the page-signature message.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+#[cfg_attr(feature = "ts", derive(ts_rs::TS))]
+#[serde(rename_all = "camelCase")]
+pub struct SignalSignatureResponse {
+    /// 64 bytes, base64url.
+    pub signature: String,
+}
+
+/// Signed public parts of new one-time envelope prekeys.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+#[cfg_attr(feature = "ts", derive(ts_rs::TS))]
+#[serde(rename_all = "camelCase")]
+pub struct EnvelopePrekeysResponse {
+    /// The identity key that signed them (base64url of `0x05 ‖ u`).
+    pub identity_key: String,
+    /// The prekeys, ready for upload.
+    pub prekeys: Vec<crate::envelope::SignedPrekey>,
+}
+
+/// The current epoch key.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+#[cfg_attr(feature = "ts", derive(ts_rs::TS))]
+#[serde(rename_all = "camelCase")]
+pub struct EnvelopeEpochKeyResponse {
+    /// The identity key that signed it.
+    pub identity_key: String,
+    /// The epoch prekey.
+    pub prekey: crate::envelope::SignedPrekey,
+}
+
+/// An opened envelope (its one-time prekey is shredded).
+#[derive(Debug, Clone, PartialEq, Serialize)]
+#[cfg_attr(feature = "ts", derive(ts_rs::TS))]
+#[serde(rename_all = "camelCase")]
+pub struct EnvelopeOpenedResponse {
+    /// The prekey it was sealed to.
+    pub kid: String,
+    /// The message, base64url: the caller asked for it.
+    pub plaintext: String,
+    /// True when a one-time prekey was consumed (false for the epoch key).
+    pub shredded: bool,
+}
+
+/// The shard's audit log.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+#[cfg_attr(feature = "ts", derive(ts_rs::TS))]
+#[serde(rename_all = "camelCase")]
+pub struct AuditExportResponse {
+    /// JSON lines, one entry per line, then the checkpoint line.
+    pub jsonl: String,
+    /// Number of entries.
+    pub size: u64,
+    /// The audit public key (Ed25519, base64url).
+    pub audit_public_key: String,
+    /// Set when the stored log does not extend its signed checkpoint (entries cut or
+    /// rewritten): what failed. The export then carries the stored checkpoint, not a
+    /// fresh one.
+    pub tampered: Option<String>,
+}
+
+/// The audit log verified.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+#[cfg_attr(feature = "ts", derive(ts_rs::TS))]
+#[serde(rename_all = "camelCase")]
+pub struct AuditVerifiedResponse {
+    /// Entries in the log.
+    pub size: u64,
+    /// Entries covered by the signed checkpoint.
+    pub checkpoint_size: u64,
+    /// Head hash, base64url.
+    pub head: String,
+}
+
+/// Declares [`Response`] from one row per variant, `Variant(Payload) = "tag";` (`Variant =
+/// "tag";` for the one without data), with the [`Payload`] impl of each payload: the tag
+/// is written once, so the reply's `type` and [`Payload::TYPE`] cannot disagree.
+macro_rules! responses {
+    (@payload $variant:ident $tag:literal) => {
+        impl Payload for () {
+            const TYPE: &'static str = $tag;
+            fn from_response(response: Response) -> Result<Self, UnexpectedReply> {
+                match response {
+                    Response::$variant => Ok(()),
+                    other => Err(UnexpectedReply::new::<Self>(&other)),
+                }
+            }
+            fn into_response(self) -> Response {
+                Response::$variant
+            }
+        }
+    };
+    (@payload $variant:ident $tag:literal $payload:ident) => {
+        impl Payload for $payload {
+            const TYPE: &'static str = $tag;
+            fn from_response(response: Response) -> Result<Self, UnexpectedReply> {
+                match response {
+                    Response::$variant(data) => Ok(data),
+                    other => Err(UnexpectedReply::new::<Self>(&other)),
+                }
+            }
+            fn into_response(self) -> Response {
+                Response::$variant(self)
+            }
+        }
+    };
+    ($(
+        $(#[doc = $doc:literal])*
+        $variant:ident $(($payload:ident))? = $tag:literal;
+    )*) => {
+        /// The result of a successful request: `{"type": "<tag>", ...the payload's fields}`.
+        #[derive(Debug, Clone, PartialEq, Serialize)]
+        #[cfg_attr(feature = "ts", derive(ts_rs::TS))]
+        #[serde(tag = "type")]
+        #[non_exhaustive]
+        pub enum Response {
+            $(
+                $(#[doc = $doc])*
+                #[serde(rename = $tag)]
+                $variant $(($payload))?,
+            )*
+        }
+
+        impl Response {
+            /// The reply's `type` tag.
+            pub fn type_tag(&self) -> &'static str {
+                match self {
+                    $(Self::$variant { .. } => $tag,)*
+                }
+            }
+        }
+
+        $(responses!(@payload $variant $tag $($payload)?);)*
+    };
+}
+
+/// The data of one [`Response`] variant: what a method returns
+/// ([`crate::rpc::Method::Output`]).
+pub trait Payload: Sized {
+    /// The `type` tag of the reply that carries it.
+    const TYPE: &'static str;
+
+    /// The data out of `response`.
+    ///
+    /// # Errors
+    /// [`UnexpectedReply`] when `response` is another variant.
+    fn from_response(response: Response) -> Result<Self, UnexpectedReply>;
+
+    /// The reply that carries it.
+    fn into_response(self) -> Response;
+}
+
+/// A reply of another type than the one asked for.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, thiserror::Error)]
+#[error("expected a `{expected}` reply, got `{got}`")]
+pub struct UnexpectedReply {
+    /// The `type` asked for.
+    pub expected: &'static str,
+    /// The `type` of the reply.
+    pub got: &'static str,
+}
+
+impl UnexpectedReply {
+    fn new<P: Payload>(got: &Response) -> Self {
+        Self {
+            expected: P::TYPE,
+            got: got.type_tag(),
+        }
+    }
+}
+
+responses! {
     /// The request succeeded and has no data to return.
-    Done,
+    Done = "done";
     /// Enclave status.
-    Status {
-        /// An unlock method exists.
-        initialized: bool,
-        /// The KEK is in memory.
-        unlocked: bool,
-        /// When the current session ends (passkey gate), ms since the epoch.
-        session_expires_ms: Option<u64>,
-        /// Failed unlock attempts must wait until this time, ms since the epoch.
-        retry_after_ms: Option<u64>,
-        /// Until when the enclave's UI may change unlock methods without asking the user
-        /// to confirm with a current one (reported to the enclave's UI only).
-        fresh_until_ms: Option<u64>,
-        /// Configured unlock methods.
-        methods: Vec<MethodInfo>,
-    },
+    Status(StatusResponse) = "status";
     /// Setup or unlock succeeded.
-    Unlocked {
-        /// The method that unlocked.
-        method_id: String,
-        /// When the session ends, if it is time-limited.
-        session_expires_ms: Option<u64>,
-    },
+    Unlocked(UnlockedResponse) = "unlocked";
     /// A WebAuthn challenge for the enclave page's ceremony.
-    Challenge {
-        /// Challenge bytes, base64url.
-        challenge: String,
-        /// Relying-party id to use.
-        rp_id: String,
-        /// Registered gate credentials (base64url ids) for `allowCredentials`.
-        credential_ids: Vec<String>,
-        /// When the challenge stops being accepted.
-        expires_ms: u64,
-    },
+    Challenge(ChallengeResponse) = "challenge";
     /// A fresh PRF input, base64url.
-    PrfInput {
-        /// The input to pass as `prf.eval.first`.
-        prf_input: String,
-    },
+    PrfInput(PrfInputResponse) = "prfInput";
     /// Unlock methods.
-    Methods {
-        /// Methods.
-        methods: Vec<MethodInfo>,
-    },
+    Methods(MethodsResponse) = "methods";
     /// A method was added.
-    MethodAdded {
-        /// The new method.
-        method: MethodInfo,
-    },
+    MethodAdded(MethodAddedResponse) = "methodAdded";
     /// Keys of the caller's shard.
-    Keys {
-        /// Public data of each key.
-        keys: Vec<KeyInfo>,
-    },
+    Keys(KeysResponse) = "keys";
     /// The shard's VAPID public key.
-    VapidPublicKey {
-        /// Key id.
-        key_id: String,
-        /// base64url 65-byte uncompressed P-256 point (`applicationServerKey`).
-        application_server_key: String,
-    },
+    VapidPublicKey(VapidPublicKeyResponse) = "vapidPublicKey";
     /// A signed VAPID authorization.
-    VapidAuthorization {
-        /// `Authorization` header value: `vapid t=<jwt>, k=<key>`.
-        header: String,
-        /// The JWT alone.
-        token: String,
-        /// Expiry, seconds since the epoch.
-        expires_at: u64,
-    },
+    VapidAuthorization(VapidAuthorizationResponse) = "vapidAuthorization";
     /// A relay signing key was created.
-    RelayKey {
-        /// Key id (`kid`).
-        kid: String,
-        /// Its public JWK.
-        jwk: Jwk,
-    },
+    RelayKey(RelayKeyResponse) = "relayKey";
     /// A relay token.
-    RelayToken {
-        /// Compact JWS.
-        token: String,
-        /// Token id.
-        jti: String,
-        /// Expiry, seconds since the epoch.
-        expires_at: u64,
-    },
+    RelayToken(RelayTokenResponse) = "relayToken";
     /// The shard's relay public keys.
-    Jwks {
-        /// `{"keys": [...]}`.
-        jwks: Jwks,
-    },
+    Jwks(JwksResponse) = "jwks";
     /// A Signal prekey bundle.
-    SignalBundle {
-        /// The bundle, as libsignal peers expect it.
-        bundle: PreKeyBundle,
-    },
+    SignalBundle(SignalBundleResponse) = "signalBundle";
     /// Unused public one-time prekeys.
-    SignalOneTimePrekeys {
-        /// The prekeys.
-        prekeys: Vec<OneTimePrekeyInfo>,
-    },
+    SignalOneTimePrekeys(SignalOneTimePrekeysResponse) = "signalOneTimePrekeys";
     /// One-time prekeys were generated.
-    SignalReplenished {
-        /// How many were generated now.
-        generated: u32,
-        /// How many unused ones exist now.
-        available: u32,
-    },
+    SignalReplenished(SignalReplenishedResponse) = "signalReplenished";
     /// The signed prekey was rotated.
-    SignalSignedPrekey {
-        /// The new signed prekey id.
-        id: u32,
-    },
+    SignalSignedPrekey(SignalSignedPrekeyResponse) = "signalSignedPrekey";
     /// An XEdDSA signature by the identity key over the page-signature message.
-    SignalSignature {
-        /// 64 bytes, base64url.
-        signature: String,
-    },
+    SignalSignature(SignalSignatureResponse) = "signalSignature";
     /// Signed public parts of new one-time envelope prekeys.
-    EnvelopePrekeys {
-        /// The identity key that signed them (base64url of `0x05 ‖ u`).
-        identity_key: String,
-        /// The prekeys, ready for upload.
-        prekeys: Vec<crate::envelope::SignedPrekey>,
-    },
+    EnvelopePrekeys(EnvelopePrekeysResponse) = "envelopePrekeys";
     /// The current epoch key.
-    EnvelopeEpochKey {
-        /// The identity key that signed it.
-        identity_key: String,
-        /// The epoch prekey.
-        prekey: crate::envelope::SignedPrekey,
-    },
+    EnvelopeEpochKey(EnvelopeEpochKeyResponse) = "envelopeEpochKey";
     /// An opened envelope (its one-time prekey is shredded).
-    EnvelopeOpened {
-        /// The prekey it was sealed to.
-        kid: String,
-        /// The message, base64url: the caller asked for it.
-        plaintext: String,
-        /// True when a one-time prekey was consumed (false for the epoch key).
-        shredded: bool,
-    },
+    EnvelopeOpened(EnvelopeOpenedResponse) = "envelopeOpened";
     /// The shard's audit log.
-    AuditExport {
-        /// JSON lines, one entry per line, then the checkpoint line.
-        jsonl: String,
-        /// Number of entries.
-        size: u64,
-        /// The audit public key (Ed25519, base64url).
-        audit_public_key: String,
-        /// Set when the stored log does not extend its signed checkpoint (entries cut or
-        /// rewritten): what failed. The export then carries the stored checkpoint, not a
-        /// fresh one.
-        tampered: Option<String>,
-    },
+    AuditExport(AuditExportResponse) = "auditExport";
     /// The audit log verified.
-    AuditVerified {
-        /// Entries in the log.
-        size: u64,
-        /// Entries covered by the signed checkpoint.
-        checkpoint_size: u64,
-        /// Head hash, base64url.
-        head: String,
-    },
+    AuditVerified(AuditVerifiedResponse) = "auditVerified";
 }

@@ -4,7 +4,10 @@ use rand_core::CryptoRng;
 use serde::{Deserialize, Serialize};
 
 use super::records::{KeyHeader, KeyKind, KeyRecord, record_key};
-use super::{Kms, OneTimePrekeyInfo, Response};
+use super::{
+    Kms, OneTimePrekeyInfo, SignalBundleResponse, SignalOneTimePrekeysResponse,
+    SignalReplenishedResponse, SignalSignatureResponse, SignalSignedPrekeyResponse,
+};
 use crate::audit::Outcome;
 use crate::clock::Clock;
 use crate::device::DeviceKey;
@@ -339,7 +342,7 @@ impl<S: Store, C: Clock, R: CryptoRng, P: Pbkdf2Provider, D: DeviceKey> Kms<S, C
         &mut self,
         o: &Origin,
         one_time: bool,
-    ) -> Result<Response, Error> {
+    ) -> Result<SignalBundleResponse, Error> {
         let l = self.ensure_signal(o).await?;
         let signed = self
             .load_signed(o, &l.identity, l.state.current_signed_id)
@@ -369,10 +372,13 @@ impl<S: Store, C: Clock, R: CryptoRng, P: Pbkdf2Provider, D: DeviceKey> Kms<S, C
             otpk.as_ref(),
             &kyber,
         );
-        Ok(Response::SignalBundle { bundle })
+        Ok(SignalBundleResponse { bundle })
     }
 
-    pub(super) async fn signal_one_time_prekeys(&mut self, o: &Origin) -> Result<Response, Error> {
+    pub(super) async fn signal_one_time_prekeys(
+        &mut self,
+        o: &Origin,
+    ) -> Result<SignalOneTimePrekeysResponse, Error> {
         self.ensure_signal(o).await?;
         let prekeys = self
             .one_time_prekeys(o)
@@ -383,14 +389,14 @@ impl<S: Store, C: Clock, R: CryptoRng, P: Pbkdf2Provider, D: DeviceKey> Kms<S, C
                 public_key: crate::b64::encode(&rec.header.public_key),
             })
             .collect();
-        Ok(Response::SignalOneTimePrekeys { prekeys })
+        Ok(SignalOneTimePrekeysResponse { prekeys })
     }
 
     pub(super) async fn signal_replenish(
         &mut self,
         o: &Origin,
         target: Option<u32>,
-    ) -> Result<Response, Error> {
+    ) -> Result<SignalReplenishedResponse, Error> {
         let l = self.ensure_signal(o).await?;
         let target = target.unwrap_or(self.config.one_time_prekey_high_water);
         let available = u32::try_from(self.one_time_prekeys(o).await?.len()).unwrap_or(u32::MAX);
@@ -401,7 +407,7 @@ impl<S: Store, C: Clock, R: CryptoRng, P: Pbkdf2Provider, D: DeviceKey> Kms<S, C
             )));
         }
         if count == 0 {
-            return Ok(Response::SignalReplenished {
+            return Ok(SignalReplenishedResponse {
                 generated: 0,
                 available,
             });
@@ -421,7 +427,7 @@ impl<S: Store, C: Clock, R: CryptoRng, P: Pbkdf2Provider, D: DeviceKey> Kms<S, C
         }
         self.commit(o, tx, "signal.replenish", None, Outcome::Ok)
             .await?;
-        Ok(Response::SignalReplenished {
+        Ok(SignalReplenishedResponse {
             generated: count,
             available: available + count,
         })
@@ -430,7 +436,7 @@ impl<S: Store, C: Clock, R: CryptoRng, P: Pbkdf2Provider, D: DeviceKey> Kms<S, C
     pub(super) async fn signal_rotate_signed_prekey(
         &mut self,
         o: &Origin,
-    ) -> Result<Response, Error> {
+    ) -> Result<SignalSignedPrekeyResponse, Error> {
         let l = self.ensure_signal(o).await?;
         let id = l.state.next_signed_id;
         let spk = self.signed_prekey_record(o, &l.identity, id)?;
@@ -464,7 +470,7 @@ impl<S: Store, C: Clock, R: CryptoRng, P: Pbkdf2Provider, D: DeviceKey> Kms<S, C
             Outcome::Ok,
         )
         .await?;
-        Ok(Response::SignalSignedPrekey { id })
+        Ok(SignalSignedPrekeyResponse { id })
     }
 
     pub(super) async fn signal_identity(&mut self, o: &Origin) -> Result<IdentityKeyPair, Error> {
@@ -475,7 +481,7 @@ impl<S: Store, C: Clock, R: CryptoRng, P: Pbkdf2Provider, D: DeviceKey> Kms<S, C
         &mut self,
         o: &Origin,
         message: &[u8],
-    ) -> Result<Response, Error> {
+    ) -> Result<SignalSignatureResponse, Error> {
         let l = self.ensure_signal(o).await?;
         let signature = page_signature::sign(&l.identity, &mut self.rng, o.as_str(), message);
         self.commit(
@@ -486,7 +492,7 @@ impl<S: Store, C: Clock, R: CryptoRng, P: Pbkdf2Provider, D: DeviceKey> Kms<S, C
             Outcome::Ok,
         )
         .await?;
-        Ok(Response::SignalSignature {
+        Ok(SignalSignatureResponse {
             signature: crate::b64::encode(signature),
         })
     }

@@ -3,7 +3,10 @@
 use rand_core::CryptoRng;
 
 use super::records::{KeyHeader, KeyKind, KeyRecord, record_key};
-use super::{Kms, Response};
+use super::{
+    JwksResponse, Kms, RelayKeyResponse, RelayTokenResponse, VapidAuthorizationResponse,
+    VapidPublicKeyResponse,
+};
 use crate::audit::Outcome;
 use crate::clock::Clock;
 use crate::device::DeviceKey;
@@ -108,12 +111,15 @@ impl<S: Store, C: Clock, R: CryptoRng, P: Pbkdf2Provider, D: DeviceKey> Kms<S, C
         Ok(rec)
     }
 
-    pub(super) async fn vapid_public_key(&mut self, o: &Origin) -> Result<Response, Error> {
+    pub(super) async fn vapid_public_key(
+        &mut self,
+        o: &Origin,
+    ) -> Result<VapidPublicKeyResponse, Error> {
         let rec = match self.vapid_record(o).await? {
             Some((_, _, rec)) => rec,
             None => self.create_vapid(o, None, "vapid.create").await?,
         };
-        Ok(Response::VapidPublicKey {
+        Ok(VapidPublicKeyResponse {
             key_id: rec.header.id.clone(),
             application_server_key: crate::b64::encode(&rec.header.public_key),
         })
@@ -125,7 +131,7 @@ impl<S: Store, C: Clock, R: CryptoRng, P: Pbkdf2Provider, D: DeviceKey> Kms<S, C
         aud: &str,
         sub: Option<&str>,
         exp: Option<u64>,
-    ) -> Result<Response, Error> {
+    ) -> Result<VapidAuthorizationResponse, Error> {
         let rec = match self.vapid_record(o).await? {
             Some((_, _, rec)) => rec,
             None => self.create_vapid(o, None, "vapid.create").await?,
@@ -150,17 +156,20 @@ impl<S: Store, C: Clock, R: CryptoRng, P: Pbkdf2Provider, D: DeviceKey> Kms<S, C
             Outcome::Ok,
         )
         .await?;
-        Ok(Response::VapidAuthorization {
+        Ok(VapidAuthorizationResponse {
             header: auth.header,
             token: auth.token,
             expires_at: auth.expires_at,
         })
     }
 
-    pub(super) async fn vapid_rotate(&mut self, o: &Origin) -> Result<Response, Error> {
+    pub(super) async fn vapid_rotate(
+        &mut self,
+        o: &Origin,
+    ) -> Result<VapidPublicKeyResponse, Error> {
         let old = self.vapid_record(o).await?.map(|(k, raw, _)| (k, raw));
         let rec = self.create_vapid(o, old, "vapid.rotate").await?;
-        Ok(Response::VapidPublicKey {
+        Ok(VapidPublicKeyResponse {
             key_id: rec.header.id.clone(),
             application_server_key: crate::b64::encode(&rec.header.public_key),
         })
@@ -170,7 +179,7 @@ impl<S: Store, C: Clock, R: CryptoRng, P: Pbkdf2Provider, D: DeviceKey> Kms<S, C
         &mut self,
         o: &Origin,
         alg: RelayAlg,
-    ) -> Result<Response, Error> {
+    ) -> Result<RelayKeyResponse, Error> {
         let alg = match alg {
             RelayAlg::ES256 => JwsAlg::ES256,
             RelayAlg::EdDSA => JwsAlg::EdDSA,
@@ -185,7 +194,7 @@ impl<S: Store, C: Clock, R: CryptoRng, P: Pbkdf2Provider, D: DeviceKey> Kms<S, C
         self.commit(o, tx, "relay.create-key", Some(&id), Outcome::Ok)
             .await?;
         let jwk = Jwk::from_public_key(&key.public_key(), Some(&kid));
-        Ok(Response::RelayKey { kid, jwk })
+        Ok(RelayKeyResponse { kid, jwk })
     }
 
     pub(super) async fn relay_token(
@@ -196,7 +205,7 @@ impl<S: Store, C: Clock, R: CryptoRng, P: Pbkdf2Provider, D: DeviceKey> Kms<S, C
         iss: Option<&str>,
         scope: Option<&[String]>,
         ttl_secs: Option<u64>,
-    ) -> Result<Response, Error> {
+    ) -> Result<RelayTokenResponse, Error> {
         let id = format!("{}{kid}", KeyKind::Relay.prefix());
         let raw = self
             .store
@@ -220,14 +229,14 @@ impl<S: Store, C: Clock, R: CryptoRng, P: Pbkdf2Provider, D: DeviceKey> Kms<S, C
         .map_err(|e| Error::bad_request(e.to_string()))?;
         self.commit(o, Transaction::new(), "relay.sign", Some(&id), Outcome::Ok)
             .await?;
-        Ok(Response::RelayToken {
+        Ok(RelayTokenResponse {
             token: issued.token,
             jti: issued.jti,
             expires_at: issued.expires_at,
         })
     }
 
-    pub(super) async fn relay_jwks(&self, o: &Origin) -> Result<Response, Error> {
+    pub(super) async fn relay_jwks(&self, o: &Origin) -> Result<JwksResponse, Error> {
         let mut jwks = Jwks::default();
         for (_, _, rec) in self.shard_records(o, Some(KeyKind::Relay)).await? {
             let alg =
@@ -241,6 +250,6 @@ impl<S: Store, C: Clock, R: CryptoRng, P: Pbkdf2Provider, D: DeviceKey> Kms<S, C
                 .unwrap_or_default();
             jwks.keys.push(Jwk::from_public_key(&pk, Some(kid)));
         }
-        Ok(Response::Jwks { jwks })
+        Ok(JwksResponse { jwks })
     }
 }

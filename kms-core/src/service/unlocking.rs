@@ -5,7 +5,9 @@ use serde::{Deserialize, Serialize};
 
 use super::records::{KeyHeader, KeyKind, KeyRecord, record_key, shard_prefix};
 use super::{
-    CHALLENGE_TTL_MS, Challenge, Kms, MAX_ATTEMPTS, MethodInfo, Protection, Response, Session,
+    CHALLENGE_TTL_MS, Challenge, ChallengeResponse, KeysResponse, Kms, MAX_ATTEMPTS,
+    MethodAddedResponse, MethodInfo, MethodsResponse, PrfInputResponse, Protection, Session,
+    StatusResponse, UnlockedResponse,
 };
 use crate::audit::Outcome;
 use crate::clock::Clock;
@@ -166,11 +168,11 @@ impl<S: Store, C: Clock, R: CryptoRng, P: Pbkdf2Provider, D: DeviceKey> Kms<S, C
         UnlockRecord::seal(id, label, now, params, kek, k_wrap, &mut self.rng)
     }
 
-    pub(super) async fn status(&self, caller: &Caller) -> Result<Response, Error> {
+    pub(super) async fn status(&self, caller: &Caller) -> Result<StatusResponse, Error> {
         let methods = self.methods().await?;
         let (_, backoff) = self.backoff().await?;
         let now = self.clock.now_ms();
-        Ok(Response::Status {
+        Ok(StatusResponse {
             initialized: self.store.get(SETUP_KEY).await?.is_some(),
             unlocked: self.is_unlocked(),
             session_expires_ms: self.session.as_ref().and_then(|s| s.expires_ms),
@@ -191,7 +193,7 @@ impl<S: Store, C: Clock, R: CryptoRng, P: Pbkdf2Provider, D: DeviceKey> Kms<S, C
         &mut self,
         caller: &Caller,
         passphrase: &SecretInput,
-    ) -> Result<Response, Error> {
+    ) -> Result<UnlockedResponse, Error> {
         let o = caller.origin();
         if self.store.get(SETUP_KEY).await?.is_some()
             || !self.store.list(METHOD_PREFIX).await?.is_empty()
@@ -237,20 +239,20 @@ impl<S: Store, C: Clock, R: CryptoRng, P: Pbkdf2Provider, D: DeviceKey> Kms<S, C
             expires_ms: None,
             fresh_until_ms: self.fresh_until(caller),
         });
-        Ok(Response::Unlocked {
+        Ok(UnlockedResponse {
             method_id: id,
             session_expires_ms: None,
         })
     }
 
-    pub(super) async fn lock(&mut self, o: &Origin) -> Result<Response, Error> {
+    pub(super) async fn lock(&mut self, o: &Origin) -> Result<(), Error> {
         if self.session.is_some() {
             self.commit(o, Transaction::new(), "lock", None, Outcome::Ok)
                 .await?;
         }
         self.session = None;
         self.challenge = None;
-        Ok(Response::Done)
+        Ok(())
     }
 
     /// The audit key's record (its header holds the public key).
@@ -311,7 +313,7 @@ impl<S: Store, C: Clock, R: CryptoRng, P: Pbkdf2Provider, D: DeviceKey> Kms<S, C
         method_id: String,
         expires_ms: Option<u64>,
         mut tx: Transaction,
-    ) -> Result<Response, Error> {
+    ) -> Result<UnlockedResponse, Error> {
         let o = caller.origin();
         let audit_key = self.open_audit_key(&kek).await?;
         tx.delete(BACKOFF_KEY);
@@ -340,7 +342,7 @@ impl<S: Store, C: Clock, R: CryptoRng, P: Pbkdf2Provider, D: DeviceKey> Kms<S, C
             expires_ms,
             fresh_until_ms: self.fresh_until(caller),
         });
-        Ok(Response::Unlocked {
+        Ok(UnlockedResponse {
             method_id,
             session_expires_ms: expires_ms,
         })
@@ -350,7 +352,7 @@ impl<S: Store, C: Clock, R: CryptoRng, P: Pbkdf2Provider, D: DeviceKey> Kms<S, C
         &mut self,
         caller: &Caller,
         passphrase: &SecretInput,
-    ) -> Result<Response, Error> {
+    ) -> Result<UnlockedResponse, Error> {
         const OP: &str = "unlock.passphrase";
         let o = caller.origin();
         let methods = self.methods().await?;
@@ -384,7 +386,7 @@ impl<S: Store, C: Clock, R: CryptoRng, P: Pbkdf2Provider, D: DeviceKey> Kms<S, C
         caller: &Caller,
         credential_id: &Bytes,
         prf_output: &SecretInput,
-    ) -> Result<Response, Error> {
+    ) -> Result<UnlockedResponse, Error> {
         const OP: &str = "unlock.prf";
         let o = caller.origin();
         let methods = self.methods().await?;
@@ -408,7 +410,7 @@ impl<S: Store, C: Clock, R: CryptoRng, P: Pbkdf2Provider, D: DeviceKey> Kms<S, C
         Err(self.deny(o, OP, id.as_deref(), Error::BadCredential).await)
     }
 
-    pub(super) async fn gate_challenge(&mut self) -> Result<Response, Error> {
+    pub(super) async fn gate_challenge(&mut self) -> Result<ChallengeResponse, Error> {
         let mut bytes = [0u8; 32];
         self.rng.fill_bytes(&mut bytes);
         let expires_ms = self.clock.now_ms() + CHALLENGE_TTL_MS;
@@ -424,7 +426,7 @@ impl<S: Store, C: Clock, R: CryptoRng, P: Pbkdf2Provider, D: DeviceKey> Kms<S, C
                 _ => None,
             })
             .collect();
-        Ok(Response::Challenge {
+        Ok(ChallengeResponse {
             challenge: crate::b64::encode(bytes),
             rp_id: self.config.rp_id.clone(),
             credential_ids,
@@ -450,7 +452,7 @@ impl<S: Store, C: Clock, R: CryptoRng, P: Pbkdf2Provider, D: DeviceKey> Kms<S, C
         authenticator_data: &Bytes,
         client_data_json: &Bytes,
         signature: &Bytes,
-    ) -> Result<Response, Error> {
+    ) -> Result<UnlockedResponse, Error> {
         const OP: &str = "unlock.gate";
         let o = caller.origin();
         let challenge = self.take_challenge()?;
@@ -528,9 +530,9 @@ impl<S: Store, C: Clock, R: CryptoRng, P: Pbkdf2Provider, D: DeviceKey> Kms<S, C
             })
     }
 
-    pub(super) async fn list_methods(&self) -> Result<Response, Error> {
+    pub(super) async fn list_methods(&self) -> Result<MethodsResponse, Error> {
         let methods = self.methods().await?;
-        Ok(Response::Methods {
+        Ok(MethodsResponse {
             methods: methods.iter().map(|m| method_info(&m.rec, false)).collect(),
         })
     }
@@ -540,12 +542,12 @@ impl<S: Store, C: Clock, R: CryptoRng, P: Pbkdf2Provider, D: DeviceKey> Kms<S, C
         o: &Origin,
         op: &str,
         rec: UnlockRecord,
-    ) -> Result<Response, Error> {
+    ) -> Result<MethodAddedResponse, Error> {
         let key = format!("{METHOD_PREFIX}{}", rec.id);
         let mut tx = Transaction::new();
         tx.check(Check::Absent(key.clone())).put(key, rec.encode());
         self.commit(o, tx, op, Some(&rec.id), Outcome::Ok).await?;
-        Ok(Response::MethodAdded {
+        Ok(MethodAddedResponse {
             method: method_info(&rec, false),
         })
     }
@@ -555,7 +557,7 @@ impl<S: Store, C: Clock, R: CryptoRng, P: Pbkdf2Provider, D: DeviceKey> Kms<S, C
         o: &Origin,
         passphrase: &SecretInput,
         label: Option<String>,
-    ) -> Result<Response, Error> {
+    ) -> Result<MethodAddedResponse, Error> {
         check_label(&label)?;
         let kek = self.kek()?.clone();
         unlock::check_passphrase(&passphrase.0).map_err(unlock_error)?;
@@ -572,7 +574,7 @@ impl<S: Store, C: Clock, R: CryptoRng, P: Pbkdf2Provider, D: DeviceKey> Kms<S, C
         o: &Origin,
         method_id: &str,
         passphrase: &SecretInput,
-    ) -> Result<Response, Error> {
+    ) -> Result<(), Error> {
         let kek = self.kek()?.clone();
         unlock::check_passphrase(&passphrase.0).map_err(unlock_error)?;
         let m = self
@@ -611,13 +613,13 @@ impl<S: Store, C: Clock, R: CryptoRng, P: Pbkdf2Provider, D: DeviceKey> Kms<S, C
             Outcome::Ok,
         )
         .await?;
-        Ok(Response::Done)
+        Ok(())
     }
 
-    pub(super) fn new_prf_input(&mut self) -> Result<Response, Error> {
+    pub(super) fn new_prf_input(&mut self) -> Result<PrfInputResponse, Error> {
         let mut input = [0u8; 32];
         self.rng.fill_bytes(&mut input);
-        Ok(Response::PrfInput {
+        Ok(PrfInputResponse {
             prf_input: crate::b64::encode(input),
         })
     }
@@ -629,7 +631,7 @@ impl<S: Store, C: Clock, R: CryptoRng, P: Pbkdf2Provider, D: DeviceKey> Kms<S, C
         prf_input: &Bytes,
         prf_output: &SecretInput,
         label: Option<String>,
-    ) -> Result<Response, Error> {
+    ) -> Result<MethodAddedResponse, Error> {
         check_label(&label)?;
         let kek = self.kek()?.clone();
         if credential_id.0.is_empty() || credential_id.0.len() > 1023 {
@@ -656,7 +658,7 @@ impl<S: Store, C: Clock, R: CryptoRng, P: Pbkdf2Provider, D: DeviceKey> Kms<S, C
         attestation_object: &Bytes,
         client_data_json: &Bytes,
         label: Option<String>,
-    ) -> Result<Response, Error> {
+    ) -> Result<MethodAddedResponse, Error> {
         check_label(&label)?;
         let kek = self.kek()?.clone();
         let challenge = self.take_challenge()?;
@@ -678,11 +680,7 @@ impl<S: Store, C: Clock, R: CryptoRng, P: Pbkdf2Provider, D: DeviceKey> Kms<S, C
         self.add_method(o, "methods.add-gate", rec).await
     }
 
-    pub(super) async fn remove_method(
-        &mut self,
-        o: &Origin,
-        method_id: &str,
-    ) -> Result<Response, Error> {
+    pub(super) async fn remove_method(&mut self, o: &Origin, method_id: &str) -> Result<(), Error> {
         self.kek()?;
         let methods = self.methods().await?;
         let m = methods
@@ -697,7 +695,7 @@ impl<S: Store, C: Clock, R: CryptoRng, P: Pbkdf2Provider, D: DeviceKey> Kms<S, C
             .delete(m.key.clone());
         self.commit(o, tx, "methods.remove", Some(method_id), Outcome::Ok)
             .await?;
-        Ok(Response::Done)
+        Ok(())
     }
 
     /// Every key record of the shard, integrity-checked (opened) with the KEK.
@@ -722,7 +720,7 @@ impl<S: Store, C: Clock, R: CryptoRng, P: Pbkdf2Provider, D: DeviceKey> Kms<S, C
         Ok(out)
     }
 
-    pub(super) async fn list_keys(&self, o: &Origin) -> Result<Response, Error> {
+    pub(super) async fn list_keys(&self, o: &Origin) -> Result<KeysResponse, Error> {
         let keys = self
             .shard_records(o, None)
             .await?
@@ -730,10 +728,10 @@ impl<S: Store, C: Clock, R: CryptoRng, P: Pbkdf2Provider, D: DeviceKey> Kms<S, C
             .filter(|(_, _, r)| r.header.kind != KeyKind::SignalState)
             .map(|(_, _, r)| (&r.header).into())
             .collect();
-        Ok(Response::Keys { keys })
+        Ok(KeysResponse { keys })
     }
 
-    pub(super) async fn delete_key(&mut self, o: &Origin, key_id: &str) -> Result<Response, Error> {
+    pub(super) async fn delete_key(&mut self, o: &Origin, key_id: &str) -> Result<(), Error> {
         self.kek()?;
         let key = record_key(o, key_id);
         let raw = self
@@ -746,6 +744,6 @@ impl<S: Store, C: Clock, R: CryptoRng, P: Pbkdf2Provider, D: DeviceKey> Kms<S, C
         tx.check(Check::Equals(key.clone(), raw)).delete(key);
         self.commit(o, tx, "keys.delete", Some(key_id), Outcome::Ok)
             .await?;
-        Ok(Response::Done)
+        Ok(())
     }
 }

@@ -26,8 +26,12 @@ use kms_core::clock::{Clock, SystemClock};
 use kms_core::envelope::{Envelope, SignedPrekey};
 use kms_core::origin::Origin;
 use kms_core::rpc::policy::Caller;
-use kms_core::rpc::{RelayAlg, Request, SecretInput};
-use kms_core::service::{KeyKind, Kms, Response};
+use kms_core::rpc::{
+    EnvelopeEpochKeyParams, EnvelopeOpenParams, EnvelopePrekeysParams, Method, RelayAlg,
+    RelayCreateKeyParams, RelayTokenParams, SecretInput, SetupParams, UnlockPassphraseParams,
+    methods,
+};
+use kms_core::service::{KeyKind, Kms};
 use kms_relay::client::VendingClient;
 use kms_relay::server::UPLOAD_SCOPE;
 use kms_relay::vault::SqliteStore;
@@ -98,13 +102,12 @@ fn passphrase(cli: &Cli) -> Result<SecretInput, String> {
     Ok(SecretInput::from(text.trim_end_matches(['\r', '\n'])))
 }
 
-/// Runs `req` as the vault's owner: this CLI is the owner's own trusted surface, the
+/// Calls method `M` as the vault's owner: this CLI is the owner's own trusted surface, the
 /// native counterpart of the enclave's UI.
-fn call(v: &mut Vault, origin: &str, req: Request) -> Result<Response, String> {
-    let method = req.method();
+fn call<M: Method>(v: &mut Vault, origin: &str, params: M::Params) -> Result<M::Output, String> {
     let origin = Origin::parse(origin).map_err(|e| e.to_string())?;
-    pollster::block_on(v.handle(&Caller::EnclaveUi(origin), req))
-        .map_err(|e| format!("{method}: {} ({e})", e.code()))
+    pollster::block_on(v.call::<M>(&Caller::EnclaveUi(origin), params))
+        .map_err(|e| format!("{}: {} ({e})", M::NAME, e.code()))
 }
 
 fn open_vault(cli: &Cli, create: bool) -> Result<Vault, String> {
@@ -116,34 +119,29 @@ fn open_vault(cli: &Cli, create: bool) -> Result<Vault, String> {
     }
     let store = SqliteStore::open(&cli.vault).map_err(|e| e.to_string())?;
     let mut v = Kms::new(store, SystemClock, rand::rng());
-    let req = if create {
-        Request::Setup {
-            passphrase: passphrase(cli)?,
-        }
+    let passphrase = passphrase(cli)?;
+    if create {
+        call::<methods::Setup>(&mut v, &cli.origin, SetupParams { passphrase })?;
     } else {
-        Request::UnlockPassphrase {
-            passphrase: passphrase(cli)?,
-        }
-    };
-    call(&mut v, &cli.origin, req)?;
+        let params = UnlockPassphraseParams { passphrase };
+        call::<methods::UnlockPassphrase>(&mut v, &cli.origin, params)?;
+    }
     Ok(v)
 }
 
 fn relay_kid(v: &mut Vault, origin: &str) -> Result<String, String> {
-    match call(v, origin, Request::ListKeys)? {
-        Response::Keys { keys } => keys
-            .iter()
-            .find(|k| k.kind == KeyKind::Relay)
-            .and_then(|k| k.id.strip_prefix(KeyKind::Relay.prefix()))
-            .map(str::to_owned)
-            .ok_or_else(|| "the vault has no relay key".to_owned()),
-        _ => Err("unexpected answer to keys.list".into()),
-    }
+    call::<methods::ListKeys>(v, origin, ())?
+        .keys
+        .iter()
+        .find(|k| k.kind == KeyKind::Relay)
+        .and_then(|k| k.id.strip_prefix(KeyKind::Relay.prefix()))
+        .map(str::to_owned)
+        .ok_or_else(|| "the vault has no relay key".to_owned())
 }
 
 fn upload_token(v: &mut Vault, cli: &Cli) -> Result<String, String> {
     let kid = relay_kid(v, &cli.origin)?;
-    let req = Request::RelayToken {
+    let params = RelayTokenParams {
         kid,
         aud: cli
             .opts
@@ -154,24 +152,16 @@ fn upload_token(v: &mut Vault, cli: &Cli) -> Result<String, String> {
         scope: Some(vec![UPLOAD_SCOPE.to_owned()]),
         ttl_secs: Some(120),
     };
-    match call(v, &cli.origin, req)? {
-        Response::RelayToken { token, .. } => Ok(token),
-        _ => Err("unexpected answer to relay.token".into()),
-    }
+    Ok(call::<methods::RelayToken>(v, &cli.origin, params)?.token)
 }
 
 fn epoch(v: &mut Vault, cli: &Cli, rotate: bool) -> Result<(String, SignedPrekey), String> {
-    let req = Request::EnvelopeEpochKey {
+    let params = EnvelopeEpochKeyParams {
         hybrid: Some(!cli.flags.iter().any(|f| f == "classic")),
         rotate: Some(rotate),
     };
-    match call(v, &cli.origin, req)? {
-        Response::EnvelopeEpochKey {
-            identity_key,
-            prekey,
-        } => Ok((identity_key, prekey)),
-        _ => Err("unexpected answer to envelope.epochKey".into()),
-    }
+    let epoch = call::<methods::EnvelopeEpochKey>(v, &cli.origin, params)?;
+    Ok((epoch.identity_key, epoch.prekey))
 }
 
 fn run(cli: &Cli) -> Result<(), String> {
@@ -184,22 +174,17 @@ fn run(cli: &Cli) -> Result<(), String> {
                 return Err(format!("{} already exists", cli.vault.display()));
             }
             let mut v = open_vault(cli, true)?;
-            call(
-                &mut v,
-                &cli.origin,
-                Request::RelayCreateKey {
-                    alg: RelayAlg::EdDSA,
-                },
-            )?;
+            let params = RelayCreateKeyParams {
+                alg: RelayAlg::EdDSA,
+            };
+            call::<methods::RelayCreateKey>(&mut v, &cli.origin, params)?;
             let (identity, _) = epoch(&mut v, cli, false)?;
             say(format!("vault created: {}", cli.vault.display()))?;
             say(format!("identity key: {identity}"))
         }
         ["vault", "status"] => {
             let mut v = open_vault(cli, false)?;
-            let Response::Keys { keys } = call(&mut v, &cli.origin, Request::ListKeys)? else {
-                return Err("unexpected answer to keys.list".into());
-            };
+            let keys = call::<methods::ListKeys>(&mut v, &cli.origin, ())?.keys;
             let count = |kind| keys.iter().filter(|k| k.kind == kind).count();
             say(format!("vault: {} (unlocked)", cli.vault.display()))?;
             say(format!("origin shard: {}", cli.origin))?;
@@ -212,12 +197,8 @@ fn run(cli: &Cli) -> Result<(), String> {
                 count(KeyKind::EnvelopeEpoch)
             ))?;
             say(format!("relay keys: {}", count(KeyKind::Relay)))?;
-            if let Response::AuditVerified { size, .. } =
-                call(&mut v, &cli.origin, Request::AuditVerify)?
-            {
-                say(format!("audit log: {size} entries, verified"))?;
-            }
-            Ok(())
+            let audit = call::<methods::AuditVerify>(&mut v, &cli.origin, ())?;
+            say(format!("audit log: {} entries, verified", audit.size))
         }
         ["vault", "identity"] => {
             let mut v = open_vault(cli, false)?;
@@ -226,12 +207,8 @@ fn run(cli: &Cli) -> Result<(), String> {
         }
         ["vault", "jwks"] => {
             let mut v = open_vault(cli, false)?;
-            match call(&mut v, &cli.origin, Request::RelayJwks)? {
-                Response::Jwks { jwks } => {
-                    say(serde_json::to_string(&jwks).map_err(|e| e.to_string())?)
-                }
-                _ => Err("unexpected answer to relay.jwks".into()),
-            }
+            let jwks = call::<methods::RelayJwks>(&mut v, &cli.origin, ())?.jwks;
+            say(serde_json::to_string(&jwks).map_err(|e| e.to_string())?)
         }
         ["prekeys", "replenish"] => {
             let number = |name: &str| -> Result<Option<u32>, String> {
@@ -259,14 +236,12 @@ fn run(cli: &Cli) -> Result<(), String> {
             let mut left = count;
             while left > 0 {
                 let n = left.min(1000);
-                let req = Request::EnvelopePrekeys {
+                let params = EnvelopePrekeysParams {
                     count: n,
                     hybrid: Some(!cli.flags.iter().any(|f| f == "classic")),
                 };
-                match call(&mut v, &cli.origin, req)? {
-                    Response::EnvelopePrekeys { prekeys: p, .. } => prekeys.extend(p),
-                    _ => return Err("unexpected answer to envelope.prekeys".into()),
-                }
+                let more = call::<methods::EnvelopePrekeys>(&mut v, &cli.origin, params)?;
+                prekeys.extend(more.prekeys);
                 left -= n;
             }
             match (cli.opts.get("server"), cli.opts.get("sql")) {
@@ -320,19 +295,16 @@ fn run(cli: &Cli) -> Result<(), String> {
             let envelope: Envelope =
                 serde_json::from_str(&text).map_err(|e| format!("{file}: {e}"))?;
             let mut v = open_vault(cli, false)?;
-            match call(&mut v, &cli.origin, Request::EnvelopeOpen { envelope })? {
-                Response::EnvelopeOpened { plaintext, .. } => {
-                    let bytes = Zeroizing::new(
-                        kms_core::b64::decode(&plaintext).map_err(|e| e.to_string())?,
-                    );
-                    let mut stdout = std::io::stdout().lock();
-                    stdout
-                        .write_all(&bytes)
-                        .and_then(|()| stdout.flush())
-                        .map_err(|e| e.to_string())
-                }
-                _ => Err("unexpected answer to envelope.open".into()),
-            }
+            let params = EnvelopeOpenParams { envelope };
+            let opened = call::<methods::EnvelopeOpen>(&mut v, &cli.origin, params)?;
+            let bytes = Zeroizing::new(
+                kms_core::b64::decode(&opened.plaintext).map_err(|e| e.to_string())?,
+            );
+            let mut stdout = std::io::stdout().lock();
+            stdout
+                .write_all(&bytes)
+                .and_then(|()| stdout.flush())
+                .map_err(|e| e.to_string())
         }
         _ => Err(
             "usage: kms-relay-admin [--vault FILE] (vault init|status|identity|jwks \

@@ -9,15 +9,41 @@ export type SecretInput = string | Uint8Array;
 
 export type RelayAlg = "ES256" | "EdDSA";
 
-export type Request = { "method": "ping" } | { "method": "status" } | { "method": "setup", "params": { 
+export type Envelope = { 
+/**
+ * Format id.
+ */
+format: string, 
+/**
+ * The prekey it is sealed to.
+ */
+kid: string, 
+/**
+ * The sender's ephemeral X25519 public key (`0x05 ‖ u`).
+ */
+epk: string, 
+/**
+ * The ML-KEM-768 ciphertext (`0xE7 ‖ c`), hybrid only.
+ */
+kem_ct?: string, 
+/**
+ * AES-256-GCM ciphertext ‖ tag.
+ */
+ct: string, };
+
+export type SetupParams = { 
 /**
  * The passphrase (at least 8 bytes).
  */
-passphrase: SecretInput, } } | { "method": "lock" } | { "method": "unlock.passphrase", "params": { 
+passphrase: SecretInput, };
+
+export type UnlockPassphraseParams = { 
 /**
  * The passphrase.
  */
-passphrase: SecretInput, } } | { "method": "unlock.prf", "params": { 
+passphrase: SecretInput, };
+
+export type UnlockPrfParams = { 
 /**
  * Credential id of the passkey.
  */
@@ -25,7 +51,9 @@ credentialId: Bytes,
 /**
  * PRF output for the method's `prfInput`.
  */
-prfOutput: SecretInput, } } | { "method": "unlock.gateChallenge" } | { "method": "unlock.gate", "params": { 
+prfOutput: SecretInput, };
+
+export type UnlockGateParams = { 
 /**
  * Credential id.
  */
@@ -41,7 +69,9 @@ clientDataJson: Bytes,
 /**
  * Assertion signature.
  */
-signature: Bytes, } } | { "method": "methods.list" } | { "method": "methods.addPassphrase", "params": { 
+signature: Bytes, };
+
+export type AddPassphraseParams = { 
 /**
  * The new passphrase.
  */
@@ -49,7 +79,9 @@ passphrase: SecretInput,
 /**
  * Optional label.
  */
-label?: string, } } | { "method": "methods.changePassphrase", "params": { 
+label?: string, };
+
+export type ChangePassphraseParams = { 
 /**
  * The method to change.
  */
@@ -57,7 +89,9 @@ methodId: string,
 /**
  * The new passphrase.
  */
-passphrase: SecretInput, } } | { "method": "methods.prfInput" } | { "method": "methods.addPrf", "params": { 
+passphrase: SecretInput, };
+
+export type AddPrfParams = { 
 /**
  * Credential id of the passkey.
  */
@@ -73,7 +107,9 @@ prfOutput: SecretInput,
 /**
  * Optional label.
  */
-label?: string, } } | { "method": "methods.addGate", "params": { 
+label?: string, };
+
+export type AddGateParams = { 
 /**
  * `attestationObject`.
  */
@@ -85,15 +121,21 @@ clientDataJson: Bytes,
 /**
  * Optional label.
  */
-label?: string, } } | { "method": "methods.remove", "params": { 
+label?: string, };
+
+export type RemoveMethodParams = { 
 /**
  * The method id.
  */
-methodId: string, } } | { "method": "keys.list" } | { "method": "keys.delete", "params": { 
+methodId: string, };
+
+export type DeleteKeyParams = { 
 /**
  * The key id.
  */
-keyId: string, } } | { "method": "vapid.publicKey" } | { "method": "vapid.authorization", "params": { 
+keyId: string, };
+
+export type VapidAuthorizationParams = { 
 /**
  * Push service origin (https).
  */
@@ -105,11 +147,15 @@ sub?: string,
 /**
  * Expiry (seconds since the epoch); at most 24 h ahead, default 12 h.
  */
-exp?: number, } } | { "method": "vapid.rotate" } | { "method": "relay.createKey", "params": { 
+exp?: number, };
+
+export type RelayCreateKeyParams = { 
 /**
  * Algorithm.
  */
-alg: RelayAlg, } } | { "method": "relay.token", "params": { 
+alg: RelayAlg, };
+
+export type RelayTokenParams = { 
 /**
  * Signing key id (`kid`).
  */
@@ -129,19 +175,27 @@ scope?: Array<string>,
 /**
  * Lifetime in seconds (default 300, at most 3600).
  */
-ttlSecs?: number, } } | { "method": "relay.jwks" } | { "method": "signal.bundle", "params": { 
+ttlSecs?: number, };
+
+export type SignalBundleParams = { 
 /**
  * Include a one-time prekey (the first unused one) if any is left.
  */
-oneTime?: boolean, } } | { "method": "signal.oneTimePrekeys" } | { "method": "signal.replenish", "params": { 
+oneTime?: boolean, };
+
+export type SignalReplenishParams = { 
 /**
  * Desired number of unused one-time prekeys.
  */
-target?: number, } } | { "method": "signal.rotateSignedPrekey" } | { "method": "signal.sign", "params": { 
+target?: number, };
+
+export type SignalSignParams = { 
 /**
  * The page's message.
  */
-message: Bytes, } } | { "method": "envelope.prekeys", "params": { 
+message: Bytes, };
+
+export type EnvelopePrekeysParams = { 
 /**
  * How many (1 to 1000).
  */
@@ -149,7 +203,9 @@ count: number,
 /**
  * X25519 + ML-KEM-768 (default) or X25519 only.
  */
-hybrid?: boolean, } } | { "method": "envelope.epochKey", "params": { 
+hybrid?: boolean, };
+
+export type EnvelopeEpochKeyParams = { 
 /**
  * For a new key: X25519 + ML-KEM-768 (default) or X25519 only.
  */
@@ -157,11 +213,15 @@ hybrid?: boolean,
 /**
  * Create a new epoch key even if one exists.
  */
-rotate?: boolean, } } | { "method": "envelope.open", "params": { 
+rotate?: boolean, };
+
+export type EnvelopeOpenParams = { 
 /**
  * The envelope.
  */
-envelope: Envelope, } } | { "method": "audit.export" } | { "method": "audit.verify" };
+envelope: Envelope, };
+
+export type Request = { "method": "ping" } | { "method": "status" } | { "method": "setup", "params": SetupParams } | { "method": "lock" } | { "method": "unlock.passphrase", "params": UnlockPassphraseParams } | { "method": "unlock.prf", "params": UnlockPrfParams } | { "method": "unlock.gateChallenge" } | { "method": "unlock.gate", "params": UnlockGateParams } | { "method": "methods.list" } | { "method": "methods.addPassphrase", "params": AddPassphraseParams } | { "method": "methods.changePassphrase", "params": ChangePassphraseParams } | { "method": "methods.prfInput" } | { "method": "methods.addPrf", "params": AddPrfParams } | { "method": "methods.addGate", "params": AddGateParams } | { "method": "methods.remove", "params": RemoveMethodParams } | { "method": "keys.list" } | { "method": "keys.delete", "params": DeleteKeyParams } | { "method": "vapid.publicKey" } | { "method": "vapid.authorization", "params": VapidAuthorizationParams } | { "method": "vapid.rotate" } | { "method": "relay.createKey", "params": RelayCreateKeyParams } | { "method": "relay.token", "params": RelayTokenParams } | { "method": "relay.jwks" } | { "method": "signal.bundle", "params": SignalBundleParams } | { "method": "signal.oneTimePrekeys" } | { "method": "signal.replenish", "params": SignalReplenishParams } | { "method": "signal.rotateSignedPrekey" } | { "method": "signal.sign", "params": SignalSignParams } | { "method": "envelope.prekeys", "params": EnvelopePrekeysParams } | { "method": "envelope.epochKey", "params": EnvelopeEpochKeyParams } | { "method": "envelope.open", "params": EnvelopeOpenParams } | { "method": "audit.export" } | { "method": "audit.verify" };
 
 export type Ceremony = { "method": "ui.setup", "params": { 
 /**
@@ -374,29 +434,7 @@ pqc_pub_key?: string,
  */
 sig: string, };
 
-export type Envelope = { 
-/**
- * Format id.
- */
-format: string, 
-/**
- * The prekey it is sealed to.
- */
-kid: string, 
-/**
- * The sender's ephemeral X25519 public key (`0x05 ‖ u`).
- */
-epk: string, 
-/**
- * The ML-KEM-768 ciphertext (`0xE7 ‖ c`), hybrid only.
- */
-kem_ct?: string, 
-/**
- * AES-256-GCM ciphertext ‖ tag.
- */
-ct: string, };
-
-export type Response = { "type": "done" } | { "type": "status", 
+export type StatusResponse = { 
 /**
  * An unlock method exists.
  */
@@ -421,7 +459,9 @@ freshUntilMs: number | null,
 /**
  * Configured unlock methods.
  */
-methods: Array<MethodInfo>, } | { "type": "unlocked", 
+methods: Array<MethodInfo>, };
+
+export type UnlockedResponse = { 
 /**
  * The method that unlocked.
  */
@@ -429,7 +469,9 @@ methodId: string,
 /**
  * When the session ends, if it is time-limited.
  */
-sessionExpiresMs: number | null, } | { "type": "challenge", 
+sessionExpiresMs: number | null, };
+
+export type ChallengeResponse = { 
 /**
  * Challenge bytes, base64url.
  */
@@ -445,23 +487,33 @@ credentialIds: Array<string>,
 /**
  * When the challenge stops being accepted.
  */
-expiresMs: number, } | { "type": "prfInput", 
+expiresMs: number, };
+
+export type PrfInputResponse = { 
 /**
  * The input to pass as `prf.eval.first`.
  */
-prfInput: string, } | { "type": "methods", 
+prfInput: string, };
+
+export type MethodsResponse = { 
 /**
  * Methods.
  */
-methods: Array<MethodInfo>, } | { "type": "methodAdded", 
+methods: Array<MethodInfo>, };
+
+export type MethodAddedResponse = { 
 /**
  * The new method.
  */
-method: MethodInfo, } | { "type": "keys", 
+method: MethodInfo, };
+
+export type KeysResponse = { 
 /**
  * Public data of each key.
  */
-keys: Array<KeyInfo>, } | { "type": "vapidPublicKey", 
+keys: Array<KeyInfo>, };
+
+export type VapidPublicKeyResponse = { 
 /**
  * Key id.
  */
@@ -469,7 +521,9 @@ keyId: string,
 /**
  * base64url 65-byte uncompressed P-256 point (`applicationServerKey`).
  */
-applicationServerKey: string, } | { "type": "vapidAuthorization", 
+applicationServerKey: string, };
+
+export type VapidAuthorizationResponse = { 
 /**
  * `Authorization` header value: `vapid t=<jwt>, k=<key>`.
  */
@@ -481,7 +535,9 @@ token: string,
 /**
  * Expiry, seconds since the epoch.
  */
-expiresAt: number, } | { "type": "relayKey", 
+expiresAt: number, };
+
+export type RelayKeyResponse = { 
 /**
  * Key id (`kid`).
  */
@@ -489,7 +545,9 @@ kid: string,
 /**
  * Its public JWK.
  */
-jwk: Jwk, } | { "type": "relayToken", 
+jwk: Jwk, };
+
+export type RelayTokenResponse = { 
 /**
  * Compact JWS.
  */
@@ -501,19 +559,27 @@ jti: string,
 /**
  * Expiry, seconds since the epoch.
  */
-expiresAt: number, } | { "type": "jwks", 
+expiresAt: number, };
+
+export type JwksResponse = { 
 /**
  * `{"keys": [...]}`.
  */
-jwks: Jwks, } | { "type": "signalBundle", 
+jwks: Jwks, };
+
+export type SignalBundleResponse = { 
 /**
  * The bundle, as libsignal peers expect it.
  */
-bundle: PreKeyBundle, } | { "type": "signalOneTimePrekeys", 
+bundle: PreKeyBundle, };
+
+export type SignalOneTimePrekeysResponse = { 
 /**
  * The prekeys.
  */
-prekeys: Array<OneTimePrekeyInfo>, } | { "type": "signalReplenished", 
+prekeys: Array<OneTimePrekeyInfo>, };
+
+export type SignalReplenishedResponse = { 
 /**
  * How many were generated now.
  */
@@ -521,15 +587,21 @@ generated: number,
 /**
  * How many unused ones exist now.
  */
-available: number, } | { "type": "signalSignedPrekey", 
+available: number, };
+
+export type SignalSignedPrekeyResponse = { 
 /**
  * The new signed prekey id.
  */
-id: number, } | { "type": "signalSignature", 
+id: number, };
+
+export type SignalSignatureResponse = { 
 /**
  * 64 bytes, base64url.
  */
-signature: string, } | { "type": "envelopePrekeys", 
+signature: string, };
+
+export type EnvelopePrekeysResponse = { 
 /**
  * The identity key that signed them (base64url of `0x05 ‖ u`).
  */
@@ -537,7 +609,9 @@ identityKey: string,
 /**
  * The prekeys, ready for upload.
  */
-prekeys: Array<SignedPrekey>, } | { "type": "envelopeEpochKey", 
+prekeys: Array<SignedPrekey>, };
+
+export type EnvelopeEpochKeyResponse = { 
 /**
  * The identity key that signed it.
  */
@@ -545,7 +619,9 @@ identityKey: string,
 /**
  * The epoch prekey.
  */
-prekey: SignedPrekey, } | { "type": "envelopeOpened", 
+prekey: SignedPrekey, };
+
+export type EnvelopeOpenedResponse = { 
 /**
  * The prekey it was sealed to.
  */
@@ -557,7 +633,9 @@ plaintext: string,
 /**
  * True when a one-time prekey was consumed (false for the epoch key).
  */
-shredded: boolean, } | { "type": "auditExport", 
+shredded: boolean, };
+
+export type AuditExportResponse = { 
 /**
  * JSON lines, one entry per line, then the checkpoint line.
  */
@@ -575,7 +653,9 @@ auditPublicKey: string,
  * rewritten): what failed. The export then carries the stored checkpoint, not a
  * fresh one.
  */
-tampered: string | null, } | { "type": "auditVerified", 
+tampered: string | null, };
+
+export type AuditVerifiedResponse = { 
 /**
  * Entries in the log.
  */
@@ -588,6 +668,8 @@ checkpointSize: number,
  * Head hash, base64url.
  */
 head: string, };
+
+export type Response = { "type": "done" } | { "type": "status" } & StatusResponse | { "type": "unlocked" } & UnlockedResponse | { "type": "challenge" } & ChallengeResponse | { "type": "prfInput" } & PrfInputResponse | { "type": "methods" } & MethodsResponse | { "type": "methodAdded" } & MethodAddedResponse | { "type": "keys" } & KeysResponse | { "type": "vapidPublicKey" } & VapidPublicKeyResponse | { "type": "vapidAuthorization" } & VapidAuthorizationResponse | { "type": "relayKey" } & RelayKeyResponse | { "type": "relayToken" } & RelayTokenResponse | { "type": "jwks" } & JwksResponse | { "type": "signalBundle" } & SignalBundleResponse | { "type": "signalOneTimePrekeys" } & SignalOneTimePrekeysResponse | { "type": "signalReplenished" } & SignalReplenishedResponse | { "type": "signalSignedPrekey" } & SignalSignedPrekeyResponse | { "type": "signalSignature" } & SignalSignatureResponse | { "type": "envelopePrekeys" } & EnvelopePrekeysResponse | { "type": "envelopeEpochKey" } & EnvelopeEpochKeyResponse | { "type": "envelopeOpened" } & EnvelopeOpenedResponse | { "type": "auditExport" } & AuditExportResponse | { "type": "auditVerified" } & AuditVerifiedResponse;
 
 export type ErrorCode = "NotInitialized" | "AlreadyInitialized" | "Locked" | "BadCredential" | "RateLimited" | "KeyNotFound" | "KeyConsumed" | "BadRequest" | "OriginDenied" | "NotPermitted" | "ReauthRequired" | "Misconfigured" | "Unsupported" | "Tampered" | "StorageBlocked" | "Storage" | "Conflict" | "Internal";
 
@@ -616,3 +698,251 @@ v: number,
  * The request's id; `null` when the request had none that could be read.
  */
 id: number | null, } & ({ "ok": Response } | { "err": ErrorBody });
+
+export type Policy = "page" | "enclaveUi" | "enclaveUiFresh";
+
+/** The reply whose `type` is `T`. */
+export type ResponseOf<T extends Response["type"]> = Extract<Response, { type: T }>;
+
+/** Every method: its params (`undefined`: it takes none) and its result. */
+export interface Methods {
+  /**
+   * Does nothing and touches no storage: a liveness check (and the round-trip benchmark).
+   */
+  "ping": { params: undefined; result: ResponseOf<"done"> };
+  /**
+   * Is the enclave set up, unlocked, rate limited; which unlock methods exist.
+   */
+  "status": { params: undefined; result: ResponseOf<"status"> };
+  /**
+   * First use: create the KEK and a passphrase unlock method; leaves the enclave unlocked.
+   */
+  "setup": { params: SetupParams; result: ResponseOf<"unlocked"> };
+  /**
+   * Forget the KEK and every unwrapped key.
+   */
+  "lock": { params: undefined; result: ResponseOf<"done"> };
+  /**
+   * Unlock with a passphrase.
+   */
+  "unlock.passphrase": { params: UnlockPassphraseParams; result: ResponseOf<"unlocked"> };
+  /**
+   * Unlock with a passkey's PRF output (obtained by the enclave page itself).
+   */
+  "unlock.prf": { params: UnlockPrfParams; result: ResponseOf<"unlocked"> };
+  /**
+   * A fresh WebAuthn challenge for a gate unlock or a gate registration.
+   */
+  "unlock.gateChallenge": { params: undefined; result: ResponseOf<"challenge"> };
+  /**
+   * Unlock with a WebAuthn assertion over the last challenge: opens a 5-minute session.
+   */
+  "unlock.gate": { params: UnlockGateParams; result: ResponseOf<"unlocked"> };
+  /**
+   * The configured unlock methods (public data only).
+   */
+  "methods.list": { params: undefined; result: ResponseOf<"methods"> };
+  /**
+   * Add another passphrase method (needs the enclave unlocked).
+   */
+  "methods.addPassphrase": { params: AddPassphraseParams; result: ResponseOf<"methodAdded"> };
+  /**
+   * Replace a passphrase method's passphrase (needs the enclave unlocked).
+   */
+  "methods.changePassphrase": { params: ChangePassphraseParams; result: ResponseOf<"done"> };
+  /**
+   * The PRF input to use when registering a new PRF method (the enclave page passes it
+   * to `navigator.credentials.create`/`get`).
+   */
+  "methods.prfInput": { params: undefined; result: ResponseOf<"prfInput"> };
+  /**
+   * Add a passkey-PRF method (needs the enclave unlocked).
+   */
+  "methods.addPrf": { params: AddPrfParams; result: ResponseOf<"methodAdded"> };
+  /**
+   * Register a passkey-gate method from a WebAuthn registration over the last challenge.
+   */
+  "methods.addGate": { params: AddGateParams; result: ResponseOf<"methodAdded"> };
+  /**
+   * Remove an unlock method (never the last one).
+   */
+  "methods.remove": { params: RemoveMethodParams; result: ResponseOf<"done"> };
+  /**
+   * Public data of every key in the caller's shard.
+   */
+  "keys.list": { params: undefined; result: ResponseOf<"keys"> };
+  /**
+   * Delete a key of the caller's shard.
+   */
+  "keys.delete": { params: DeleteKeyParams; result: ResponseOf<"done"> };
+  /**
+   * The shard's VAPID public key (created on first use).
+   */
+  "vapid.publicKey": { params: undefined; result: ResponseOf<"vapidPublicKey"> };
+  /**
+   * A signed RFC 8292 `Authorization` header value.
+   */
+  "vapid.authorization": { params: VapidAuthorizationParams; result: ResponseOf<"vapidAuthorization"> };
+  /**
+   * Replace the shard's VAPID key (subscriptions must be renewed).
+   */
+  "vapid.rotate": { params: undefined; result: ResponseOf<"vapidPublicKey"> };
+  /**
+   * Create a relay-token signing key.
+   */
+  "relay.createKey": { params: RelayCreateKeyParams; result: ResponseOf<"relayKey"> };
+  /**
+   * Issue a relay authorization token.
+   */
+  "relay.token": { params: RelayTokenParams; result: ResponseOf<"relayToken"> };
+  /**
+   * The shard's relay public keys as a JWKS.
+   */
+  "relay.jwks": { params: undefined; result: ResponseOf<"jwks"> };
+  /**
+   * The shard's Signal prekey bundle (identity and prekeys are created on first use).
+   */
+  "signal.bundle": { params: SignalBundleParams; result: ResponseOf<"signalBundle"> };
+  /**
+   * All unused public one-time prekeys, for upload to a server.
+   */
+  "signal.oneTimePrekeys": { params: undefined; result: ResponseOf<"signalOneTimePrekeys"> };
+  /**
+   * Generate one-time prekeys until `target` are available (default: the high-water mark).
+   */
+  "signal.replenish": { params: SignalReplenishParams; result: ResponseOf<"signalReplenished"> };
+  /**
+   * Rotate the signed prekey; the previous one is kept for a grace period.
+   */
+  "signal.rotateSignedPrekey": { params: undefined; result: ResponseOf<"signalSignedPrekey"> };
+  /**
+   * Sign the page's own data with the identity key (XEdDSA) under the page-signature
+   * domain: the signed bytes are `canonical("kms:page-signature:v1", [origin, message])`
+   * ([`crate::signal::page_signature`]), which no prekey, envelope or token format can
+   * start with, so the signature certifies nothing but "this origin's enclave signed
+   * this message".
+   */
+  "signal.sign": { params: SignalSignParams; result: ResponseOf<"signalSignature"> };
+  /**
+   * Generate one-time envelope prekeys signed by the identity key; returns their public
+   * parts for upload to a vending service.
+   */
+  "envelope.prekeys": { params: EnvelopePrekeysParams; result: ResponseOf<"envelopePrekeys"> };
+  /**
+   * The shard's epoch key (Tier 2 fallback), created on first use or when `rotate` is set.
+   */
+  "envelope.epochKey": { params: EnvelopeEpochKeyParams; result: ResponseOf<"envelopeEpochKey"> };
+  /**
+   * Open an envelope sealed to one of the shard's prekeys; a one-time prekey is shredded.
+   */
+  "envelope.open": { params: EnvelopeOpenParams; result: ResponseOf<"envelopeOpened"> };
+  /**
+   * The shard's audit log as JSON lines with a fresh signed checkpoint.
+   */
+  "audit.export": { params: undefined; result: ResponseOf<"auditExport"> };
+  /**
+   * Verify the shard's audit log against its stored checkpoint.
+   */
+  "audit.verify": { params: undefined; result: ResponseOf<"auditVerified"> };
+}
+
+/** A method's wire name. */
+export type Method = keyof Methods;
+
+/** The params of method `M`. */
+export type ParamsOf<M extends Method> = Methods[M]["params"];
+
+/** The result of method `M`. */
+export type ResultOf<M extends Method> = Methods[M]["result"];
+
+/** The `type` of each method's reply, for checking replies at run time. */
+export const RESULT_TYPE = {
+  "ping": "done",
+  "status": "status",
+  "setup": "unlocked",
+  "lock": "done",
+  "unlock.passphrase": "unlocked",
+  "unlock.prf": "unlocked",
+  "unlock.gateChallenge": "challenge",
+  "unlock.gate": "unlocked",
+  "methods.list": "methods",
+  "methods.addPassphrase": "methodAdded",
+  "methods.changePassphrase": "done",
+  "methods.prfInput": "prfInput",
+  "methods.addPrf": "methodAdded",
+  "methods.addGate": "methodAdded",
+  "methods.remove": "done",
+  "keys.list": "keys",
+  "keys.delete": "done",
+  "vapid.publicKey": "vapidPublicKey",
+  "vapid.authorization": "vapidAuthorization",
+  "vapid.rotate": "vapidPublicKey",
+  "relay.createKey": "relayKey",
+  "relay.token": "relayToken",
+  "relay.jwks": "jwks",
+  "signal.bundle": "signalBundle",
+  "signal.oneTimePrekeys": "signalOneTimePrekeys",
+  "signal.replenish": "signalReplenished",
+  "signal.rotateSignedPrekey": "signalSignedPrekey",
+  "signal.sign": "signalSignature",
+  "envelope.prekeys": "envelopePrekeys",
+  "envelope.epochKey": "envelopeEpochKey",
+  "envelope.open": "envelopeOpened",
+  "audit.export": "auditExport",
+  "audit.verify": "auditVerified",
+} as const satisfies { readonly [M in Method]: ResultOf<M>["type"] };
+
+/** Who may call each method. */
+export const POLICY = {
+  "ping": "page",
+  "status": "page",
+  "setup": "enclaveUi",
+  "lock": "page",
+  "unlock.passphrase": "enclaveUi",
+  "unlock.prf": "enclaveUi",
+  "unlock.gateChallenge": "enclaveUi",
+  "unlock.gate": "enclaveUi",
+  "methods.list": "page",
+  "methods.addPassphrase": "enclaveUiFresh",
+  "methods.changePassphrase": "enclaveUiFresh",
+  "methods.prfInput": "enclaveUiFresh",
+  "methods.addPrf": "enclaveUiFresh",
+  "methods.addGate": "enclaveUiFresh",
+  "methods.remove": "enclaveUiFresh",
+  "keys.list": "page",
+  "keys.delete": "page",
+  "vapid.publicKey": "page",
+  "vapid.authorization": "page",
+  "vapid.rotate": "page",
+  "relay.createKey": "page",
+  "relay.token": "page",
+  "relay.jwks": "page",
+  "signal.bundle": "page",
+  "signal.oneTimePrekeys": "page",
+  "signal.replenish": "page",
+  "signal.rotateSignedPrekey": "page",
+  "signal.sign": "page",
+  "envelope.prekeys": "page",
+  "envelope.epochKey": "page",
+  "envelope.open": "page",
+  "audit.export": "page",
+  "audit.verify": "page",
+} as const satisfies { readonly [M in Method]: Policy };
+
+/** The `type` of the reply each ceremony ends with. */
+export const CEREMONY_RESULT_TYPE = {
+  "ui.setup": "unlocked",
+  "ui.unlock": "unlocked",
+  "passkey.unlockPrf": "unlocked",
+  "passkey.unlockGate": "unlocked",
+  "ui.addPassphrase": "methodAdded",
+  "ui.changePassphrase": "done",
+  "ui.removeMethod": "done",
+  "passkey.addPrf": "methodAdded",
+  "passkey.addGate": "methodAdded",
+  "storage.requestAccess": "done",
+} as const satisfies { readonly [C in Ceremony["method"]]: Response["type"] };
+
+/** The reply ceremony `C` ends with. */
+export type CeremonyResultOf<C extends Ceremony["method"]> =
+  ResponseOf<(typeof CEREMONY_RESULT_TYPE)[C]>;
