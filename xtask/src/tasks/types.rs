@@ -18,25 +18,25 @@ pub(crate) struct Args {
 
 pub(crate) fn run(args: &Args) -> Result<(), String> {
     let check = args.check;
-    println!("$ cargo run -p kms-core --features ts --example ts_bindings");
+    println!("$ cargo run -p kms-tools --features ts --bin ts-bindings");
     let out = Command::new("cargo")
         .args([
             "run",
             "--quiet",
             "--locked",
             "-p",
-            "kms-core",
+            "kms-tools",
             "--features",
             "ts",
-            "--example",
-            "ts_bindings",
+            "--bin",
+            "ts-bindings",
         ])
         .current_dir(root())
         .output()
-        .map_err(|e| format!("running ts_bindings: {e}"))?;
+        .map_err(|e| format!("running ts-bindings: {e}"))?;
     if !out.status.success() {
         return Err(format!(
-            "ts_bindings failed: {}",
+            "ts-bindings failed: {}",
             String::from_utf8_lossy(&out.stderr)
         ));
     }

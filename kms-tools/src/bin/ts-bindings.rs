@@ -1,6 +1,6 @@
 //! Prints the TypeScript declarations of the RPC types, for the client SDK.
 //!
-//! `cargo run -p kms-core --features ts --example ts_bindings > rpc.ts`
+//! `cargo run -p kms-tools --features ts --bin ts-bindings > rpc.ts`
 //! (`cargo xtask types` writes and checks the SDK's copy).
 //!
 //! Besides the types, it prints the method table from [`kms_core::rpc::METHODS`]: the
@@ -206,7 +206,7 @@ fn main() -> ExitCode {
     match tables {
         Ok(tables) => d.out.push_str(&tables),
         Err(e) => {
-            eprintln!("ts_bindings: {e}");
+            eprintln!("ts-bindings: {e}");
             return ExitCode::FAILURE;
         }
     }
