@@ -497,5 +497,8 @@ pub fn import_jsonl(text: &str) -> Result<(Vec<Entry>, Option<Checkpoint>), Audi
     Ok((entries, checkpoint))
 }
 
+mod op;
+pub use op::Op;
+
 #[cfg(test)]
 mod tests;

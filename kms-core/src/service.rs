@@ -19,7 +19,7 @@ mod unlocking;
 
 use rand_core::CryptoRng;
 
-use crate::audit::{self, Head, Outcome};
+use crate::audit::{self, Head, Op, Outcome};
 use crate::clock::Clock;
 use crate::device::{DeviceKey, NoDeviceKey};
 use crate::error::Error;
@@ -37,21 +37,6 @@ mod response;
 
 /// How many times an operation is retried after losing a race with another writer.
 const MAX_ATTEMPTS: usize = 4;
-
-/// The audit `op` of a method refused by its policy: the wire name in the log's charset
-/// (`methods.addPrf` → `methods.add-prf`).
-pub(crate) fn audit_op(method: &str) -> String {
-    let mut op = String::with_capacity(method.len() + 4);
-    for c in method.chars() {
-        if c.is_ascii_uppercase() {
-            op.push('-');
-            op.push(c.to_ascii_lowercase());
-        } else {
-            op.push(c);
-        }
-    }
-    op
-}
 
 /// Answers with method `M`'s result: the dispatch passes each handler's result through
 /// here, so a handler that returns another type than its method's does not compile.
@@ -256,8 +241,10 @@ impl<S: Store, C: Clock, R: CryptoRng, P: Pbkdf2Provider, D: DeviceKey> Kms<S, C
     pub async fn handle(&mut self, caller: &Caller, request: Request) -> Result<Response, Error> {
         self.expire_session();
         if let Err(e) = self.admit(caller, &request) {
-            let op = audit_op(request.method());
-            return Err(self.deny(caller.origin(), &op, None, e).await);
+            return Err(match request.refusal_op() {
+                Some(op) => self.deny(caller.origin(), op, None, e).await,
+                None => e,
+            });
         }
         let mut attempt = 0;
         loop {
@@ -496,7 +483,7 @@ impl<S: Store, C: Clock, R: CryptoRng, P: Pbkdf2Provider, D: DeviceKey> Kms<S, C
         &mut self,
         shard: &Origin,
         tx: Transaction,
-        op: &str,
+        op: Op,
         key_id: Option<&str>,
         outcome: Outcome,
     ) -> Result<(), Error> {
@@ -510,7 +497,7 @@ impl<S: Store, C: Clock, R: CryptoRng, P: Pbkdf2Provider, D: DeviceKey> Kms<S, C
         &mut self,
         shard: &Origin,
         mut tx: Transaction,
-        op: &str,
+        op: Op,
         key_id: Option<&str>,
         outcome: Outcome,
         audit_key: Option<&ed25519_dalek::SigningKey>,
@@ -520,7 +507,13 @@ impl<S: Store, C: Clock, R: CryptoRng, P: Pbkdf2Provider, D: DeviceKey> Kms<S, C
             None => self.audit_head(shard).await?,
         };
         let (entry, head) = head
-            .append(self.clock.now_ms(), shard.as_str(), op, key_id, outcome)
+            .append(
+                self.clock.now_ms(),
+                shard.as_str(),
+                op.as_str(),
+                key_id,
+                outcome,
+            )
             .map_err(|_| Error::Internal)?;
         tx.append(shard.as_str(), entry.seq, entry.encode());
         if let Some(key) = audit_key {
@@ -545,13 +538,7 @@ impl<S: Store, C: Clock, R: CryptoRng, P: Pbkdf2Provider, D: DeviceKey> Kms<S, C
     /// Records a refused operation in the audit log and returns `error` — or
     /// [`Error::Tampered`] when the log itself failed its check. A lost race on the log is
     /// retried here, so a refusal is never re-run (and an unlock attempt never paid twice).
-    async fn deny(
-        &mut self,
-        shard: &Origin,
-        op: &str,
-        key_id: Option<&str>,
-        error: Error,
-    ) -> Error {
+    async fn deny(&mut self, shard: &Origin, op: Op, key_id: Option<&str>, error: Error) -> Error {
         for _ in 0..MAX_ATTEMPTS {
             let tx = Transaction::new();
             match self.commit(shard, tx, op, key_id, Outcome::Denied).await {

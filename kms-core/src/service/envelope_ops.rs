@@ -11,7 +11,7 @@ use rand_core::CryptoRng;
 
 use super::records::{KeyHeader, KeyKind, KeyRecord, record_key};
 use super::{EnvelopeEpochKeyResponse, EnvelopeOpenedResponse, EnvelopePrekeysResponse, Kms};
-use crate::audit::Outcome;
+use crate::audit::{Op, Outcome};
 use crate::clock::Clock;
 use crate::device::DeviceKey;
 use crate::envelope::{self, Envelope, EnvelopeFormat, PrekeySecret, PrekeyUse, SignedPrekey};
@@ -129,7 +129,7 @@ impl<S: Store, C: Clock, R: CryptoRng, P: Pbkdf2Provider, D: DeviceKey> Kms<S, C
             tx.check(Check::Absent(key.clone())).put(key, rec.encode());
             prekeys.push(signed);
         }
-        self.commit(o, tx, "envelope.prekeys", None, Outcome::Ok)
+        self.commit(o, tx, Op::EnvelopePrekeys, None, Outcome::Ok)
             .await?;
         Ok(EnvelopePrekeysResponse {
             identity_key: crate::b64::encode(identity.public_key().serialize()),
@@ -164,7 +164,7 @@ impl<S: Store, C: Clock, R: CryptoRng, P: Pbkdf2Provider, D: DeviceKey> Kms<S, C
                 self.commit(
                     o,
                     tx,
-                    "envelope.epoch-key",
+                    Op::EnvelopeEpochKey,
                     Some(&rec.header.id),
                     Outcome::Ok,
                 )
@@ -215,7 +215,7 @@ impl<S: Store, C: Clock, R: CryptoRng, P: Pbkdf2Provider, D: DeviceKey> Kms<S, C
             Err(e) => {
                 // The key stays: see the module documentation.
                 let err = Error::bad_request(format!("envelope: {e}"));
-                return Err(self.deny(o, "envelope.open", Some(&id), err).await);
+                return Err(self.deny(o, Op::EnvelopeOpen, Some(&id), err).await);
             }
         };
         let mut tx = Transaction::new();
@@ -230,7 +230,7 @@ impl<S: Store, C: Clock, R: CryptoRng, P: Pbkdf2Provider, D: DeviceKey> Kms<S, C
                     self.clock.now_ms().to_be_bytes().to_vec(),
                 );
         }
-        self.commit(o, tx, "envelope.open", Some(&id), Outcome::Ok)
+        self.commit(o, tx, Op::EnvelopeOpen, Some(&id), Outcome::Ok)
             .await?;
         Ok(EnvelopeOpenedResponse {
             kid: env.kid.clone(),

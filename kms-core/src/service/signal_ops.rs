@@ -8,7 +8,7 @@ use super::{
     Kms, OneTimePrekeyInfo, SignalBundleResponse, SignalOneTimePrekeysResponse,
     SignalReplenishedResponse, SignalSignatureResponse, SignalSignedPrekeyResponse,
 };
-use crate::audit::Outcome;
+use crate::audit::{Op, Outcome};
 use crate::clock::Clock;
 use crate::device::DeviceKey;
 use crate::error::Error;
@@ -262,7 +262,7 @@ impl<S: Store, C: Clock, R: CryptoRng, P: Pbkdf2Provider, D: DeviceKey> Kms<S, C
         self.commit(
             o,
             tx,
-            "signal.create-identity",
+            Op::SignalCreateIdentity,
             Some(IDENTITY_ID),
             Outcome::Ok,
         )
@@ -425,7 +425,7 @@ impl<S: Store, C: Clock, R: CryptoRng, P: Pbkdf2Provider, D: DeviceKey> Kms<S, C
         for r in self.one_time_records(o, start, count)? {
             tx.put(record_key(o, &r.header.id), r.encode());
         }
-        self.commit(o, tx, "signal.replenish", None, Outcome::Ok)
+        self.commit(o, tx, Op::SignalReplenish, None, Outcome::Ok)
             .await?;
         Ok(SignalReplenishedResponse {
             generated: count,
@@ -465,7 +465,7 @@ impl<S: Store, C: Clock, R: CryptoRng, P: Pbkdf2Provider, D: DeviceKey> Kms<S, C
         self.commit(
             o,
             tx,
-            "signal.rotate-signed-prekey",
+            Op::SignalRotateSignedPrekey,
             Some(&spk_id(id)),
             Outcome::Ok,
         )
@@ -487,7 +487,7 @@ impl<S: Store, C: Clock, R: CryptoRng, P: Pbkdf2Provider, D: DeviceKey> Kms<S, C
         self.commit(
             o,
             Transaction::new(),
-            "signal.sign",
+            Op::SignalSign,
             Some(IDENTITY_ID),
             Outcome::Ok,
         )

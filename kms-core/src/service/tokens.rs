@@ -7,7 +7,7 @@ use super::{
     JwksResponse, Kms, RelayKeyResponse, RelayTokenResponse, VapidAuthorizationResponse,
     VapidPublicKeyResponse,
 };
-use crate::audit::Outcome;
+use crate::audit::{Op, Outcome};
 use crate::clock::Clock;
 use crate::device::DeviceKey;
 use crate::error::Error;
@@ -86,7 +86,7 @@ impl<S: Store, C: Clock, R: CryptoRng, P: Pbkdf2Provider, D: DeviceKey> Kms<S, C
         &mut self,
         o: &Origin,
         replace: Option<(String, Vec<u8>)>,
-        op: &str,
+        op: Op,
     ) -> Result<KeyRecord, Error> {
         let key = SigningKey::generate(JwsAlg::ES256, &mut self.rng);
         let mut name = [0u8; 6];
@@ -117,7 +117,7 @@ impl<S: Store, C: Clock, R: CryptoRng, P: Pbkdf2Provider, D: DeviceKey> Kms<S, C
     ) -> Result<VapidPublicKeyResponse, Error> {
         let rec = match self.vapid_record(o).await? {
             Some((_, _, rec)) => rec,
-            None => self.create_vapid(o, None, "vapid.create").await?,
+            None => self.create_vapid(o, None, Op::VapidCreate).await?,
         };
         Ok(VapidPublicKeyResponse {
             key_id: rec.header.id.clone(),
@@ -134,7 +134,7 @@ impl<S: Store, C: Clock, R: CryptoRng, P: Pbkdf2Provider, D: DeviceKey> Kms<S, C
     ) -> Result<VapidAuthorizationResponse, Error> {
         let rec = match self.vapid_record(o).await? {
             Some((_, _, rec)) => rec,
-            None => self.create_vapid(o, None, "vapid.create").await?,
+            None => self.create_vapid(o, None, Op::VapidCreate).await?,
         };
         let key = VapidKey::from_secret(&self.open_signing_key(&rec)?.secret())
             .map_err(|_| Error::Internal)?;
@@ -151,7 +151,7 @@ impl<S: Store, C: Clock, R: CryptoRng, P: Pbkdf2Provider, D: DeviceKey> Kms<S, C
         self.commit(
             o,
             Transaction::new(),
-            "vapid.sign",
+            Op::VapidSign,
             Some(&rec.header.id),
             Outcome::Ok,
         )
@@ -168,7 +168,7 @@ impl<S: Store, C: Clock, R: CryptoRng, P: Pbkdf2Provider, D: DeviceKey> Kms<S, C
         o: &Origin,
     ) -> Result<VapidPublicKeyResponse, Error> {
         let old = self.vapid_record(o).await?.map(|(k, raw, _)| (k, raw));
-        let rec = self.create_vapid(o, old, "vapid.rotate").await?;
+        let rec = self.create_vapid(o, old, Op::VapidRotate).await?;
         Ok(VapidPublicKeyResponse {
             key_id: rec.header.id.clone(),
             application_server_key: crate::b64::encode(&rec.header.public_key),
@@ -191,7 +191,7 @@ impl<S: Store, C: Clock, R: CryptoRng, P: Pbkdf2Provider, D: DeviceKey> Kms<S, C
         let mut tx = Transaction::new();
         tx.check(Check::Absent(record_key(o, &id)))
             .put(record_key(o, &id), rec.encode());
-        self.commit(o, tx, "relay.create-key", Some(&id), Outcome::Ok)
+        self.commit(o, tx, Op::RelayCreateKey, Some(&id), Outcome::Ok)
             .await?;
         let jwk = Jwk::from_public_key(&key.public_key(), Some(&kid));
         Ok(RelayKeyResponse { kid, jwk })
@@ -227,7 +227,7 @@ impl<S: Store, C: Clock, R: CryptoRng, P: Pbkdf2Provider, D: DeviceKey> Kms<S, C
             &mut self.rng,
         )
         .map_err(|e| Error::bad_request(e.to_string()))?;
-        self.commit(o, Transaction::new(), "relay.sign", Some(&id), Outcome::Ok)
+        self.commit(o, Transaction::new(), Op::RelaySign, Some(&id), Outcome::Ok)
             .await?;
         Ok(RelayTokenResponse {
             token: issued.token,

@@ -9,7 +9,7 @@ use super::{
     MethodAddedResponse, MethodInfo, MethodsResponse, PrfInputResponse, Protection, Session,
     StatusResponse, UnlockedResponse,
 };
-use crate::audit::Outcome;
+use crate::audit::{Op, Outcome};
 use crate::clock::Clock;
 use crate::device::DeviceKey;
 use crate::error::Error;
@@ -231,7 +231,7 @@ impl<S: Store, C: Clock, R: CryptoRng, P: Pbkdf2Provider, D: DeviceKey> Kms<S, C
             .put(SETUP_KEY, Vec::new())
             .put(format!("{METHOD_PREFIX}{id}"), rec.encode())
             .put(AUDIT_KEY_KEY, audit_rec.encode());
-        self.commit_signed(o, tx, "setup", Some(&id), Outcome::Ok, Some(&audit_key))
+        self.commit_signed(o, tx, Op::Setup, Some(&id), Outcome::Ok, Some(&audit_key))
             .await?;
         self.session = Some(Session {
             kek,
@@ -247,7 +247,7 @@ impl<S: Store, C: Clock, R: CryptoRng, P: Pbkdf2Provider, D: DeviceKey> Kms<S, C
 
     pub(super) async fn lock(&mut self, o: &Origin) -> Result<(), Error> {
         if self.session.is_some() {
-            self.commit(o, Transaction::new(), "lock", None, Outcome::Ok)
+            self.commit(o, Transaction::new(), Op::Lock, None, Outcome::Ok)
                 .await?;
         }
         self.session = None;
@@ -279,7 +279,7 @@ impl<S: Store, C: Clock, R: CryptoRng, P: Pbkdf2Provider, D: DeviceKey> Kms<S, C
     /// delay that follows it — with a conditional commit. Concurrent instances over one
     /// store race on that commit; the losers retry, re-read, and find the back-off. Only a
     /// successful unlock resets it.
-    async fn reserve_attempt(&mut self, o: &Origin, op: &str) -> Result<(), Error> {
+    async fn reserve_attempt(&mut self, o: &Origin, op: Op) -> Result<(), Error> {
         let (raw, mut b) = self.backoff().await?;
         let now = self.clock.now_ms();
         if b.not_before_ms > now {
@@ -308,7 +308,7 @@ impl<S: Store, C: Clock, R: CryptoRng, P: Pbkdf2Provider, D: DeviceKey> Kms<S, C
     async fn finish_unlock(
         &mut self,
         caller: &Caller,
-        op: &str,
+        op: Op,
         kek: Secret32,
         method_id: String,
         expires_ms: Option<u64>,
@@ -353,7 +353,7 @@ impl<S: Store, C: Clock, R: CryptoRng, P: Pbkdf2Provider, D: DeviceKey> Kms<S, C
         caller: &Caller,
         passphrase: &SecretInput,
     ) -> Result<UnlockedResponse, Error> {
-        const OP: &str = "unlock.passphrase";
+        const OP: Op = Op::UnlockPassphrase;
         let o = caller.origin();
         let methods = self.methods().await?;
         if methods.is_empty() {
@@ -387,7 +387,7 @@ impl<S: Store, C: Clock, R: CryptoRng, P: Pbkdf2Provider, D: DeviceKey> Kms<S, C
         credential_id: &Bytes,
         prf_output: &SecretInput,
     ) -> Result<UnlockedResponse, Error> {
-        const OP: &str = "unlock.prf";
+        const OP: Op = Op::UnlockPrf;
         let o = caller.origin();
         let methods = self.methods().await?;
         if methods.is_empty() {
@@ -453,7 +453,7 @@ impl<S: Store, C: Clock, R: CryptoRng, P: Pbkdf2Provider, D: DeviceKey> Kms<S, C
         client_data_json: &Bytes,
         signature: &Bytes,
     ) -> Result<UnlockedResponse, Error> {
-        const OP: &str = "unlock.gate";
+        const OP: Op = Op::UnlockGate;
         let o = caller.origin();
         let challenge = self.take_challenge()?;
         let methods = self.methods().await?;
@@ -540,7 +540,7 @@ impl<S: Store, C: Clock, R: CryptoRng, P: Pbkdf2Provider, D: DeviceKey> Kms<S, C
     async fn add_method(
         &mut self,
         o: &Origin,
-        op: &str,
+        op: Op,
         rec: UnlockRecord,
     ) -> Result<MethodAddedResponse, Error> {
         let key = format!("{METHOD_PREFIX}{}", rec.id);
@@ -566,7 +566,7 @@ impl<S: Store, C: Clock, R: CryptoRng, P: Pbkdf2Provider, D: DeviceKey> Kms<S, C
             .await
             .map_err(unlock_error)?;
         let rec = self.seal_new_method(label, params, &kek, &k_wrap);
-        self.add_method(o, "methods.add-passphrase", rec).await
+        self.add_method(o, Op::AddPassphrase, rec).await
     }
 
     pub(super) async fn change_passphrase(
@@ -605,14 +605,8 @@ impl<S: Store, C: Clock, R: CryptoRng, P: Pbkdf2Provider, D: DeviceKey> Kms<S, C
         let mut tx = Transaction::new();
         tx.check(Check::Equals(m.key.clone(), m.raw))
             .put(m.key, rec.encode());
-        self.commit(
-            o,
-            tx,
-            "methods.change-passphrase",
-            Some(method_id),
-            Outcome::Ok,
-        )
-        .await?;
+        self.commit(o, tx, Op::ChangePassphrase, Some(method_id), Outcome::Ok)
+            .await?;
         Ok(())
     }
 
@@ -649,7 +643,7 @@ impl<S: Store, C: Clock, R: CryptoRng, P: Pbkdf2Provider, D: DeviceKey> Kms<S, C
         };
         let k_wrap = unlock::prf_k_wrap(&params, &prf_output.0).map_err(unlock_error)?;
         let rec = self.seal_new_method(label, params, &kek, &k_wrap);
-        self.add_method(o, "methods.add-prf", rec).await
+        self.add_method(o, Op::AddPrf, rec).await
     }
 
     pub(super) async fn add_gate(
@@ -677,7 +671,7 @@ impl<S: Store, C: Clock, R: CryptoRng, P: Pbkdf2Provider, D: DeviceKey> Kms<S, C
         let mut rec =
             self.seal_new_method(label, MethodParams::PasskeyGate { credential }, &kek, &kek);
         rec.wrapped_kek = self.device_seal(&rec, &kek).await?;
-        self.add_method(o, "methods.add-gate", rec).await
+        self.add_method(o, Op::AddGate, rec).await
     }
 
     pub(super) async fn remove_method(&mut self, o: &Origin, method_id: &str) -> Result<(), Error> {
@@ -693,7 +687,7 @@ impl<S: Store, C: Clock, R: CryptoRng, P: Pbkdf2Provider, D: DeviceKey> Kms<S, C
         let mut tx = Transaction::new();
         tx.check(Check::Equals(m.key.clone(), m.raw.clone()))
             .delete(m.key.clone());
-        self.commit(o, tx, "methods.remove", Some(method_id), Outcome::Ok)
+        self.commit(o, tx, Op::RemoveMethod, Some(method_id), Outcome::Ok)
             .await?;
         Ok(())
     }
@@ -742,7 +736,7 @@ impl<S: Store, C: Clock, R: CryptoRng, P: Pbkdf2Provider, D: DeviceKey> Kms<S, C
         KeyRecord::decode(&raw, o.as_str(), key_id)?;
         let mut tx = Transaction::new();
         tx.check(Check::Equals(key.clone(), raw)).delete(key);
-        self.commit(o, tx, "keys.delete", Some(key_id), Outcome::Ok)
+        self.commit(o, tx, Op::DeleteKey, Some(key_id), Outcome::Ok)
             .await?;
         Ok(())
     }
