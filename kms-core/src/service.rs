@@ -12,6 +12,7 @@
 
 mod audit_ops;
 mod envelope_ops;
+pub mod layout;
 mod records;
 mod signal_ops;
 mod tokens;
@@ -519,7 +520,7 @@ impl<S: Store, C: Clock, R: CryptoRng, P: Pbkdf2Provider, D: DeviceKey> Kms<S, C
         if let Some(key) = audit_key {
             let checkpoint = audit::Checkpoint::sign(&head, key);
             tx.put(
-                audit_ops::checkpoint_key(shard),
+                layout::checkpoint(shard),
                 audit_ops::encode_checkpoint(&checkpoint),
             );
         }

@@ -1,5 +1,6 @@
 //! Audit export and verification for a shard.
 
+use super::layout;
 use rand_core::CryptoRng;
 
 use ed25519_dalek::VerifyingKey;
@@ -12,11 +13,6 @@ use crate::error::Error;
 use crate::kdf::Pbkdf2Provider;
 use crate::origin::Origin;
 use crate::store::Store;
-
-/// Store key of a shard's latest signed checkpoint.
-pub(super) fn checkpoint_key(shard: &Origin) -> String {
-    format!("c/{shard}")
-}
 
 /// Stored form of a checkpoint.
 pub(super) fn encode_checkpoint(c: &Checkpoint) -> Vec<u8> {
@@ -47,7 +43,7 @@ impl<S: Store, C: Clock, R: CryptoRng, P: Pbkdf2Provider, D: DeviceKey> Kms<S, C
     }
 
     pub(super) async fn stored_checkpoint(&self, o: &Origin) -> Result<Option<Checkpoint>, Error> {
-        match self.store.get(&checkpoint_key(o)).await? {
+        match self.store.get(&layout::checkpoint(o)).await? {
             None => Ok(None),
             Some(raw) => serde_json::from_slice(&raw)
                 .map(Some)

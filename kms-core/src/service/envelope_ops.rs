@@ -9,7 +9,8 @@
 
 use rand_core::CryptoRng;
 
-use super::records::{KeyHeader, KeyKind, KeyRecord, record_key};
+use super::layout;
+use super::records::{KeyHeader, KeyKind, KeyRecord};
 use super::{EnvelopeEpochKeyResponse, EnvelopeOpenedResponse, EnvelopePrekeysResponse, Kms};
 use crate::audit::{Op, Outcome};
 use crate::clock::Clock;
@@ -25,11 +26,6 @@ use crate::store::{Check, Store, Transaction};
 
 /// Most prekeys one `envelope.prekeys` call generates.
 pub(super) const MAX_ENVELOPE_PREKEYS: u32 = 1000;
-
-/// Store key of the tombstone left by a shredded one-time prekey (no key material).
-fn tombstone_key(o: &Origin, kid: &str) -> String {
-    format!("e/{o}/used/{kid}")
-}
 
 fn format_of(hybrid: Option<bool>) -> EnvelopeFormat {
     if hybrid.unwrap_or(true) {
@@ -125,7 +121,7 @@ impl<S: Store, C: Clock, R: CryptoRng, P: Pbkdf2Provider, D: DeviceKey> Kms<S, C
                 PrekeyUse::OneTime,
                 format,
             )?;
-            let key = record_key(o, &rec.header.id);
+            let key = layout::key(o, &rec.header.id);
             tx.check(Check::Absent(key.clone())).put(key, rec.encode());
             prekeys.push(signed);
         }
@@ -158,7 +154,7 @@ impl<S: Store, C: Clock, R: CryptoRng, P: Pbkdf2Provider, D: DeviceKey> Kms<S, C
                     PrekeyUse::Epoch,
                     format_of(hybrid),
                 )?;
-                let key = record_key(o, &rec.header.id);
+                let key = layout::key(o, &rec.header.id);
                 let mut tx = Transaction::new();
                 tx.check(Check::Absent(key.clone())).put(key, rec.encode());
                 self.commit(
@@ -188,14 +184,19 @@ impl<S: Store, C: Clock, R: CryptoRng, P: Pbkdf2Provider, D: DeviceKey> Kms<S, C
         let mut found = None;
         for kind in [KeyKind::EnvelopePrekey, KeyKind::EnvelopeEpoch] {
             let id = format!("{}{}", kind.prefix(), env.kid);
-            if let Some(raw) = self.store.get(&record_key(o, &id)).await? {
+            if let Some(raw) = self.store.get(&layout::key(o, &id)).await? {
                 found = Some((kind, id, raw));
                 break;
             }
         }
         let Some((kind, id, raw)) = found else {
             return Err(
-                if self.store.get(&tombstone_key(o, &env.kid)).await?.is_some() {
+                if self
+                    .store
+                    .get(&layout::tombstone(o, &env.kid))
+                    .await?
+                    .is_some()
+                {
                     Error::KeyConsumed {
                         id: env.kid.clone(),
                     }
@@ -223,10 +224,10 @@ impl<S: Store, C: Clock, R: CryptoRng, P: Pbkdf2Provider, D: DeviceKey> Kms<S, C
         if shredded {
             // Consume and shred atomically with the audit entry: a second opener racing for
             // the same key fails this check, retries, and finds the tombstone.
-            tx.check(Check::Equals(record_key(o, &id), raw))
-                .delete(record_key(o, &id))
+            tx.check(Check::Equals(layout::key(o, &id), raw))
+                .delete(layout::key(o, &id))
                 .put(
-                    tombstone_key(o, &env.kid),
+                    layout::tombstone(o, &env.kid),
                     self.clock.now_ms().to_be_bytes().to_vec(),
                 );
         }

@@ -6,22 +6,11 @@ use serde::{Deserialize, Serialize};
 
 use crate::error::Error;
 use crate::format::{self, KEY_RECORD_V1};
-use crate::origin::Origin;
 use crate::secret::{Secret32, SecretBytes};
 use crate::wrap::{self, Sealed};
 
 /// Associated-data label of a key record.
 pub(super) const KEY_AAD_LABEL: &str = "kms:key-record:v1";
-
-/// Prefix of every key record: `k/<origin>/<kind>/<id>`.
-pub(crate) fn shard_prefix(shard: &Origin) -> String {
-    format!("k/{shard}/")
-}
-
-/// Store key of a record.
-pub(crate) fn record_key(shard: &Origin, key_id: &str) -> String {
-    format!("k/{shard}/{key_id}")
-}
 
 /// What a stored key is for.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]

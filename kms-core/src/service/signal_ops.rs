@@ -3,7 +3,8 @@
 use rand_core::CryptoRng;
 use serde::{Deserialize, Serialize};
 
-use super::records::{KeyHeader, KeyKind, KeyRecord, record_key};
+use super::layout;
+use super::records::{KeyHeader, KeyKind, KeyRecord};
 use super::{
     Kms, OneTimePrekeyInfo, SignalBundleResponse, SignalOneTimePrekeysResponse,
     SignalReplenishedResponse, SignalSignatureResponse, SignalSignedPrekeyResponse,
@@ -93,7 +94,7 @@ impl<S: Store, C: Clock, R: CryptoRng, P: Pbkdf2Provider, D: DeviceKey> Kms<S, C
         key_id: &str,
     ) -> Result<Option<(Vec<u8>, KeyRecord, crate::secret::SecretBytes)>, Error> {
         let kek = self.kek()?;
-        let Some(raw) = self.store.get(&record_key(o, key_id)).await? else {
+        let Some(raw) = self.store.get(&layout::key(o, key_id)).await? else {
             return Ok(None);
         };
         let rec = KeyRecord::decode(&raw, o.as_str(), key_id)?;
@@ -251,13 +252,13 @@ impl<S: Store, C: Clock, R: CryptoRng, P: Pbkdf2Provider, D: DeviceKey> Kms<S, C
         );
         let state_rec = self.state_record(o, &state)?;
         let mut tx = Transaction::new();
-        tx.check(Check::Absent(record_key(o, IDENTITY_ID)))
-            .put(record_key(o, IDENTITY_ID), id_rec.encode())
-            .put(record_key(o, STATE_ID), state_rec.encode())
-            .put(record_key(o, &spk.header.id), spk.encode())
-            .put(record_key(o, &kyber_rec.header.id), kyber_rec.encode());
+        tx.check(Check::Absent(layout::key(o, IDENTITY_ID)))
+            .put(layout::key(o, IDENTITY_ID), id_rec.encode())
+            .put(layout::key(o, STATE_ID), state_rec.encode())
+            .put(layout::key(o, &spk.header.id), spk.encode())
+            .put(layout::key(o, &kyber_rec.header.id), kyber_rec.encode());
         for r in self.one_time_records(o, 1, count)? {
-            tx.put(record_key(o, &r.header.id), r.encode());
+            tx.put(layout::key(o, &r.header.id), r.encode());
         }
         self.commit(
             o,
@@ -420,10 +421,10 @@ impl<S: Store, C: Clock, R: CryptoRng, P: Pbkdf2Provider, D: DeviceKey> Kms<S, C
         state.next_one_time_id = start + count;
         let state_rec = self.state_record(o, &state)?;
         let mut tx = Transaction::new();
-        tx.check(Check::Equals(record_key(o, STATE_ID), l.state_raw))
-            .put(record_key(o, STATE_ID), state_rec.encode());
+        tx.check(Check::Equals(layout::key(o, STATE_ID), l.state_raw))
+            .put(layout::key(o, STATE_ID), state_rec.encode());
         for r in self.one_time_records(o, start, count)? {
-            tx.put(record_key(o, &r.header.id), r.encode());
+            tx.put(layout::key(o, &r.header.id), r.encode());
         }
         self.commit(o, tx, Op::SignalReplenish, None, Outcome::Ok)
             .await?;
@@ -445,9 +446,9 @@ impl<S: Store, C: Clock, R: CryptoRng, P: Pbkdf2Provider, D: DeviceKey> Kms<S, C
         state.current_signed_id = id;
         let state_rec = self.state_record(o, &state)?;
         let mut tx = Transaction::new();
-        tx.check(Check::Equals(record_key(o, STATE_ID), l.state_raw))
-            .put(record_key(o, STATE_ID), state_rec.encode())
-            .put(record_key(o, &spk.header.id), spk.encode());
+        tx.check(Check::Equals(layout::key(o, STATE_ID), l.state_raw))
+            .put(layout::key(o, STATE_ID), state_rec.encode())
+            .put(layout::key(o, &spk.header.id), spk.encode());
         // Keep the previous signed prekey for the grace period; delete older ones past it.
         let cutoff = self
             .clock

@@ -2,7 +2,8 @@
 
 use rand_core::CryptoRng;
 
-use super::records::{KeyHeader, KeyKind, KeyRecord, record_key};
+use super::layout;
+use super::records::{KeyHeader, KeyKind, KeyRecord};
 use super::{
     JwksResponse, Kms, RelayKeyResponse, RelayTokenResponse, VapidAuthorizationResponse,
     VapidPublicKeyResponse,
@@ -102,11 +103,11 @@ impl<S: Store, C: Clock, R: CryptoRng, P: Pbkdf2Provider, D: DeviceKey> Kms<S, C
                 // Two tabs creating the first key at once: the loser retries and finds it.
                 tx.check(Check::Absent(format!(
                     "{}vapid-lock",
-                    super::records::shard_prefix(o)
+                    layout::shard_keys(o)
                 )));
             }
         }
-        tx.put(record_key(o, &id), rec.encode());
+        tx.put(layout::key(o, &id), rec.encode());
         self.commit(o, tx, op, Some(&id), Outcome::Ok).await?;
         Ok(rec)
     }
@@ -189,8 +190,8 @@ impl<S: Store, C: Clock, R: CryptoRng, P: Pbkdf2Provider, D: DeviceKey> Kms<S, C
         let id = format!("{}{kid}", KeyKind::Relay.prefix());
         let rec = self.new_key_record(o, id.clone(), KeyKind::Relay, &key)?;
         let mut tx = Transaction::new();
-        tx.check(Check::Absent(record_key(o, &id)))
-            .put(record_key(o, &id), rec.encode());
+        tx.check(Check::Absent(layout::key(o, &id)))
+            .put(layout::key(o, &id), rec.encode());
         self.commit(o, tx, Op::RelayCreateKey, Some(&id), Outcome::Ok)
             .await?;
         let jwk = Jwk::from_public_key(&key.public_key(), Some(&kid));
@@ -209,7 +210,7 @@ impl<S: Store, C: Clock, R: CryptoRng, P: Pbkdf2Provider, D: DeviceKey> Kms<S, C
         let id = format!("{}{kid}", KeyKind::Relay.prefix());
         let raw = self
             .store
-            .get(&record_key(o, &id))
+            .get(&layout::key(o, &id))
             .await?
             .ok_or_else(|| Error::KeyNotFound { id: kid.into() })?;
         let rec = KeyRecord::decode(&raw, o.as_str(), &id)?;

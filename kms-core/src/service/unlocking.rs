@@ -3,7 +3,8 @@
 use ed25519_dalek::SigningKey;
 use serde::{Deserialize, Serialize};
 
-use super::records::{KeyHeader, KeyKind, KeyRecord, record_key, shard_prefix};
+use super::layout;
+use super::records::{KeyHeader, KeyKind, KeyRecord};
 use super::{
     CHALLENGE_TTL_MS, Challenge, ChallengeResponse, KeysResponse, Kms, MAX_ATTEMPTS,
     MethodAddedResponse, MethodInfo, MethodsResponse, PrfInputResponse, Protection, Session,
@@ -24,16 +25,8 @@ use crate::unlock::{self, GATE_SESSION_MS, MethodParams, UnlockError, UnlockReco
 use crate::webauthn;
 use rand_core::CryptoRng;
 
-/// Marker written once by `setup` (empty value); its presence means the enclave is initialized.
-pub(super) const SETUP_KEY: &str = "g/setup";
-/// The failed-attempt counter.
-pub(super) const BACKOFF_KEY: &str = "g/backoff";
-/// Store key of the enclave's audit checkpoint key.
-pub(super) const AUDIT_KEY_KEY: &str = "g/audit-key";
 /// Key id of the audit key inside its record.
 const AUDIT_KEY_ID: &str = "audit/0";
-/// Prefix of unlock-method records.
-const METHOD_PREFIX: &str = "u/";
 /// Format id of the back-off record.
 pub(super) const BACKOFF_V1: &str = "kms-backoff-v1";
 /// Longest back-off between attempts.
@@ -119,10 +112,10 @@ struct Loaded {
 impl<S: Store, C: Clock, R: CryptoRng, P: Pbkdf2Provider, D: DeviceKey> Kms<S, C, R, P, D> {
     async fn methods(&self) -> Result<Vec<Loaded>, Error> {
         let mut out = Vec::new();
-        for (key, raw) in self.store.list(METHOD_PREFIX).await? {
+        for (key, raw) in self.store.list(layout::METHODS).await? {
             let rec = UnlockRecord::decode(&raw)
                 .map_err(|_| Error::tampered(format!("unlock record {key}")))?;
-            if key != format!("{METHOD_PREFIX}{}", rec.id) {
+            if key != layout::method(&rec.id) {
                 return Err(Error::tampered(format!("unlock record {key}")));
             }
             out.push(Loaded { key, raw, rec });
@@ -131,7 +124,7 @@ impl<S: Store, C: Clock, R: CryptoRng, P: Pbkdf2Provider, D: DeviceKey> Kms<S, C
     }
 
     async fn backoff(&self) -> Result<(Option<Vec<u8>>, Backoff), Error> {
-        let raw = self.store.get(BACKOFF_KEY).await?;
+        let raw = self.store.get(layout::BACKOFF).await?;
         let b = match &raw {
             None => Backoff {
                 format: BACKOFF_V1.into(),
@@ -173,7 +166,7 @@ impl<S: Store, C: Clock, R: CryptoRng, P: Pbkdf2Provider, D: DeviceKey> Kms<S, C
         let (_, backoff) = self.backoff().await?;
         let now = self.clock.now_ms();
         Ok(StatusResponse {
-            initialized: self.store.get(SETUP_KEY).await?.is_some(),
+            initialized: self.store.get(layout::SETUP).await?.is_some(),
             unlocked: self.is_unlocked(),
             session_expires_ms: self.session.as_ref().and_then(|s| s.expires_ms),
             retry_after_ms: (backoff.not_before_ms > now).then_some(backoff.not_before_ms),
@@ -195,8 +188,8 @@ impl<S: Store, C: Clock, R: CryptoRng, P: Pbkdf2Provider, D: DeviceKey> Kms<S, C
         passphrase: &SecretInput,
     ) -> Result<UnlockedResponse, Error> {
         let o = caller.origin();
-        if self.store.get(SETUP_KEY).await?.is_some()
-            || !self.store.list(METHOD_PREFIX).await?.is_empty()
+        if self.store.get(layout::SETUP).await?.is_some()
+            || !self.store.list(layout::METHODS).await?.is_empty()
         {
             return Err(Error::AlreadyInitialized);
         }
@@ -227,10 +220,10 @@ impl<S: Store, C: Clock, R: CryptoRng, P: Pbkdf2Provider, D: DeviceKey> Kms<S, C
             &mut self.rng,
         );
         let mut tx = Transaction::new();
-        tx.check(Check::Absent(SETUP_KEY.into()))
-            .put(SETUP_KEY, Vec::new())
-            .put(format!("{METHOD_PREFIX}{id}"), rec.encode())
-            .put(AUDIT_KEY_KEY, audit_rec.encode());
+        tx.check(Check::Absent(layout::SETUP.into()))
+            .put(layout::SETUP, Vec::new())
+            .put(layout::method(&id), rec.encode())
+            .put(layout::AUDIT_KEY, audit_rec.encode());
         self.commit_signed(o, tx, Op::Setup, Some(&id), Outcome::Ok, Some(&audit_key))
             .await?;
         self.session = Some(Session {
@@ -259,7 +252,7 @@ impl<S: Store, C: Clock, R: CryptoRng, P: Pbkdf2Provider, D: DeviceKey> Kms<S, C
     pub(super) async fn audit_key_record(&self) -> Result<KeyRecord, Error> {
         let raw = self
             .store
-            .get(AUDIT_KEY_KEY)
+            .get(layout::AUDIT_KEY)
             .await?
             .ok_or(Error::NotInitialized)?;
         KeyRecord::decode(&raw, "", AUDIT_KEY_ID)
@@ -293,10 +286,10 @@ impl<S: Store, C: Clock, R: CryptoRng, P: Pbkdf2Provider, D: DeviceKey> Kms<S, C
         let encoded = serde_json::to_vec(&b).map_err(|_| Error::Internal)?;
         let mut tx = Transaction::new();
         tx.check(match raw {
-            Some(r) => Check::Equals(BACKOFF_KEY.into(), r),
-            None => Check::Absent(BACKOFF_KEY.into()),
+            Some(r) => Check::Equals(layout::BACKOFF.into(), r),
+            None => Check::Absent(layout::BACKOFF.into()),
         })
-        .put(BACKOFF_KEY, encoded);
+        .put(layout::BACKOFF, encoded);
         self.store.commit(tx).await?;
         Ok(())
     }
@@ -316,7 +309,7 @@ impl<S: Store, C: Clock, R: CryptoRng, P: Pbkdf2Provider, D: DeviceKey> Kms<S, C
     ) -> Result<UnlockedResponse, Error> {
         let o = caller.origin();
         let audit_key = self.open_audit_key(&kek).await?;
-        tx.delete(BACKOFF_KEY);
+        tx.delete(layout::BACKOFF);
         let mut attempt = 0;
         loop {
             attempt += 1;
@@ -543,7 +536,7 @@ impl<S: Store, C: Clock, R: CryptoRng, P: Pbkdf2Provider, D: DeviceKey> Kms<S, C
         op: Op,
         rec: UnlockRecord,
     ) -> Result<MethodAddedResponse, Error> {
-        let key = format!("{METHOD_PREFIX}{}", rec.id);
+        let key = layout::method(&rec.id);
         let mut tx = Transaction::new();
         tx.check(Check::Absent(key.clone())).put(key, rec.encode());
         self.commit(o, tx, op, Some(&rec.id), Outcome::Ok).await?;
@@ -700,10 +693,10 @@ impl<S: Store, C: Clock, R: CryptoRng, P: Pbkdf2Provider, D: DeviceKey> Kms<S, C
     ) -> Result<Vec<(String, Vec<u8>, KeyRecord)>, Error> {
         let kek = self.kek()?;
         let prefix = match kind {
-            Some(k) => format!("{}{}", shard_prefix(o), k.prefix()),
-            None => shard_prefix(o),
+            Some(k) => format!("{}{}", layout::shard_keys(o), k.prefix()),
+            None => layout::shard_keys(o),
         };
-        let base = shard_prefix(o);
+        let base = layout::shard_keys(o);
         let mut out = Vec::new();
         for (key, raw) in self.store.list(&prefix).await? {
             let key_id = key.strip_prefix(&base).ok_or(Error::Internal)?;
@@ -727,7 +720,7 @@ impl<S: Store, C: Clock, R: CryptoRng, P: Pbkdf2Provider, D: DeviceKey> Kms<S, C
 
     pub(super) async fn delete_key(&mut self, o: &Origin, key_id: &str) -> Result<(), Error> {
         self.kek()?;
-        let key = record_key(o, key_id);
+        let key = layout::key(o, key_id);
         let raw = self
             .store
             .get(&key)

@@ -10,7 +10,7 @@ use std::collections::BTreeMap;
 use std::io::Read;
 
 use kms_core::secret::SecretBytes;
-use kms_core::service::KeyRecord;
+use kms_core::service::{KeyRecord, layout};
 use kms_core::unlock::{self, UnlockRecord};
 
 #[derive(serde::Deserialize)]
@@ -37,7 +37,7 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
     let passphrase = SecretBytes::from(input.passphrase.as_str());
     let mut kek = None;
     let mut out = Vec::new();
-    for (key, raw) in input.records.iter().filter(|(k, _)| k.starts_with("u/")) {
+    for (key, raw) in input.records.iter().filter(|(k, _)| k.starts_with(layout::METHODS)) {
         let Ok(method) = UnlockRecord::decode(raw) else {
             continue;
         };
@@ -57,7 +57,7 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
     }
     let kek = kek.ok_or("the passphrase opens no unlock method")?;
     for (key, raw) in &input.records {
-        if key.starts_with("k/") || key == "g/audit-key" {
+        if key.starts_with(layout::KEYS) || key == layout::AUDIT_KEY {
             let record: KeyRecord = serde_json::from_slice(raw)?;
             out.push(prefixes(key, record.open(&kek)?.expose()));
         }
