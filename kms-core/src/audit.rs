@@ -12,7 +12,7 @@ use ed25519_dalek::{Signature, Signer, SigningKey, Verifier, VerifyingKey};
 use serde::{Deserialize, Serialize};
 use sha2::{Digest, Sha256};
 
-use crate::format::{self, AUDIT_ENTRY_V1};
+use crate::format::{self, AUDIT_ENTRY_V1, EncodeError};
 
 /// Domain-separation label of an entry hash.
 pub const ENTRY_HASH_LABEL: &str = "kms:audit:entry:v1";
@@ -190,8 +190,11 @@ impl Entry {
     }
 
     /// Stored form: one JSON object with the format id and the entry's hash.
-    pub fn encode(&self) -> Vec<u8> {
-        serde_json::to_vec(&Stored::from(self)).unwrap_or_default()
+    ///
+    /// # Errors
+    /// [`EncodeError`] (never empty bytes).
+    pub fn encode(&self) -> Result<Vec<u8>, EncodeError> {
+        format::to_json("audit entry", &Stored::from(self))
     }
 
     /// Decodes a stored entry, checking its format id, its fields and its hash.
@@ -442,18 +445,24 @@ pub fn verify(
 
 /// Exports entries as JSON lines (the stored form, one per line), followed by
 /// `{"checkpoint": {...}}` when a checkpoint is given.
-pub fn export_jsonl(entries: &[Entry], checkpoint: Option<&Checkpoint>) -> String {
+///
+/// # Errors
+/// [`EncodeError`] if an entry or the checkpoint does not encode.
+pub fn export_jsonl(
+    entries: &[Entry],
+    checkpoint: Option<&Checkpoint>,
+) -> Result<String, EncodeError> {
     let mut out = String::new();
     for e in entries {
-        out.push_str(&String::from_utf8_lossy(&e.encode()));
+        out.push_str(&String::from_utf8_lossy(&e.encode()?));
         out.push('\n');
     }
     if let Some(c) = checkpoint {
-        let line = serde_json::json!({ "checkpoint": c });
-        out.push_str(&line.to_string());
+        let line = format::to_json("audit checkpoint", &serde_json::json!({ "checkpoint": c }))?;
+        out.push_str(&String::from_utf8_lossy(&line));
         out.push('\n');
     }
-    out
+    Ok(out)
 }
 
 /// Parses an export made by [`export_jsonl`]. The checkpoint line, if any, must be last.

@@ -241,6 +241,12 @@ impl Serialize for Error {
     }
 }
 
+impl From<crate::format::EncodeError> for Error {
+    fn from(_: crate::format::EncodeError) -> Self {
+        Self::Internal
+    }
+}
+
 impl From<crate::store::StoreError> for Error {
     fn from(e: crate::store::StoreError) -> Self {
         use crate::store::StoreError as S;

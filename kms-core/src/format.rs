@@ -48,6 +48,35 @@ pub enum FormatError {
     },
 }
 
+/// A value of this crate's own types failed to encode as JSON.
+///
+/// Their serialization cannot fail today (plain structs, string keys, no fallible
+/// `Serialize` impls); should a change make it fail, the failure surfaces here instead of
+/// as empty bytes, which on an associated-data path would authenticate nothing.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[error("could not encode {what} as JSON: {reason}")]
+pub struct EncodeError {
+    /// What was being encoded.
+    pub what: &'static str,
+    /// The encoder's message.
+    pub reason: String,
+}
+
+/// JSON bytes of `value`: the one place this crate serializes its records, tokens and
+/// associated data, never falling back to empty bytes.
+///
+/// # Errors
+/// [`EncodeError`] naming `what`.
+pub fn to_json<T: serde::Serialize + ?Sized>(
+    what: &'static str,
+    value: &T,
+) -> Result<Vec<u8>, EncodeError> {
+    serde_json::to_vec(value).map_err(|e| EncodeError {
+        what,
+        reason: e.to_string(),
+    })
+}
+
 /// Checks that `got` is the expected id.
 ///
 /// # Errors
@@ -87,6 +116,16 @@ fn push_field(out: &mut Vec<u8>, field: &[u8]) {
 
 #[cfg(test)]
 mod tests {
+
+    #[test]
+    fn an_encoding_failure_is_an_error_not_empty_bytes() {
+        // A map with non-string keys is one thing JSON cannot encode.
+        let mut map = std::collections::BTreeMap::new();
+        map.insert((1u8, 2u8), 3u8);
+        let err = to_json("test map", &map).unwrap_err();
+        assert_eq!(err.what, "test map");
+        assert_eq!(to_json("n", &7u8).unwrap(), b"7");
+    }
     use super::*;
 
     #[test]

@@ -7,6 +7,7 @@ use ed25519_dalek::{Signer as _, Verifier as _};
 use rand_core::CryptoRng;
 use serde::{Deserialize, Serialize};
 
+use crate::format::{EncodeError, to_json};
 use crate::secret::Secret32;
 
 /// Largest token accepted by [`verify_compact`].
@@ -233,17 +234,24 @@ pub struct Header {
 }
 
 /// Signs `claims` as a compact JWS `b64(header).b64(claims).b64(signature)`.
-pub fn sign_compact<T: Serialize>(key: &SigningKey, kid: Option<&str>, claims: &T) -> String {
+///
+/// # Errors
+/// [`EncodeError`] if the header or the claims do not encode (never signs empty ones).
+pub fn sign_compact<T: Serialize>(
+    key: &SigningKey,
+    kid: Option<&str>,
+    claims: &T,
+) -> Result<String, EncodeError> {
     let header = Header {
         typ: "JWT".into(),
         alg: key.alg().name().into(),
         kid: kid.map(str::to_owned),
     };
-    let h = crate::b64::encode(serde_json::to_vec(&header).unwrap_or_default());
-    let c = crate::b64::encode(serde_json::to_vec(claims).unwrap_or_default());
+    let h = crate::b64::encode(to_json("JWS header", &header)?);
+    let c = crate::b64::encode(to_json("JWS claims", claims)?);
     let signing_input = format!("{h}.{c}");
     let sig = key.sign(signing_input.as_bytes());
-    format!("{signing_input}.{}", crate::b64::encode(sig))
+    Ok(format!("{signing_input}.{}", crate::b64::encode(sig)))
 }
 
 /// Verifies a compact JWS against `key`, refusing any `alg` but the key's own (so `none`,
@@ -298,7 +306,7 @@ mod tests {
         let mut rng = StdRng::seed_from_u64(3);
         for alg in [JwsAlg::ES256, JwsAlg::EdDSA] {
             let k = SigningKey::generate(alg, &mut rng);
-            let t = sign_compact(&k, Some("k1"), &serde_json::json!({"aud": "x"}));
+            let t = sign_compact(&k, Some("k1"), &serde_json::json!({"aud": "x"})).unwrap();
             let (h, c) = verify_compact(&t, &k.public_key()).unwrap();
             assert_eq!(h["kid"], "k1");
             assert_eq!(c["aud"], "x");
@@ -331,7 +339,7 @@ mod tests {
     fn refuses_none_hs256_and_confusion() {
         let mut rng = StdRng::seed_from_u64(4);
         let k = SigningKey::generate(JwsAlg::ES256, &mut rng);
-        let t = sign_compact(&k, None, &serde_json::json!({}));
+        let t = sign_compact(&k, None, &serde_json::json!({})).unwrap();
         let payload = t.split('.').nth(1).unwrap();
         for alg in ["none", "HS256", "EdDSA", "ES384"] {
             let h = crate::b64::encode(format!(r#"{{"typ":"JWT","alg":"{alg}"}}"#));

@@ -32,6 +32,9 @@ pub struct RelayTokenRequest {
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
 #[non_exhaustive]
 pub enum RelayTokenError {
+    /// The claims did not encode.
+    #[error(transparent)]
+    Encode(#[from] crate::format::EncodeError),
     /// A claim is empty, too long, or has characters it may not have.
     #[error("{claim}: expected 1 to 256 printable characters without spaces")]
     Claim {
@@ -122,7 +125,7 @@ pub fn issue<R: CryptoRng + ?Sized>(
             jti: &jti,
             scope: req.scope.as_deref(),
         },
-    );
+    )?;
     Ok(IssuedToken {
         token,
         jti,

@@ -516,12 +516,12 @@ impl<S: Store, C: Clock, R: CryptoRng, P: Pbkdf2Provider, D: DeviceKey> Kms<S, C
                 outcome,
             )
             .map_err(|_| Error::Internal)?;
-        tx.append(shard.as_str(), entry.seq, entry.encode());
+        tx.append(shard.as_str(), entry.seq, entry.encode()?);
         if let Some(key) = audit_key {
             let checkpoint = audit::Checkpoint::sign(&head, key);
             tx.put(
                 layout::checkpoint(shard),
-                audit_ops::encode_checkpoint(&checkpoint),
+                audit_ops::encode_checkpoint(&checkpoint)?,
             );
         }
         match self.store.commit(tx).await {

@@ -15,7 +15,7 @@ use rand_core::CryptoRng;
 use serde::{Deserialize, Serialize};
 
 use crate::format::{
-    self, FormatError, HKDF_UNLOCK_PASSPHRASE_V1, HKDF_UNLOCK_PRF_V1, UNLOCK_RECORD_V1,
+    self, EncodeError, FormatError, HKDF_UNLOCK_PASSPHRASE_V1, HKDF_UNLOCK_PRF_V1, UNLOCK_RECORD_V1,
 };
 use crate::kdf::{
     self, KdfError, PBKDF2_ITERATIONS, PBKDF2_MAX_ITERATIONS, PBKDF2_MIN_ITERATIONS, Pbkdf2Provider,
@@ -113,6 +113,9 @@ pub struct UnlockRecord {
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
 #[non_exhaustive]
 pub enum UnlockError {
+    /// The record's parameters did not encode.
+    #[error(transparent)]
+    Encode(#[from] EncodeError),
     /// The credential did not open the record (wrong passphrase, wrong passkey, or a modified
     /// record: these are indistinguishable by design).
     #[error("bad credential")]
@@ -138,12 +141,15 @@ pub enum UnlockError {
 
 impl UnlockRecord {
     /// Associated data binding the sealed KEK to this record's id, time, label and parameters.
-    pub fn aad(&self) -> Vec<u8> {
-        let params = serde_json::to_vec(&self.params).unwrap_or_default();
+    ///
+    /// # Errors
+    /// [`EncodeError`] if the parameters do not encode.
+    pub fn aad(&self) -> Result<Vec<u8>, EncodeError> {
+        let params = format::to_json("unlock parameters", &self.params)?;
         let created = self.created_ms.to_be_bytes();
         let label = self.label.as_deref().unwrap_or("").as_bytes();
         let has_label = [u8::from(self.label.is_some())];
-        format::canonical(
+        Ok(format::canonical(
             UNLOCK_AAD_LABEL,
             &[
                 self.format.as_bytes(),
@@ -153,10 +159,13 @@ impl UnlockRecord {
                 label,
                 &params,
             ],
-        )
+        ))
     }
 
     /// Builds a record sealing `kek` under `k_wrap`.
+    ///
+    /// # Errors
+    /// [`EncodeError`] if the parameters do not encode (nothing is sealed then).
     pub fn seal<R: CryptoRng + ?Sized>(
         id: String,
         label: Option<String>,
@@ -165,7 +174,7 @@ impl UnlockRecord {
         kek: &Secret32,
         k_wrap: &Secret32,
         rng: &mut R,
-    ) -> Self {
+    ) -> Result<Self, EncodeError> {
         let mut rec = Self {
             format: UNLOCK_RECORD_V1.to_owned(),
             id,
@@ -178,8 +187,8 @@ impl UnlockRecord {
                 ct: Vec::new(),
             },
         };
-        rec.wrapped_kek = wrap::seal(k_wrap, &rec.aad(), kek.expose(), rng);
-        rec
+        rec.wrapped_kek = wrap::seal(k_wrap, &rec.aad()?, kek.expose(), rng);
+        Ok(rec)
     }
 
     /// Opens the KEK with `k_wrap`.
@@ -188,15 +197,18 @@ impl UnlockRecord {
     /// [`UnlockError::BadCredential`] if `k_wrap` is wrong or the record was modified.
     pub fn open(&self, k_wrap: &Secret32) -> Result<Secret32, UnlockError> {
         format::expect_id(&self.format, UNLOCK_RECORD_V1)?;
-        wrap::open32(k_wrap, &self.aad(), &self.wrapped_kek).map_err(|e| match e {
+        wrap::open32(k_wrap, &self.aad()?, &self.wrapped_kek).map_err(|e| match e {
             WrapError::Format(f) => UnlockError::Format(f),
             _ => UnlockError::BadCredential,
         })
     }
 
     /// Encodes for storage (JSON).
-    pub fn encode(&self) -> Vec<u8> {
-        serde_json::to_vec(self).unwrap_or_default()
+    ///
+    /// # Errors
+    /// [`EncodeError`] (never empty bytes).
+    pub fn encode(&self) -> Result<Vec<u8>, EncodeError> {
+        format::to_json("unlock record", self)
     }
 
     /// Decodes a stored record, checking its format id and parameter bounds.
@@ -327,8 +339,9 @@ mod tests {
         let kek = Secret32::random(&mut rng);
         let pw = SecretBytes::from("correct horse battery");
         let k = pollster::block_on(passphrase_k_wrap(&RustPbkdf2, &params, &pw)).unwrap();
-        let rec = UnlockRecord::seal("m1".into(), None, 5, params.clone(), &kek, &k, &mut rng);
-        let back = UnlockRecord::decode(&rec.encode()).unwrap();
+        let rec =
+            UnlockRecord::seal("m1".into(), None, 5, params.clone(), &kek, &k, &mut rng).unwrap();
+        let back = UnlockRecord::decode(&rec.encode().unwrap()).unwrap();
         assert_eq!(back.open(&k).unwrap(), kek);
         let wrong = pollster::block_on(passphrase_k_wrap(
             &RustPbkdf2,
@@ -356,7 +369,8 @@ mod tests {
             &kek,
             &k,
             &mut rng,
-        );
+        )
+        .unwrap();
         let mut r = rec.clone();
         r.id = "n".into();
         assert_eq!(r.open(&k).unwrap_err(), UnlockError::BadCredential);
@@ -382,9 +396,9 @@ mod tests {
             iterations: 1000,
             salt: [0; 16],
         };
-        let rec = UnlockRecord::seal("m".into(), None, 1, params, &kek, &kek, &mut rng);
+        let rec = UnlockRecord::seal("m".into(), None, 1, params, &kek, &kek, &mut rng).unwrap();
         assert!(matches!(
-            UnlockRecord::decode(&rec.encode()),
+            UnlockRecord::decode(&rec.encode().unwrap()),
             Err(UnlockError::Format(_))
         ));
     }

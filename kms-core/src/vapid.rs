@@ -18,6 +18,9 @@ pub const MAX_SUB_LEN: usize = 256;
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
 #[non_exhaustive]
 pub enum VapidError {
+    /// The claims did not encode.
+    #[error(transparent)]
+    Encode(#[from] crate::format::EncodeError),
     /// `aud` is not an https origin.
     #[error("aud: expected an https origin (https://host[:port]), got {got:?}")]
     Audience {
@@ -138,7 +141,7 @@ impl VapidKey {
                 exp,
                 sub: claims.sub.as_deref(),
             },
-        );
+        )?;
         Ok(VapidAuthorization {
             header: format!("vapid t={token}, k={}", self.application_server_key()),
             token,

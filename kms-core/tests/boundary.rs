@@ -418,7 +418,7 @@ fn a_rewritten_audit_entry_is_tampered() {
     let (entry, _) = other
         .append(T0, APP, "keys.list", None, kms_core::audit::Outcome::Ok)
         .unwrap();
-    log.push(entry.encode());
+    log.push(entry.encode().unwrap());
     store.raw_set_log(APP, log);
     let mut fresh = new_kms(&store, &clock, 9);
     let r = call(&mut fresh, &ui(APP), &unlock_json(PASS));

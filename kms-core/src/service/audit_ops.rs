@@ -15,8 +15,8 @@ use crate::origin::Origin;
 use crate::store::Store;
 
 /// Stored form of a checkpoint.
-pub(super) fn encode_checkpoint(c: &Checkpoint) -> Vec<u8> {
-    serde_json::to_vec(c).unwrap_or_default()
+pub(super) fn encode_checkpoint(c: &Checkpoint) -> Result<Vec<u8>, crate::format::EncodeError> {
+    crate::format::to_json("audit checkpoint", c)
 }
 
 /// Entries read per store call.
@@ -90,7 +90,7 @@ impl<S: Store, C: Clock, R: CryptoRng, P: Pbkdf2Provider, D: DeviceKey> Kms<S, C
             _ => None,
         };
         Ok(AuditExportResponse {
-            jsonl: audit::export_jsonl(&entries, fresh.as_ref().or(stored.as_ref())),
+            jsonl: audit::export_jsonl(&entries, fresh.as_ref().or(stored.as_ref()))?,
             size: entries.len() as u64,
             audit_public_key: crate::b64::encode(key.to_bytes()),
             tampered,

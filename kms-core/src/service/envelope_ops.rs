@@ -94,7 +94,7 @@ impl<S: Store, C: Clock, R: CryptoRng, P: Pbkdf2Provider, D: DeviceKey> Kms<S, C
             created_ms: self.clock.now_ms(),
             signature: Some(signed.sig.clone()),
         };
-        let rec = KeyRecord::seal(header, secret.to_bytes().expose(), &kek, &mut self.rng);
+        let rec = KeyRecord::seal(header, secret.to_bytes().expose(), &kek, &mut self.rng)?;
         Ok((rec, signed))
     }
 
@@ -122,7 +122,7 @@ impl<S: Store, C: Clock, R: CryptoRng, P: Pbkdf2Provider, D: DeviceKey> Kms<S, C
                 format,
             )?;
             let key = layout::key(o, &rec.header.id);
-            tx.check(Check::Absent(key.clone())).put(key, rec.encode());
+            tx.check(Check::Absent(key.clone())).put(key, rec.encode()?);
             prekeys.push(signed);
         }
         self.commit(o, tx, Op::EnvelopePrekeys, None, Outcome::Ok)
@@ -156,7 +156,7 @@ impl<S: Store, C: Clock, R: CryptoRng, P: Pbkdf2Provider, D: DeviceKey> Kms<S, C
                 )?;
                 let key = layout::key(o, &rec.header.id);
                 let mut tx = Transaction::new();
-                tx.check(Check::Absent(key.clone())).put(key, rec.encode());
+                tx.check(Check::Absent(key.clone())).put(key, rec.encode()?);
                 self.commit(
                     o,
                     tx,

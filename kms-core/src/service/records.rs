@@ -5,7 +5,7 @@ use rand_core::CryptoRng;
 use serde::{Deserialize, Serialize};
 
 use crate::error::Error;
-use crate::format::{self, KEY_RECORD_V1};
+use crate::format::{self, EncodeError, KEY_RECORD_V1};
 use crate::secret::{Secret32, SecretBytes};
 use crate::wrap::{self, Sealed};
 
@@ -96,22 +96,25 @@ pub struct KeyRecord {
 }
 
 impl KeyHeader {
-    fn aad(&self) -> Vec<u8> {
-        let header = serde_json::to_vec(self).unwrap_or_default();
-        format::canonical(KEY_AAD_LABEL, &[&header])
+    fn aad(&self) -> Result<Vec<u8>, EncodeError> {
+        let header = format::to_json("key header", self)?;
+        Ok(format::canonical(KEY_AAD_LABEL, &[&header]))
     }
 }
 
 impl KeyRecord {
     /// Seals `secret` under `kek` with `header` as associated data.
+    ///
+    /// # Errors
+    /// [`EncodeError`] if the header does not encode (nothing is sealed then).
     pub fn seal<R: CryptoRng + ?Sized>(
         header: KeyHeader,
         secret: &[u8],
         kek: &Secret32,
         rng: &mut R,
-    ) -> Self {
-        let wrapped = wrap::seal(kek, &header.aad(), secret, rng);
-        Self { header, wrapped }
+    ) -> Result<Self, EncodeError> {
+        let wrapped = wrap::seal(kek, &header.aad()?, secret, rng);
+        Ok(Self { header, wrapped })
     }
 
     /// Opens the private part.
@@ -119,13 +122,16 @@ impl KeyRecord {
     /// # Errors
     /// [`Error::Tampered`] if the record was modified (or sealed under another KEK).
     pub fn open(&self, kek: &Secret32) -> Result<SecretBytes, Error> {
-        wrap::open(kek, &self.header.aad(), &self.wrapped)
+        wrap::open(kek, &self.header.aad()?, &self.wrapped)
             .map_err(|_| Error::tampered(format!("key record {}", self.header.id)))
     }
 
     /// Encodes for storage.
-    pub fn encode(&self) -> Vec<u8> {
-        serde_json::to_vec(self).unwrap_or_default()
+    ///
+    /// # Errors
+    /// [`EncodeError`] (never empty bytes).
+    pub fn encode(&self) -> Result<Vec<u8>, EncodeError> {
+        format::to_json("key record", self)
     }
 
     /// Decodes a stored record and checks that it is where it claims to be.

@@ -137,7 +137,7 @@ impl<S: Store, C: Clock, R: CryptoRng, P: Pbkdf2Provider, D: DeviceKey> Kms<S, C
             &json,
             &kek,
             &mut self.rng,
-        ))
+        )?)
     }
 
     fn signed_prekey_record(
@@ -162,7 +162,7 @@ impl<S: Store, C: Clock, R: CryptoRng, P: Pbkdf2Provider, D: DeviceKey> Kms<S, C
             spk.keypair.secret().expose(),
             &kek,
             &mut self.rng,
-        ))
+        )?)
     }
 
     fn one_time_records(
@@ -175,10 +175,10 @@ impl<S: Store, C: Clock, R: CryptoRng, P: Pbkdf2Provider, D: DeviceKey> Kms<S, C
         let now = self.clock.now_ms();
         let batch = OneTimePreKey::generate_batch(start, count, &mut self.rng)
             .map_err(|_| Error::bad_request("prekey ids exhausted"))?;
-        Ok(batch
+        batch
             .iter()
             .map(|k| {
-                KeyRecord::seal(
+                Ok(KeyRecord::seal(
                     header(
                         o,
                         otpk_id(k.id),
@@ -191,9 +191,9 @@ impl<S: Store, C: Clock, R: CryptoRng, P: Pbkdf2Provider, D: DeviceKey> Kms<S, C
                     k.keypair.secret().expose(),
                     &kek,
                     &mut self.rng,
-                )
+                )?)
             })
-            .collect())
+            .collect()
     }
 
     /// Loads the shard's Signal keys, creating identity, signed prekey, Kyber prekey and a
@@ -232,7 +232,7 @@ impl<S: Store, C: Clock, R: CryptoRng, P: Pbkdf2Provider, D: DeviceKey> Kms<S, C
             identity.secret().expose(),
             &kek,
             &mut self.rng,
-        );
+        )?;
         let spk = self.signed_prekey_record(o, &identity, 1)?;
         let kyber =
             KyberPreKey::generate(&identity, KemAlgorithm::Kyber1024, 1, now, &mut self.rng);
@@ -249,16 +249,16 @@ impl<S: Store, C: Clock, R: CryptoRng, P: Pbkdf2Provider, D: DeviceKey> Kms<S, C
             kyber.keypair.secret_bytes().expose(),
             &kek,
             &mut self.rng,
-        );
+        )?;
         let state_rec = self.state_record(o, &state)?;
         let mut tx = Transaction::new();
         tx.check(Check::Absent(layout::key(o, IDENTITY_ID)))
-            .put(layout::key(o, IDENTITY_ID), id_rec.encode())
-            .put(layout::key(o, STATE_ID), state_rec.encode())
-            .put(layout::key(o, &spk.header.id), spk.encode())
-            .put(layout::key(o, &kyber_rec.header.id), kyber_rec.encode());
+            .put(layout::key(o, IDENTITY_ID), id_rec.encode()?)
+            .put(layout::key(o, STATE_ID), state_rec.encode()?)
+            .put(layout::key(o, &spk.header.id), spk.encode()?)
+            .put(layout::key(o, &kyber_rec.header.id), kyber_rec.encode()?);
         for r in self.one_time_records(o, 1, count)? {
-            tx.put(layout::key(o, &r.header.id), r.encode());
+            tx.put(layout::key(o, &r.header.id), r.encode()?);
         }
         self.commit(
             o,
@@ -422,9 +422,9 @@ impl<S: Store, C: Clock, R: CryptoRng, P: Pbkdf2Provider, D: DeviceKey> Kms<S, C
         let state_rec = self.state_record(o, &state)?;
         let mut tx = Transaction::new();
         tx.check(Check::Equals(layout::key(o, STATE_ID), l.state_raw))
-            .put(layout::key(o, STATE_ID), state_rec.encode());
+            .put(layout::key(o, STATE_ID), state_rec.encode()?);
         for r in self.one_time_records(o, start, count)? {
-            tx.put(layout::key(o, &r.header.id), r.encode());
+            tx.put(layout::key(o, &r.header.id), r.encode()?);
         }
         self.commit(o, tx, Op::SignalReplenish, None, Outcome::Ok)
             .await?;
@@ -447,8 +447,8 @@ impl<S: Store, C: Clock, R: CryptoRng, P: Pbkdf2Provider, D: DeviceKey> Kms<S, C
         let state_rec = self.state_record(o, &state)?;
         let mut tx = Transaction::new();
         tx.check(Check::Equals(layout::key(o, STATE_ID), l.state_raw))
-            .put(layout::key(o, STATE_ID), state_rec.encode())
-            .put(layout::key(o, &spk.header.id), spk.encode());
+            .put(layout::key(o, STATE_ID), state_rec.encode()?)
+            .put(layout::key(o, &spk.header.id), spk.encode()?);
         // Keep the previous signed prekey for the grace period; delete older ones past it.
         let cutoff = self
             .clock

@@ -55,7 +55,7 @@ impl<S: Store, C: Clock, R: CryptoRng, P: Pbkdf2Provider, D: DeviceKey> Kms<S, C
             key.secret().expose(),
             &kek,
             &mut self.rng,
-        ))
+        )?)
     }
 
     fn open_signing_key(&self, rec: &KeyRecord) -> Result<SigningKey, Error> {
@@ -107,7 +107,7 @@ impl<S: Store, C: Clock, R: CryptoRng, P: Pbkdf2Provider, D: DeviceKey> Kms<S, C
                 )));
             }
         }
-        tx.put(layout::key(o, &id), rec.encode());
+        tx.put(layout::key(o, &id), rec.encode()?);
         self.commit(o, tx, op, Some(&id), Outcome::Ok).await?;
         Ok(rec)
     }
@@ -148,7 +148,10 @@ impl<S: Store, C: Clock, R: CryptoRng, P: Pbkdf2Provider, D: DeviceKey> Kms<S, C
                 },
                 self.clock.now_secs(),
             )
-            .map_err(|e| Error::bad_request(e.to_string()))?;
+            .map_err(|e| match e {
+                crate::vapid::VapidError::Encode(e) => e.into(),
+                e => Error::bad_request(e.to_string()),
+            })?;
         self.commit(
             o,
             Transaction::new(),
@@ -191,7 +194,7 @@ impl<S: Store, C: Clock, R: CryptoRng, P: Pbkdf2Provider, D: DeviceKey> Kms<S, C
         let rec = self.new_key_record(o, id.clone(), KeyKind::Relay, &key)?;
         let mut tx = Transaction::new();
         tx.check(Check::Absent(layout::key(o, &id)))
-            .put(layout::key(o, &id), rec.encode());
+            .put(layout::key(o, &id), rec.encode()?);
         self.commit(o, tx, Op::RelayCreateKey, Some(&id), Outcome::Ok)
             .await?;
         let jwk = Jwk::from_public_key(&key.public_key(), Some(&kid));
@@ -227,7 +230,10 @@ impl<S: Store, C: Clock, R: CryptoRng, P: Pbkdf2Provider, D: DeviceKey> Kms<S, C
             self.clock.now_secs(),
             &mut self.rng,
         )
-        .map_err(|e| Error::bad_request(e.to_string()))?;
+        .map_err(|e| match e {
+            relay_token::RelayTokenError::Encode(e) => e.into(),
+            e => Error::bad_request(e.to_string()),
+        })?;
         self.commit(o, Transaction::new(), Op::RelaySign, Some(&id), Outcome::Ok)
             .await?;
         Ok(RelayTokenResponse {

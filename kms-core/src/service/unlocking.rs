@@ -96,7 +96,7 @@ fn unlock_error(e: UnlockError) -> Error {
     match e {
         UnlockError::BadCredential => Error::BadCredential,
         UnlockError::Unacceptable(why) => Error::bad_request(why),
-        UnlockError::Kdf(_) => Error::Internal,
+        UnlockError::Kdf(_) | UnlockError::Encode(_) => Error::Internal,
         UnlockError::WrongMethod { .. } => Error::BadCredential,
         _ => Error::tampered("unlock record"),
     }
@@ -155,10 +155,18 @@ impl<S: Store, C: Clock, R: CryptoRng, P: Pbkdf2Provider, D: DeviceKey> Kms<S, C
         params: MethodParams,
         kek: &Secret32,
         k_wrap: &Secret32,
-    ) -> UnlockRecord {
+    ) -> Result<UnlockRecord, Error> {
         let id = self.new_method_id();
         let now = self.clock.now_ms();
-        UnlockRecord::seal(id, label, now, params, kek, k_wrap, &mut self.rng)
+        Ok(UnlockRecord::seal(
+            id,
+            label,
+            now,
+            params,
+            kek,
+            k_wrap,
+            &mut self.rng,
+        )?)
     }
 
     pub(super) async fn status(&self, caller: &Caller) -> Result<StatusResponse, Error> {
@@ -193,17 +201,13 @@ impl<S: Store, C: Clock, R: CryptoRng, P: Pbkdf2Provider, D: DeviceKey> Kms<S, C
         {
             return Err(Error::AlreadyInitialized);
         }
-        unlock::check_passphrase(&passphrase.0).map_err(unlock_error)?;
+        let (params, k_wrap) = self.new_passphrase_method(passphrase).await?;
         let kek = Secret32::random(&mut self.rng);
         let audit_secret = Secret32::random(&mut self.rng);
         let audit_key = SigningKey::from_bytes(audit_secret.expose());
         let now = self.clock.now_ms();
-        let params = MethodParams::new_passphrase(&mut self.rng);
-        let k_wrap = unlock::passphrase_k_wrap(&self.pbkdf2, &params, &passphrase.0)
-            .await
-            .map_err(unlock_error)?;
         let id = self.new_method_id();
-        let rec = UnlockRecord::seal(id.clone(), None, now, params, &kek, &k_wrap, &mut self.rng);
+        let rec = UnlockRecord::seal(id.clone(), None, now, params, &kek, &k_wrap, &mut self.rng)?;
         let audit_rec = KeyRecord::seal(
             KeyHeader {
                 format: KEY_RECORD_V1.into(),
@@ -218,12 +222,12 @@ impl<S: Store, C: Clock, R: CryptoRng, P: Pbkdf2Provider, D: DeviceKey> Kms<S, C
             audit_secret.expose(),
             &kek,
             &mut self.rng,
-        );
+        )?;
         let mut tx = Transaction::new();
         tx.check(Check::Absent(layout::SETUP.into()))
             .put(layout::SETUP, Vec::new())
-            .put(layout::method(&id), rec.encode())
-            .put(layout::AUDIT_KEY, audit_rec.encode());
+            .put(layout::method(&id), rec.encode()?)
+            .put(layout::AUDIT_KEY, audit_rec.encode()?);
         self.commit_signed(o, tx, Op::Setup, Some(&id), Outcome::Ok, Some(&audit_key))
             .await?;
         self.session = Some(Session {
@@ -341,6 +345,30 @@ impl<S: Store, C: Clock, R: CryptoRng, P: Pbkdf2Provider, D: DeviceKey> Kms<S, C
         })
     }
 
+    /// The passphrase's K_wrap under a passphrase method's `params` (its salt and
+    /// iterations): PBKDF2 then HKDF, through this service's PBKDF2 provider.
+    async fn passphrase_k_wrap(
+        &self,
+        params: &MethodParams,
+        passphrase: &SecretInput,
+    ) -> Result<Secret32, Error> {
+        unlock::passphrase_k_wrap(&self.pbkdf2, params, &passphrase.0)
+            .await
+            .map_err(unlock_error)
+    }
+
+    /// A new passphrase method's parameters (a fresh salt) and its K_wrap, after checking
+    /// the passphrase: what setup, adding and changing a passphrase all start from.
+    async fn new_passphrase_method(
+        &mut self,
+        passphrase: &SecretInput,
+    ) -> Result<(MethodParams, Secret32), Error> {
+        unlock::check_passphrase(&passphrase.0).map_err(unlock_error)?;
+        let params = MethodParams::new_passphrase(&mut self.rng);
+        let k_wrap = self.passphrase_k_wrap(&params, passphrase).await?;
+        Ok((params, k_wrap))
+    }
+
     pub(super) async fn unlock_passphrase(
         &mut self,
         caller: &Caller,
@@ -362,9 +390,7 @@ impl<S: Store, C: Clock, R: CryptoRng, P: Pbkdf2Provider, D: DeviceKey> Kms<S, C
             .iter()
             .filter(|m| matches!(m.rec.params, MethodParams::Passphrase { .. }))
         {
-            let k_wrap = unlock::passphrase_k_wrap(&self.pbkdf2, &m.rec.params, &passphrase.0)
-                .await
-                .map_err(unlock_error)?;
+            let k_wrap = self.passphrase_k_wrap(&m.rec.params, passphrase).await?;
             if let Ok(kek) = m.rec.open(&k_wrap) {
                 return self
                     .finish_unlock(caller, OP, kek, m.rec.id.clone(), None, Transaction::new())
@@ -487,7 +513,7 @@ impl<S: Store, C: Clock, R: CryptoRng, P: Pbkdf2Provider, D: DeviceKey> Kms<S, C
         };
         let kek = self
             .device
-            .open(&m.rec.aad(), &m.rec.wrapped_kek)
+            .open(&m.rec.aad()?, &m.rec.wrapped_kek)
             .await
             .map_err(|_| Error::tampered(format!("unlock record {}", m.key)))?;
         // Persist the new signature counter (re-sealing, since the record's parameters are
@@ -499,7 +525,7 @@ impl<S: Store, C: Clock, R: CryptoRng, P: Pbkdf2Provider, D: DeviceKey> Kms<S, C
         updated.wrapped_kek = self.device_seal(&updated, &kek).await?;
         let mut tx = Transaction::new();
         tx.check(Check::Equals(m.key.clone(), m.raw))
-            .put(m.key, updated.encode());
+            .put(m.key, updated.encode()?);
         let expires = self.clock.now_ms() + GATE_SESSION_MS;
         self.finish_unlock(caller, OP, kek, updated.id, Some(expires), tx)
             .await
@@ -513,7 +539,7 @@ impl<S: Store, C: Clock, R: CryptoRng, P: Pbkdf2Provider, D: DeviceKey> Kms<S, C
         let mut nonce = [0u8; 12];
         self.rng.fill_bytes(&mut nonce);
         self.device
-            .seal(&rec.aad(), kek, nonce)
+            .seal(&rec.aad()?, kek, nonce)
             .await
             .map_err(|e| match e {
                 crate::device::DeviceKeyError::Unavailable => Error::Unsupported {
@@ -538,7 +564,7 @@ impl<S: Store, C: Clock, R: CryptoRng, P: Pbkdf2Provider, D: DeviceKey> Kms<S, C
     ) -> Result<MethodAddedResponse, Error> {
         let key = layout::method(&rec.id);
         let mut tx = Transaction::new();
-        tx.check(Check::Absent(key.clone())).put(key, rec.encode());
+        tx.check(Check::Absent(key.clone())).put(key, rec.encode()?);
         self.commit(o, tx, op, Some(&rec.id), Outcome::Ok).await?;
         Ok(MethodAddedResponse {
             method: method_info(&rec, false),
@@ -553,12 +579,8 @@ impl<S: Store, C: Clock, R: CryptoRng, P: Pbkdf2Provider, D: DeviceKey> Kms<S, C
     ) -> Result<MethodAddedResponse, Error> {
         check_label(&label)?;
         let kek = self.kek()?.clone();
-        unlock::check_passphrase(&passphrase.0).map_err(unlock_error)?;
-        let params = MethodParams::new_passphrase(&mut self.rng);
-        let k_wrap = unlock::passphrase_k_wrap(&self.pbkdf2, &params, &passphrase.0)
-            .await
-            .map_err(unlock_error)?;
-        let rec = self.seal_new_method(label, params, &kek, &k_wrap);
+        let (params, k_wrap) = self.new_passphrase_method(passphrase).await?;
+        let rec = self.seal_new_method(label, params, &kek, &k_wrap)?;
         self.add_method(o, Op::AddPassphrase, rec).await
     }
 
@@ -582,10 +604,7 @@ impl<S: Store, C: Clock, R: CryptoRng, P: Pbkdf2Provider, D: DeviceKey> Kms<S, C
                 m.rec.params.kind()
             )));
         }
-        let params = MethodParams::new_passphrase(&mut self.rng);
-        let k_wrap = unlock::passphrase_k_wrap(&self.pbkdf2, &params, &passphrase.0)
-            .await
-            .map_err(unlock_error)?;
+        let (params, k_wrap) = self.new_passphrase_method(passphrase).await?;
         let rec = UnlockRecord::seal(
             m.rec.id.clone(),
             m.rec.label.clone(),
@@ -594,10 +613,10 @@ impl<S: Store, C: Clock, R: CryptoRng, P: Pbkdf2Provider, D: DeviceKey> Kms<S, C
             &kek,
             &k_wrap,
             &mut self.rng,
-        );
+        )?;
         let mut tx = Transaction::new();
         tx.check(Check::Equals(m.key.clone(), m.raw))
-            .put(m.key, rec.encode());
+            .put(m.key, rec.encode()?);
         self.commit(o, tx, Op::ChangePassphrase, Some(method_id), Outcome::Ok)
             .await?;
         Ok(())
@@ -635,7 +654,7 @@ impl<S: Store, C: Clock, R: CryptoRng, P: Pbkdf2Provider, D: DeviceKey> Kms<S, C
             prf_input,
         };
         let k_wrap = unlock::prf_k_wrap(&params, &prf_output.0).map_err(unlock_error)?;
-        let rec = self.seal_new_method(label, params, &kek, &k_wrap);
+        let rec = self.seal_new_method(label, params, &kek, &k_wrap)?;
         self.add_method(o, Op::AddPrf, rec).await
     }
 
@@ -662,7 +681,7 @@ impl<S: Store, C: Clock, R: CryptoRng, P: Pbkdf2Provider, D: DeviceKey> Kms<S, C
                 .map_err(|e| Error::bad_request(format!("passkey registration: {e}")))?;
         // Sealed under the KEK as a placeholder, replaced by the device-key seal below.
         let mut rec =
-            self.seal_new_method(label, MethodParams::PasskeyGate { credential }, &kek, &kek);
+            self.seal_new_method(label, MethodParams::PasskeyGate { credential }, &kek, &kek)?;
         rec.wrapped_kek = self.device_seal(&rec, &kek).await?;
         self.add_method(o, Op::AddGate, rec).await
     }
