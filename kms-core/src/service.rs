@@ -31,7 +31,7 @@ use crate::rpc::{Method, Request};
 use crate::secret::Secret32;
 use crate::store::{Store, Transaction};
 
-pub use records::{KeyHeader, KeyInfo, KeyKind, KeyRecord};
+pub use records::{KeyAlg, KeyHeader, KeyInfo, KeyKind, KeyRecord};
 pub use response::*;
 
 mod response;

@@ -69,13 +69,44 @@ pub enum MethodParams {
     },
 }
 
-impl MethodParams {
-    /// Short name of the method kind.
-    pub fn kind(&self) -> &'static str {
+/// The kind of an unlock method.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "ts", derive(ts_rs::TS))]
+#[serde(rename_all = "kebab-case")]
+pub enum MethodKind {
+    /// A passphrase (PBKDF2-SHA256, then HKDF).
+    Passphrase,
+    /// A passkey's PRF output (HKDF).
+    PasskeyPrf,
+    /// A passkey assertion that opens a time-limited session (the KEK sealed under a
+    /// device key).
+    PasskeyGate,
+}
+
+impl MethodKind {
+    /// The kind's name (as serialized).
+    pub fn as_str(self) -> &'static str {
         match self {
-            Self::Passphrase { .. } => "passphrase",
-            Self::PasskeyPrf { .. } => "passkey-prf",
-            Self::PasskeyGate { .. } => "passkey-gate",
+            Self::Passphrase => "passphrase",
+            Self::PasskeyPrf => "passkey-prf",
+            Self::PasskeyGate => "passkey-gate",
+        }
+    }
+}
+
+impl core::fmt::Display for MethodKind {
+    fn fmt(&self, f: &mut core::fmt::Formatter<'_>) -> core::fmt::Result {
+        f.write_str(self.as_str())
+    }
+}
+
+impl MethodParams {
+    /// The method's kind.
+    pub fn kind(&self) -> MethodKind {
+        match self {
+            Self::Passphrase { .. } => MethodKind::Passphrase,
+            Self::PasskeyPrf { .. } => MethodKind::PasskeyPrf,
+            Self::PasskeyGate { .. } => MethodKind::PasskeyGate,
         }
     }
 
@@ -133,9 +164,9 @@ pub enum UnlockError {
     #[error("wrong unlock method: expected {expected}, got {got}")]
     WrongMethod {
         /// Method kind needed.
-        expected: &'static str,
+        expected: MethodKind,
         /// Method kind of the record.
-        got: &'static str,
+        got: MethodKind,
     },
 }
 
@@ -272,7 +303,7 @@ pub async fn passphrase_k_wrap<P: Pbkdf2Provider + ?Sized>(
     } = params
     else {
         return Err(UnlockError::WrongMethod {
-            expected: "passphrase",
+            expected: MethodKind::Passphrase,
             got: params.kind(),
         });
     };
@@ -297,7 +328,7 @@ pub fn prf_k_wrap(
 ) -> Result<Secret32, UnlockError> {
     let MethodParams::PasskeyPrf { prf_input, .. } = params else {
         return Err(UnlockError::WrongMethod {
-            expected: "passkey-prf",
+            expected: MethodKind::PasskeyPrf,
             got: params.kind(),
         });
     };

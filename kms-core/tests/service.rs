@@ -86,7 +86,10 @@ fn setup_lock_unlock() {
     let status = typed::<methods::Status>(&mut kms, APP, ()).unwrap();
     assert!(status.initialized && status.unlocked);
     assert_eq!(status.methods.len(), 1);
-    assert_eq!(status.methods[0].kind, "passphrase");
+    assert_eq!(
+        status.methods[0].kind,
+        kms_core::unlock::MethodKind::Passphrase
+    );
     typed::<methods::Lock>(&mut kms, APP, ()).unwrap();
     assert!(!kms.is_unlocked());
     assert_eq!(
@@ -261,7 +264,7 @@ fn prf_method_unlocks() {
     let Response::MethodAdded(MethodAddedResponse { method }) = ok(&mut kms, APP, &add) else {
         panic!()
     };
-    assert_eq!(method.kind, "passkey-prf");
+    assert_eq!(method.kind, kms_core::unlock::MethodKind::PasskeyPrf);
     ok(&mut kms, APP, r#"{"method":"lock"}"#);
     let wrong = r#"{"method":"unlock.prf","params":{"credentialId":"AQID","prfOutput":[1,1,1,1,1,1,1,1,1,1,1,1,1,1,1,1,1,1,1,1,1,1,1,1,1,1,1,1,1,1,1,1]}}"#;
     assert_eq!(call(&mut kms, APP, wrong), Err(Error::BadCredential));

@@ -77,7 +77,7 @@ fn gate_registers_unlocks_and_expires() {
     let Ok(Response::MethodAdded(MethodAddedResponse { method })) = call(&mut kms, &add) else {
         panic!()
     };
-    assert_eq!(method.kind, "passkey-gate");
+    assert_eq!(method.kind, kms_core::unlock::MethodKind::PasskeyGate);
     // The challenge is single-use.
     assert!(matches!(
         call(&mut kms, &add),

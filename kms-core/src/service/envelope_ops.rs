@@ -17,7 +17,6 @@ use crate::clock::Clock;
 use crate::device::DeviceKey;
 use crate::envelope::{self, Envelope, EnvelopeFormat, PrekeySecret, PrekeyUse, SignedPrekey};
 use crate::error::Error;
-use crate::format::KEY_RECORD_V1;
 use crate::kdf::Pbkdf2Provider;
 use crate::origin::Origin;
 use crate::signal::identity::{IdentityKeyPair, PublicKey, SERIALIZED_PUBLIC_KEY_LENGTH};
@@ -84,16 +83,15 @@ impl<S: Store, C: Clock, R: CryptoRng, P: Pbkdf2Provider, D: DeviceKey> Kms<S, C
         if let Some(pqc) = &signed.pqc_pub_key {
             public_key.extend_from_slice(&pqc.serialize());
         }
-        let header = KeyHeader {
-            format: KEY_RECORD_V1.into(),
-            id: format!("{}{kid}", kind.prefix()),
-            shard: o.as_str().into(),
+        let header = KeyHeader::new(
+            o,
+            format!("{}{kid}", kind.prefix()),
             kind,
-            alg: format.id().into(),
+            format.into(),
             public_key,
-            created_ms: self.clock.now_ms(),
-            signature: Some(signed.sig.clone()),
-        };
+            self.clock.now_ms(),
+        )
+        .signed(signed.sig.clone());
         let rec = KeyRecord::seal(header, secret.to_bytes().expose(), &kek, &mut self.rng)?;
         Ok((rec, signed))
     }

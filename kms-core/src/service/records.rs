@@ -4,8 +4,11 @@
 use rand_core::CryptoRng;
 use serde::{Deserialize, Serialize};
 
+use crate::envelope::EnvelopeFormat;
 use crate::error::Error;
 use crate::format::{self, EncodeError, KEY_RECORD_V1};
+use crate::jws::JwsAlg;
+use crate::origin::Origin;
 use crate::secret::{Secret32, SecretBytes};
 use crate::wrap::{self, Sealed};
 
@@ -57,6 +60,62 @@ impl KeyKind {
     }
 }
 
+/// The algorithm of a stored key, as its record names it.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "ts", derive(ts_rs::TS))]
+pub enum KeyAlg {
+    /// ECDSA P-256 with SHA-256 (VAPID, relay tokens).
+    #[serde(rename = "ES256")]
+    Es256,
+    /// Ed25519 (relay tokens, the audit key).
+    #[serde(rename = "EdDSA")]
+    EdDsa,
+    /// X25519 (Signal identity, signed and one-time prekeys).
+    #[serde(rename = "X25519")]
+    X25519,
+    /// ML-KEM-1024 (Signal Kyber prekeys).
+    #[serde(rename = "Kyber1024")]
+    Kyber1024,
+    /// An envelope prekey of format `x25519-aesgcm-v1`.
+    #[serde(rename = "x25519-aesgcm-v1")]
+    EnvelopeX25519,
+    /// An envelope prekey of format `hybrid-mlkem768-aesgcm-v1`.
+    #[serde(rename = "hybrid-mlkem768-aesgcm-v1")]
+    EnvelopeHybridMlKem768,
+    /// No key: sealed bookkeeping (the Signal state record).
+    #[serde(rename = "none")]
+    None,
+}
+
+impl KeyAlg {
+    /// The JWS algorithm of a signing key; `None` for keys that do not sign tokens.
+    pub fn jws(self) -> Option<JwsAlg> {
+        match self {
+            Self::Es256 => Some(JwsAlg::ES256),
+            Self::EdDsa => Some(JwsAlg::EdDSA),
+            _ => None,
+        }
+    }
+}
+
+impl From<JwsAlg> for KeyAlg {
+    fn from(alg: JwsAlg) -> Self {
+        match alg {
+            JwsAlg::ES256 => Self::Es256,
+            JwsAlg::EdDSA => Self::EdDsa,
+        }
+    }
+}
+
+impl From<EnvelopeFormat> for KeyAlg {
+    fn from(format: EnvelopeFormat) -> Self {
+        match format {
+            EnvelopeFormat::X25519AesGcmV1 => Self::EnvelopeX25519,
+            EnvelopeFormat::HybridMlKem768AesGcmV1 => Self::EnvelopeHybridMlKem768,
+        }
+    }
+}
+
 /// The public, authenticated part of a key record.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(deny_unknown_fields, rename_all = "camelCase")]
@@ -69,8 +128,8 @@ pub struct KeyHeader {
     pub shard: String,
     /// What the key is for.
     pub kind: KeyKind,
-    /// Algorithm of the key (`ES256`, `EdDSA`, `X25519`, `ML-KEM-1024`, ...).
-    pub alg: String,
+    /// Algorithm of the key.
+    pub alg: KeyAlg,
     /// Public key bytes in the key's standard encoding.
     #[serde(with = "crate::b64::serde_bytes")]
     pub public_key: Vec<u8>,
@@ -96,6 +155,55 @@ pub struct KeyRecord {
 }
 
 impl KeyHeader {
+    /// The header of a new key of `shard` (unsigned: see [`Self::signed`]).
+    pub fn new(
+        shard: &Origin,
+        id: String,
+        kind: KeyKind,
+        alg: KeyAlg,
+        public_key: Vec<u8>,
+        created_ms: u64,
+    ) -> Self {
+        Self::in_shard(shard.as_str(), id, kind, alg, public_key, created_ms)
+    }
+
+    /// The header of a new enclave-wide key (shard `""`, such as the audit key).
+    pub fn enclave_wide(
+        id: String,
+        kind: KeyKind,
+        alg: KeyAlg,
+        public_key: Vec<u8>,
+        created_ms: u64,
+    ) -> Self {
+        Self::in_shard("", id, kind, alg, public_key, created_ms)
+    }
+
+    fn in_shard(
+        shard: &str,
+        id: String,
+        kind: KeyKind,
+        alg: KeyAlg,
+        public_key: Vec<u8>,
+        created_ms: u64,
+    ) -> Self {
+        Self {
+            format: KEY_RECORD_V1.into(),
+            id,
+            shard: shard.into(),
+            kind,
+            alg,
+            public_key,
+            created_ms,
+            signature: None,
+        }
+    }
+
+    /// With the identity key's signature over the public key.
+    pub fn signed(mut self, signature: Vec<u8>) -> Self {
+        self.signature = Some(signature);
+        self
+    }
+
     fn aad(&self) -> Result<Vec<u8>, EncodeError> {
         let header = format::to_json("key header", self)?;
         Ok(format::canonical(KEY_AAD_LABEL, &[&header]))
@@ -163,7 +271,7 @@ pub struct KeyInfo {
     /// Kind.
     pub kind: KeyKind,
     /// Algorithm.
-    pub alg: String,
+    pub alg: KeyAlg,
     /// Public key, base64url.
     pub public_key: String,
     /// Creation time, ms since the epoch.
@@ -175,7 +283,7 @@ impl From<&KeyHeader> for KeyInfo {
         Self {
             id: h.id.clone(),
             kind: h.kind,
-            alg: h.alg.clone(),
+            alg: h.alg,
             public_key: crate::b64::encode(&h.public_key),
             created_ms: h.created_ms,
         }

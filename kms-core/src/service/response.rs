@@ -16,12 +16,8 @@ use crate::signal::bundle::PreKeyBundle;
 pub struct MethodInfo {
     /// Method id.
     pub id: String,
-    /// `passphrase`, `passkey-prf` or `passkey-gate`.
-    #[cfg_attr(
-        feature = "ts",
-        ts(type = "\"passphrase\" | \"passkey-prf\" | \"passkey-gate\"")
-    )]
-    pub kind: &'static str,
+    /// What kind of method.
+    pub kind: crate::unlock::MethodKind,
     /// User-visible label.
     pub label: Option<String>,
     /// Creation time, ms since the epoch.

@@ -4,7 +4,7 @@ use rand_core::CryptoRng;
 use serde::{Deserialize, Serialize};
 
 use super::layout;
-use super::records::{KeyHeader, KeyKind, KeyRecord};
+use super::records::{KeyAlg, KeyHeader, KeyKind, KeyRecord};
 use super::{
     Kms, OneTimePrekeyInfo, SignalBundleResponse, SignalOneTimePrekeysResponse,
     SignalReplenishedResponse, SignalSignatureResponse, SignalSignedPrekeyResponse,
@@ -13,7 +13,6 @@ use crate::audit::{Op, Outcome};
 use crate::clock::Clock;
 use crate::device::DeviceKey;
 use crate::error::Error;
-use crate::format::KEY_RECORD_V1;
 use crate::kdf::Pbkdf2Provider;
 use crate::origin::Origin;
 use crate::secret::Secret32;
@@ -52,27 +51,6 @@ fn otpk_id(id: u32) -> String {
 }
 fn kyber_id(id: u32) -> String {
     format!("{}{id}", KeyKind::SignalKyberPrekey.prefix())
-}
-
-fn header(
-    o: &Origin,
-    id: String,
-    kind: KeyKind,
-    alg: &str,
-    public_key: Vec<u8>,
-    now: u64,
-    signature: Option<Vec<u8>>,
-) -> KeyHeader {
-    KeyHeader {
-        format: KEY_RECORD_V1.into(),
-        id,
-        shard: o.as_str().into(),
-        kind,
-        alg: alg.into(),
-        public_key,
-        created_ms: now,
-        signature,
-    }
 }
 
 fn secret32(bytes: &[u8], what: &str) -> Result<Secret32, Error> {
@@ -125,14 +103,13 @@ impl<S: Store, C: Clock, R: CryptoRng, P: Pbkdf2Provider, D: DeviceKey> Kms<S, C
         let json = serde_json::to_vec(state).map_err(|_| Error::Internal)?;
         let now = self.clock.now_ms();
         Ok(KeyRecord::seal(
-            header(
+            KeyHeader::new(
                 o,
                 STATE_ID.into(),
                 KeyKind::SignalState,
-                "none",
+                KeyAlg::None,
                 Vec::new(),
                 now,
-                None,
             ),
             &json,
             &kek,
@@ -150,15 +127,15 @@ impl<S: Store, C: Clock, R: CryptoRng, P: Pbkdf2Provider, D: DeviceKey> Kms<S, C
         let now = self.clock.now_ms();
         let spk = SignedPreKey::generate(identity, id, now, &mut self.rng);
         Ok(KeyRecord::seal(
-            header(
+            KeyHeader::new(
                 o,
                 spk_id(id),
                 KeyKind::SignalSignedPrekey,
-                "X25519",
+                KeyAlg::X25519,
                 spk.keypair.public_key().serialize().to_vec(),
                 now,
-                Some(spk.signature.to_vec()),
-            ),
+            )
+            .signed(spk.signature.to_vec()),
             spk.keypair.secret().expose(),
             &kek,
             &mut self.rng,
@@ -179,14 +156,13 @@ impl<S: Store, C: Clock, R: CryptoRng, P: Pbkdf2Provider, D: DeviceKey> Kms<S, C
             .iter()
             .map(|k| {
                 Ok(KeyRecord::seal(
-                    header(
+                    KeyHeader::new(
                         o,
                         otpk_id(k.id),
                         KeyKind::SignalOneTimePrekey,
-                        "X25519",
+                        KeyAlg::X25519,
                         k.keypair.public_key().serialize().to_vec(),
                         now,
-                        None,
                     ),
                     k.keypair.secret().expose(),
                     &kek,
@@ -220,14 +196,13 @@ impl<S: Store, C: Clock, R: CryptoRng, P: Pbkdf2Provider, D: DeviceKey> Kms<S, C
             current_kyber_id: 1,
         };
         let id_rec = KeyRecord::seal(
-            header(
+            KeyHeader::new(
                 o,
                 IDENTITY_ID.into(),
                 KeyKind::SignalIdentity,
-                "X25519",
+                KeyAlg::X25519,
                 identity.public_key().serialize().to_vec(),
                 now,
-                None,
             ),
             identity.secret().expose(),
             &kek,
@@ -237,15 +212,15 @@ impl<S: Store, C: Clock, R: CryptoRng, P: Pbkdf2Provider, D: DeviceKey> Kms<S, C
         let kyber =
             KyberPreKey::generate(&identity, KemAlgorithm::Kyber1024, 1, now, &mut self.rng);
         let kyber_rec = KeyRecord::seal(
-            header(
+            KeyHeader::new(
                 o,
                 kyber_id(1),
                 KeyKind::SignalKyberPrekey,
-                "Kyber1024",
+                KeyAlg::Kyber1024,
                 kyber.keypair.public_key().serialize(),
                 now,
-                Some(kyber.signature.to_vec()),
-            ),
+            )
+            .signed(kyber.signature.to_vec()),
             kyber.keypair.secret_bytes().expose(),
             &kek,
             &mut self.rng,

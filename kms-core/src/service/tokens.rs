@@ -12,7 +12,6 @@ use crate::audit::{Op, Outcome};
 use crate::clock::Clock;
 use crate::device::DeviceKey;
 use crate::error::Error;
-use crate::format::KEY_RECORD_V1;
 use crate::jwk::{Jwk, Jwks};
 use crate::jws::{JwsAlg, PublicKey, SigningKey};
 use crate::kdf::Pbkdf2Provider;
@@ -23,14 +22,6 @@ use crate::secret::Secret32;
 use crate::store::{Check, Store, Transaction};
 use crate::vapid::{VapidClaims, VapidKey};
 
-fn jws_alg(alg: &str) -> Option<JwsAlg> {
-    match alg {
-        "ES256" => Some(JwsAlg::ES256),
-        "EdDSA" => Some(JwsAlg::EdDSA),
-        _ => None,
-    }
-}
-
 impl<S: Store, C: Clock, R: CryptoRng, P: Pbkdf2Provider, D: DeviceKey> Kms<S, C, R, P, D> {
     fn new_key_record(
         &mut self,
@@ -40,16 +31,14 @@ impl<S: Store, C: Clock, R: CryptoRng, P: Pbkdf2Provider, D: DeviceKey> Kms<S, C
         key: &SigningKey,
     ) -> Result<KeyRecord, Error> {
         let kek = self.kek()?.clone();
-        let header = KeyHeader {
-            format: KEY_RECORD_V1.into(),
+        let header = KeyHeader::new(
+            o,
             id,
-            shard: o.as_str().into(),
             kind,
-            alg: key.alg().name().into(),
-            public_key: key.public_key().to_bytes(),
-            created_ms: self.clock.now_ms(),
-            signature: None,
-        };
+            key.alg().into(),
+            key.public_key().to_bytes(),
+            self.clock.now_ms(),
+        );
         Ok(KeyRecord::seal(
             header,
             key.secret().expose(),
@@ -60,7 +49,7 @@ impl<S: Store, C: Clock, R: CryptoRng, P: Pbkdf2Provider, D: DeviceKey> Kms<S, C
 
     fn open_signing_key(&self, rec: &KeyRecord) -> Result<SigningKey, Error> {
         let what = || Error::tampered(format!("key record {}", rec.header.id));
-        let alg = jws_alg(&rec.header.alg).ok_or_else(what)?;
+        let alg = rec.header.alg.jws().ok_or_else(what)?;
         let secret = rec.open(self.kek()?)?;
         let key = SigningKey::from_secret(
             alg,
@@ -246,8 +235,11 @@ impl<S: Store, C: Clock, R: CryptoRng, P: Pbkdf2Provider, D: DeviceKey> Kms<S, C
     pub(super) async fn relay_jwks(&self, o: &Origin) -> Result<JwksResponse, Error> {
         let mut jwks = Jwks::default();
         for (_, _, rec) in self.shard_records(o, Some(KeyKind::Relay)).await? {
-            let alg =
-                jws_alg(&rec.header.alg).ok_or_else(|| Error::tampered(rec.header.id.clone()))?;
+            let alg = rec
+                .header
+                .alg
+                .jws()
+                .ok_or_else(|| Error::tampered(rec.header.id.clone()))?;
             let pk = PublicKey::from_bytes(alg, &rec.header.public_key)
                 .map_err(|_| Error::tampered(rec.header.id.clone()))?;
             let kid = rec

@@ -4,7 +4,7 @@ use ed25519_dalek::SigningKey;
 use serde::{Deserialize, Serialize};
 
 use super::layout;
-use super::records::{KeyHeader, KeyKind, KeyRecord};
+use super::records::{KeyAlg, KeyHeader, KeyKind, KeyRecord};
 use super::{
     CHALLENGE_TTL_MS, Challenge, ChallengeResponse, KeysResponse, Kms, MAX_ATTEMPTS,
     MethodAddedResponse, MethodInfo, MethodsResponse, PrfInputResponse, Protection, Session,
@@ -14,7 +14,7 @@ use crate::audit::{Op, Outcome};
 use crate::clock::Clock;
 use crate::device::DeviceKey;
 use crate::error::Error;
-use crate::format::{self, KEY_RECORD_V1};
+use crate::format;
 use crate::kdf::Pbkdf2Provider;
 use crate::origin::Origin;
 use crate::rpc::policy::Caller;
@@ -209,16 +209,13 @@ impl<S: Store, C: Clock, R: CryptoRng, P: Pbkdf2Provider, D: DeviceKey> Kms<S, C
         let id = self.new_method_id();
         let rec = UnlockRecord::seal(id.clone(), None, now, params, &kek, &k_wrap, &mut self.rng)?;
         let audit_rec = KeyRecord::seal(
-            KeyHeader {
-                format: KEY_RECORD_V1.into(),
-                id: AUDIT_KEY_ID.into(),
-                shard: String::new(),
-                kind: KeyKind::Audit,
-                alg: "EdDSA".into(),
-                public_key: audit_key.verifying_key().to_bytes().to_vec(),
-                created_ms: now,
-                signature: None,
-            },
+            KeyHeader::enclave_wide(
+                AUDIT_KEY_ID.into(),
+                KeyKind::Audit,
+                KeyAlg::EdDsa,
+                audit_key.verifying_key().to_bytes().to_vec(),
+                now,
+            ),
             audit_secret.expose(),
             &kek,
             &mut self.rng,

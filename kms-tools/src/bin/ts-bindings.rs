@@ -19,8 +19,11 @@ use kms_core::rpc::ceremony::{CEREMONIES, Ceremony, CeremonySpec};
 use kms_core::rpc::frame::{Outcome, Reply};
 use kms_core::rpc::policy::Policy;
 use kms_core::rpc::{Bytes, METHODS, MethodSpec, RelayAlg, Request, SecretInput};
-use kms_core::service::{KeyInfo, KeyKind, MethodInfo, OneTimePrekeyInfo, Protection, Response};
+use kms_core::service::{
+    KeyAlg, KeyInfo, KeyKind, MethodInfo, OneTimePrekeyInfo, Protection, Response,
+};
 use kms_core::signal::bundle::PreKeyBundle;
+use kms_core::unlock::MethodKind;
 use ts_rs::{Config, TS, TypeVisitor};
 
 /// Writes the declarations, each type once.
@@ -185,7 +188,9 @@ fn main() -> ExitCode {
     d.decl::<Request>();
     d.decl::<Ceremony>();
     d.decl::<KeyKind>();
+    d.decl::<KeyAlg>();
     d.decl::<KeyInfo>();
+    d.decl::<MethodKind>();
     d.decl::<Protection>();
     d.decl::<MethodInfo>();
     d.decl::<OneTimePrekeyInfo>();

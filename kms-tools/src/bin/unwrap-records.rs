@@ -37,7 +37,11 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
     let passphrase = SecretBytes::from(input.passphrase.as_str());
     let mut kek = None;
     let mut out = Vec::new();
-    for (key, raw) in input.records.iter().filter(|(k, _)| k.starts_with(layout::METHODS)) {
+    for (key, raw) in input
+        .records
+        .iter()
+        .filter(|(k, _)| k.starts_with(layout::METHODS))
+    {
         let Ok(method) = UnlockRecord::decode(raw) else {
             continue;
         };

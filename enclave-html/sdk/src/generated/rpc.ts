@@ -263,6 +263,8 @@ userName?: string, } } | { "method": "storage.requestAccess" };
 
 export type KeyKind = "vapid" | "relay" | "signal-identity" | "signal-signed-prekey" | "signal-one-time-prekey" | "signal-kyber-prekey" | "signal-state" | "audit" | "envelope-prekey" | "envelope-epoch";
 
+export type KeyAlg = "ES256" | "EdDSA" | "X25519" | "Kyber1024" | "x25519-aesgcm-v1" | "hybrid-mlkem768-aesgcm-v1" | "none";
+
 export type KeyInfo = { 
 /**
  * Key id.
@@ -275,7 +277,7 @@ kind: KeyKind,
 /**
  * Algorithm.
  */
-alg: string, 
+alg: KeyAlg, 
 /**
  * Public key, base64url.
  */
@@ -285,6 +287,8 @@ publicKey: string,
  */
 createdMs: number, };
 
+export type MethodKind = "passphrase" | "passkey-prf" | "passkey-gate";
+
 export type Protection = "passphrase" | "authenticator-secret" | "profile-at-rest";
 
 export type MethodInfo = { 
@@ -293,9 +297,9 @@ export type MethodInfo = {
  */
 id: string, 
 /**
- * `passphrase`, `passkey-prf` or `passkey-gate`.
+ * What kind of method.
  */
-kind: "passphrase" | "passkey-prf" | "passkey-gate", 
+kind: MethodKind, 
 /**
  * User-visible label.
  */
