@@ -33,7 +33,7 @@ use kms_core::rpc::{
 };
 use kms_core::service::{KeyKind, Kms};
 use kms_relay::client::VendingClient;
-use kms_relay::server::UPLOAD_SCOPE;
+use kms_relay::api::UPLOAD_SCOPE;
 use kms_relay::vending::sql_script;
 use kms_relay_admin::vault::SqliteStore;
 use zeroize::Zeroizing;

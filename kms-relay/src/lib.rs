@@ -8,6 +8,10 @@
 //!   and [`client`] a client for owners and senders.
 //! - [`loadtest`]: the vending server under many concurrent clients (`kms-relay loadtest`).
 //!
+//! The default feature `server` brings the server, PostgreSQL storage, the load test and the
+//! `kms-relay` binary (and tiny_http and postgres with them); without it the crate is what
+//! an owner's tools need: verification, the API types, the client and SQLite storage.
+//!
 //! The owner's side — the encrypted local vault and the `kms-relay-admin` CLI — is the
 //! `kms-relay-admin` crate: it runs on the owner's machine and uses [`client`] and [`api`].
 //!
@@ -17,8 +21,10 @@
 pub mod api;
 pub mod client;
 pub mod jwks;
+#[cfg(feature = "server")]
 pub mod loadtest;
 pub mod replay;
+#[cfg(feature = "server")]
 pub mod server;
 pub mod vending;
 pub mod verify;
