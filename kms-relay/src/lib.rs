@@ -6,7 +6,14 @@
 //! - [`vending`]: the one-time prekey vending machine's storage (SQLite and PostgreSQL behind
 //!   one trait, one conformance suite), [`api`] its HTTP API as types, [`server`] the server
 //!   and [`client`] a client for owners and senders.
-//! - [`vault`]: the admin CLI's encrypted local vault (kms-core's store on SQLite).
+//! - [`loadtest`]: the vending server under many concurrent clients (`kms-relay loadtest`).
+//!
+//! The default feature `server` brings the server, PostgreSQL storage, the load test and the
+//! `kms-relay` binary (and tiny_http and postgres with them); without it the crate is what
+//! an owner's tools need: verification, the API types, the client and SQLite storage.
+//!
+//! The owner's side — the encrypted local vault and the `kms-relay-admin` CLI — is the
+//! `kms-relay-admin` crate: it runs on the owner's machine and uses [`client`] and [`api`].
 //!
 //! The HTTP API, how to run the server and the load-test figures are in `docs/relay.md`.
 #![forbid(unsafe_code)]
@@ -14,9 +21,10 @@
 pub mod api;
 pub mod client;
 pub mod jwks;
+#[cfg(feature = "server")]
 pub mod loadtest;
 pub mod replay;
+#[cfg(feature = "server")]
 pub mod server;
-pub mod vault;
 pub mod vending;
 pub mod verify;

@@ -11,6 +11,7 @@
 //! Both run the same [`conformance`] suite.
 
 pub mod conformance;
+#[cfg(feature = "server")]
 pub mod postgres;
 pub mod sqlite;
 
@@ -43,6 +44,7 @@ impl From<rusqlite::Error> for VendingError {
     }
 }
 
+#[cfg(feature = "server")]
 impl From<::postgres::Error> for VendingError {
     fn from(e: ::postgres::Error) -> Self {
         Self::Backend(e.to_string())

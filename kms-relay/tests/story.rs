@@ -21,11 +21,11 @@ use kms_core::service::{
     RelayKeyResponse, RelayTokenResponse, Response,
 };
 use kms_core::signal::identity::{IdentityKeyPair, PublicKey};
+use kms_core::store::MemoryStore;
 use kms_relay::api::ApiError;
 use kms_relay::client::{ClientError, Tier, Vend, VendingClient};
 use kms_relay::jwks::{KeyStore, StaticJwks};
 use kms_relay::server::{self, RateLimit, RunningServer, ServerConfig, UPLOAD_SCOPE};
-use kms_relay::vault::SqliteStore;
 use kms_relay::vending::VendingStore;
 use kms_relay::vending::postgres::PostgresVending;
 use kms_relay::vending::sqlite::SqliteVending;
@@ -36,7 +36,8 @@ use rand::rngs::StdRng;
 const ORIGIN: &str = "https://app.example";
 const AUD: &str = "vending.example";
 
-type Enclave = Kms<SqliteStore, ManualClock, StdRng>;
+/// The enclave, on kms-core's reference store (IndexedDB in the browser).
+type Enclave = Kms<MemoryStore, ManualClock, StdRng>;
 
 fn temp_dir(name: &str) -> PathBuf {
     let dir = std::env::temp_dir().join(format!("kms-relay-story-{name}-{}", std::process::id()));
@@ -75,9 +76,12 @@ struct Owner {
 }
 
 impl Owner {
-    fn new(dir: &std::path::Path) -> Self {
-        let store = SqliteStore::open(&dir.join("enclave.db")).unwrap();
-        let mut kms = Kms::new(store, ManualClock::new(now_ms()), StdRng::seed_from_u64(1));
+    fn new() -> Self {
+        let mut kms = Kms::new(
+            MemoryStore::new(),
+            ManualClock::new(now_ms()),
+            StdRng::seed_from_u64(1),
+        );
         call(
             &mut kms,
             r#"{"method":"setup","params":{"passphrase":"correct horse battery"}}"#,
@@ -190,7 +194,7 @@ fn serve<S: VendingStore + 'static>(
 
 fn story<S: VendingStore + 'static>(name: &str, store: impl FnOnce(&std::path::Path) -> S) {
     let dir = temp_dir(name);
-    let mut owner = Owner::new(&dir);
+    let mut owner = Owner::new();
     let server = serve(store(&dir), &owner, None);
     let client = VendingClient::new(server.url());
 
@@ -319,7 +323,7 @@ fn whole_story_on_postgres() {
 #[test]
 fn rate_limit_answers_429_with_retry_after() {
     let dir = temp_dir("rate");
-    let owner = Owner::new(&dir);
+    let owner = Owner::new();
     let server = serve(
         SqliteVending::open(&dir.join("vending.db")).unwrap(),
         &owner,

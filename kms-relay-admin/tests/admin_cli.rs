@@ -166,3 +166,104 @@ fn admin_cli_replenishes_and_opens() {
     running.stop();
     std::fs::remove_dir_all(&dir).ok();
 }
+
+#[test]
+fn help_lists_every_command_and_flag() {
+    let help = |args: &[&str]| {
+        let o = Command::new(env!("CARGO_BIN_EXE_kms-relay-admin"))
+            .args(args)
+            .output()
+            .unwrap();
+        assert!(o.status.success(), "{args:?}");
+        String::from_utf8(o.stdout).unwrap()
+    };
+    let top = help(&["--help"]);
+    for command in [
+        "vault init",
+        "vault status",
+        "vault identity",
+        "vault jwks",
+        "prekeys replenish",
+        "prekeys count",
+        "epoch publish",
+        "envelope open",
+    ] {
+        assert!(top.contains(command), "{command}: {top}");
+    }
+    for flag in [
+        "--vault",
+        "--origin",
+        "--passphrase-file",
+        "[default: kms-vault.db]",
+    ] {
+        assert!(top.contains(flag), "{flag}: {top}");
+    }
+    let replenish = help(&["prekeys", "replenish", "--help"]);
+    for flag in [
+        "--count",
+        "--target",
+        "--server",
+        "--sql",
+        "--audience",
+        "--classic",
+        "--vault",
+        "[default: kms-vending]",
+    ] {
+        assert!(replenish.contains(flag), "{flag}: {replenish}");
+    }
+    let publish = help(&["epoch", "publish", "--help"]);
+    for flag in ["--server", "--audience", "--rotate", "--classic"] {
+        assert!(publish.contains(flag), "{flag}: {publish}");
+    }
+}
+
+#[test]
+fn bad_arguments_are_refused_naming_the_flag() {
+    let dir: PathBuf =
+        std::env::temp_dir().join(format!("kms-relay-admin-args-{}", std::process::id()));
+    let _ = std::fs::remove_dir_all(&dir);
+    std::fs::create_dir_all(&dir).unwrap();
+    let sql = dir.join("import.sql");
+    let sql = sql.to_string_lossy();
+    for (args, flag) in [
+        (
+            &["prekeys", "replenish", "--count", "two", "--sql", &sql][..],
+            "--count",
+        ),
+        (&["prekeys", "replenish", "--count", "2"][..], "--server"),
+        (
+            &[
+                "prekeys",
+                "replenish",
+                "--count",
+                "2",
+                "--server",
+                "http://x",
+                "--sql",
+                &sql,
+            ][..],
+            "--sql",
+        ),
+        (
+            &["prekeys", "replenish", "--target", "2", "--sql", &sql][..],
+            "--target",
+        ),
+        (&["prekeys", "replenish", "--sql", &sql][..], "--count"),
+        (&["prekeys", "count"][..], "--server"),
+        (&["epoch", "publish"][..], "--server"),
+        (
+            &["--origin", "not an origin", "vault", "status"][..],
+            "--origin",
+        ),
+        (&["vault", "status", "--no-such-flag"][..], "--no-such-flag"),
+    ] {
+        let o = admin(&dir, args);
+        let stderr = String::from_utf8_lossy(&o.stderr);
+        assert_eq!(o.status.code(), Some(2), "{args:?}: {stderr}");
+        // The message itself, not the usage line after it (which names every flag).
+        let message = stderr.split("Usage:").next().unwrap();
+        assert!(message.contains(flag), "{args:?}: {stderr}");
+    }
+    assert!(!dir.join("vault.db").exists(), "nothing was opened");
+    std::fs::remove_dir_all(&dir).ok();
+}
