@@ -373,7 +373,7 @@ impl<S: Store, C: Clock, R: CryptoRng, P: Pbkdf2Provider, D: DeviceKey> Kms<S, C
                     o,
                     &p.kid,
                     &p.aud,
-                    p.iss.as_deref(),
+                    p.issuer(o),
                     p.scope.as_deref(),
                     p.ttl_secs,
                 )
@@ -381,7 +381,7 @@ impl<S: Store, C: Clock, R: CryptoRng, P: Pbkdf2Provider, D: DeviceKey> Kms<S, C
             ),
             Q::RelayJwks => reply::<m::RelayJwks>(self.relay_jwks(o).await),
             Q::SignalBundle(p) => {
-                reply::<m::SignalBundle>(self.signal_bundle(o, p.one_time.unwrap_or(true)).await)
+                reply::<m::SignalBundle>(self.signal_bundle(o, p.one_time()).await)
             }
             Q::SignalOneTimePrekeys => {
                 reply::<m::SignalOneTimePrekeys>(self.signal_one_time_prekeys(o).await)
@@ -394,11 +394,10 @@ impl<S: Store, C: Clock, R: CryptoRng, P: Pbkdf2Provider, D: DeviceKey> Kms<S, C
             }
             Q::SignalSign(p) => reply::<m::SignalSign>(self.signal_sign(o, &p.message.0).await),
             Q::EnvelopePrekeys(p) => {
-                reply::<m::EnvelopePrekeys>(self.envelope_prekeys(o, p.count, p.hybrid).await)
+                reply::<m::EnvelopePrekeys>(self.envelope_prekeys(o, p.count, p.format()).await)
             }
             Q::EnvelopeEpochKey(p) => reply::<m::EnvelopeEpochKey>(
-                self.envelope_epoch_key(o, p.hybrid, p.rotate.unwrap_or(false))
-                    .await,
+                self.envelope_epoch_key(o, p.format(), p.rotate()).await,
             ),
             Q::EnvelopeOpen(p) => {
                 reply::<m::EnvelopeOpen>(self.envelope_open(o, &p.envelope).await)

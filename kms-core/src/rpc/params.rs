@@ -4,6 +4,7 @@
 //! Field names are camelCase on the wire and unknown fields are refused. The method table
 //! in [`super`] names each struct as its method's [`super::method::Method::Params`].
 
+use crate::envelope::EnvelopeFormat;
 use serde::Deserialize;
 
 use super::{Bytes, RelayAlg, SecretInput};
@@ -235,4 +236,46 @@ pub struct EnvelopeEpochKeyParams {
 pub struct EnvelopeOpenParams {
     /// The envelope.
     pub envelope: Envelope,
+}
+
+/// The envelope format a `hybrid` flag asks for: X25519 + ML-KEM-768 unless `false`.
+fn envelope_format(hybrid: Option<bool>) -> EnvelopeFormat {
+    if hybrid.unwrap_or(true) {
+        EnvelopeFormat::HybridMlKem768AesGcmV1
+    } else {
+        EnvelopeFormat::X25519AesGcmV1
+    }
+}
+
+impl SignalBundleParams {
+    /// Whether to include a one-time prekey (default: yes).
+    pub fn one_time(&self) -> bool {
+        self.one_time.unwrap_or(true)
+    }
+}
+
+impl EnvelopePrekeysParams {
+    /// The prekeys' format (default: hybrid).
+    pub fn format(&self) -> EnvelopeFormat {
+        envelope_format(self.hybrid)
+    }
+}
+
+impl EnvelopeEpochKeyParams {
+    /// A new key's format (default: hybrid).
+    pub fn format(&self) -> EnvelopeFormat {
+        envelope_format(self.hybrid)
+    }
+
+    /// Whether to replace an existing epoch key (default: no).
+    pub fn rotate(&self) -> bool {
+        self.rotate.unwrap_or(false)
+    }
+}
+
+impl RelayTokenParams {
+    /// The issuer: as given, else the caller's origin.
+    pub fn issuer<'a>(&'a self, caller: &'a crate::origin::Origin) -> &'a str {
+        self.iss.as_deref().unwrap_or(caller.as_str())
+    }
 }

@@ -26,14 +26,6 @@ use crate::store::{Check, Store, Transaction};
 /// Most prekeys one `envelope.prekeys` call generates.
 pub(super) const MAX_ENVELOPE_PREKEYS: u32 = 1000;
 
-fn format_of(hybrid: Option<bool>) -> EnvelopeFormat {
-    if hybrid.unwrap_or(true) {
-        EnvelopeFormat::HybridMlKem768AesGcmV1
-    } else {
-        EnvelopeFormat::X25519AesGcmV1
-    }
-}
-
 /// Rebuilds the signed public part from a stored record's header.
 fn signed_from_record(rec: &KeyRecord, use_: PrekeyUse) -> Result<SignedPrekey, Error> {
     let what = || Error::tampered(format!("key record {}", rec.header.id));
@@ -100,7 +92,7 @@ impl<S: Store, C: Clock, R: CryptoRng, P: Pbkdf2Provider, D: DeviceKey> Kms<S, C
         &mut self,
         o: &Origin,
         count: u32,
-        hybrid: Option<bool>,
+        format: EnvelopeFormat,
     ) -> Result<EnvelopePrekeysResponse, Error> {
         if count == 0 || count > MAX_ENVELOPE_PREKEYS {
             return Err(Error::bad_request(format!(
@@ -108,7 +100,6 @@ impl<S: Store, C: Clock, R: CryptoRng, P: Pbkdf2Provider, D: DeviceKey> Kms<S, C
             )));
         }
         let identity = self.signal_identity(o).await?;
-        let format = format_of(hybrid);
         let mut tx = Transaction::new();
         let mut prekeys = Vec::new();
         for _ in 0..count {
@@ -134,7 +125,7 @@ impl<S: Store, C: Clock, R: CryptoRng, P: Pbkdf2Provider, D: DeviceKey> Kms<S, C
     pub(super) async fn envelope_epoch_key(
         &mut self,
         o: &Origin,
-        hybrid: Option<bool>,
+        format: EnvelopeFormat,
         rotate: bool,
     ) -> Result<EnvelopeEpochKeyResponse, Error> {
         let identity = self.signal_identity(o).await?;
@@ -150,7 +141,7 @@ impl<S: Store, C: Clock, R: CryptoRng, P: Pbkdf2Provider, D: DeviceKey> Kms<S, C
                     &identity,
                     KeyKind::EnvelopeEpoch,
                     PrekeyUse::Epoch,
-                    format_of(hybrid),
+                    format,
                 )?;
                 let key = layout::key(o, &rec.header.id);
                 let mut tx = Transaction::new();

@@ -195,7 +195,7 @@ impl<S: Store, C: Clock, R: CryptoRng, P: Pbkdf2Provider, D: DeviceKey> Kms<S, C
         o: &Origin,
         kid: &str,
         aud: &str,
-        iss: Option<&str>,
+        iss: &str,
         scope: Option<&[String]>,
         ttl_secs: Option<u64>,
     ) -> Result<RelayTokenResponse, Error> {
@@ -211,7 +211,7 @@ impl<S: Store, C: Clock, R: CryptoRng, P: Pbkdf2Provider, D: DeviceKey> Kms<S, C
             &key,
             kid,
             &RelayTokenRequest {
-                iss: iss.unwrap_or(o.as_str()).into(),
+                iss: iss.into(),
                 aud: aud.into(),
                 scope: scope.map(<[String]>::to_vec),
                 ttl_secs,
