@@ -3,7 +3,7 @@
 
 use std::path::{Path, PathBuf};
 
-use crate::cmd::{command, exec, root};
+use crate::cmd::{command, exec, root, target_dir};
 use crate::serve::{self, Site};
 use crate::setup;
 use crate::tasks::dist::CONFIG_FILE;
@@ -211,10 +211,7 @@ pub(crate) fn build_with(layout: Layout, features: &[&str]) -> Result<(), String
         cargo.extend(["--features", &features]);
     }
     exec(&mut command("cargo", &cargo))?;
-    bindgen(
-        &root().join("target/wasm32-unknown-unknown/release/kms_wasm.wasm"),
-        &enclave,
-    )?;
+    bindgen(&release_wasm(), &enclave)?;
     copy_dir(&root().join("enclave-html/enclave"), &enclave)?;
 
     let sdk = setup::npm("enclave-html/sdk")?;
@@ -242,6 +239,11 @@ pub(crate) fn build_with(layout: Layout, features: &[&str]) -> Result<(), String
             layout.origin(Role::DistEnclave)
         ),
     )
+}
+
+/// The enclave's wasm as [`crate::tasks::dist::WASM_BUILD`] leaves it (before wasm-bindgen).
+pub(crate) fn release_wasm() -> PathBuf {
+    target_dir().join("wasm32-unknown-unknown/release/kms_wasm.wasm")
 }
 
 fn write(path: &Path, text: &str) -> Result<(), String> {
@@ -275,9 +277,7 @@ pub(crate) fn build_tools(tools: &[&str]) -> Result<Vec<PathBuf>, String> {
         args.extend(["--bin", t]);
     }
     exec(&mut command("cargo", &args))?;
-    let target = std::env::var_os("CARGO_TARGET_DIR")
-        .map(PathBuf::from)
-        .unwrap_or_else(|| root().join("target"));
+    let target = target_dir();
     Ok(tools
         .iter()
         .map(|t| {
