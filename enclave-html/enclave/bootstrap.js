@@ -12,11 +12,14 @@
 // created and asserted by this code, and the result reaches the core through
 // `enclave.handleUi` only after a trusted click in this frame while it was visible. Frames
 // from the page go to `enclave.handle`, where the core refuses every authority method.
+//
+// This code reads and builds no RPC frame itself: the wasm says where a frame goes
+// (`routeFrame`), checks ceremony frames (`checkCeremony`), answers `envelope.seal` whole
+// (`sealFrame`) and makes the replies for what a ceremony reached (`okReply`, `errorReply`).
 
-import init, { Enclave, checkCeremony, isCeremony, sealEnvelope } from "./kms_wasm.js";
+import init, { Enclave, checkCeremony, errorReply, okReply, routeFrame, sealFrame } from "./kms_wasm.js";
 
 const PROTOCOL = 1;
-const listeners = { linked: null };
 
 /** Starts loading everything at once; resolves to {enclave, config} or rejects. */
 const ready = (async () => {
@@ -126,8 +129,7 @@ function onFrame(state, port, origin, frame) {
     .then(() => dispatch(state, origin, frame))
     .then((reply) => port.postMessage(reply))
     .catch((error) => {
-      const id = frame && typeof frame === "object" && Number.isInteger(frame.id) ? frame.id : null;
-      port.postMessage({ v: PROTOCOL, id, err: { code: "Internal", message: String(error && error.message || error) } });
+      port.postMessage(errorReply(frame, { code: "Internal", message: String(error && error.message || error) }));
     });
 }
 
@@ -149,15 +151,30 @@ function fail(code, message) {
   return Object.assign(new Error(message), { body: { code, message } });
 }
 
+/** Answers one frame from the page: routes it; the wasm checks it. */
 async function dispatch(state, origin, frame) {
-  const method = frame && typeof frame === "object" ? frame.method : undefined;
-  if (method === "envelope.seal") return sealLocally(frame);
-  if (typeof method !== "string" || !isCeremony(method)) return state.enclave.handle(origin, frame);
-  // Ceremony frames are checked by the core (version, id, params, text bounds).
+  switch (routeFrame(frame)) {
+    case "seal":
+      return sealFrame(frame);
+    case "ceremony":
+      return runCeremony(state, origin, frame);
+    default:
+      return state.enclave.handle(origin, frame);
+  }
+}
+
+/**
+ * Runs a ceremony the page asked for, after the core checked its frame (version, id,
+ * params, text bounds).
+ */
+async function runCeremony(state, origin, frame) {
   const refusal = checkCeremony(frame);
   if (refusal) return refusal;
-  const ceremony = Object.hasOwn(ceremonies, method) ? ceremonies[method] : null;
-  if (!ceremony) return { v: PROTOCOL, id: frame.id, err: { code: "BadRequest", message: `unknown ceremony ${method}` } };
+  const method = frame.method;
+  if (!Object.hasOwn(ceremonies, method)) {
+    return errorReply(frame, { code: "BadRequest", message: `unknown ceremony ${method}` });
+  }
+  const ceremony = ceremonies[method];
   // The enclave's own UI: the only caller of handleUi.
   const ui = async (m, params) => {
     const reply = await state.enclave.handleUi(origin, { v: PROTOCOL, id: frame.id, method: m, params });
@@ -166,13 +183,13 @@ async function dispatch(state, origin, frame) {
   };
   try {
     const ok = await ceremony(ui, frame.params || {}, origin, state);
-    return { v: PROTOCOL, id: frame.id, ok };
+    return okReply(frame, ok);
   } catch (error) {
-    if (error && error.body) return { v: PROTOCOL, id: frame.id, err: error.body };
+    if (error && error.body) return errorReply(frame, error.body);
     // WebAuthn failures: the user cancelled, no authenticator, PRF unsupported.
     const name = error && error.name;
     const code = name === "NotAllowedError" || name === "AbortError" ? "BadCredential" : "Unsupported";
-    return { v: PROTOCOL, id: frame.id, err: { code, message: `passkey: ${name || "error"}: ${error && error.message}` } };
+    return errorReply(frame, { code, message: `passkey: ${name || "error"}: ${error && error.message}` });
   } finally {
     document.body.replaceChildren();
   }
@@ -561,26 +578,4 @@ async function requestStorageAccess(ui, params, origin, state) {
   }
   state.enclave = reopened;
   return { type: "done" };
-}
-
-// `envelope.seal` needs no key and no storage: it verifies the vended prekey against its
-// owner's identity key and seals to it, for pages that want the enclave's implementation.
-function sealLocally(frame) {
-  const id = Number.isInteger(frame.id) ? frame.id : null;
-  if (frame.v !== PROTOCOL) {
-    return { v: PROTOCOL, id, err: { code: "Unsupported", message: `protocol version ${frame.v} (this enclave speaks ${PROTOCOL})` } };
-  }
-  const p = frame.params;
-  if (id === null || !p || typeof p !== "object" || typeof p.identityKey !== "string" || !p.prekey || typeof p.prekey !== "object") {
-    return { v: PROTOCOL, id, err: { code: "BadRequest", message: "envelope.seal: expected {identityKey, prekey, plaintext}" } };
-  }
-  const plaintext = typeof p.plaintext === "string" ? new TextEncoder().encode(p.plaintext) : p.plaintext;
-  if (!(plaintext instanceof Uint8Array)) {
-    return { v: PROTOCOL, id, err: { code: "BadRequest", message: "envelope.seal: plaintext must be a string or a Uint8Array" } };
-  }
-  try {
-    return { v: PROTOCOL, id, ok: { type: "envelopeSealed", envelope: sealEnvelope(p.identityKey, p.prekey, plaintext) } };
-  } catch (error) {
-    return { v: PROTOCOL, id, err: { code: "BadRequest", message: `envelope.seal: ${error && error.message}` } };
-  }
 }
