@@ -254,19 +254,29 @@ fn write(path: &Path, text: &str) -> Result<(), String> {
 /// module to `out`. Function names and the producers section are stripped: they are bulk,
 /// and the producers section names the build machine's toolchain.
 pub(crate) fn bindgen(wasm: &Path, out: &Path) -> Result<(), String> {
-    exec(&mut command(
-        "wasm-bindgen",
-        &[
-            &wasm.to_string_lossy(),
-            "--target",
-            "web",
-            "--no-typescript",
-            "--remove-name-section",
-            "--remove-producers-section",
-            "--out-dir",
-            &out.to_string_lossy(),
-        ],
-    ))
+    run_bindgen(wasm, out, false)
+}
+
+/// As [`bindgen`], with the glue's TypeScript declarations (`kms_wasm.d.ts`) beside it: what
+/// the bootstrap is type-checked against. Never for a site or a release.
+pub(crate) fn bindgen_declarations(wasm: &Path, out: &Path) -> Result<(), String> {
+    run_bindgen(wasm, out, true)
+}
+
+fn run_bindgen(wasm: &Path, out: &Path, declarations: bool) -> Result<(), String> {
+    let wasm = wasm.to_string_lossy();
+    let out = out.to_string_lossy();
+    let mut args = vec![&*wasm, "--target", "web"];
+    if !declarations {
+        args.push("--no-typescript");
+    }
+    args.extend([
+        "--remove-name-section",
+        "--remove-producers-section",
+        "--out-dir",
+        &out,
+    ]);
+    exec(&mut command("wasm-bindgen", &args))
 }
 
 /// Builds binaries of `kms-tools` (debug profile), the oracles and fixtures the test
