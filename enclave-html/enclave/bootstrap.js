@@ -1,3 +1,4 @@
+// @ts-check
 // The enclave page's bootstrap: loads the WebAssembly enclave, accepts one port from the
 // embedding page, and serves RPC frames on that port only.
 //
@@ -12,13 +13,78 @@
 // created and asserted by this code, and the result reaches the core through
 // `enclave.handleUi` only after a trusted click in this frame while it was visible. Frames
 // from the page go to `enclave.handle`, where the core refuses every authority method.
+//
+// This code reads and builds no RPC frame itself: the wasm says where a frame goes
+// (`routeFrame`), checks ceremony frames (`checkCeremony`), answers `envelope.seal` whole
+// (`sealFrame`) and makes the replies for what a ceremony reached (`okReply`, `errorReply`).
+// It is type-checked (`cargo xtask types --check`) against the RPC types generated from the
+// Rust ones and against the wasm-bindgen glue's declarations.
 
-import init, { Enclave, checkCeremony, isCeremony, sealEnvelope } from "./kms_wasm.js";
+import init, { Enclave, checkCeremony, errorReply, okReply, routeFrame, sealFrame } from "./kms_wasm.js";
+
+/** @typedef {import("../sdk/src/generated/rpc").Ceremony} Ceremony */
+/** @typedef {import("../sdk/src/generated/rpc").ErrorBody} ErrorBody */
+/** @typedef {import("../sdk/src/generated/rpc").ErrorCode} ErrorCode */
+/** @typedef {import("../sdk/src/generated/rpc").Method} Method */
+/** @typedef {import("../sdk/src/generated/rpc").MethodInfo} MethodInfo */
+/** @typedef {import("../sdk/src/generated/rpc").Reply} Reply */
+/** @typedef {import("../sdk/src/generated/rpc").Response} Response */
+/**
+ * @template {Method} M
+ * @typedef {import("../sdk/src/generated/rpc").ParamsOf<M>} ParamsOf
+ */
+/**
+ * @template {Method} M
+ * @typedef {import("../sdk/src/generated/rpc").ResultOf<M>} ResultOf
+ */
+/**
+ * @template {Response["type"]} T
+ * @typedef {import("../sdk/src/generated/rpc").ResponseOf<T>} ResponseOf
+ */
+/** @typedef {Ceremony["method"]} CeremonyName */
+/**
+ * A ceremony frame as `checkCeremony` accepted it.
+ * @typedef {Ceremony & {v: number, id: number, params?: unknown}} CeremonyFrame
+ */
+/**
+ * The params of ceremony `C` (`{}` for one without params).
+ * @template {CeremonyName} C
+ * @typedef {Extract<Ceremony, {method: C}> extends {params: infer P} ? P : {}} CeremonyParams
+ */
+/**
+ * The enclave's own call of a method, for a ceremony: `enclave.handleUi`.
+ * @typedef {<M extends Method>(method: M, params: ParamsOf<M>) => Promise<ResultOf<M>>} Ui
+ */
+/**
+ * A ceremony: what the enclave's UI does for the page's request, ending in the reply of
+ * the method it calls last.
+ * @template {CeremonyName} C
+ * @typedef {(ui: Ui, params: CeremonyParams<C>, origin: string, state: State) =>
+ *   Promise<import("../sdk/src/generated/rpc").CeremonyResultOf<C>>} CeremonyRun
+ */
+/**
+ * What the enclave runs with once it started.
+ * @typedef {object} State
+ * @property {Enclave} enclave
+ * @property {Options} options
+ * @property {Set<string>} allowed the origins allowed to embed the enclave
+ */
+/**
+ * `Enclave.open`'s options.
+ * @typedef {object} Options
+ * @property {string} rpId
+ * @property {string} enclaveOrigin
+ * @property {string[]} allowedTopOrigins
+ * @property {boolean} requireUserVerification
+ * @property {boolean} pagePassphraseUnlock
+ */
 
 const PROTOCOL = 1;
-const listeners = { linked: null };
 
-/** Starts loading everything at once; resolves to {enclave, config} or rejects. */
+/**
+ * Starts loading everything at once; resolves to the enclave's state or rejects.
+ * @type {Promise<State>}
+ */
 const ready = (async () => {
   const [config] = await Promise.all([
     fetch("kms.config.json", { credentials: "omit", cache: "no-cache" }).then((r) => {
@@ -27,8 +93,10 @@ const ready = (async () => {
     }),
     init({ module_or_path: wasmSource() }),
   ]);
+  /** @type {string[]} */
   const allowed = Array.isArray(config.allowedOrigins) ? config.allowedOrigins : [];
   const policy = pagePolicy();
+  /** @type {Options} */
   const options = {
     rpId: location.hostname,
     enclaveOrigin: location.origin,
@@ -48,7 +116,7 @@ const ready = (async () => {
  * not pinned: it only lists the origins allowed to embed the enclave.)
  */
 function pagePolicy() {
-  const meta = document.querySelector('meta[name="kms-policy"]');
+  const meta = /** @type {HTMLMetaElement | null} */ (document.querySelector('meta[name="kms-policy"]'));
   return meta ? JSON.parse(meta.content) : {};
 }
 
@@ -59,7 +127,7 @@ function pagePolicy() {
  * never starts). A development page has no such element and loads the unhashed file.
  */
 function wasmSource() {
-  const pinned = document.querySelector('meta[name="kms-wasm"]');
+  const pinned = /** @type {HTMLMetaElement | null} */ (document.querySelector('meta[name="kms-wasm"]'));
   if (!pinned) return new URL("kms_wasm_bg.wasm", import.meta.url);
   return fetch(new URL(pinned.content, import.meta.url), {
     integrity: pinned.dataset.integrity,
@@ -67,7 +135,9 @@ function wasmSource() {
   });
 }
 
-let link = null; // {port, origin}
+/** @type {{port: MessagePort, origin: string} | null} */
+let link = null;
+/** @type {Promise<void>} */
 let queue = Promise.resolve();
 
 window.addEventListener("message", (event) => {
@@ -115,8 +185,17 @@ ready.catch((error) => {
   document.body.replaceChildren(p);
 });
 
+/**
+ * Serves one message on the linked port.
+ * @param {State} state
+ * @param {MessagePort} port
+ * @param {string} origin the linked page's
+ * @param {unknown} frame as it arrived
+ */
 function onFrame(state, port, origin, frame) {
-  if (frame && typeof frame === "object" && frame.kms === "bye") {
+  // The link's own message, not a frame.
+  const data = /** @type {{kms?: unknown} | null} */ (frame);
+  if (data && typeof data === "object" && data.kms === "bye") {
     port.close();
     if (link && link.port === port) link = null;
     return;
@@ -126,11 +205,11 @@ function onFrame(state, port, origin, frame) {
     .then(() => dispatch(state, origin, frame))
     .then((reply) => port.postMessage(reply))
     .catch((error) => {
-      const id = frame && typeof frame === "object" && Number.isInteger(frame.id) ? frame.id : null;
-      port.postMessage({ v: PROTOCOL, id, err: { code: "Internal", message: String(error && error.message || error) } });
+      port.postMessage(errorReply(frame, { code: "Internal", message: String(described(error).message || error) }));
     });
 }
 
+/** @type {{ [C in CeremonyName]: CeremonyRun<C> }} */
 const ceremonies = {
   "ui.setup": setup,
   "ui.unlock": unlock,
@@ -144,46 +223,94 @@ const ceremonies = {
   "storage.requestAccess": requestStorageAccess,
 };
 
-/** A typed failure of a ceremony, sent to the page as its error reply. */
-function fail(code, message) {
-  return Object.assign(new Error(message), { body: { code, message } });
+/** A ceremony's typed failure: the body of the error reply the page gets. */
+class Refusal extends Error {
+  /** @param {ErrorBody} body */
+  constructor(body) {
+    super(body.message);
+    this.body = body;
+  }
 }
 
+/**
+ * A typed failure of a ceremony, sent to the page as its error reply.
+ * @param {ErrorCode} code
+ * @param {string} message
+ */
+function fail(code, message) {
+  return new Refusal({ code, message });
+}
+
+/**
+ * `name` and `message` of whatever was thrown, as `error && error.name` reads them.
+ * @param {unknown} error
+ */
+function described(error) {
+  const e = /** @type {{name?: string, message?: string} | null | undefined} */ (error);
+  return { name: e && e.name, message: e && e.message };
+}
+
+/**
+ * Answers one frame from the page: routes it; the wasm checks it.
+ * @param {State} state
+ * @param {string} origin
+ * @param {unknown} frame
+ * @returns {Promise<unknown>} the reply frame
+ */
 async function dispatch(state, origin, frame) {
-  const method = frame && typeof frame === "object" ? frame.method : undefined;
-  if (method === "envelope.seal") return sealLocally(frame);
-  if (typeof method !== "string" || !isCeremony(method)) return state.enclave.handle(origin, frame);
-  // Ceremony frames are checked by the core (version, id, params, text bounds).
+  switch (routeFrame(frame)) {
+    case "seal":
+      return sealFrame(frame);
+    case "ceremony":
+      return runCeremony(state, origin, frame);
+    default:
+      return state.enclave.handle(origin, frame);
+  }
+}
+
+/**
+ * Runs a ceremony the page asked for, after the core checked its frame (version, id,
+ * params, text bounds).
+ * @param {State} state
+ * @param {string} origin
+ * @param {unknown} frame
+ * @returns {Promise<Reply>}
+ */
+async function runCeremony(state, origin, frame) {
+  /** @type {Reply | null} */
   const refusal = checkCeremony(frame);
   if (refusal) return refusal;
-  const ceremony = Object.hasOwn(ceremonies, method) ? ceremonies[method] : null;
-  if (!ceremony) return { v: PROTOCOL, id: frame.id, err: { code: "BadRequest", message: `unknown ceremony ${method}` } };
-  // The enclave's own UI: the only caller of handleUi.
+  const call = /** @type {CeremonyFrame} */ (frame);
+  if (!Object.hasOwn(ceremonies, call.method)) {
+    return errorReply(frame, { code: "BadRequest", message: `unknown ceremony ${call.method}` });
+  }
+  const ceremony = /** @type {CeremonyRun<CeremonyName>} */ (ceremonies[call.method]);
+  /**
+   * The enclave's own UI: the only caller of handleUi.
+   * @type {Ui}
+   */
   const ui = async (m, params) => {
-    const reply = await state.enclave.handleUi(origin, { v: PROTOCOL, id: frame.id, method: m, params });
-    if (reply.err) throw Object.assign(new Error(reply.err.message), { body: reply.err });
-    return reply.ok;
+    /** @type {Reply} */
+    const reply = await state.enclave.handleUi(origin, { v: PROTOCOL, id: call.id, method: m, params });
+    if ("err" in reply) throw new Refusal(reply.err);
+    return /** @type {ResultOf<typeof m>} */ (reply.ok);
   };
   try {
-    const ok = await ceremony(ui, frame.params || {}, origin, state);
-    return { v: PROTOCOL, id: frame.id, ok };
+    const ok = await ceremony(ui, /** @type {CeremonyParams<CeremonyName>} */ (call.params || {}), origin, state);
+    return okReply(frame, ok);
   } catch (error) {
-    if (error && error.body) return { v: PROTOCOL, id: frame.id, err: error.body };
+    if (error instanceof Refusal) return errorReply(frame, error.body);
     // WebAuthn failures: the user cancelled, no authenticator, PRF unsupported.
-    const name = error && error.name;
+    const { name, message } = described(error);
     const code = name === "NotAllowedError" || name === "AbortError" ? "BadCredential" : "Unsupported";
-    return { v: PROTOCOL, id: frame.id, err: { code, message: `passkey: ${name || "error"}: ${error && error.message}` } };
+    return errorReply(frame, { code, message: `passkey: ${name || "error"}: ${message}` });
   } finally {
     document.body.replaceChildren();
   }
 }
 
 const b64u = {
-  encode(bytes) {
-    let s = "";
-    for (const b of new Uint8Array(bytes)) s += String.fromCharCode(b);
-    return btoa(s).replace(/\+/g, "-").replace(/\//g, "_").replace(/=+$/, "");
-  },
+  /** @param {string} text base64url */
   decode(text) {
     const s = atob(text.replace(/-/g, "+").replace(/_/g, "/"));
     return Uint8Array.from(s, (c) => c.charCodeAt(0));
@@ -210,6 +337,8 @@ const REPORT_WITHIN_MS = 1000;
  * VISIBLE_FOR_MS; "ignore" while the browser's report may still be settling (a prompt
  * that just appeared); "refuse" when it is hidden, transparent or covered. Where the
  * browser cannot tell (no IntersectionObserver v2), every trusted click is accepted.
+ * @param {Element} element
+ * @returns {{judge(): "accept" | "ignore" | "refuse", stop(): void}}
  */
 function watchVisibility(element) {
   const supported = typeof IntersectionObserverEntry === "function" &&
@@ -218,12 +347,13 @@ function watchVisibility(element) {
   const shownAt = performance.now();
   let visible = false;
   let since = shownAt;
+  // IntersectionObserver v2: `trackVisibility` and `delay` in, `isVisible` out.
   const observer = new IntersectionObserver((entries) => {
-    for (const e of entries) {
+    for (const e of /** @type {(IntersectionObserverEntry & {isVisible: boolean})[]} */ (entries)) {
       if (e.isVisible !== visible) since = performance.now();
       visible = e.isVisible;
     }
-  }, { trackVisibility: true, delay: 100 });
+  }, /** @type {IntersectionObserverInit} */ ({ trackVisibility: true, delay: 100 }));
   observer.observe(element);
   return {
     judge() {
@@ -235,6 +365,13 @@ function watchVisibility(element) {
   };
 }
 
+/**
+ * @template {keyof HTMLElementTagNameMap} K
+ * @param {K} tag
+ * @param {string | null} text
+ * @param {Partial<CSSStyleDeclaration>} [style]
+ * @returns {HTMLElementTagNameMap[K]}
+ */
 function el(tag, text, style) {
   const e = document.createElement(tag);
   if (text) e.textContent = text;
@@ -246,6 +383,15 @@ function el(tag, text, style) {
  * Shows the enclave's prompt and resolves to {action, values} on a trusted click on one of
  * `actions` while the frame is visible; rejects when the click came while it was hidden or
  * covered, and on "Cancel". `fields` are password inputs typed into this frame only.
+ * @param {object} p
+ * @param {string} p.title
+ * @param {string} [p.detail]
+ * @param {string} [p.hint] the page's words, shown as such
+ * @param {string} [p.origin] the page's origin
+ * @param {{name: string, label: string, autocomplete?: AutoFill}[]} [p.fields]
+ * @param {{id: string, label: string}[]} p.actions
+ * @param {string} [p.error]
+ * @returns {Promise<{action: string, values: Record<string, string>}>}
  */
 function prompt({ title, detail, hint, origin, fields = [], actions, error }) {
   return new Promise((resolve, reject) => {
@@ -256,6 +402,7 @@ function prompt({ title, detail, hint, origin, fields = [], actions, error }) {
     box.append(el("p", title, { fontWeight: "600", margin: "0 0 .4rem" }));
     if (detail) box.append(el("p", detail, { margin: "0 0 .4rem" }));
     if (hint) box.append(el("p", `“${hint}” — says ${origin}`, { margin: "0 0 .4rem", color: "#555", fontStyle: "italic" }));
+    /** @type {Record<string, HTMLInputElement>} */
     const inputs = {};
     for (const f of fields) {
       const label = el("label", f.label, { display: "block", margin: ".2rem 0" });
@@ -280,7 +427,9 @@ function prompt({ title, detail, hint, origin, fields = [], actions, error }) {
         if (!event.isTrusted) return; // a script's click is not the user's
         if (a.id === "cancel") {
           done();
-          reject(Object.assign(new Error("the user cancelled"), { name: "NotAllowedError" }));
+          const cancelled = new Error("the user cancelled");
+          cancelled.name = "NotAllowedError";
+          reject(cancelled);
           return;
         }
         const verdict = watch.judge();
@@ -290,6 +439,7 @@ function prompt({ title, detail, hint, origin, fields = [], actions, error }) {
           reject(fail("NotPermitted", "confirmation refused: the enclave's prompt was hidden, transparent or covered"));
           return;
         }
+        /** @type {Record<string, string>} */
         const values = {};
         for (const [name, input] of Object.entries(inputs)) {
           values[name] = input.value;
@@ -303,26 +453,45 @@ function prompt({ title, detail, hint, origin, fields = [], actions, error }) {
     document.body.style.margin = "0";
     document.body.replaceChildren(box);
     const first = Object.values(inputs)[0];
-    (first || box.querySelector("button")).focus();
+    (first || box.querySelector("button"))?.focus();
   });
 }
 
 const CONTINUE = [{ id: "ok", label: "Continue" }, { id: "cancel", label: "Cancel" }];
 
+/**
+ * @param {string} title
+ * @param {string} origin
+ */
 function confirmInFrame(title, origin) {
   return prompt({ title, detail: `Requested by ${origin}.`, actions: CONTINUE });
 }
 
+/** @param {number} n */
 function randomBytes(n) {
   return crypto.getRandomValues(new Uint8Array(n));
 }
 
+/**
+ * The PRF output of a passkey's creation or assertion, if it evaluated the PRF.
+ * @param {PublicKeyCredential} credential
+ */
 function prfFirst(credential) {
   const prf = credential.getClientExtensionResults().prf;
-  return prf && prf.results && prf.results.first ? new Uint8Array(prf.results.first) : null;
+  return prf && prf.results && prf.results.first
+    ? new Uint8Array(/** @type {ArrayBuffer} */ (prf.results.first))
+    : null;
 }
 
-/** Asks for a new passphrase twice until both match and the core accepts it. */
+/**
+ * Asks for a new passphrase twice until both match and the core accepts it.
+ * @template T
+ * @param {string} title
+ * @param {string} origin
+ * @param {string | undefined} hint
+ * @param {(passphrase: string) => Promise<T>} submit
+ * @returns {Promise<T>}
+ */
 async function newPassphrase(title, origin, hint, submit) {
   let error = "";
   for (;;) {
@@ -341,7 +510,7 @@ async function newPassphrase(title, origin, hint, submit) {
     try {
       return await submit(values.passphrase);
     } catch (e) {
-      if (e && e.body && e.body.code === "BadRequest") {
+      if (e instanceof Refusal && e.body.code === "BadRequest") {
         error = e.body.message;
         continue;
       }
@@ -350,12 +519,24 @@ async function newPassphrase(title, origin, hint, submit) {
   }
 }
 
+/**
+ * @param {Ui} ui
+ * @param {CeremonyParams<"ui.setup">} params
+ * @param {string} origin
+ */
 async function setup(ui, params, origin) {
   return newPassphrase("Set up your key enclave", origin, params.hint,
     (passphrase) => ui("setup", { passphrase }));
 }
 
-/** The unlock form: the passphrase, or a passkey, whichever methods exist. */
+/**
+ * The unlock form: the passphrase, or a passkey, whichever methods exist.
+ * @param {Ui} ui
+ * @param {CeremonyParams<"ui.unlock">} params
+ * @param {string} origin
+ * @param {State} state
+ * @returns {Promise<ResponseOf<"unlocked">>}
+ */
 async function unlock(ui, params, origin, state, title = "Unlock your keys") {
   const status = await ui("status", undefined);
   if (!status.initialized) throw fail("NotInitialized", "the enclave is not set up");
@@ -377,7 +558,8 @@ async function unlock(ui, params, origin, state, title = "Unlock your keys") {
       if (action === "gate") return await gateAssertion(ui);
       return await ui("unlock.passphrase", { passphrase: values.passphrase });
     } catch (e) {
-      const code = e && e.body && e.body.code;
+      if (!(e instanceof Refusal)) throw e;
+      const code = e.body.code;
       if (code === "BadCredential") { error = "That did not unlock the enclave."; continue; }
       if (code === "RateLimited") {
         error = `Too many attempts: try again in ${Math.ceil((e.body.retryAfterMs || 1000) / 1000)} s.`;
@@ -388,7 +570,15 @@ async function unlock(ui, params, origin, state, title = "Unlock your keys") {
   }
 }
 
-/** Runs `change` after making sure the user unlocked with a current method just now. */
+/**
+ * Runs `change` after making sure the user unlocked with a current method just now.
+ * @template T
+ * @param {Ui} ui
+ * @param {string} origin
+ * @param {State} state
+ * @param {() => Promise<T>} change
+ * @returns {Promise<T>}
+ */
 async function fresh(ui, origin, state, change) {
   const status = await ui("status", undefined);
   if (!status.unlocked) throw fail("Locked", "the enclave is locked");
@@ -398,16 +588,34 @@ async function fresh(ui, origin, state, change) {
   return change();
 }
 
+/**
+ * @param {Ui} ui
+ * @param {CeremonyParams<"ui.addPassphrase">} params
+ * @param {string} origin
+ * @param {State} state
+ */
 async function addPassphrase(ui, params, origin, state) {
   return fresh(ui, origin, state, () => newPassphrase("Add a passphrase", origin, undefined,
     (passphrase) => ui("methods.addPassphrase", { passphrase, label: params.label })));
 }
 
+/**
+ * @param {Ui} ui
+ * @param {CeremonyParams<"ui.changePassphrase">} params
+ * @param {string} origin
+ * @param {State} state
+ */
 async function changePassphrase(ui, params, origin, state) {
   return fresh(ui, origin, state, () => newPassphrase("Change a passphrase", origin, undefined,
     (passphrase) => ui("methods.changePassphrase", { methodId: params.methodId, passphrase })));
 }
 
+/**
+ * @param {Ui} ui
+ * @param {CeremonyParams<"ui.removeMethod">} params
+ * @param {string} origin
+ * @param {State} state
+ */
 async function removeMethod(ui, params, origin, state) {
   const { methods } = await ui("methods.list", undefined);
   const m = methods.find((x) => x.id === params.methodId);
@@ -422,12 +630,18 @@ async function removeMethod(ui, params, origin, state) {
   });
 }
 
+/**
+ * @param {Ui} ui
+ * @param {CeremonyParams<"passkey.addPrf">} params
+ * @param {string} origin
+ * @param {State} state
+ */
 async function addPrf(ui, params, origin, state) {
   return fresh(ui, origin, state, async () => {
     const { prfInput } = await ui("methods.prfInput", undefined);
     const input = b64u.decode(prfInput);
     await confirmInFrame("Create a passkey to unlock your keys", origin);
-    const credential = await navigator.credentials.create({
+    const credential = /** @type {PublicKeyCredential} */ (await navigator.credentials.create({
       publicKey: {
         rp: { id: location.hostname, name: "Key enclave" },
         user: { id: randomBytes(16), name: params.userName || "enclave", displayName: params.label || "Key enclave" },
@@ -436,11 +650,11 @@ async function addPrf(ui, params, origin, state) {
         authenticatorSelection: { residentKey: "preferred", userVerification: "required" },
         extensions: { prf: { eval: { first: input } } },
       },
-    });
+    }));
     let output = prfFirst(credential);
     if (!output) {
       // Many authenticators evaluate PRF only during an assertion.
-      const assertion = await navigator.credentials.get({
+      const assertion = /** @type {PublicKeyCredential} */ (await navigator.credentials.get({
         publicKey: {
           challenge: randomBytes(32),
           rpId: location.hostname,
@@ -448,7 +662,7 @@ async function addPrf(ui, params, origin, state) {
           userVerification: "required",
           extensions: { prf: { eval: { first: input } } },
         },
-      });
+      }));
       output = prfFirst(assertion);
     }
     if (!output) throw fail("Unsupported", "this passkey does not support the PRF extension");
@@ -460,14 +674,21 @@ async function addPrf(ui, params, origin, state) {
   });
 }
 
-/** The PRF assertion and unlock, after the user's click. */
+/**
+ * The PRF assertion and unlock, after the user's click.
+ * @param {Ui} ui
+ */
 async function prfAssertion(ui) {
   const status = await ui("status", undefined);
-  const prf = status.methods.filter((m) => m.kind === "passkey-prf" && m.credentialId && m.prfInput);
+  const prf = status.methods.filter(
+    /** @type {(m: MethodInfo) => m is MethodInfo & {credentialId: string, prfInput: string}} */
+    ((m) => Boolean(m.kind === "passkey-prf" && m.credentialId && m.prfInput)),
+  );
   if (prf.length === 0) throw fail("KeyNotFound", "no passkey-PRF unlock method is set up");
+  /** @type {Record<string, AuthenticationExtensionsPRFValues>} */
   const evalByCredential = {};
   for (const m of prf) evalByCredential[m.credentialId] = { first: b64u.decode(m.prfInput) };
-  const assertion = await navigator.credentials.get({
+  const assertion = /** @type {PublicKeyCredential} */ (await navigator.credentials.get({
     publicKey: {
       challenge: randomBytes(32),
       rpId: location.hostname,
@@ -475,7 +696,7 @@ async function prfAssertion(ui) {
       userVerification: "required",
       extensions: { prf: { evalByCredential } },
     },
-  });
+  }));
   const output = prfFirst(assertion);
   if (!output) throw fail("Unsupported", "the passkey returned no PRF output");
   try {
@@ -485,16 +706,27 @@ async function prfAssertion(ui) {
   }
 }
 
+/**
+ * @param {Ui} ui
+ * @param {CeremonyParams<"passkey.unlockPrf">} params
+ * @param {string} origin
+ */
 async function unlockPrf(ui, params, origin) {
   await confirmInFrame("Unlock your keys with your passkey", origin);
   return prfAssertion(ui);
 }
 
+/**
+ * @param {Ui} ui
+ * @param {CeremonyParams<"passkey.addGate">} params
+ * @param {string} origin
+ * @param {State} state
+ */
 async function addGate(ui, params, origin, state) {
   return fresh(ui, origin, state, async () => {
     const challenge = await ui("unlock.gateChallenge", undefined);
     await confirmInFrame("Create a passkey that opens 5-minute sessions", origin);
-    const credential = await navigator.credentials.create({
+    const credential = /** @type {PublicKeyCredential} */ (await navigator.credentials.create({
       publicKey: {
         rp: { id: challenge.rpId, name: "Key enclave" },
         user: { id: randomBytes(16), name: params.userName || "enclave", displayName: params.label || "Key enclave" },
@@ -503,34 +735,44 @@ async function addGate(ui, params, origin, state) {
         authenticatorSelection: { residentKey: "preferred", userVerification: "required" },
         attestation: "none",
       },
-    });
+    }));
+    const response = /** @type {AuthenticatorAttestationResponse} */ (credential.response);
     return ui("methods.addGate", {
-      attestationObject: new Uint8Array(credential.response.attestationObject),
-      clientDataJson: new Uint8Array(credential.response.clientDataJSON),
+      attestationObject: new Uint8Array(response.attestationObject),
+      clientDataJson: new Uint8Array(response.clientDataJSON),
       label: params.label,
     });
   });
 }
 
-/** The gate assertion and unlock, after the user's click. */
+/**
+ * The gate assertion and unlock, after the user's click.
+ * @param {Ui} ui
+ */
 async function gateAssertion(ui) {
   const challenge = await ui("unlock.gateChallenge", undefined);
-  const assertion = await navigator.credentials.get({
+  const assertion = /** @type {PublicKeyCredential} */ (await navigator.credentials.get({
     publicKey: {
       challenge: b64u.decode(challenge.challenge),
       rpId: challenge.rpId,
       allowCredentials: challenge.credentialIds.map((id) => ({ type: "public-key", id: b64u.decode(id) })),
       userVerification: "required",
     },
-  });
+  }));
+  const response = /** @type {AuthenticatorAssertionResponse} */ (assertion.response);
   return ui("unlock.gate", {
     credentialId: new Uint8Array(assertion.rawId),
-    authenticatorData: new Uint8Array(assertion.response.authenticatorData),
-    clientDataJson: new Uint8Array(assertion.response.clientDataJSON),
-    signature: new Uint8Array(assertion.response.signature),
+    authenticatorData: new Uint8Array(response.authenticatorData),
+    clientDataJson: new Uint8Array(response.clientDataJSON),
+    signature: new Uint8Array(response.signature),
   });
 }
 
+/**
+ * @param {Ui} ui
+ * @param {CeremonyParams<"passkey.unlockGate">} params
+ * @param {string} origin
+ */
 async function unlockGate(ui, params, origin) {
   await confirmInFrame("Open a 5-minute session with your passkey", origin);
   return gateAssertion(ui);
@@ -539,48 +781,35 @@ async function unlockGate(ui, params, origin) {
 // Cross-site embedding: the browser withholds IndexedDB until the user grants this frame
 // storage access (Storage Access API). On a grant, the enclave reopens its database through
 // the granted handle; on a refusal the request fails with `StorageBlocked`.
+/**
+ * @param {Ui} ui
+ * @param {CeremonyParams<"storage.requestAccess">} params
+ * @param {string} origin
+ * @param {State} state
+ * @returns {Promise<ResponseOf<"done">>}
+ */
 async function requestStorageAccess(ui, params, origin, state) {
   if (state.enclave.info().storageAvailable) return { type: "done" };
   if (typeof document.requestStorageAccess !== "function") {
-    throw Object.assign(new Error(), { body: { code: "StorageBlocked", message: "this browser has no Storage Access API" } });
+    throw fail("StorageBlocked", "this browser has no Storage Access API");
   }
   await prompt({
     title: "Allow this app to use your keys",
     detail: `${origin} is on another site and asks for access to the enclave's storage.`,
     actions: CONTINUE,
   });
+  // Storage Access API "beyond cookies": a handle with the storage asked for.
+  const doc = /** @type {Document & {requestStorageAccess(types: {indexedDB: boolean}): Promise<{indexedDB?: IDBFactory} | undefined>}} */ (document);
   let handle;
   try {
-    handle = await document.requestStorageAccess({ indexedDB: true });
+    handle = await doc.requestStorageAccess({ indexedDB: true });
   } catch (error) {
-    throw Object.assign(new Error(), { body: { code: "StorageBlocked", message: `storage access was not granted: ${error && error.name}` } });
+    throw fail("StorageBlocked", `storage access was not granted: ${described(error).name}`);
   }
   const reopened = await Enclave.open(state.options, handle && handle.indexedDB ? handle.indexedDB : undefined);
   if (!reopened.info().storageAvailable) {
-    throw Object.assign(new Error(), { body: { code: "StorageBlocked", message: "storage access was granted but IndexedDB is still unavailable" } });
+    throw fail("StorageBlocked", "storage access was granted but IndexedDB is still unavailable");
   }
   state.enclave = reopened;
   return { type: "done" };
-}
-
-// `envelope.seal` needs no key and no storage: it verifies the vended prekey against its
-// owner's identity key and seals to it, for pages that want the enclave's implementation.
-function sealLocally(frame) {
-  const id = Number.isInteger(frame.id) ? frame.id : null;
-  if (frame.v !== PROTOCOL) {
-    return { v: PROTOCOL, id, err: { code: "Unsupported", message: `protocol version ${frame.v} (this enclave speaks ${PROTOCOL})` } };
-  }
-  const p = frame.params;
-  if (id === null || !p || typeof p !== "object" || typeof p.identityKey !== "string" || !p.prekey || typeof p.prekey !== "object") {
-    return { v: PROTOCOL, id, err: { code: "BadRequest", message: "envelope.seal: expected {identityKey, prekey, plaintext}" } };
-  }
-  const plaintext = typeof p.plaintext === "string" ? new TextEncoder().encode(p.plaintext) : p.plaintext;
-  if (!(plaintext instanceof Uint8Array)) {
-    return { v: PROTOCOL, id, err: { code: "BadRequest", message: "envelope.seal: plaintext must be a string or a Uint8Array" } };
-  }
-  try {
-    return { v: PROTOCOL, id, ok: { type: "envelopeSealed", envelope: sealEnvelope(p.identityKey, p.prekey, plaintext) } };
-  } catch (error) {
-    return { v: PROTOCOL, id, err: { code: "BadRequest", message: `envelope.seal: ${error && error.message}` } };
-  }
 }

@@ -21,6 +21,7 @@ use crate::secret::SecretBytes;
 
 pub mod ceremony;
 pub mod frame;
+pub mod local;
 pub mod method;
 pub mod params;
 pub mod policy;

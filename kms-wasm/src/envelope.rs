@@ -1,33 +1,123 @@
-//! The sender side of sealed envelopes, for pages that hold no keys: verify a vended
-//! prekey against its owner's identity key, then seal a message to it
-//! ([`kms_core::envelope::seal`]).
+//! The sender side of sealed envelopes, for pages that hold no keys: the `envelope.seal`
+//! frame, which the enclave page answers without the service (it needs no key of the
+//! enclave and no storage). It verifies a vended prekey against its owner's identity key,
+//! then seals a message to it ([`kms_core::envelope::seal`]).
+//!
+//! ```text
+//! → {"v": 1, "id": 9, "method": "envelope.seal",
+//!    "params": {"identityKey": "BQ…", "prekey": {"kid": …}, "plaintext": "hello"}}
+//! ← {"v": 1, "id": 9, "ok": {"type": "envelopeSealed", "envelope": {"format": …}}}
+//! ```
 
-use kms_core::envelope::{self, SignedPrekey};
+use js_sys::Uint8Array;
+use kms_core::envelope::{self, Envelope, SignedPrekey};
+use kms_core::error::Error;
+use kms_core::rpc::RPC_VERSION;
+use kms_core::rpc::frame::{self, FrameHeader, Reply, RequestId};
+use kms_core::secret::SecretBytes;
 use kms_core::signal::identity::PublicKey;
+use serde::{Deserialize, Serialize};
+use wasm_bindgen::JsCast;
 use wasm_bindgen::prelude::*;
 
-use crate::BrowserRng;
+use crate::{BrowserRng, to_js};
 
-/// Seals `plaintext` to `prekey` (a `SignedPrekey` object as the vending service returns
-/// it) after checking its signature by `identity_key` (base64url `0x05 ‖ u`, from the
-/// owner's bundle). Resolves to the `Envelope` object.
-#[wasm_bindgen(js_name = sealEnvelope)]
-pub fn seal_envelope(
-    identity_key: &str,
-    prekey: JsValue,
-    plaintext: &[u8],
-) -> Result<JsValue, JsError> {
-    let identity = kms_core::b64::decode(identity_key)
+/// The method the enclave page answers itself.
+pub const SEAL_METHOD: &str = "envelope.seal";
+
+/// An `envelope.seal` frame, past its header: only `params` is read.
+#[derive(Deserialize)]
+struct SealCall {
+    params: SealParams,
+}
+
+/// `envelope.seal`'s params.
+#[derive(Deserialize)]
+#[serde(rename_all = "camelCase")]
+struct SealParams {
+    /// The owner's identity key, base64url `0x05 ‖ u` (from the owner's bundle).
+    identity_key: String,
+    /// The vended prekey, as the vending service returns it.
+    prekey: SignedPrekey,
+    /// A string (sealed as its UTF-8 bytes) or a `Uint8Array` (its bytes); kept as the JS
+    /// value so that nothing else (an `ArrayBuffer`, an array of numbers) is taken for one.
+    #[serde(with = "serde_wasm_bindgen::preserve")]
+    plaintext: JsValue,
+}
+
+/// The success reply: `{v, id, ok: {type: "envelopeSealed", envelope}}`.
+#[derive(Serialize)]
+struct SealReply {
+    v: u32,
+    id: RequestId,
+    ok: EnvelopeSealed,
+}
+
+/// The result of `envelope.seal`.
+#[derive(Serialize)]
+#[serde(tag = "type", rename = "envelopeSealed")]
+struct EnvelopeSealed {
+    envelope: Envelope,
+}
+
+/// Answers an `envelope.seal` frame: checks its header (version, id) as every frame's,
+/// decodes its params `{identityKey, prekey, plaintext}`, verifies the prekey's signature
+/// by the identity key and seals the plaintext to it. Returns the reply frame: the
+/// `envelopeSealed` result, or `Unsupported` for another protocol version and `BadRequest`
+/// for anything else wrong (the id is the frame's when it can be read).
+///
+/// # Errors
+/// Only if the reply cannot be built as a JS value.
+#[wasm_bindgen(js_name = sealFrame)]
+pub fn seal_frame(frame: JsValue) -> Result<JsValue, JsError> {
+    match seal(frame) {
+        Ok((id, envelope)) => to_js(&SealReply {
+            v: RPC_VERSION,
+            id,
+            ok: EnvelopeSealed { envelope },
+        }),
+        Err((id, e)) => to_js(&Reply::new(id, Err(e))),
+    }
+}
+
+fn seal(frame: JsValue) -> Result<(RequestId, Envelope), (Option<RequestId>, Error)> {
+    let id = frame::check_header(serde_wasm_bindgen::from_value::<FrameHeader>(frame.clone()))?;
+    let bad = |reason: String| {
+        (
+            Some(id),
+            Error::BadRequest {
+                reason: format!("{SEAL_METHOD}: {reason}"),
+            },
+        )
+    };
+    let SealCall { params } = serde_wasm_bindgen::from_value(frame).map_err(|e| {
+        bad(format!(
+            "expected params {{identityKey, prekey, plaintext}}: {e}"
+        ))
+    })?;
+    let plaintext = plaintext(&params.plaintext)
+        .ok_or_else(|| bad("plaintext: expected a string or a Uint8Array".to_owned()))?;
+    let identity = kms_core::b64::decode(&params.identity_key)
         .ok()
         .and_then(|b| PublicKey::deserialize(&b).ok())
-        .ok_or_else(|| JsError::new("identityKey: expected base64url of a 33-byte public key"))?;
-    let prekey: SignedPrekey = serde_wasm_bindgen::from_value(prekey)
-        .map_err(|e| JsError::new(&format!("prekey: {e}")))?;
-    let verified = prekey
+        .ok_or_else(|| bad("identityKey: expected base64url of a 33-byte public key".to_owned()))?;
+    let verified = params
+        .prekey
         .verify(&identity)
-        .map_err(|e| JsError::new(&format!("prekey: {e}")))?;
+        .map_err(|e| bad(format!("prekey: {e}")))?;
     let mut rng: BrowserRng = kms_core::rand_core::UnwrapErr(getrandom::SysRng);
     let sealed =
-        envelope::seal(&verified, plaintext, &mut rng).map_err(|e| JsError::new(&e.to_string()))?;
-    crate::to_js(&sealed)
+        envelope::seal(&verified, plaintext.expose(), &mut rng).map_err(|e| bad(e.to_string()))?;
+    Ok((id, sealed))
+}
+
+/// The bytes to seal: a string's UTF-8 encoding (as `TextEncoder` gives it), a
+/// `Uint8Array`'s bytes; `None` for any other value.
+fn plaintext(value: &JsValue) -> Option<SecretBytes> {
+    if let Some(text) = value.as_string() {
+        return Some(SecretBytes::new(text.into_bytes()));
+    }
+    value
+        .dyn_ref::<Uint8Array>()
+        .map(|bytes| SecretBytes::new(bytes.to_vec()))
 }

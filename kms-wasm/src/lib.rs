@@ -8,6 +8,10 @@
 //! enclave's own UI (called only by the enclave page's code, on a user's gesture in its
 //! frame — never with a frame that arrived on the port).
 //!
+//! The enclave page's bootstrap reads and builds no frame itself: [`dispatch`] tells it where
+//! a frame goes and makes the replies for the outcomes it reaches itself (its ceremonies),
+//! and [`envelope::seal_frame`] answers `envelope.seal` whole.
+//!
 //! ```js
 //! import init, { Enclave } from "./kms_wasm.js";
 //! await init();
@@ -35,6 +39,7 @@ use wasm_bindgen::prelude::*;
 
 #[cfg(feature = "bench")]
 pub mod bench;
+pub mod dispatch;
 pub mod envelope;
 pub mod idb;
 pub mod webcrypto;
@@ -193,29 +198,8 @@ impl Enclave {
     }
 }
 
-/// Checks a ceremony frame (`ui.*`, `passkey.*`, `storage.requestAccess`) from the page:
-/// `null` when it is well-formed (its texts within bounds), else the error reply to send.
-/// The enclave page's code runs the ceremony itself; the page only asks for it.
-#[wasm_bindgen(js_name = checkCeremony)]
-pub fn check_ceremony(message: JsValue) -> Result<JsValue, JsError> {
-    use kms_core::rpc::ceremony::{self, CeremonyCall};
-    let parsed = ceremony::parse(
-        serde_wasm_bindgen::from_value::<FrameHeader>(message.clone()),
-        || serde_wasm_bindgen::from_value::<CeremonyCall>(message),
-    );
-    match parsed {
-        Ok(_) => Ok(JsValue::NULL),
-        Err((id, e)) => to_js(&Reply::new(id, Err(e))),
-    }
-}
-
-/// True when `method` names a ceremony.
-#[wasm_bindgen(js_name = isCeremony)]
-pub fn is_ceremony(method: &str) -> bool {
-    kms_core::rpc::ceremony::is_ceremony(method)
-}
-
-fn to_js<T: Serialize>(value: &T) -> Result<JsValue, JsError> {
+/// `value` as a plain JS value (objects, not `Map`s).
+pub(crate) fn to_js<T: Serialize>(value: &T) -> Result<JsValue, JsError> {
     value
         .serialize(&serde_wasm_bindgen::Serializer::json_compatible())
         .map_err(|e| JsError::new(&e.to_string()))

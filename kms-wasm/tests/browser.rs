@@ -1,6 +1,7 @@
 //! The browser shell in a real browser: the IndexedDB store (conformance suite, atomicity,
 //! persistence, concurrent writers), WebCrypto PBKDF2 against the Rust implementation, the
-//! non-extractable device key, and `Enclave` end to end.
+//! non-extractable device key, `Enclave` end to end, and the frame helpers the enclave
+//! page's bootstrap calls (routing, `envelope.seal`, the replies it makes itself).
 //!
 //! Run with `cargo xtask test` (or `cargo test -p kms-wasm --target wasm32-unknown-unknown`
 //! with `wasm-bindgen-test-runner` as the target runner and `CHROMEDRIVER` set).
@@ -17,14 +18,21 @@ use std::future::{Future, poll_fn};
 use std::pin::pin;
 use std::task::Poll;
 
+use getrandom::SysRng;
 use js_sys::{Array, Function, Object, Promise, Reflect, Uint8Array};
 use kms_core::device::{DeviceKey, DeviceKeyError};
+use kms_core::envelope::{self, Envelope, EnvelopeFormat, PrekeySecret, PrekeyUse};
 use kms_core::kdf::{Pbkdf2Provider, RustPbkdf2, pbkdf2_sha256};
+use kms_core::rand_core::UnwrapErr;
 use kms_core::secret::Secret32;
+use kms_core::signal::identity::IdentityKeyPair;
 use kms_core::store::{Check, Store, StoreError, Transaction, conformance};
 use kms_wasm::Enclave;
+use kms_wasm::dispatch::{Route, check_ceremony, error_reply, ok_reply, route_frame};
+use kms_wasm::envelope::seal_frame;
 use kms_wasm::idb::{IdbStore, SCHEMA_VERSION};
 use kms_wasm::webcrypto::{WebCryptoDeviceKey, WebCryptoPbkdf2, subtle};
+use serde::Serialize;
 use wasm_bindgen::prelude::*;
 use wasm_bindgen::{JsCast, JsValue};
 use wasm_bindgen_futures::JsFuture;
@@ -748,4 +756,306 @@ async fn enclave_end_to_end() {
     ok(&reopened, 2, "unlock.passphrase", Some(&passphrase(pass))).await;
     let vapid = ok(&reopened, 3, "vapid.publicKey", None).await;
     assert_eq!(text(&vapid, "applicationServerKey"), server_key);
+}
+
+// ---------------------------------------------------------------------------------------
+// The bootstrap's frame helpers: routing, `envelope.seal`, the replies it makes itself
+
+/// An owner's identity key (base64url), one of its prekeys signed by it (as the vending
+/// service hands it out) and the prekey's secret, to open what was sealed.
+fn vended_prekey() -> (String, JsValue, PrekeySecret) {
+    let mut rng = UnwrapErr(SysRng);
+    let identity = IdentityKeyPair::generate(&mut rng);
+    let secret = PrekeySecret::generate(EnvelopeFormat::X25519AesGcmV1, &mut rng);
+    let prekey = secret
+        .sign_public(&identity, "otk-1", PrekeyUse::OneTime, &mut rng)
+        .unwrap();
+    let prekey = prekey
+        .serialize(&serde_wasm_bindgen::Serializer::json_compatible())
+        .unwrap();
+    let identity_key = kms_core::b64::encode(identity.public_key().serialize());
+    (identity_key, prekey, secret)
+}
+
+fn seal_call(id: u32, identity_key: &str, prekey: &JsValue, plaintext: JsValue) -> JsValue {
+    frame(
+        id,
+        "envelope.seal",
+        Some(&[
+            ("identityKey", identity_key.into()),
+            ("prekey", prekey.clone()),
+            ("plaintext", plaintext),
+        ]),
+    )
+}
+
+/// The bytes the envelope in a successful `envelope.seal` reply opens to.
+fn opened(reply: &JsValue, secret: &PrekeySecret) -> Vec<u8> {
+    assert_eq!(text(reply, "ok.type"), "envelopeSealed", "{reply:?}");
+    let sealed: Envelope = serde_wasm_bindgen::from_value(at(reply, "ok.envelope")).unwrap();
+    envelope::open(&sealed, "otk-1", secret)
+        .unwrap()
+        .expose()
+        .to_vec()
+}
+
+fn seal_err(frame: JsValue) -> (JsValue, String, String) {
+    let reply = seal_frame(frame).map_err(JsValue::from).unwrap();
+    assert_eq!(at(&reply, "v").as_f64(), Some(1.0), "{reply:?}");
+    assert!(at(&reply, "ok").is_undefined(), "{reply:?}");
+    (
+        at(&reply, "id"),
+        text(&reply, "err.code"),
+        text(&reply, "err.message"),
+    )
+}
+
+#[wasm_bindgen_test]
+fn frames_are_routed_by_method() {
+    let with_method = |m: JsValue| {
+        let f = Object::new();
+        Reflect::set(&f, &"method".into(), &m).unwrap();
+        JsValue::from(f)
+    };
+    for (method, route) in [
+        ("envelope.seal", Route::Seal),
+        ("ui.setup", Route::Ceremony),
+        ("passkey.addPrf", Route::Ceremony),
+        ("storage.requestAccess", Route::Ceremony),
+        ("status", Route::Service),
+        ("setup", Route::Service),
+        ("no.such.method", Route::Service),
+    ] {
+        assert_eq!(route_frame(frame(1, method, None)), route, "{method}");
+    }
+    // Without a method string, the service answers (with what is wrong).
+    for f in [
+        with_method(5.into()),
+        with_method(JsValue::NULL),
+        Object::new().into(),
+        "envelope.seal".into(),
+        JsValue::NULL,
+        JsValue::UNDEFINED,
+    ] {
+        assert_eq!(route_frame(f.clone()), Route::Service, "{f:?}");
+    }
+}
+
+#[wasm_bindgen_test]
+fn seal_frame_seals_a_string_as_utf8_and_a_uint8array_as_its_bytes() {
+    let (identity_key, prekey, secret) = vended_prekey();
+    let message = "héllo, forward secrecy ✓";
+    let reply = seal_frame(seal_call(7, &identity_key, &prekey, message.into()))
+        .map_err(JsValue::from)
+        .unwrap();
+    assert_eq!(at(&reply, "v").as_f64(), Some(1.0));
+    assert_eq!(at(&reply, "id").as_f64(), Some(7.0));
+    assert!(at(&reply, "err").is_undefined(), "{reply:?}");
+    assert_eq!(opened(&reply, &secret), message.as_bytes());
+
+    let bytes = [0u8, 1, 0xfe, 0xff, b'"'];
+    let array = Uint8Array::from(&bytes[..]);
+    let reply = seal_frame(seal_call(8, &identity_key, &prekey, array.into()))
+        .map_err(JsValue::from)
+        .unwrap();
+    assert_eq!(opened(&reply, &secret), bytes);
+    // A view on part of a buffer: its bytes, not the buffer's.
+    let buffer = Uint8Array::from(&[9u8, 1, 2, 3, 9][..]);
+    let view = buffer.subarray(1, 4);
+    let reply = seal_frame(seal_call(9, &identity_key, &prekey, view.into()))
+        .map_err(JsValue::from)
+        .unwrap();
+    assert_eq!(opened(&reply, &secret), [1, 2, 3]);
+}
+
+#[wasm_bindgen_test]
+fn seal_frame_refuses_anything_else_as_plaintext() {
+    let (identity_key, prekey, _) = vended_prekey();
+    let bytes = Uint8Array::from(&[1u8, 2, 3][..]);
+    let numbers = Array::of3(&1.into(), &2.into(), &3.into());
+    for plaintext in [
+        bytes.buffer().into(),
+        numbers.into(),
+        7.into(),
+        JsValue::NULL,
+        JsValue::UNDEFINED,
+        Object::new().into(),
+    ] {
+        let (id, code, message) = seal_err(seal_call(3, &identity_key, &prekey, plaintext.clone()));
+        assert_eq!(
+            (id.as_f64(), code.as_str()),
+            (Some(3.0), "BadRequest"),
+            "{plaintext:?}"
+        );
+        assert!(message.contains("envelope.seal: plaintext"), "{message}");
+    }
+    let no_plaintext = frame(
+        4,
+        "envelope.seal",
+        Some(&[
+            ("identityKey", identity_key.as_str().into()),
+            ("prekey", prekey),
+        ]),
+    );
+    let (id, code, _) = seal_err(no_plaintext);
+    assert_eq!((id.as_f64(), code.as_str()), (Some(4.0), "BadRequest"));
+}
+
+#[wasm_bindgen_test]
+fn seal_frame_refuses_a_prekey_its_owner_did_not_sign_without_echoing_the_plaintext() {
+    let (identity_key, prekey, _) = vended_prekey();
+    let (other_owner, _, _) = vended_prekey();
+    let secret_text = "a plaintext that must not be echoed";
+    let (id, code, message) = seal_err(seal_call(5, &other_owner, &prekey, secret_text.into()));
+    assert_eq!((id.as_f64(), code.as_str()), (Some(5.0), "BadRequest"));
+    assert!(message.contains("prekey"), "{message}");
+    assert!(!message.contains(secret_text), "{message}");
+
+    let forged = Object::assign(&Object::new(), prekey.unchecked_ref());
+    Reflect::set(&forged, &"kid".into(), &"otk-2".into()).unwrap();
+    let (_, code, message) = seal_err(seal_call(6, &identity_key, &forged.into(), "x".into()));
+    assert_eq!(code, "BadRequest", "{message}");
+
+    let (_, code, message) = seal_err(seal_call(6, "not a key", &prekey, "x".into()));
+    assert_eq!(code, "BadRequest");
+    assert!(message.contains("identityKey"), "{message}");
+    let (_, code, _) = seal_err(seal_call(6, &identity_key, &"prekey".into(), "x".into()));
+    assert_eq!(code, "BadRequest");
+}
+
+#[wasm_bindgen_test]
+fn seal_frame_checks_the_header_as_every_frame() {
+    let (identity_key, prekey, _) = vended_prekey();
+    let v2 = seal_call(3, &identity_key, &prekey, "x".into());
+    Reflect::set(&v2, &"v".into(), &2.into()).unwrap();
+    let (id, code, message) = seal_err(v2);
+    assert_eq!((id.as_f64(), code.as_str()), (Some(3.0), "Unsupported"));
+    assert!(message.contains("protocol version 2"), "{message}");
+
+    let no_v = seal_call(3, &identity_key, &prekey, "x".into());
+    Reflect::delete_property(no_v.unchecked_ref::<Object>(), &"v".into()).unwrap();
+    let (id, code, _) = seal_err(no_v);
+    assert_eq!((id.as_f64(), code.as_str()), (Some(3.0), "BadRequest"));
+
+    let no_id = seal_call(3, &identity_key, &prekey, "x".into());
+    Reflect::delete_property(no_id.unchecked_ref::<Object>(), &"id".into()).unwrap();
+    let (id, code, _) = seal_err(no_id);
+    assert_eq!((id.is_null(), code.as_str()), (true, "BadRequest"));
+
+    let no_params = frame(4, "envelope.seal", None);
+    let (id, code, _) = seal_err(no_params);
+    assert_eq!((id.as_f64(), code.as_str()), (Some(4.0), "BadRequest"));
+    let (id, code, _) = seal_err("envelope.seal".into());
+    assert_eq!((id.is_null(), code.as_str()), (true, "BadRequest"));
+}
+
+fn failure(code: &str, message: &str) -> JsValue {
+    let f = Object::new();
+    Reflect::set(&f, &"code".into(), &code.into()).unwrap();
+    Reflect::set(&f, &"message".into(), &message.into()).unwrap();
+    f.into()
+}
+
+#[wasm_bindgen_test]
+fn error_reply_answers_the_frame_with_the_bootstraps_failure() {
+    let reply = error_reply(
+        frame(4, "ui.unlock", None),
+        failure(
+            "BadCredential",
+            "passkey: NotAllowedError: the user cancelled",
+        ),
+    )
+    .map_err(JsValue::from)
+    .unwrap();
+    assert_eq!(at(&reply, "v").as_f64(), Some(1.0));
+    assert_eq!(at(&reply, "id").as_f64(), Some(4.0));
+    assert_eq!(text(&reply, "err.code"), "BadCredential");
+    assert_eq!(
+        text(&reply, "err.message"),
+        "passkey: NotAllowedError: the user cancelled"
+    );
+    assert!(at(&reply, "err.retryAfterMs").is_undefined());
+    assert!(at(&reply, "ok").is_undefined());
+
+    // A service body passed on keeps its retry hint.
+    let limited = failure("RateLimited", "too many failed attempts");
+    Reflect::set(&limited, &"retryAfterMs".into(), &1500.into()).unwrap();
+    let reply = error_reply(frame(5, "ui.unlock", None), limited)
+        .map_err(JsValue::from)
+        .unwrap();
+    assert_eq!(text(&reply, "err.code"), "RateLimited");
+    assert_eq!(at(&reply, "err.retryAfterMs").as_f64(), Some(1500.0));
+
+    // The last resort: any frame, the id when it is one.
+    for (f, id) in [
+        ("hello".into(), None),
+        (JsValue::NULL, None),
+        (frame(6, "status", None), Some(6.0)),
+    ] {
+        let reply = error_reply(f, failure("Internal", "boom"))
+            .map_err(JsValue::from)
+            .unwrap();
+        assert_eq!(at(&reply, "id").as_f64(), id);
+        assert!(at(&reply, "id").is_null() == id.is_none());
+        assert_eq!(text(&reply, "err.code"), "Internal");
+    }
+    let negative = frame(7, "status", None);
+    Reflect::set(&negative, &"id".into(), &(-1).into()).unwrap();
+    let reply = error_reply(negative, failure("Internal", "boom"))
+        .map_err(JsValue::from)
+        .unwrap();
+    assert!(at(&reply, "id").is_null());
+
+    // A failure the bootstrap got wrong still answers, as Internal.
+    for bad in [
+        failure("NoSuchCode", "m"),
+        "oops".into(),
+        JsValue::UNDEFINED,
+    ] {
+        let reply = error_reply(frame(8, "ui.setup", None), bad.clone())
+            .map_err(JsValue::from)
+            .unwrap();
+        assert_eq!(at(&reply, "id").as_f64(), Some(8.0));
+        assert_eq!(text(&reply, "err.code"), "Internal", "{bad:?}");
+        assert!(
+            text(&reply, "err.message").contains("malformed failure"),
+            "{reply:?}"
+        );
+    }
+}
+
+#[wasm_bindgen_test]
+fn ok_reply_carries_the_ceremonys_result_as_is() {
+    let result = Object::new();
+    Reflect::set(&result, &"type".into(), &"unlocked".into()).unwrap();
+    Reflect::set(&result, &"methodId".into(), &"m-1".into()).unwrap();
+    let result = JsValue::from(result);
+    let reply = ok_reply(frame(9, "ui.unlock", None), result.clone())
+        .map_err(JsValue::from)
+        .unwrap();
+    assert_eq!(at(&reply, "v").as_f64(), Some(1.0));
+    assert_eq!(at(&reply, "id").as_f64(), Some(9.0));
+    assert_eq!(at(&reply, "ok"), result);
+    assert!(at(&reply, "err").is_undefined());
+}
+
+#[wasm_bindgen_test]
+fn check_ceremony_accepts_sound_frames_and_answers_the_others() {
+    let hint = |h: &str| [("hint", JsValue::from(h))];
+    assert!(
+        check_ceremony(frame(1, "ui.unlock", Some(&hint("to sign in"))))
+            .map_err(JsValue::from)
+            .unwrap()
+            .is_null()
+    );
+    let long = "x".repeat(200);
+    let refusal = check_ceremony(frame(2, "ui.unlock", Some(&hint(&long))))
+        .map_err(JsValue::from)
+        .unwrap();
+    assert_eq!(at(&refusal, "id").as_f64(), Some(2.0));
+    assert_eq!(text(&refusal, "err.code"), "BadRequest");
+    let refusal = check_ceremony(frame(3, "ui.nothing", None))
+        .map_err(JsValue::from)
+        .unwrap();
+    assert_eq!(text(&refusal, "err.code"), "BadRequest");
 }

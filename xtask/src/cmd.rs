@@ -11,6 +11,16 @@ pub(crate) fn root() -> PathBuf {
         .unwrap_or_else(|| PathBuf::from("."))
 }
 
+/// Cargo's target directory, where `cargo build` puts what it builds: `CARGO_TARGET_DIR`
+/// when set (relative to the workspace, where the commands run), else the workspace's
+/// `target`.
+pub(crate) fn target_dir() -> PathBuf {
+    std::env::var_os("CARGO_TARGET_DIR")
+        .filter(|d| !d.is_empty())
+        .map(|d| root().join(d))
+        .unwrap_or_else(|| root().join("target"))
+}
+
 /// A command rooted at the workspace, ready to be extended.
 pub(crate) fn command(program: &str, args: &[&str]) -> Command {
     let mut c = Command::new(program);

@@ -40,7 +40,8 @@ enum Task {
     Demo(tasks::demo::Args),
     /// The real-browser suite (headless Chromium, the https layout).
     E2e(tasks::e2e::Args),
-    /// Regenerate the SDK's TypeScript RPC declarations from the Rust types.
+    /// Regenerate the SDK's TypeScript RPC declarations from the Rust types, and type-check
+    /// the enclave's bootstrap against them.
     Types(tasks::types::Args),
     /// Browser benchmarks beside the browser's WebCrypto, and the shipped sizes.
     Bench(tasks::bench::Args),

@@ -3,7 +3,7 @@
 
 use std::path::{Path, PathBuf};
 
-use crate::cmd::{command, exec, root};
+use crate::cmd::{command, exec, root, target_dir};
 use crate::serve::{self, Site};
 use crate::setup;
 use crate::tasks::dist::CONFIG_FILE;
@@ -211,10 +211,7 @@ pub(crate) fn build_with(layout: Layout, features: &[&str]) -> Result<(), String
         cargo.extend(["--features", &features]);
     }
     exec(&mut command("cargo", &cargo))?;
-    bindgen(
-        &root().join("target/wasm32-unknown-unknown/release/kms_wasm.wasm"),
-        &enclave,
-    )?;
+    bindgen(&release_wasm(), &enclave)?;
     copy_dir(&root().join("enclave-html/enclave"), &enclave)?;
 
     let sdk = setup::npm("enclave-html/sdk")?;
@@ -244,6 +241,11 @@ pub(crate) fn build_with(layout: Layout, features: &[&str]) -> Result<(), String
     )
 }
 
+/// The enclave's wasm as [`crate::tasks::dist::WASM_BUILD`] leaves it (before wasm-bindgen).
+pub(crate) fn release_wasm() -> PathBuf {
+    target_dir().join("wasm32-unknown-unknown/release/kms_wasm.wasm")
+}
+
 fn write(path: &Path, text: &str) -> Result<(), String> {
     std::fs::write(path, text).map_err(|e| format!("{}: {e}", path.display()))
 }
@@ -252,19 +254,29 @@ fn write(path: &Path, text: &str) -> Result<(), String> {
 /// module to `out`. Function names and the producers section are stripped: they are bulk,
 /// and the producers section names the build machine's toolchain.
 pub(crate) fn bindgen(wasm: &Path, out: &Path) -> Result<(), String> {
-    exec(&mut command(
-        "wasm-bindgen",
-        &[
-            &wasm.to_string_lossy(),
-            "--target",
-            "web",
-            "--no-typescript",
-            "--remove-name-section",
-            "--remove-producers-section",
-            "--out-dir",
-            &out.to_string_lossy(),
-        ],
-    ))
+    run_bindgen(wasm, out, false)
+}
+
+/// As [`bindgen`], with the glue's TypeScript declarations (`kms_wasm.d.ts`) beside it: what
+/// the bootstrap is type-checked against. Never for a site or a release.
+pub(crate) fn bindgen_declarations(wasm: &Path, out: &Path) -> Result<(), String> {
+    run_bindgen(wasm, out, true)
+}
+
+fn run_bindgen(wasm: &Path, out: &Path, declarations: bool) -> Result<(), String> {
+    let wasm = wasm.to_string_lossy();
+    let out = out.to_string_lossy();
+    let mut args = vec![&*wasm, "--target", "web"];
+    if !declarations {
+        args.push("--no-typescript");
+    }
+    args.extend([
+        "--remove-name-section",
+        "--remove-producers-section",
+        "--out-dir",
+        &out,
+    ]);
+    exec(&mut command("wasm-bindgen", &args))
 }
 
 /// Builds binaries of `kms-tools` (debug profile), the oracles and fixtures the test
@@ -275,9 +287,7 @@ pub(crate) fn build_tools(tools: &[&str]) -> Result<Vec<PathBuf>, String> {
         args.extend(["--bin", t]);
     }
     exec(&mut command("cargo", &args))?;
-    let target = std::env::var_os("CARGO_TARGET_DIR")
-        .map(PathBuf::from)
-        .unwrap_or_else(|| root().join("target"));
+    let target = target_dir();
     Ok(tools
         .iter()
         .map(|t| {

@@ -1,12 +1,21 @@
 //! `cargo xtask types`: regenerates the client SDK's TypeScript declarations of the RPC from
-//! the Rust types; `--check` fails when the committed copy is out of date.
+//! the Rust types, then type-checks the enclave page's bootstrap (plain JavaScript with
+//! `// @ts-check`) against them and against the declarations wasm-bindgen writes for the
+//! glue it imports; `--check` fails when the committed declarations are out of date, and
+//! both fail on a type error in the bootstrap.
 
 use std::process::Command;
 
-use crate::cmd::root;
+use crate::cmd::{command, exec, root};
+use crate::{setup, site};
 
 /// Where the SDK keeps the generated declarations.
 const GENERATED: &str = "enclave-html/sdk/src/generated/rpc.ts";
+/// The bootstrap's TypeScript project (`allowJs`, `checkJs`, `noEmit`, `strict`).
+const ENCLAVE_TSCONFIG: &str = "enclave-html/tsconfig.json";
+/// Where the glue and its declarations go for the check: the tsconfig's `rootDirs` merges
+/// it with the bootstrap's directory, so that `./kms_wasm.js` resolves to them.
+const GLUE_DIR: &str = "target/enclave-glue";
 
 /// `cargo xtask types`.
 #[derive(Debug, clap::Args)]
@@ -17,7 +26,12 @@ pub(crate) struct Args {
 }
 
 pub(crate) fn run(args: &Args) -> Result<(), String> {
-    let check = args.check;
+    rpc_declarations(args.check)?;
+    check_bootstrap()
+}
+
+/// Writes the RPC declarations, or with `check` compares them with the committed copy.
+fn rpc_declarations(check: bool) -> Result<(), String> {
     println!("$ cargo run -p kms-tools --features ts --bin ts-bindings");
     let out = Command::new("cargo")
         .args([
@@ -55,4 +69,25 @@ pub(crate) fn run(args: &Args) -> Result<(), String> {
         println!("wrote {GENERATED}");
         Ok(())
     }
+}
+
+/// Type-checks `enclave-html/enclave/bootstrap.js` with the SDK's TypeScript: builds the
+/// enclave's wasm as the site does, writes the glue with its declarations to [`GLUE_DIR`]
+/// and runs `tsc -p` [`ENCLAVE_TSCONFIG`] (which emits nothing).
+fn check_bootstrap() -> Result<(), String> {
+    setup::wasm_toolchain()?;
+    exec(&mut command("cargo", crate::tasks::dist::WASM_BUILD))?;
+    let glue = root().join(GLUE_DIR);
+    if glue.exists() {
+        std::fs::remove_dir_all(&glue).map_err(|e| format!("clearing {GLUE_DIR}: {e}"))?;
+    }
+    site::bindgen_declarations(&site::release_wasm(), &glue)?;
+    let sdk = setup::npm("enclave-html/sdk")?;
+    let tsc = sdk.join("node_modules/typescript/bin/tsc");
+    exec(&mut command(
+        "node",
+        &[&tsc.to_string_lossy(), "-p", ENCLAVE_TSCONFIG],
+    ))?;
+    println!("enclave-html/enclave/bootstrap.js type-checks");
+    Ok(())
 }
