@@ -264,8 +264,9 @@ pub struct EnvelopeEpochKeyResponse {
     pub prekey: crate::envelope::SignedPrekey,
 }
 
-/// An opened envelope (its one-time prekey is shredded).
-#[derive(Debug, Clone, PartialEq, Serialize)]
+/// An opened envelope (its one-time prekey is shredded). `Debug` leaves the plaintext out:
+/// it is the caller's message, never something to log.
+#[derive(Clone, PartialEq, Serialize)]
 #[cfg_attr(feature = "ts", derive(ts_rs::TS))]
 #[serde(rename_all = "camelCase")]
 pub struct EnvelopeOpenedResponse {
@@ -275,6 +276,19 @@ pub struct EnvelopeOpenedResponse {
     pub plaintext: String,
     /// True when a one-time prekey was consumed (false for the epoch key).
     pub shredded: bool,
+}
+
+impl core::fmt::Debug for EnvelopeOpenedResponse {
+    fn fmt(&self, f: &mut core::fmt::Formatter<'_>) -> core::fmt::Result {
+        f.debug_struct("EnvelopeOpenedResponse")
+            .field("kid", &self.kid)
+            .field(
+                "plaintext",
+                &format_args!("<{} chars redacted>", self.plaintext.len()),
+            )
+            .field("shredded", &self.shredded)
+            .finish()
+    }
 }
 
 /// The shard's audit log.
@@ -451,4 +465,24 @@ responses! {
     AuditExport(AuditExportResponse) = "auditExport";
     /// The audit log verified.
     AuditVerified(AuditVerifiedResponse) = "auditVerified";
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn debug_leaves_an_opened_plaintext_out() {
+        let opened = EnvelopeOpenedResponse {
+            kid: "k1".into(),
+            plaintext: "c2VjcmV0IG1lc3NhZ2U".into(),
+            shredded: true,
+        };
+        let shown = format!("{:?}", Response::EnvelopeOpened(opened));
+        assert!(!shown.contains("c2VjcmV0IG1lc3NhZ2U"), "{shown}");
+        assert!(
+            shown.contains("k1") && shown.contains("redacted"),
+            "{shown}"
+        );
+    }
 }
