@@ -10,7 +10,7 @@
 use rand_core::CryptoRng;
 
 use super::layout;
-use super::records::{KeyHeader, KeyKind, KeyRecord};
+use super::records::{KeyHeader, KeyKind, KeyRecord, Loaded};
 use super::{EnvelopeEpochKeyResponse, EnvelopeOpenedResponse, EnvelopePrekeysResponse, Kms};
 use crate::audit::{Op, Outcome};
 use crate::clock::Clock;
@@ -130,9 +130,11 @@ impl<S: Store, C: Clock, R: CryptoRng, P: Pbkdf2Provider, D: DeviceKey> Kms<S, C
     ) -> Result<EnvelopeEpochKeyResponse, Error> {
         let identity = self.signal_identity(o).await?;
         let mut current = self.shard_records(o, Some(KeyKind::EnvelopeEpoch)).await?;
-        current.sort_by_key(|(_, _, r)| r.header.created_ms);
+        current.sort_by_key(|Loaded { record: r, .. }| r.header.created_ms);
         let prekey = match current.pop() {
-            Some((_, _, rec)) if !rotate => signed_from_record(&rec, PrekeyUse::Epoch)?,
+            Some(Loaded { record: rec, .. }) if !rotate => {
+                signed_from_record(&rec, PrekeyUse::Epoch)?
+            }
             _ => {
                 // Older epoch keys stay until deleted (`keys.delete`), so envelopes sealed to
                 // them while the new key propagates still open.

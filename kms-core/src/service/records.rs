@@ -10,6 +10,7 @@ use crate::format::{self, EncodeError, KEY_RECORD_V1};
 use crate::jws::JwsAlg;
 use crate::origin::Origin;
 use crate::secret::{Secret32, SecretBytes};
+use crate::store::Check;
 use crate::wrap::{self, Sealed};
 
 /// Associated-data label of a key record.
@@ -142,6 +143,26 @@ pub struct KeyHeader {
         skip_serializing_if = "Option::is_none"
     )]
     pub signature: Option<Vec<u8>>,
+}
+
+/// A record as loaded from the store: where it is, the exact bytes read (for the
+/// compare-and-swap check of a later commit) and the decoded record.
+#[derive(Debug, Clone)]
+pub(super) struct Loaded<T> {
+    /// The store key.
+    pub(super) key: String,
+    /// The bytes as read.
+    pub(super) raw: Vec<u8>,
+    /// The decoded record.
+    pub(super) record: T,
+}
+
+impl<T> Loaded<T> {
+    /// The check that the record is still exactly as read: a commit that replaces or
+    /// deletes it carries this, so it loses (and retries) against a concurrent writer.
+    pub(super) fn unchanged(&self) -> Check {
+        Check::Equals(self.key.clone(), self.raw.clone())
+    }
 }
 
 /// A stored key: header plus the sealed private part.

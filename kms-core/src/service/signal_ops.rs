@@ -4,7 +4,7 @@ use rand_core::CryptoRng;
 use serde::{Deserialize, Serialize};
 
 use super::layout;
-use super::records::{KeyAlg, KeyHeader, KeyKind, KeyRecord};
+use super::records::{KeyAlg, KeyHeader, KeyKind, KeyRecord, Loaded};
 use super::{
     Kms, OneTimePrekeyInfo, SignalBundleResponse, SignalOneTimePrekeysResponse,
     SignalReplenishedResponse, SignalSignatureResponse, SignalSignedPrekeyResponse,
@@ -58,7 +58,7 @@ fn secret32(bytes: &[u8], what: &str) -> Result<Secret32, Error> {
 }
 
 /// The shard's loaded Signal material.
-struct Loaded {
+struct SignalKeys {
     identity: IdentityKeyPair,
     state: SignalState,
     state_raw: Vec<u8>,
@@ -80,7 +80,7 @@ impl<S: Store, C: Clock, R: CryptoRng, P: Pbkdf2Provider, D: DeviceKey> Kms<S, C
         Ok(Some((raw, rec, secret)))
     }
 
-    async fn load_signal(&self, o: &Origin) -> Result<Option<Loaded>, Error> {
+    async fn load_signal(&self, o: &Origin) -> Result<Option<SignalKeys>, Error> {
         let Some((_, _, id_secret)) = self.load_key(o, IDENTITY_ID).await? else {
             return Ok(None);
         };
@@ -91,7 +91,7 @@ impl<S: Store, C: Clock, R: CryptoRng, P: Pbkdf2Provider, D: DeviceKey> Kms<S, C
             .ok_or_else(|| Error::tampered(STATE_ID))?;
         let state: SignalState =
             serde_json::from_slice(state_json.expose()).map_err(|_| Error::tampered(STATE_ID))?;
-        Ok(Some(Loaded {
+        Ok(Some(SignalKeys {
             identity,
             state,
             state_raw,
@@ -174,7 +174,7 @@ impl<S: Store, C: Clock, R: CryptoRng, P: Pbkdf2Provider, D: DeviceKey> Kms<S, C
 
     /// Loads the shard's Signal keys, creating identity, signed prekey, Kyber prekey and a
     /// first batch of one-time prekeys on first use.
-    async fn ensure_signal(&mut self, o: &Origin) -> Result<Loaded, Error> {
+    async fn ensure_signal(&mut self, o: &Origin) -> Result<SignalKeys, Error> {
         if let Some(l) = self.load_signal(o).await? {
             return Ok(l);
         }
@@ -300,15 +300,21 @@ impl<S: Store, C: Clock, R: CryptoRng, P: Pbkdf2Provider, D: DeviceKey> Kms<S, C
             .shard_records(o, Some(KeyKind::SignalOneTimePrekey))
             .await?
             .into_iter()
-            .filter_map(|(k, raw, rec)| {
-                let id = rec
-                    .header
-                    .id
-                    .strip_prefix(KeyKind::SignalOneTimePrekey.prefix())?
-                    .parse()
-                    .ok()?;
-                Some((k, raw, rec, id))
-            })
+            .filter_map(
+                |Loaded {
+                     key: k,
+                     raw,
+                     record: rec,
+                 }| {
+                    let id = rec
+                        .header
+                        .id
+                        .strip_prefix(KeyKind::SignalOneTimePrekey.prefix())?
+                        .parse()
+                        .ok()?;
+                    Some((k, raw, rec, id))
+                },
+            )
             .collect();
         out.sort_by_key(|(_, _, _, id)| *id);
         Ok(out)
@@ -429,7 +435,11 @@ impl<S: Store, C: Clock, R: CryptoRng, P: Pbkdf2Provider, D: DeviceKey> Kms<S, C
             .clock
             .now_ms()
             .saturating_sub(self.config.signed_prekey_grace_ms);
-        for (key, raw, rec) in self
+        for Loaded {
+            key,
+            raw,
+            record: rec,
+        } in self
             .shard_records(o, Some(KeyKind::SignalSignedPrekey))
             .await?
         {

@@ -3,7 +3,7 @@
 use rand_core::CryptoRng;
 
 use super::layout;
-use super::records::{KeyHeader, KeyKind, KeyRecord};
+use super::records::{KeyHeader, KeyKind, KeyRecord, Loaded};
 use super::{
     JwksResponse, Kms, RelayKeyResponse, RelayTokenResponse, VapidAuthorizationResponse,
     VapidPublicKeyResponse,
@@ -63,12 +63,9 @@ impl<S: Store, C: Clock, R: CryptoRng, P: Pbkdf2Provider, D: DeviceKey> Kms<S, C
     }
 
     /// The shard's current VAPID record, if any (newest first if several).
-    async fn vapid_record(
-        &self,
-        o: &Origin,
-    ) -> Result<Option<(String, Vec<u8>, KeyRecord)>, Error> {
+    async fn vapid_record(&self, o: &Origin) -> Result<Option<Loaded<KeyRecord>>, Error> {
         let mut all = self.shard_records(o, Some(KeyKind::Vapid)).await?;
-        all.sort_by_key(|(_, _, r)| r.header.created_ms);
+        all.sort_by_key(|Loaded { record: r, .. }| r.header.created_ms);
         Ok(all.pop())
     }
 
@@ -106,7 +103,7 @@ impl<S: Store, C: Clock, R: CryptoRng, P: Pbkdf2Provider, D: DeviceKey> Kms<S, C
         o: &Origin,
     ) -> Result<VapidPublicKeyResponse, Error> {
         let rec = match self.vapid_record(o).await? {
-            Some((_, _, rec)) => rec,
+            Some(Loaded { record: rec, .. }) => rec,
             None => self.create_vapid(o, None, Op::VapidCreate).await?,
         };
         Ok(VapidPublicKeyResponse {
@@ -123,7 +120,7 @@ impl<S: Store, C: Clock, R: CryptoRng, P: Pbkdf2Provider, D: DeviceKey> Kms<S, C
         exp: Option<u64>,
     ) -> Result<VapidAuthorizationResponse, Error> {
         let rec = match self.vapid_record(o).await? {
-            Some((_, _, rec)) => rec,
+            Some(Loaded { record: rec, .. }) => rec,
             None => self.create_vapid(o, None, Op::VapidCreate).await?,
         };
         let key = VapidKey::from_secret(&self.open_signing_key(&rec)?.secret())
@@ -160,7 +157,10 @@ impl<S: Store, C: Clock, R: CryptoRng, P: Pbkdf2Provider, D: DeviceKey> Kms<S, C
         &mut self,
         o: &Origin,
     ) -> Result<VapidPublicKeyResponse, Error> {
-        let old = self.vapid_record(o).await?.map(|(k, raw, _)| (k, raw));
+        let old = self
+            .vapid_record(o)
+            .await?
+            .map(|Loaded { key, raw, .. }| (key, raw));
         let rec = self.create_vapid(o, old, Op::VapidRotate).await?;
         Ok(VapidPublicKeyResponse {
             key_id: rec.header.id.clone(),
@@ -234,7 +234,7 @@ impl<S: Store, C: Clock, R: CryptoRng, P: Pbkdf2Provider, D: DeviceKey> Kms<S, C
 
     pub(super) async fn relay_jwks(&self, o: &Origin) -> Result<JwksResponse, Error> {
         let mut jwks = Jwks::default();
-        for (_, _, rec) in self.shard_records(o, Some(KeyKind::Relay)).await? {
+        for Loaded { record: rec, .. } in self.shard_records(o, Some(KeyKind::Relay)).await? {
             let alg = rec
                 .header
                 .alg

@@ -4,7 +4,7 @@ use ed25519_dalek::SigningKey;
 use serde::{Deserialize, Serialize};
 
 use super::layout;
-use super::records::{KeyAlg, KeyHeader, KeyKind, KeyRecord};
+use super::records::{KeyAlg, KeyHeader, KeyKind, KeyRecord, Loaded};
 use super::{
     CHALLENGE_TTL_MS, Challenge, ChallengeResponse, KeysResponse, Kms, MAX_ATTEMPTS,
     MethodAddedResponse, MethodInfo, MethodsResponse, PrfInputResponse, Protection, Session,
@@ -102,15 +102,8 @@ fn unlock_error(e: UnlockError) -> Error {
     }
 }
 
-/// A loaded unlock record with the exact bytes it was read as (for compare-and-swap).
-struct Loaded {
-    key: String,
-    raw: Vec<u8>,
-    rec: UnlockRecord,
-}
-
 impl<S: Store, C: Clock, R: CryptoRng, P: Pbkdf2Provider, D: DeviceKey> Kms<S, C, R, P, D> {
-    async fn methods(&self) -> Result<Vec<Loaded>, Error> {
+    async fn methods(&self) -> Result<Vec<Loaded<UnlockRecord>>, Error> {
         let mut out = Vec::new();
         for (key, raw) in self.store.list(layout::METHODS).await? {
             let rec = UnlockRecord::decode(&raw)
@@ -118,7 +111,11 @@ impl<S: Store, C: Clock, R: CryptoRng, P: Pbkdf2Provider, D: DeviceKey> Kms<S, C
             if key != layout::method(&rec.id) {
                 return Err(Error::tampered(format!("unlock record {key}")));
             }
-            out.push(Loaded { key, raw, rec });
+            out.push(Loaded {
+                key,
+                raw,
+                record: rec,
+            });
         }
         Ok(out)
     }
@@ -185,7 +182,7 @@ impl<S: Store, C: Clock, R: CryptoRng, P: Pbkdf2Provider, D: DeviceKey> Kms<S, C
                 .map(|s| s.fresh_until_ms),
             methods: methods
                 .iter()
-                .map(|m| method_info(&m.rec, caller.is_enclave_ui()))
+                .map(|m| method_info(&m.record, caller.is_enclave_ui()))
                 .collect(),
         })
     }
@@ -385,12 +382,19 @@ impl<S: Store, C: Clock, R: CryptoRng, P: Pbkdf2Provider, D: DeviceKey> Kms<S, C
         self.reserve_attempt(o, OP).await?;
         for m in methods
             .iter()
-            .filter(|m| matches!(m.rec.params, MethodParams::Passphrase { .. }))
+            .filter(|m| matches!(m.record.params, MethodParams::Passphrase { .. }))
         {
-            let k_wrap = self.passphrase_k_wrap(&m.rec.params, passphrase).await?;
-            if let Ok(kek) = m.rec.open(&k_wrap) {
+            let k_wrap = self.passphrase_k_wrap(&m.record.params, passphrase).await?;
+            if let Ok(kek) = m.record.open(&k_wrap) {
                 return self
-                    .finish_unlock(caller, OP, kek, m.rec.id.clone(), None, Transaction::new())
+                    .finish_unlock(
+                        caller,
+                        OP,
+                        kek,
+                        m.record.id.clone(),
+                        None,
+                        Transaction::new(),
+                    )
                     .await;
             }
         }
@@ -412,17 +416,25 @@ impl<S: Store, C: Clock, R: CryptoRng, P: Pbkdf2Provider, D: DeviceKey> Kms<S, C
         unlock::check_prf_output(&prf_output.0).map_err(unlock_error)?;
         self.reserve_attempt(o, OP).await?;
         let found = methods.iter().find(|m| {
-            matches!(&m.rec.params, MethodParams::PasskeyPrf { credential_id: c, .. } if *c == credential_id.0)
+            matches!(&m.record.params, MethodParams::PasskeyPrf { credential_id: c, .. } if *c == credential_id.0)
         });
         if let Some(m) = found {
-            let k_wrap = unlock::prf_k_wrap(&m.rec.params, &prf_output.0).map_err(unlock_error)?;
-            if let Ok(kek) = m.rec.open(&k_wrap) {
+            let k_wrap =
+                unlock::prf_k_wrap(&m.record.params, &prf_output.0).map_err(unlock_error)?;
+            if let Ok(kek) = m.record.open(&k_wrap) {
                 return self
-                    .finish_unlock(caller, OP, kek, m.rec.id.clone(), None, Transaction::new())
+                    .finish_unlock(
+                        caller,
+                        OP,
+                        kek,
+                        m.record.id.clone(),
+                        None,
+                        Transaction::new(),
+                    )
                     .await;
             }
         }
-        let id = found.map(|m| m.rec.id.clone());
+        let id = found.map(|m| m.record.id.clone());
         Err(self.deny(o, OP, id.as_deref(), Error::BadCredential).await)
     }
 
@@ -435,7 +447,7 @@ impl<S: Store, C: Clock, R: CryptoRng, P: Pbkdf2Provider, D: DeviceKey> Kms<S, C
             .methods()
             .await?
             .iter()
-            .filter_map(|m| match &m.rec.params {
+            .filter_map(|m| match &m.record.params {
                 MethodParams::PasskeyGate { credential } => {
                     Some(crate::b64::encode(&credential.id))
                 }
@@ -478,12 +490,12 @@ impl<S: Store, C: Clock, R: CryptoRng, P: Pbkdf2Provider, D: DeviceKey> Kms<S, C
         }
         self.reserve_attempt(o, OP).await?;
         let found = methods.into_iter().find(|m| {
-            matches!(&m.rec.params, MethodParams::PasskeyGate { credential } if credential.id == credential_id.0)
+            matches!(&m.record.params, MethodParams::PasskeyGate { credential } if credential.id == credential_id.0)
         });
         let Some(m) = found else {
             return Err(self.deny(o, OP, None, Error::BadCredential).await);
         };
-        let MethodParams::PasskeyGate { credential } = &m.rec.params else {
+        let MethodParams::PasskeyGate { credential } = &m.record.params else {
             return Err(Error::Internal);
         };
         let expect = webauthn::AssertionExpectations {
@@ -504,25 +516,24 @@ impl<S: Store, C: Clock, R: CryptoRng, P: Pbkdf2Provider, D: DeviceKey> Kms<S, C
             Ok(v) => v,
             Err(_) => {
                 return Err(self
-                    .deny(o, OP, Some(&m.rec.id), Error::BadCredential)
+                    .deny(o, OP, Some(&m.record.id), Error::BadCredential)
                     .await);
             }
         };
         let kek = self
             .device
-            .open(&m.rec.aad()?, &m.rec.wrapped_kek)
+            .open(&m.record.aad()?, &m.record.wrapped_kek)
             .await
             .map_err(|_| Error::tampered(format!("unlock record {}", m.key)))?;
         // Persist the new signature counter (re-sealing, since the record's parameters are
         // bound into the sealed KEK's associated data).
-        let mut updated = m.rec.clone();
+        let mut updated = m.record.clone();
         if let MethodParams::PasskeyGate { credential } = &mut updated.params {
             credential.sign_count = verified.sign_count;
         }
         updated.wrapped_kek = self.device_seal(&updated, &kek).await?;
         let mut tx = Transaction::new();
-        tx.check(Check::Equals(m.key.clone(), m.raw))
-            .put(m.key, updated.encode()?);
+        tx.check(m.unchanged()).put(m.key, updated.encode()?);
         let expires = self.clock.now_ms() + GATE_SESSION_MS;
         self.finish_unlock(caller, OP, kek, updated.id, Some(expires), tx)
             .await
@@ -549,7 +560,10 @@ impl<S: Store, C: Clock, R: CryptoRng, P: Pbkdf2Provider, D: DeviceKey> Kms<S, C
     pub(super) async fn list_methods(&self) -> Result<MethodsResponse, Error> {
         let methods = self.methods().await?;
         Ok(MethodsResponse {
-            methods: methods.iter().map(|m| method_info(&m.rec, false)).collect(),
+            methods: methods
+                .iter()
+                .map(|m| method_info(&m.record, false))
+                .collect(),
         })
     }
 
@@ -593,18 +607,18 @@ impl<S: Store, C: Clock, R: CryptoRng, P: Pbkdf2Provider, D: DeviceKey> Kms<S, C
             .methods()
             .await?
             .into_iter()
-            .find(|m| m.rec.id == method_id)
+            .find(|m| m.record.id == method_id)
             .ok_or_else(|| Error::bad_request(format!("no unlock method {method_id:?}")))?;
-        if !matches!(m.rec.params, MethodParams::Passphrase { .. }) {
+        if !matches!(m.record.params, MethodParams::Passphrase { .. }) {
             return Err(Error::bad_request(format!(
                 "method kind: expected passphrase, got {}",
-                m.rec.params.kind()
+                m.record.params.kind()
             )));
         }
         let (params, k_wrap) = self.new_passphrase_method(passphrase).await?;
         let rec = UnlockRecord::seal(
-            m.rec.id.clone(),
-            m.rec.label.clone(),
+            m.record.id.clone(),
+            m.record.label.clone(),
             self.clock.now_ms(),
             params,
             &kek,
@@ -612,8 +626,7 @@ impl<S: Store, C: Clock, R: CryptoRng, P: Pbkdf2Provider, D: DeviceKey> Kms<S, C
             &mut self.rng,
         )?;
         let mut tx = Transaction::new();
-        tx.check(Check::Equals(m.key.clone(), m.raw))
-            .put(m.key, rec.encode()?);
+        tx.check(m.unchanged()).put(m.key, rec.encode()?);
         self.commit(o, tx, Op::ChangePassphrase, Some(method_id), Outcome::Ok)
             .await?;
         Ok(())
@@ -688,14 +701,13 @@ impl<S: Store, C: Clock, R: CryptoRng, P: Pbkdf2Provider, D: DeviceKey> Kms<S, C
         let methods = self.methods().await?;
         let m = methods
             .iter()
-            .find(|m| m.rec.id == method_id)
+            .find(|m| m.record.id == method_id)
             .ok_or_else(|| Error::bad_request(format!("no unlock method {method_id:?}")))?;
         if methods.len() == 1 {
             return Err(Error::bad_request("cannot remove the last unlock method"));
         }
         let mut tx = Transaction::new();
-        tx.check(Check::Equals(m.key.clone(), m.raw.clone()))
-            .delete(m.key.clone());
+        tx.check(m.unchanged()).delete(m.key.clone());
         self.commit(o, tx, Op::RemoveMethod, Some(method_id), Outcome::Ok)
             .await?;
         Ok(())
@@ -706,7 +718,7 @@ impl<S: Store, C: Clock, R: CryptoRng, P: Pbkdf2Provider, D: DeviceKey> Kms<S, C
         &self,
         o: &Origin,
         kind: Option<KeyKind>,
-    ) -> Result<Vec<(String, Vec<u8>, KeyRecord)>, Error> {
+    ) -> Result<Vec<Loaded<KeyRecord>>, Error> {
         let kek = self.kek()?;
         let prefix = match kind {
             Some(k) => format!("{}{}", layout::shard_keys(o), k.prefix()),
@@ -716,9 +728,9 @@ impl<S: Store, C: Clock, R: CryptoRng, P: Pbkdf2Provider, D: DeviceKey> Kms<S, C
         let mut out = Vec::new();
         for (key, raw) in self.store.list(&prefix).await? {
             let key_id = key.strip_prefix(&base).ok_or(Error::Internal)?;
-            let rec = KeyRecord::decode(&raw, o.as_str(), key_id)?;
-            rec.open(kek)?;
-            out.push((key, raw, rec));
+            let record = KeyRecord::decode(&raw, o.as_str(), key_id)?;
+            record.open(kek)?;
+            out.push(Loaded { key, raw, record });
         }
         Ok(out)
     }
@@ -728,8 +740,8 @@ impl<S: Store, C: Clock, R: CryptoRng, P: Pbkdf2Provider, D: DeviceKey> Kms<S, C
             .shard_records(o, None)
             .await?
             .iter()
-            .filter(|(_, _, r)| r.header.kind != KeyKind::SignalState)
-            .map(|(_, _, r)| (&r.header).into())
+            .filter(|Loaded { record: r, .. }| r.header.kind != KeyKind::SignalState)
+            .map(|Loaded { record: r, .. }| (&r.header).into())
             .collect();
         Ok(KeysResponse { keys })
     }
