@@ -259,6 +259,17 @@ mod tests {
     /// A directory with a `rustc` that reports `$DIR/sysroot/<target>/lib` as the target's
     /// libdir, and (unless `rustup` is `None`) a `rustup` with the given body that logs
     /// its arguments to `$DIR/rustup.log`. Both scripts have `$DIR` set to the directory.
+    /// Held by every test here that writes a stand-in tool or runs one: a process forked
+    /// by a parallel test while a script is open for writing would keep it open, and running
+    /// the script then fails with ETXTBSY ("Text file busy").
+    static SPAWN: std::sync::Mutex<()> = std::sync::Mutex::new(());
+
+    fn serial() -> std::sync::MutexGuard<'static, ()> {
+        SPAWN
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner)
+    }
+
     fn tools(rustup: Option<&str>) -> (PathBuf, Rust) {
         let dir = std::env::temp_dir().join(format!(
             "xtask-setup-{}-{}",
@@ -310,6 +321,7 @@ echo "$DIR/sysroot/$4/lib""#,
 
     #[test]
     fn adds_a_missing_target_to_the_toolchain_in_use() {
+        let _serial = serial();
         // `rustup target add` installs the std library where rustc looks for it.
         let (dir, rust) = tools(Some(
             r#"[ "$1 $2" = "target add" ] || exit 0
@@ -328,6 +340,7 @@ mkdir -p "$DIR/sysroot/$3/lib" && : > "$DIR/sysroot/$3/lib/libcore-1.rlib""#,
 
     #[test]
     fn leaves_an_installed_target_alone() {
+        let _serial = serial();
         let (dir, rust) = tools(Some("exit 1"));
         install_std(&dir);
         ensure_target(&rust, WASM_TARGET).unwrap();
@@ -341,6 +354,7 @@ mkdir -p "$DIR/sysroot/$3/lib" && : > "$DIR/sysroot/$3/lib/libcore-1.rlib""#,
 
     #[test]
     fn says_what_to_run_when_rustup_cannot_add_it() {
+        let _serial = serial();
         // A linked toolchain: rustup refuses to add components to it.
         let (dir, rust) = tools(Some(
             r#"[ "$1" = "--version" ] && exit 0; echo "toolchain is a custom toolchain" >&2; exit 1"#,
@@ -357,6 +371,7 @@ mkdir -p "$DIR/sysroot/$3/lib" && : > "$DIR/sysroot/$3/lib/libcore-1.rlib""#,
 
     #[test]
     fn says_what_to_install_without_rustup() {
+        let _serial = serial();
         let (dir, rust) = tools(None);
         let e = ensure_target(&rust, WASM_TARGET).unwrap_err();
         assert!(e.contains("rustup is not on PATH"), "{e}");
@@ -366,6 +381,7 @@ mkdir -p "$DIR/sysroot/$3/lib" && : > "$DIR/sysroot/$3/lib/libcore-1.rlib""#,
 
     #[test]
     fn the_real_toolchain_answers_the_check() {
+        let _serial = serial();
         // The check runs against this machine's toolchain too (it must not error, whatever
         // the answer): the same call `cargo xtask test` makes before any wasm build.
         Rust::from_env().target_installed(WASM_TARGET).unwrap();
