@@ -3,7 +3,7 @@
 //! Every variant has a stable [`Error::code`] that the RPC sends and the client SDK branches
 //! on. Messages never contain key material, passphrases, PRF outputs or plaintext.
 
-use serde::{Serialize, Serializer};
+use serde::{Deserialize, Serialize, Serializer};
 
 /// A request failed. Nothing stored was changed unless the variant says so.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
@@ -96,7 +96,7 @@ pub enum Error {
 
 /// The stable, machine-readable code of an [`Error`]: what the RPC sends and the client SDK
 /// branches on.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
 #[cfg_attr(feature = "ts", derive(ts_rs::TS))]
 #[non_exhaustive]
 pub enum ErrorCode {

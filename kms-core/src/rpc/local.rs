@@ -11,7 +11,7 @@
 //! ← {"v": 1, "id": 3, "err": {"code": "BadCredential", "message": "passkey: NotAllowedError: …"}}
 //! ```
 
-use serde::{Deserialize, Serialize};
+use serde::Deserialize;
 
 use crate::error::{ErrorBody, ErrorCode};
 
@@ -21,7 +21,6 @@ use crate::error::{ErrorBody, ErrorCode};
 #[serde(rename_all = "camelCase", deny_unknown_fields)]
 pub struct Failure {
     /// The code, by its name.
-    #[serde(with = "CodeByName")]
     pub code: ErrorCode,
     /// What the page is told (never secret data).
     pub message: String,
@@ -38,33 +37,6 @@ impl From<Failure> for ErrorBody {
             retry_after_ms: f.retry_after_ms,
         }
     }
-}
-
-/// [`ErrorCode`] by its name, for serde. The compiler checks that this lists exactly the
-/// codes: `Deserialize` builds each `ErrorCode::…` named here (a misspelt one does not
-/// compile), and `Serialize`, derived for that alone, matches every [`ErrorCode`] without a
-/// wildcard arm (a code missing here does not compile).
-#[derive(Serialize, Deserialize)]
-#[serde(remote = "ErrorCode")]
-enum CodeByName {
-    NotInitialized,
-    AlreadyInitialized,
-    Locked,
-    BadCredential,
-    RateLimited,
-    KeyNotFound,
-    KeyConsumed,
-    BadRequest,
-    OriginDenied,
-    NotPermitted,
-    ReauthRequired,
-    Misconfigured,
-    Unsupported,
-    Tampered,
-    StorageBlocked,
-    Storage,
-    Conflict,
-    Internal,
 }
 
 #[cfg(test)]
