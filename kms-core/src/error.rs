@@ -89,9 +89,31 @@ pub enum Error {
     /// Concurrent writers kept conflicting; nothing was written. Retry.
     #[error("conflicting concurrent update; retry")]
     Conflict,
-    /// An internal invariant failed.
-    #[error("internal error")]
-    Internal,
+    /// Something inside the enclave failed: not the caller's doing. The cause says what
+    /// (never secret data).
+    #[error("internal error: {0}")]
+    Internal(#[from] InternalError),
+}
+
+/// The cause of an [`Error::Internal`]: which component or invariant failed.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[non_exhaustive]
+pub enum InternalError {
+    /// A record, token or associated data did not encode (nothing was written or signed).
+    #[error(transparent)]
+    Encode(#[from] crate::format::EncodeError),
+    /// The PBKDF2 provider failed.
+    #[error(transparent)]
+    Kdf(#[from] crate::kdf::KdfError),
+    /// The store refused a transaction the service built as malformed.
+    #[error("the store refused the transaction: {0}")]
+    InvalidTransaction(String),
+    /// An audit entry the service built was refused by the log.
+    #[error(transparent)]
+    Audit(crate::audit::AuditError),
+    /// An invariant of the service did not hold.
+    #[error("{0}")]
+    Invariant(&'static str),
 }
 
 /// The stable, machine-readable code of an [`Error`]: what the RPC sends and the client SDK
@@ -191,7 +213,7 @@ impl Error {
             Self::StorageBlocked => ErrorCode::StorageBlocked,
             Self::Storage { .. } => ErrorCode::Storage,
             Self::Conflict => ErrorCode::Conflict,
-            Self::Internal => ErrorCode::Internal,
+            Self::Internal(_) => ErrorCode::Internal,
         }
     }
 
@@ -242,8 +264,14 @@ impl Serialize for Error {
 }
 
 impl From<crate::format::EncodeError> for Error {
-    fn from(_: crate::format::EncodeError) -> Self {
-        Self::Internal
+    fn from(e: crate::format::EncodeError) -> Self {
+        Self::Internal(e.into())
+    }
+}
+
+impl From<crate::kdf::KdfError> for Error {
+    fn from(e: crate::kdf::KdfError) -> Self {
+        Self::Internal(e.into())
     }
 }
 
@@ -253,7 +281,7 @@ impl From<crate::store::StoreError> for Error {
         match e {
             S::Conflict => Self::Conflict,
             S::Blocked => Self::StorageBlocked,
-            S::Invalid(_) => Self::Internal,
+            S::Invalid(why) => Self::Internal(InternalError::InvalidTransaction(why)),
             S::Backend(reason) => Self::Storage { reason },
         }
     }

@@ -17,6 +17,7 @@ pub mod device;
 pub mod envelope;
 pub mod error;
 pub mod format;
+pub mod ids;
 pub mod jwk;
 pub mod jws;
 pub mod kdf;

@@ -23,7 +23,7 @@ use rand_core::CryptoRng;
 use crate::audit::{self, Head, Op, Outcome};
 use crate::clock::Clock;
 use crate::device::{DeviceKey, NoDeviceKey};
-use crate::error::Error;
+use crate::error::{Error, InternalError};
 use crate::kdf::{Pbkdf2Provider, RustPbkdf2};
 use crate::origin::Origin;
 use crate::rpc::policy::{Caller, FRESH_UNLOCK_MS, Policy};
@@ -268,7 +268,9 @@ impl<S: Store, C: Clock, R: CryptoRng, P: Pbkdf2Provider, D: DeviceKey> Kms<S, C
         params: M::Params,
     ) -> Result<M::Output, Error> {
         let response = self.handle(caller, M::request(params)).await?;
-        M::output(response).map_err(|_| Error::Internal)
+        M::output(response).map_err(|_| {
+            InternalError::Invariant("the reply is not of the method's result type").into()
+        })
     }
 
     /// The caller policy: who may call the method, and whether it needs a fresh unlock.
@@ -514,7 +516,7 @@ impl<S: Store, C: Clock, R: CryptoRng, P: Pbkdf2Provider, D: DeviceKey> Kms<S, C
                 key_id,
                 outcome,
             )
-            .map_err(|_| Error::Internal)?;
+            .map_err(InternalError::Audit)?;
         tx.append(shard.as_str(), entry.seq, entry.encode()?);
         if let Some(key) = audit_key {
             let checkpoint = audit::Checkpoint::sign(&head, key);

@@ -17,6 +17,7 @@ use serde::{Deserialize, Serialize};
 use crate::format::{
     self, EncodeError, FormatError, HKDF_UNLOCK_PASSPHRASE_V1, HKDF_UNLOCK_PRF_V1, UNLOCK_RECORD_V1,
 };
+use crate::ids::MethodId;
 use crate::kdf::{
     self, KdfError, PBKDF2_ITERATIONS, PBKDF2_MAX_ITERATIONS, PBKDF2_MIN_ITERATIONS, Pbkdf2Provider,
 };
@@ -129,7 +130,7 @@ pub struct UnlockRecord {
     /// [`UNLOCK_RECORD_V1`].
     pub format: String,
     /// Method id, unique in this enclave.
-    pub id: String,
+    pub id: MethodId,
     /// Optional user-visible label (e.g. "YubiKey 5").
     pub label: Option<String>,
     /// Creation time, ms since the epoch.
@@ -184,7 +185,7 @@ impl UnlockRecord {
             UNLOCK_AAD_LABEL,
             &[
                 self.format.as_bytes(),
-                self.id.as_bytes(),
+                self.id.as_str().as_bytes(),
                 &created,
                 &has_label,
                 label,
@@ -198,7 +199,7 @@ impl UnlockRecord {
     /// # Errors
     /// [`EncodeError`] if the parameters do not encode (nothing is sealed then).
     pub fn seal<R: CryptoRng + ?Sized>(
-        id: String,
+        id: MethodId,
         label: Option<String>,
         created_ms: u64,
         params: MethodParams,

@@ -159,7 +159,7 @@ impl Owner {
             .keys
             .iter()
             .find(|k| k.kind == KeyKind::Relay)
-            .and_then(|k| k.id.strip_prefix(KeyKind::Relay.prefix()))
+            .and_then(|k| k.id.name(KeyKind::Relay))
             .map(str::to_owned)
             .ok_or(OwnerError::NoRelayKey)
     }

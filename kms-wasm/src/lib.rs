@@ -28,7 +28,7 @@ use std::rc::Rc;
 
 use getrandom::SysRng;
 use kms_core::clock::Clock;
-use kms_core::error::Error;
+use kms_core::error::InternalError;
 use kms_core::origin::Origin;
 use kms_core::rand_core::UnwrapErr;
 use kms_core::rpc::frame::{self, Call, FrameHeader, Reply};
@@ -182,7 +182,10 @@ impl Enclave {
             Ok((id, request)) => {
                 let taken = self.kms.borrow_mut().take();
                 match taken {
-                    None => Reply::new(Some(id), Err(Error::Internal)),
+                    None => Reply::new(
+                        Some(id),
+                        Err(InternalError::Invariant("a request arrived while another ran").into()),
+                    ),
                     Some(mut kms) => {
                         let result = match Origin::parse(&origin) {
                             Ok(o) => kms.handle(&caller(o), request).await,

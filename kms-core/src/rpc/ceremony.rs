@@ -19,6 +19,7 @@ use serde::Deserialize;
 
 use super::frame::{FrameHeader, RequestId};
 use crate::error::Error;
+use crate::ids::MethodId;
 use crate::service::{MethodAddedResponse, Payload, UnlockedResponse};
 
 /// Longest hint or label a page may pass.
@@ -129,12 +130,12 @@ ceremonies! {
     /// The user changes a passphrase method's passphrase.
     ChangePassphrase {
         /// The method to change.
-        method_id: String,
+        method_id: MethodId,
     } = "ui.changePassphrase" -> ();
     /// The user removes a method (never the last).
     RemoveMethod {
         /// The method to remove.
-        method_id: String,
+        method_id: MethodId,
     } = "ui.removeMethod" -> ();
     /// The user registers a passkey as a PRF unlock method.
     AddPasskey {

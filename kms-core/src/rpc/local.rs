@@ -89,7 +89,7 @@ mod tests {
             Error::StorageBlocked,
             Error::Storage { reason: "r".into() },
             Error::Conflict,
-            Error::Internal,
+            Error::Internal(crate::error::InternalError::Invariant("i")),
         ];
         for e in errors {
             let body = e.body();

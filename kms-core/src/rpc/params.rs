@@ -9,6 +9,7 @@ use serde::Deserialize;
 
 use super::{Bytes, RelayAlg, SecretInput};
 use crate::envelope::Envelope;
+use crate::ids::{KeyId, MethodId};
 
 /// Params of `setup`.
 #[derive(Debug, Deserialize)]
@@ -77,7 +78,7 @@ pub struct AddPassphraseParams {
 #[serde(rename_all = "camelCase", deny_unknown_fields)]
 pub struct ChangePassphraseParams {
     /// The method to change.
-    pub method_id: String,
+    pub method_id: MethodId,
     /// The new passphrase.
     pub passphrase: SecretInput,
 }
@@ -119,7 +120,7 @@ pub struct AddGateParams {
 #[serde(rename_all = "camelCase", deny_unknown_fields)]
 pub struct RemoveMethodParams {
     /// The method id.
-    pub method_id: String,
+    pub method_id: MethodId,
 }
 
 /// Params of `keys.delete`.
@@ -129,7 +130,7 @@ pub struct RemoveMethodParams {
 #[serde(rename_all = "camelCase", deny_unknown_fields)]
 pub struct DeleteKeyParams {
     /// The key id.
-    pub key_id: String,
+    pub key_id: KeyId,
 }
 
 /// Params of `vapid.authorization`.

@@ -16,7 +16,8 @@ use crate::audit::{Op, Outcome};
 use crate::clock::Clock;
 use crate::device::DeviceKey;
 use crate::envelope::{self, Envelope, EnvelopeFormat, PrekeySecret, PrekeyUse, SignedPrekey};
-use crate::error::Error;
+use crate::error::{Error, InternalError};
+use crate::ids::KeyId;
 use crate::kdf::Pbkdf2Provider;
 use crate::origin::Origin;
 use crate::signal::identity::{IdentityKeyPair, PublicKey, SERIALIZED_PUBLIC_KEY_LENGTH};
@@ -29,11 +30,7 @@ pub(super) const MAX_ENVELOPE_PREKEYS: u32 = 1000;
 /// Rebuilds the signed public part from a stored record's header.
 fn signed_from_record(rec: &KeyRecord, use_: PrekeyUse) -> Result<SignedPrekey, Error> {
     let what = || Error::tampered(format!("key record {}", rec.header.id));
-    let kid = rec
-        .header
-        .id
-        .strip_prefix(rec.header.kind.prefix())
-        .ok_or_else(what)?;
+    let kid = rec.header.id.name(rec.header.kind).ok_or_else(what)?;
     let (x, pqc) = rec
         .header
         .public_key
@@ -70,14 +67,14 @@ impl<S: Store, C: Clock, R: CryptoRng, P: Pbkdf2Provider, D: DeviceKey> Kms<S, C
         let secret = PrekeySecret::generate(format, &mut self.rng);
         let signed = secret
             .sign_public(identity, &kid, use_, &mut self.rng)
-            .map_err(|_| Error::Internal)?;
+            .map_err(|_| InternalError::Invariant("a new prekey's kid is refused"))?;
         let mut public_key = signed.pub_key.serialize().to_vec();
         if let Some(pqc) = &signed.pqc_pub_key {
             public_key.extend_from_slice(&pqc.serialize());
         }
         let header = KeyHeader::new(
-            o,
-            format!("{}{kid}", kind.prefix()),
+            o.into(),
+            KeyId::new(kind, &kid),
             kind,
             format.into(),
             public_key,
@@ -152,7 +149,7 @@ impl<S: Store, C: Clock, R: CryptoRng, P: Pbkdf2Provider, D: DeviceKey> Kms<S, C
                     o,
                     tx,
                     Op::EnvelopeEpochKey,
-                    Some(&rec.header.id),
+                    Some(rec.header.id.as_str()),
                     Outcome::Ok,
                 )
                 .await?;
@@ -174,7 +171,7 @@ impl<S: Store, C: Clock, R: CryptoRng, P: Pbkdf2Provider, D: DeviceKey> Kms<S, C
         envelope::check(env).map_err(|e| Error::bad_request(format!("envelope: {e}")))?;
         let mut found = None;
         for kind in [KeyKind::EnvelopePrekey, KeyKind::EnvelopeEpoch] {
-            let id = format!("{}{}", kind.prefix(), env.kid);
+            let id = KeyId::new(kind, &env.kid);
             if let Some(raw) = self.store.get(&layout::key(o, &id)).await? {
                 found = Some((kind, id, raw));
                 break;
@@ -198,7 +195,7 @@ impl<S: Store, C: Clock, R: CryptoRng, P: Pbkdf2Provider, D: DeviceKey> Kms<S, C
                 },
             );
         };
-        let rec = KeyRecord::decode(&raw, o.as_str(), &id)?;
+        let rec = KeyRecord::decode(&raw, o.into(), &id)?;
         let secret = rec.open(&kek)?;
         let secret = PrekeySecret::from_bytes(secret.expose())
             .map_err(|_| Error::tampered(format!("key record {id}")))?;
@@ -207,7 +204,7 @@ impl<S: Store, C: Clock, R: CryptoRng, P: Pbkdf2Provider, D: DeviceKey> Kms<S, C
             Err(e) => {
                 // The key stays: see the module documentation.
                 let err = Error::bad_request(format!("envelope: {e}"));
-                return Err(self.deny(o, Op::EnvelopeOpen, Some(&id), err).await);
+                return Err(self.deny(o, Op::EnvelopeOpen, Some(id.as_str()), err).await);
             }
         };
         let mut tx = Transaction::new();
@@ -222,7 +219,7 @@ impl<S: Store, C: Clock, R: CryptoRng, P: Pbkdf2Provider, D: DeviceKey> Kms<S, C
                     self.clock.now_ms().to_be_bytes().to_vec(),
                 );
         }
-        self.commit(o, tx, Op::EnvelopeOpen, Some(&id), Outcome::Ok)
+        self.commit(o, tx, Op::EnvelopeOpen, Some(id.as_str()), Outcome::Ok)
             .await?;
         Ok(EnvelopeOpenedResponse {
             kid: env.kid.clone(),

@@ -12,6 +12,7 @@
 //! | [`tombstone`] `e/<origin>/used/<kid>` | a shredded one-time envelope prekey (no key material) |
 //! | audit log [`audit_log`] `<origin>` | that shard's audit entries |
 
+use crate::ids::{KeyId, MethodId};
 use crate::origin::Origin;
 
 /// Marker written once by `setup` (empty value); its presence means the enclave is set up.
@@ -26,7 +27,7 @@ pub const METHODS: &str = "u/";
 pub const KEYS: &str = "k/";
 
 /// An unlock-method record.
-pub fn method(method_id: &str) -> String {
+pub fn method(method_id: &MethodId) -> String {
     format!("{METHODS}{method_id}")
 }
 
@@ -36,7 +37,7 @@ pub fn shard_keys(shard: &Origin) -> String {
 }
 
 /// A key record of `shard`.
-pub fn key(shard: &Origin, key_id: &str) -> String {
+pub fn key(shard: &Origin, key_id: &KeyId) -> String {
     format!("{KEYS}{shard}/{key_id}")
 }
 

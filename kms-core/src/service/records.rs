@@ -7,6 +7,7 @@ use serde::{Deserialize, Serialize};
 use crate::envelope::EnvelopeFormat;
 use crate::error::Error;
 use crate::format::{self, EncodeError, KEY_RECORD_V1};
+use crate::ids::KeyId;
 use crate::jws::JwsAlg;
 use crate::origin::Origin;
 use crate::secret::{Secret32, SecretBytes};
@@ -124,7 +125,7 @@ pub struct KeyHeader {
     /// [`KEY_RECORD_V1`].
     pub format: String,
     /// Key id, unique in its shard: `<kind prefix><name>`.
-    pub id: String,
+    pub id: KeyId,
     /// The origin shard that owns the key (`""` for enclave-wide keys).
     pub shard: String,
     /// What the key is for.
@@ -175,33 +176,48 @@ pub struct KeyRecord {
     pub wrapped: Sealed,
 }
 
+/// Which shard a key belongs to.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum KeyShard<'a> {
+    /// The shard of an origin: only that origin's requests reach the key.
+    Origin(&'a Origin),
+    /// The enclave itself (shard `""`), such as the audit key.
+    EnclaveWide,
+}
+
+impl<'a> From<&'a Origin> for KeyShard<'a> {
+    fn from(o: &'a Origin) -> Self {
+        Self::Origin(o)
+    }
+}
+
+impl KeyShard<'_> {
+    /// The shard as the record names it.
+    pub fn as_str(&self) -> &str {
+        match self {
+            Self::Origin(o) => o.as_str(),
+            Self::EnclaveWide => "",
+        }
+    }
+}
+
+impl KeyId {
+    /// The id of the key of `kind` named `name`: the kind's prefix, then the name.
+    pub fn new(kind: KeyKind, name: impl core::fmt::Display) -> Self {
+        Self::from(format!("{}{name}", kind.prefix()))
+    }
+
+    /// The name after `kind`'s prefix; `None` if the id is not of that kind.
+    pub fn name(&self, kind: KeyKind) -> Option<&str> {
+        self.as_str().strip_prefix(kind.prefix())
+    }
+}
+
 impl KeyHeader {
     /// The header of a new key of `shard` (unsigned: see [`Self::signed`]).
     pub fn new(
-        shard: &Origin,
-        id: String,
-        kind: KeyKind,
-        alg: KeyAlg,
-        public_key: Vec<u8>,
-        created_ms: u64,
-    ) -> Self {
-        Self::in_shard(shard.as_str(), id, kind, alg, public_key, created_ms)
-    }
-
-    /// The header of a new enclave-wide key (shard `""`, such as the audit key).
-    pub fn enclave_wide(
-        id: String,
-        kind: KeyKind,
-        alg: KeyAlg,
-        public_key: Vec<u8>,
-        created_ms: u64,
-    ) -> Self {
-        Self::in_shard("", id, kind, alg, public_key, created_ms)
-    }
-
-    fn in_shard(
-        shard: &str,
-        id: String,
+        shard: KeyShard<'_>,
+        id: KeyId,
         kind: KeyKind,
         alg: KeyAlg,
         public_key: Vec<u8>,
@@ -210,7 +226,7 @@ impl KeyHeader {
         Self {
             format: KEY_RECORD_V1.into(),
             id,
-            shard: shard.into(),
+            shard: shard.as_str().into(),
             kind,
             alg,
             public_key,
@@ -268,13 +284,13 @@ impl KeyRecord {
     /// # Errors
     /// [`Error::Tampered`] for malformed bytes, an unknown format, or a header whose shard or
     /// id does not match the record's location.
-    pub fn decode(bytes: &[u8], shard: &str, key_id: &str) -> Result<Self, Error> {
+    pub fn decode(bytes: &[u8], shard: KeyShard<'_>, key_id: &KeyId) -> Result<Self, Error> {
         let what = || Error::tampered(format!("key record {key_id}"));
         let rec: Self = serde_json::from_slice(bytes).map_err(|_| what())?;
         format::expect_id(&rec.header.format, KEY_RECORD_V1).map_err(|_| what())?;
-        if rec.header.shard != shard
-            || rec.header.id != key_id
-            || !key_id.starts_with(rec.header.kind.prefix())
+        if rec.header.shard != shard.as_str()
+            || rec.header.id != *key_id
+            || rec.header.id.name(rec.header.kind).is_none()
         {
             return Err(what());
         }
@@ -288,7 +304,7 @@ impl KeyRecord {
 #[serde(rename_all = "camelCase")]
 pub struct KeyInfo {
     /// Key id.
-    pub id: String,
+    pub id: KeyId,
     /// Kind.
     pub kind: KeyKind,
     /// Algorithm.

@@ -6,6 +6,7 @@
 use serde::Serialize;
 
 use super::KeyInfo;
+use crate::ids::{KeyId, MethodId};
 use crate::jwk::{Jwk, Jwks};
 use crate::signal::bundle::PreKeyBundle;
 
@@ -15,7 +16,7 @@ use crate::signal::bundle::PreKeyBundle;
 #[serde(rename_all = "camelCase")]
 pub struct MethodInfo {
     /// Method id.
-    pub id: String,
+    pub id: MethodId,
     /// What kind of method.
     pub kind: crate::unlock::MethodKind,
     /// User-visible label.
@@ -82,7 +83,7 @@ pub struct StatusResponse {
 #[serde(rename_all = "camelCase")]
 pub struct UnlockedResponse {
     /// The method that unlocked.
-    pub method_id: String,
+    pub method_id: MethodId,
     /// When the session ends, if it is time-limited.
     pub session_expires_ms: Option<u64>,
 }
@@ -144,7 +145,7 @@ pub struct KeysResponse {
 #[serde(rename_all = "camelCase")]
 pub struct VapidPublicKeyResponse {
     /// Key id.
-    pub key_id: String,
+    pub key_id: KeyId,
     /// base64url 65-byte uncompressed P-256 point (`applicationServerKey`).
     pub application_server_key: String,
 }

@@ -12,10 +12,12 @@ use super::{
 use crate::audit::{Op, Outcome};
 use crate::clock::Clock;
 use crate::device::DeviceKey;
-use crate::error::Error;
+use crate::error::{Error, InternalError};
+use crate::format;
+use crate::ids::KeyId;
 use crate::kdf::Pbkdf2Provider;
 use crate::origin::Origin;
-use crate::secret::Secret32;
+use crate::secret::{Secret32, SecretBytes};
 use crate::signal::bundle::PreKeyBundle;
 use crate::signal::identity::IdentityKeyPair;
 use crate::signal::kem::KemAlgorithm;
@@ -23,8 +25,6 @@ use crate::signal::page_signature;
 use crate::signal::prekeys::{KyberPreKey, OneTimePreKey, SignedPreKey};
 use crate::store::{Check, Store, Transaction};
 
-const IDENTITY_ID: &str = "signal-identity/0";
-const STATE_ID: &str = "signal-state/0";
 /// Most one-time prekeys one `signal.replenish` call generates.
 pub(super) const MAX_REPLENISH: u32 = 1000;
 /// Largest prekey id (libsignal peers treat prekey ids as 24-bit).
@@ -43,18 +43,32 @@ struct SignalState {
     current_kyber_id: u32,
 }
 
-fn spk_id(id: u32) -> String {
-    format!("{}{id}", KeyKind::SignalSignedPrekey.prefix())
+/// The shard's Signal identity key.
+fn identity_id() -> KeyId {
+    KeyId::new(KeyKind::SignalIdentity, 0)
 }
-fn otpk_id(id: u32) -> String {
-    format!("{}{id}", KeyKind::SignalOneTimePrekey.prefix())
+/// The shard's sealed Signal bookkeeping.
+fn state_id() -> KeyId {
+    KeyId::new(KeyKind::SignalState, 0)
 }
-fn kyber_id(id: u32) -> String {
-    format!("{}{id}", KeyKind::SignalKyberPrekey.prefix())
+fn spk_id(id: u32) -> KeyId {
+    KeyId::new(KeyKind::SignalSignedPrekey, id)
+}
+fn otpk_id(id: u32) -> KeyId {
+    KeyId::new(KeyKind::SignalOneTimePrekey, id)
+}
+fn kyber_id(id: u32) -> KeyId {
+    KeyId::new(KeyKind::SignalKyberPrekey, id)
 }
 
-fn secret32(bytes: &[u8], what: &str) -> Result<Secret32, Error> {
-    Secret32::from_slice(bytes).map_err(|_| Error::tampered(what.to_owned()))
+fn secret32(bytes: &[u8], key: &KeyId) -> Result<Secret32, Error> {
+    Secret32::from_slice(bytes).map_err(|_| Error::tampered(key.to_string()))
+}
+
+/// An unused one-time prekey as stored: its prekey id and its loaded record.
+struct StoredOneTime {
+    id: u32,
+    loaded: Loaded<KeyRecord>,
 }
 
 /// The shard's loaded Signal material.
@@ -69,28 +83,29 @@ impl<S: Store, C: Clock, R: CryptoRng, P: Pbkdf2Provider, D: DeviceKey> Kms<S, C
     async fn load_key(
         &self,
         o: &Origin,
-        key_id: &str,
-    ) -> Result<Option<(Vec<u8>, KeyRecord, crate::secret::SecretBytes)>, Error> {
+        key_id: &KeyId,
+    ) -> Result<Option<(Loaded<KeyRecord>, SecretBytes)>, Error> {
         let kek = self.kek()?;
-        let Some(raw) = self.store.get(&layout::key(o, key_id)).await? else {
+        let key = layout::key(o, key_id);
+        let Some(raw) = self.store.get(&key).await? else {
             return Ok(None);
         };
-        let rec = KeyRecord::decode(&raw, o.as_str(), key_id)?;
-        let secret = rec.open(kek)?;
-        Ok(Some((raw, rec, secret)))
+        let record = KeyRecord::decode(&raw, o.into(), key_id)?;
+        let secret = record.open(kek)?;
+        Ok(Some((Loaded { key, raw, record }, secret)))
     }
 
     async fn load_signal(&self, o: &Origin) -> Result<Option<SignalKeys>, Error> {
-        let Some((_, _, id_secret)) = self.load_key(o, IDENTITY_ID).await? else {
+        let (identity_id, state_id) = (identity_id(), state_id());
+        let Some((_, id_secret)) = self.load_key(o, &identity_id).await? else {
             return Ok(None);
         };
-        let identity = IdentityKeyPair::from_secret(secret32(id_secret.expose(), IDENTITY_ID)?);
-        let (state_raw, _, state_json) = self
-            .load_key(o, STATE_ID)
-            .await?
-            .ok_or_else(|| Error::tampered(STATE_ID))?;
+        let identity = IdentityKeyPair::from_secret(secret32(id_secret.expose(), &identity_id)?);
+        let tampered = || Error::tampered(state_id.to_string());
+        let (state, state_json) = self.load_key(o, &state_id).await?.ok_or_else(tampered)?;
+        let state_raw = state.raw;
         let state: SignalState =
-            serde_json::from_slice(state_json.expose()).map_err(|_| Error::tampered(STATE_ID))?;
+            serde_json::from_slice(state_json.expose()).map_err(|_| tampered())?;
         Ok(Some(SignalKeys {
             identity,
             state,
@@ -100,12 +115,12 @@ impl<S: Store, C: Clock, R: CryptoRng, P: Pbkdf2Provider, D: DeviceKey> Kms<S, C
 
     fn state_record(&mut self, o: &Origin, state: &SignalState) -> Result<KeyRecord, Error> {
         let kek = self.kek()?.clone();
-        let json = serde_json::to_vec(state).map_err(|_| Error::Internal)?;
+        let json = format::to_json("signal state", state)?;
         let now = self.clock.now_ms();
         Ok(KeyRecord::seal(
             KeyHeader::new(
-                o,
-                STATE_ID.into(),
+                o.into(),
+                state_id(),
                 KeyKind::SignalState,
                 KeyAlg::None,
                 Vec::new(),
@@ -128,7 +143,7 @@ impl<S: Store, C: Clock, R: CryptoRng, P: Pbkdf2Provider, D: DeviceKey> Kms<S, C
         let spk = SignedPreKey::generate(identity, id, now, &mut self.rng);
         Ok(KeyRecord::seal(
             KeyHeader::new(
-                o,
+                o.into(),
                 spk_id(id),
                 KeyKind::SignalSignedPrekey,
                 KeyAlg::X25519,
@@ -157,7 +172,7 @@ impl<S: Store, C: Clock, R: CryptoRng, P: Pbkdf2Provider, D: DeviceKey> Kms<S, C
             .map(|k| {
                 Ok(KeyRecord::seal(
                     KeyHeader::new(
-                        o,
+                        o.into(),
                         otpk_id(k.id),
                         KeyKind::SignalOneTimePrekey,
                         KeyAlg::X25519,
@@ -197,8 +212,8 @@ impl<S: Store, C: Clock, R: CryptoRng, P: Pbkdf2Provider, D: DeviceKey> Kms<S, C
         };
         let id_rec = KeyRecord::seal(
             KeyHeader::new(
-                o,
-                IDENTITY_ID.into(),
+                o.into(),
+                identity_id(),
                 KeyKind::SignalIdentity,
                 KeyAlg::X25519,
                 identity.public_key().serialize().to_vec(),
@@ -213,7 +228,7 @@ impl<S: Store, C: Clock, R: CryptoRng, P: Pbkdf2Provider, D: DeviceKey> Kms<S, C
             KyberPreKey::generate(&identity, KemAlgorithm::Kyber1024, 1, now, &mut self.rng);
         let kyber_rec = KeyRecord::seal(
             KeyHeader::new(
-                o,
+                o.into(),
                 kyber_id(1),
                 KeyKind::SignalKyberPrekey,
                 KeyAlg::Kyber1024,
@@ -227,9 +242,9 @@ impl<S: Store, C: Clock, R: CryptoRng, P: Pbkdf2Provider, D: DeviceKey> Kms<S, C
         )?;
         let state_rec = self.state_record(o, &state)?;
         let mut tx = Transaction::new();
-        tx.check(Check::Absent(layout::key(o, IDENTITY_ID)))
-            .put(layout::key(o, IDENTITY_ID), id_rec.encode()?)
-            .put(layout::key(o, STATE_ID), state_rec.encode()?)
+        tx.check(Check::Absent(layout::key(o, &identity_id())))
+            .put(layout::key(o, &identity_id()), id_rec.encode()?)
+            .put(layout::key(o, &state_id()), state_rec.encode()?)
             .put(layout::key(o, &spk.header.id), spk.encode()?)
             .put(layout::key(o, &kyber_rec.header.id), kyber_rec.encode()?);
         for r in self.one_time_records(o, 1, count)? {
@@ -239,11 +254,13 @@ impl<S: Store, C: Clock, R: CryptoRng, P: Pbkdf2Provider, D: DeviceKey> Kms<S, C
             o,
             tx,
             Op::SignalCreateIdentity,
-            Some(IDENTITY_ID),
+            Some(identity_id().as_str()),
             Outcome::Ok,
         )
         .await?;
-        self.load_signal(o).await?.ok_or(Error::Internal)
+        self.load_signal(o)
+            .await?
+            .ok_or(InternalError::Invariant("the Signal keys just committed are not found").into())
     }
 
     async fn load_signed(
@@ -253,10 +270,12 @@ impl<S: Store, C: Clock, R: CryptoRng, P: Pbkdf2Provider, D: DeviceKey> Kms<S, C
         id: u32,
     ) -> Result<SignedPreKey, Error> {
         let key_id = spk_id(id);
-        let (_, rec, secret) = self
-            .load_key(o, &key_id)
-            .await?
-            .ok_or_else(|| Error::KeyNotFound { id: key_id.clone() })?;
+        let (Loaded { record: rec, .. }, secret) =
+            self.load_key(o, &key_id)
+                .await?
+                .ok_or_else(|| Error::KeyNotFound {
+                    id: key_id.to_string(),
+                })?;
         let sig = rec.header.signature.as_deref().unwrap_or_default();
         SignedPreKey::from_secret(
             &identity.public_key(),
@@ -265,7 +284,7 @@ impl<S: Store, C: Clock, R: CryptoRng, P: Pbkdf2Provider, D: DeviceKey> Kms<S, C
             secret32(secret.expose(), &key_id)?,
             sig,
         )
-        .map_err(|_| Error::tampered(key_id))
+        .map_err(|_| Error::tampered(key_id.to_string()))
     }
 
     async fn load_kyber(
@@ -275,10 +294,12 @@ impl<S: Store, C: Clock, R: CryptoRng, P: Pbkdf2Provider, D: DeviceKey> Kms<S, C
         id: u32,
     ) -> Result<KyberPreKey, Error> {
         let key_id = kyber_id(id);
-        let (_, rec, secret) = self
-            .load_key(o, &key_id)
-            .await?
-            .ok_or_else(|| Error::KeyNotFound { id: key_id.clone() })?;
+        let (Loaded { record: rec, .. }, secret) =
+            self.load_key(o, &key_id)
+                .await?
+                .ok_or_else(|| Error::KeyNotFound {
+                    id: key_id.to_string(),
+                })?;
         let sig = rec.header.signature.as_deref().unwrap_or_default();
         KyberPreKey::from_secret_bytes(
             &identity.public_key(),
@@ -288,35 +309,27 @@ impl<S: Store, C: Clock, R: CryptoRng, P: Pbkdf2Provider, D: DeviceKey> Kms<S, C
             secret.expose(),
             sig,
         )
-        .map_err(|_| Error::tampered(key_id))
+        .map_err(|_| Error::tampered(key_id.to_string()))
     }
 
-    /// Unused one-time prekeys of the shard, sorted by id: (store key, raw, record, id).
-    async fn one_time_prekeys(
-        &self,
-        o: &Origin,
-    ) -> Result<Vec<(String, Vec<u8>, KeyRecord, u32)>, Error> {
+    /// Unused one-time prekeys of the shard, sorted by prekey id.
+    async fn one_time_prekeys(&self, o: &Origin) -> Result<Vec<StoredOneTime>, Error> {
         let mut out: Vec<_> = self
             .shard_records(o, Some(KeyKind::SignalOneTimePrekey))
             .await?
             .into_iter()
-            .filter_map(
-                |Loaded {
-                     key: k,
-                     raw,
-                     record: rec,
-                 }| {
-                    let id = rec
-                        .header
-                        .id
-                        .strip_prefix(KeyKind::SignalOneTimePrekey.prefix())?
-                        .parse()
-                        .ok()?;
-                    Some((k, raw, rec, id))
-                },
-            )
+            .filter_map(|loaded| {
+                let id = loaded
+                    .record
+                    .header
+                    .id
+                    .name(KeyKind::SignalOneTimePrekey)?
+                    .parse()
+                    .ok()?;
+                Some(StoredOneTime { id, loaded })
+            })
             .collect();
-        out.sort_by_key(|(_, _, _, id)| *id);
+        out.sort_by_key(|k| k.id);
         Ok(out)
     }
 
@@ -334,7 +347,10 @@ impl<S: Store, C: Clock, R: CryptoRng, P: Pbkdf2Provider, D: DeviceKey> Kms<S, C
             .await?;
         let otpk = if one_time {
             match self.one_time_prekeys(o).await?.into_iter().next() {
-                Some((_, _, rec, id)) => {
+                Some(StoredOneTime {
+                    id,
+                    loaded: Loaded { record: rec, .. },
+                }) => {
                     let secret = rec.open(self.kek()?)?;
                     Some(OneTimePreKey::from_secret(
                         id,
@@ -366,9 +382,9 @@ impl<S: Store, C: Clock, R: CryptoRng, P: Pbkdf2Provider, D: DeviceKey> Kms<S, C
             .one_time_prekeys(o)
             .await?
             .into_iter()
-            .map(|(_, _, rec, id)| OneTimePrekeyInfo {
-                id,
-                public_key: crate::b64::encode(&rec.header.public_key),
+            .map(|k| OneTimePrekeyInfo {
+                id: k.id,
+                public_key: crate::b64::encode(&k.loaded.record.header.public_key),
             })
             .collect();
         Ok(SignalOneTimePrekeysResponse { prekeys })
@@ -402,8 +418,8 @@ impl<S: Store, C: Clock, R: CryptoRng, P: Pbkdf2Provider, D: DeviceKey> Kms<S, C
         state.next_one_time_id = start + count;
         let state_rec = self.state_record(o, &state)?;
         let mut tx = Transaction::new();
-        tx.check(Check::Equals(layout::key(o, STATE_ID), l.state_raw))
-            .put(layout::key(o, STATE_ID), state_rec.encode()?);
+        tx.check(Check::Equals(layout::key(o, &state_id()), l.state_raw))
+            .put(layout::key(o, &state_id()), state_rec.encode()?);
         for r in self.one_time_records(o, start, count)? {
             tx.put(layout::key(o, &r.header.id), r.encode()?);
         }
@@ -427,8 +443,8 @@ impl<S: Store, C: Clock, R: CryptoRng, P: Pbkdf2Provider, D: DeviceKey> Kms<S, C
         state.current_signed_id = id;
         let state_rec = self.state_record(o, &state)?;
         let mut tx = Transaction::new();
-        tx.check(Check::Equals(layout::key(o, STATE_ID), l.state_raw))
-            .put(layout::key(o, STATE_ID), state_rec.encode()?)
+        tx.check(Check::Equals(layout::key(o, &state_id()), l.state_raw))
+            .put(layout::key(o, &state_id()), state_rec.encode()?)
             .put(layout::key(o, &spk.header.id), spk.encode()?);
         // Keep the previous signed prekey for the grace period; delete older ones past it.
         let cutoff = self
@@ -452,7 +468,7 @@ impl<S: Store, C: Clock, R: CryptoRng, P: Pbkdf2Provider, D: DeviceKey> Kms<S, C
             o,
             tx,
             Op::SignalRotateSignedPrekey,
-            Some(&spk_id(id)),
+            Some(spk_id(id).as_str()),
             Outcome::Ok,
         )
         .await?;
@@ -474,7 +490,7 @@ impl<S: Store, C: Clock, R: CryptoRng, P: Pbkdf2Provider, D: DeviceKey> Kms<S, C
             o,
             Transaction::new(),
             Op::SignalSign,
-            Some(IDENTITY_ID),
+            Some(identity_id().as_str()),
             Outcome::Ok,
         )
         .await?;

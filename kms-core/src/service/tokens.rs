@@ -11,7 +11,8 @@ use super::{
 use crate::audit::{Op, Outcome};
 use crate::clock::Clock;
 use crate::device::DeviceKey;
-use crate::error::Error;
+use crate::error::{Error, InternalError};
+use crate::ids::KeyId;
 use crate::jwk::{Jwk, Jwks};
 use crate::jws::{JwsAlg, PublicKey, SigningKey};
 use crate::kdf::Pbkdf2Provider;
@@ -26,13 +27,13 @@ impl<S: Store, C: Clock, R: CryptoRng, P: Pbkdf2Provider, D: DeviceKey> Kms<S, C
     fn new_key_record(
         &mut self,
         o: &Origin,
-        id: String,
+        id: KeyId,
         kind: KeyKind,
         key: &SigningKey,
     ) -> Result<KeyRecord, Error> {
         let kek = self.kek()?.clone();
         let header = KeyHeader::new(
-            o,
+            o.into(),
             id,
             kind,
             key.alg().into(),
@@ -78,7 +79,7 @@ impl<S: Store, C: Clock, R: CryptoRng, P: Pbkdf2Provider, D: DeviceKey> Kms<S, C
         let key = SigningKey::generate(JwsAlg::ES256, &mut self.rng);
         let mut name = [0u8; 6];
         self.rng.fill_bytes(&mut name);
-        let id = format!("{}{}", KeyKind::Vapid.prefix(), crate::b64::encode(name));
+        let id = KeyId::new(KeyKind::Vapid, crate::b64::encode(name));
         let rec = self.new_key_record(o, id.clone(), KeyKind::Vapid, &key)?;
         let mut tx = Transaction::new();
         match replace {
@@ -94,7 +95,8 @@ impl<S: Store, C: Clock, R: CryptoRng, P: Pbkdf2Provider, D: DeviceKey> Kms<S, C
             }
         }
         tx.put(layout::key(o, &id), rec.encode()?);
-        self.commit(o, tx, op, Some(&id), Outcome::Ok).await?;
+        self.commit(o, tx, op, Some(id.as_str()), Outcome::Ok)
+            .await?;
         Ok(rec)
     }
 
@@ -124,7 +126,7 @@ impl<S: Store, C: Clock, R: CryptoRng, P: Pbkdf2Provider, D: DeviceKey> Kms<S, C
             None => self.create_vapid(o, None, Op::VapidCreate).await?,
         };
         let key = VapidKey::from_secret(&self.open_signing_key(&rec)?.secret())
-            .map_err(|_| Error::Internal)?;
+            .map_err(|_| InternalError::Invariant("a VAPID record holds a key of another kind"))?;
         let auth = key
             .authorization(
                 &VapidClaims {
@@ -142,7 +144,7 @@ impl<S: Store, C: Clock, R: CryptoRng, P: Pbkdf2Provider, D: DeviceKey> Kms<S, C
             o,
             Transaction::new(),
             Op::VapidSign,
-            Some(&rec.header.id),
+            Some(rec.header.id.as_str()),
             Outcome::Ok,
         )
         .await?;
@@ -179,12 +181,12 @@ impl<S: Store, C: Clock, R: CryptoRng, P: Pbkdf2Provider, D: DeviceKey> Kms<S, C
         };
         let key = SigningKey::generate(alg, &mut self.rng);
         let kid = Jwk::from_public_key(&key.public_key(), None).thumbprint();
-        let id = format!("{}{kid}", KeyKind::Relay.prefix());
+        let id = KeyId::new(KeyKind::Relay, &kid);
         let rec = self.new_key_record(o, id.clone(), KeyKind::Relay, &key)?;
         let mut tx = Transaction::new();
         tx.check(Check::Absent(layout::key(o, &id)))
             .put(layout::key(o, &id), rec.encode()?);
-        self.commit(o, tx, Op::RelayCreateKey, Some(&id), Outcome::Ok)
+        self.commit(o, tx, Op::RelayCreateKey, Some(id.as_str()), Outcome::Ok)
             .await?;
         let jwk = Jwk::from_public_key(&key.public_key(), Some(&kid));
         Ok(RelayKeyResponse { kid, jwk })
@@ -199,13 +201,13 @@ impl<S: Store, C: Clock, R: CryptoRng, P: Pbkdf2Provider, D: DeviceKey> Kms<S, C
         scope: Option<&[String]>,
         ttl_secs: Option<u64>,
     ) -> Result<RelayTokenResponse, Error> {
-        let id = format!("{}{kid}", KeyKind::Relay.prefix());
+        let id = KeyId::new(KeyKind::Relay, kid);
         let raw = self
             .store
             .get(&layout::key(o, &id))
             .await?
             .ok_or_else(|| Error::KeyNotFound { id: kid.into() })?;
-        let rec = KeyRecord::decode(&raw, o.as_str(), &id)?;
+        let rec = KeyRecord::decode(&raw, o.into(), &id)?;
         let key = self.open_signing_key(&rec)?;
         let issued = relay_token::issue(
             &key,
@@ -223,8 +225,14 @@ impl<S: Store, C: Clock, R: CryptoRng, P: Pbkdf2Provider, D: DeviceKey> Kms<S, C
             relay_token::RelayTokenError::Encode(e) => e.into(),
             e => Error::bad_request(e.to_string()),
         })?;
-        self.commit(o, Transaction::new(), Op::RelaySign, Some(&id), Outcome::Ok)
-            .await?;
+        self.commit(
+            o,
+            Transaction::new(),
+            Op::RelaySign,
+            Some(id.as_str()),
+            Outcome::Ok,
+        )
+        .await?;
         Ok(RelayTokenResponse {
             token: issued.token,
             jti: issued.jti,
@@ -239,14 +247,10 @@ impl<S: Store, C: Clock, R: CryptoRng, P: Pbkdf2Provider, D: DeviceKey> Kms<S, C
                 .header
                 .alg
                 .jws()
-                .ok_or_else(|| Error::tampered(rec.header.id.clone()))?;
+                .ok_or_else(|| Error::tampered(rec.header.id.to_string()))?;
             let pk = PublicKey::from_bytes(alg, &rec.header.public_key)
-                .map_err(|_| Error::tampered(rec.header.id.clone()))?;
-            let kid = rec
-                .header
-                .id
-                .strip_prefix(KeyKind::Relay.prefix())
-                .unwrap_or_default();
+                .map_err(|_| Error::tampered(rec.header.id.to_string()))?;
+            let kid = rec.header.id.name(KeyKind::Relay).unwrap_or_default();
             jwks.keys.push(Jwk::from_public_key(&pk, Some(kid)));
         }
         Ok(JwksResponse { jwks })

@@ -4,7 +4,7 @@ use ed25519_dalek::SigningKey;
 use serde::{Deserialize, Serialize};
 
 use super::layout;
-use super::records::{KeyAlg, KeyHeader, KeyKind, KeyRecord, Loaded};
+use super::records::{KeyAlg, KeyHeader, KeyKind, KeyRecord, KeyShard, Loaded};
 use super::{
     CHALLENGE_TTL_MS, Challenge, ChallengeResponse, KeysResponse, Kms, MAX_ATTEMPTS,
     MethodAddedResponse, MethodInfo, MethodsResponse, PrfInputResponse, Protection, Session,
@@ -13,8 +13,9 @@ use super::{
 use crate::audit::{Op, Outcome};
 use crate::clock::Clock;
 use crate::device::DeviceKey;
-use crate::error::Error;
+use crate::error::{Error, InternalError};
 use crate::format;
+use crate::ids::{KeyId, MethodId};
 use crate::kdf::Pbkdf2Provider;
 use crate::origin::Origin;
 use crate::rpc::policy::Caller;
@@ -26,7 +27,9 @@ use crate::webauthn;
 use rand_core::CryptoRng;
 
 /// Key id of the audit key inside its record.
-const AUDIT_KEY_ID: &str = "audit/0";
+fn audit_key_id() -> KeyId {
+    KeyId::new(KeyKind::Audit, 0)
+}
 /// Format id of the back-off record.
 pub(super) const BACKOFF_V1: &str = "kms-backoff-v1";
 /// Longest back-off between attempts.
@@ -92,11 +95,23 @@ fn check_label(label: &Option<String>) -> Result<(), Error> {
     }
 }
 
+/// The method of `methods` with id `id`.
+fn find_method<'a>(
+    methods: &'a [Loaded<UnlockRecord>],
+    id: &MethodId,
+) -> Result<&'a Loaded<UnlockRecord>, Error> {
+    methods
+        .iter()
+        .find(|m| m.record.id == *id)
+        .ok_or_else(|| Error::bad_request(format!("no unlock method {:?}", id.as_str())))
+}
+
 fn unlock_error(e: UnlockError) -> Error {
     match e {
         UnlockError::BadCredential => Error::BadCredential,
         UnlockError::Unacceptable(why) => Error::bad_request(why),
-        UnlockError::Kdf(_) | UnlockError::Encode(_) => Error::Internal,
+        UnlockError::Kdf(e) => e.into(),
+        UnlockError::Encode(e) => e.into(),
         UnlockError::WrongMethod { .. } => Error::BadCredential,
         _ => Error::tampered("unlock record"),
     }
@@ -120,6 +135,15 @@ impl<S: Store, C: Clock, R: CryptoRng, P: Pbkdf2Provider, D: DeviceKey> Kms<S, C
         Ok(out)
     }
 
+    /// The unlock methods, for an unlock attempt: [`Error::NotInitialized`] if there are none.
+    async fn enrolled_methods(&self) -> Result<Vec<Loaded<UnlockRecord>>, Error> {
+        let methods = self.methods().await?;
+        if methods.is_empty() {
+            return Err(Error::NotInitialized);
+        }
+        Ok(methods)
+    }
+
     async fn backoff(&self) -> Result<(Option<Vec<u8>>, Backoff), Error> {
         let raw = self.store.get(layout::BACKOFF).await?;
         let b = match &raw {
@@ -139,10 +163,10 @@ impl<S: Store, C: Clock, R: CryptoRng, P: Pbkdf2Provider, D: DeviceKey> Kms<S, C
         Ok((raw, b))
     }
 
-    fn new_method_id(&mut self) -> String {
+    fn new_method_id(&mut self) -> MethodId {
         let mut id = [0u8; 9];
         self.rng.fill_bytes(&mut id);
-        format!("m-{}", crate::b64::encode(id))
+        MethodId::from(format!("m-{}", crate::b64::encode(id)))
     }
 
     /// A new unlock method: a fresh id, the KEK sealed under `k_wrap`.
@@ -206,8 +230,9 @@ impl<S: Store, C: Clock, R: CryptoRng, P: Pbkdf2Provider, D: DeviceKey> Kms<S, C
         let id = self.new_method_id();
         let rec = UnlockRecord::seal(id.clone(), None, now, params, &kek, &k_wrap, &mut self.rng)?;
         let audit_rec = KeyRecord::seal(
-            KeyHeader::enclave_wide(
-                AUDIT_KEY_ID.into(),
+            KeyHeader::new(
+                KeyShard::EnclaveWide,
+                audit_key_id(),
                 KeyKind::Audit,
                 KeyAlg::EdDsa,
                 audit_key.verifying_key().to_bytes().to_vec(),
@@ -222,8 +247,15 @@ impl<S: Store, C: Clock, R: CryptoRng, P: Pbkdf2Provider, D: DeviceKey> Kms<S, C
             .put(layout::SETUP, Vec::new())
             .put(layout::method(&id), rec.encode()?)
             .put(layout::AUDIT_KEY, audit_rec.encode()?);
-        self.commit_signed(o, tx, Op::Setup, Some(&id), Outcome::Ok, Some(&audit_key))
-            .await?;
+        self.commit_signed(
+            o,
+            tx,
+            Op::Setup,
+            Some(id.as_str()),
+            Outcome::Ok,
+            Some(&audit_key),
+        )
+        .await?;
         self.session = Some(Session {
             kek,
             audit_key,
@@ -253,7 +285,7 @@ impl<S: Store, C: Clock, R: CryptoRng, P: Pbkdf2Provider, D: DeviceKey> Kms<S, C
             .get(layout::AUDIT_KEY)
             .await?
             .ok_or(Error::NotInitialized)?;
-        KeyRecord::decode(&raw, "", AUDIT_KEY_ID)
+        KeyRecord::decode(&raw, KeyShard::EnclaveWide, &audit_key_id())
     }
 
     /// Opens the audit key with `kek` (part of every successful unlock).
@@ -281,7 +313,7 @@ impl<S: Store, C: Clock, R: CryptoRng, P: Pbkdf2Provider, D: DeviceKey> Kms<S, C
         }
         b.failures = b.failures.saturating_add(1);
         b.not_before_ms = now + backoff_delay_ms(b.failures, self.config.free_unlock_attempts);
-        let encoded = serde_json::to_vec(&b).map_err(|_| Error::Internal)?;
+        let encoded = format::to_json("back-off record", &b)?;
         let mut tx = Transaction::new();
         tx.check(match raw {
             Some(r) => Check::Equals(layout::BACKOFF.into(), r),
@@ -301,7 +333,7 @@ impl<S: Store, C: Clock, R: CryptoRng, P: Pbkdf2Provider, D: DeviceKey> Kms<S, C
         caller: &Caller,
         op: Op,
         kek: Secret32,
-        method_id: String,
+        method_id: MethodId,
         expires_ms: Option<u64>,
         mut tx: Transaction,
     ) -> Result<UnlockedResponse, Error> {
@@ -316,7 +348,7 @@ impl<S: Store, C: Clock, R: CryptoRng, P: Pbkdf2Provider, D: DeviceKey> Kms<S, C
                     o,
                     tx.clone(),
                     op,
-                    Some(&method_id),
+                    Some(method_id.as_str()),
                     Outcome::Ok,
                     Some(&audit_key),
                 )
@@ -337,6 +369,24 @@ impl<S: Store, C: Clock, R: CryptoRng, P: Pbkdf2Provider, D: DeviceKey> Kms<S, C
             method_id,
             session_expires_ms: expires_ms,
         })
+    }
+
+    /// Opens `method`'s sealed KEK with `k_wrap` and, when it opens, finishes the unlock
+    /// (a session without a time limit); `None` when `k_wrap` is not this method's.
+    async fn unlock_with(
+        &mut self,
+        caller: &Caller,
+        op: Op,
+        method: &UnlockRecord,
+        k_wrap: &Secret32,
+    ) -> Result<Option<UnlockedResponse>, Error> {
+        let Ok(kek) = method.open(k_wrap) else {
+            return Ok(None);
+        };
+        let id = method.id.clone();
+        self.finish_unlock(caller, op, kek, id, None, Transaction::new())
+            .await
+            .map(Some)
     }
 
     /// The passphrase's K_wrap under a passphrase method's `params` (its salt and
@@ -370,10 +420,7 @@ impl<S: Store, C: Clock, R: CryptoRng, P: Pbkdf2Provider, D: DeviceKey> Kms<S, C
     ) -> Result<UnlockedResponse, Error> {
         const OP: Op = Op::UnlockPassphrase;
         let o = caller.origin();
-        let methods = self.methods().await?;
-        if methods.is_empty() {
-            return Err(Error::NotInitialized);
-        }
+        let methods = self.enrolled_methods().await?;
         // No passphrase method accepts a passphrase this short: refused before the KDF,
         // without paying for (or raising) the shared back-off.
         if unlock::check_passphrase(&passphrase.0).is_err() {
@@ -385,17 +432,8 @@ impl<S: Store, C: Clock, R: CryptoRng, P: Pbkdf2Provider, D: DeviceKey> Kms<S, C
             .filter(|m| matches!(m.record.params, MethodParams::Passphrase { .. }))
         {
             let k_wrap = self.passphrase_k_wrap(&m.record.params, passphrase).await?;
-            if let Ok(kek) = m.record.open(&k_wrap) {
-                return self
-                    .finish_unlock(
-                        caller,
-                        OP,
-                        kek,
-                        m.record.id.clone(),
-                        None,
-                        Transaction::new(),
-                    )
-                    .await;
+            if let Some(unlocked) = self.unlock_with(caller, OP, &m.record, &k_wrap).await? {
+                return Ok(unlocked);
             }
         }
         Err(self.deny(o, OP, None, Error::BadCredential).await)
@@ -409,10 +447,7 @@ impl<S: Store, C: Clock, R: CryptoRng, P: Pbkdf2Provider, D: DeviceKey> Kms<S, C
     ) -> Result<UnlockedResponse, Error> {
         const OP: Op = Op::UnlockPrf;
         let o = caller.origin();
-        let methods = self.methods().await?;
-        if methods.is_empty() {
-            return Err(Error::NotInitialized);
-        }
+        let methods = self.enrolled_methods().await?;
         unlock::check_prf_output(&prf_output.0).map_err(unlock_error)?;
         self.reserve_attempt(o, OP).await?;
         let found = methods.iter().find(|m| {
@@ -421,21 +456,13 @@ impl<S: Store, C: Clock, R: CryptoRng, P: Pbkdf2Provider, D: DeviceKey> Kms<S, C
         if let Some(m) = found {
             let k_wrap =
                 unlock::prf_k_wrap(&m.record.params, &prf_output.0).map_err(unlock_error)?;
-            if let Ok(kek) = m.record.open(&k_wrap) {
-                return self
-                    .finish_unlock(
-                        caller,
-                        OP,
-                        kek,
-                        m.record.id.clone(),
-                        None,
-                        Transaction::new(),
-                    )
-                    .await;
+            if let Some(unlocked) = self.unlock_with(caller, OP, &m.record, &k_wrap).await? {
+                return Ok(unlocked);
             }
         }
         let id = found.map(|m| m.record.id.clone());
-        Err(self.deny(o, OP, id.as_deref(), Error::BadCredential).await)
+        let id = id.as_ref().map(MethodId::as_str);
+        Err(self.deny(o, OP, id, Error::BadCredential).await)
     }
 
     pub(super) async fn gate_challenge(&mut self) -> Result<ChallengeResponse, Error> {
@@ -484,10 +511,7 @@ impl<S: Store, C: Clock, R: CryptoRng, P: Pbkdf2Provider, D: DeviceKey> Kms<S, C
         const OP: Op = Op::UnlockGate;
         let o = caller.origin();
         let challenge = self.take_challenge()?;
-        let methods = self.methods().await?;
-        if methods.is_empty() {
-            return Err(Error::NotInitialized);
-        }
+        let methods = self.enrolled_methods().await?;
         self.reserve_attempt(o, OP).await?;
         let found = methods.into_iter().find(|m| {
             matches!(&m.record.params, MethodParams::PasskeyGate { credential } if credential.id == credential_id.0)
@@ -496,7 +520,7 @@ impl<S: Store, C: Clock, R: CryptoRng, P: Pbkdf2Provider, D: DeviceKey> Kms<S, C
             return Err(self.deny(o, OP, None, Error::BadCredential).await);
         };
         let MethodParams::PasskeyGate { credential } = &m.record.params else {
-            return Err(Error::Internal);
+            return Err(InternalError::Invariant("the gate method found is not a gate").into());
         };
         let expect = webauthn::AssertionExpectations {
             rp_id: self.config.rp_id.clone(),
@@ -516,7 +540,7 @@ impl<S: Store, C: Clock, R: CryptoRng, P: Pbkdf2Provider, D: DeviceKey> Kms<S, C
             Ok(v) => v,
             Err(_) => {
                 return Err(self
-                    .deny(o, OP, Some(&m.record.id), Error::BadCredential)
+                    .deny(o, OP, Some(m.record.id.as_str()), Error::BadCredential)
                     .await);
             }
         };
@@ -553,7 +577,7 @@ impl<S: Store, C: Clock, R: CryptoRng, P: Pbkdf2Provider, D: DeviceKey> Kms<S, C
                 crate::device::DeviceKeyError::Unavailable => Error::Unsupported {
                     what: "passkey gate: no device key on this platform".into(),
                 },
-                _ => Error::Internal,
+                _ => InternalError::Invariant("the device key refused to seal").into(),
             })
     }
 
@@ -576,7 +600,8 @@ impl<S: Store, C: Clock, R: CryptoRng, P: Pbkdf2Provider, D: DeviceKey> Kms<S, C
         let key = layout::method(&rec.id);
         let mut tx = Transaction::new();
         tx.check(Check::Absent(key.clone())).put(key, rec.encode()?);
-        self.commit(o, tx, op, Some(&rec.id), Outcome::Ok).await?;
+        self.commit(o, tx, op, Some(rec.id.as_str()), Outcome::Ok)
+            .await?;
         Ok(MethodAddedResponse {
             method: method_info(&rec, false),
         })
@@ -598,17 +623,13 @@ impl<S: Store, C: Clock, R: CryptoRng, P: Pbkdf2Provider, D: DeviceKey> Kms<S, C
     pub(super) async fn change_passphrase(
         &mut self,
         o: &Origin,
-        method_id: &str,
+        method_id: &MethodId,
         passphrase: &SecretInput,
     ) -> Result<(), Error> {
         let kek = self.kek()?.clone();
         unlock::check_passphrase(&passphrase.0).map_err(unlock_error)?;
-        let m = self
-            .methods()
-            .await?
-            .into_iter()
-            .find(|m| m.record.id == method_id)
-            .ok_or_else(|| Error::bad_request(format!("no unlock method {method_id:?}")))?;
+        let methods = self.methods().await?;
+        let m = find_method(&methods, method_id)?;
         if !matches!(m.record.params, MethodParams::Passphrase { .. }) {
             return Err(Error::bad_request(format!(
                 "method kind: expected passphrase, got {}",
@@ -626,8 +647,9 @@ impl<S: Store, C: Clock, R: CryptoRng, P: Pbkdf2Provider, D: DeviceKey> Kms<S, C
             &mut self.rng,
         )?;
         let mut tx = Transaction::new();
-        tx.check(m.unchanged()).put(m.key, rec.encode()?);
-        self.commit(o, tx, Op::ChangePassphrase, Some(method_id), Outcome::Ok)
+        tx.check(m.unchanged()).put(m.key.clone(), rec.encode()?);
+        let id = Some(method_id.as_str());
+        self.commit(o, tx, Op::ChangePassphrase, id, Outcome::Ok)
             .await?;
         Ok(())
     }
@@ -696,19 +718,21 @@ impl<S: Store, C: Clock, R: CryptoRng, P: Pbkdf2Provider, D: DeviceKey> Kms<S, C
         self.add_method(o, Op::AddGate, rec).await
     }
 
-    pub(super) async fn remove_method(&mut self, o: &Origin, method_id: &str) -> Result<(), Error> {
+    pub(super) async fn remove_method(
+        &mut self,
+        o: &Origin,
+        method_id: &MethodId,
+    ) -> Result<(), Error> {
         self.kek()?;
         let methods = self.methods().await?;
-        let m = methods
-            .iter()
-            .find(|m| m.record.id == method_id)
-            .ok_or_else(|| Error::bad_request(format!("no unlock method {method_id:?}")))?;
+        let m = find_method(&methods, method_id)?;
         if methods.len() == 1 {
             return Err(Error::bad_request("cannot remove the last unlock method"));
         }
         let mut tx = Transaction::new();
         tx.check(m.unchanged()).delete(m.key.clone());
-        self.commit(o, tx, Op::RemoveMethod, Some(method_id), Outcome::Ok)
+        let id = Some(method_id.as_str());
+        self.commit(o, tx, Op::RemoveMethod, id, Outcome::Ok)
             .await?;
         Ok(())
     }
@@ -727,8 +751,10 @@ impl<S: Store, C: Clock, R: CryptoRng, P: Pbkdf2Provider, D: DeviceKey> Kms<S, C
         let base = layout::shard_keys(o);
         let mut out = Vec::new();
         for (key, raw) in self.store.list(&prefix).await? {
-            let key_id = key.strip_prefix(&base).ok_or(Error::Internal)?;
-            let record = KeyRecord::decode(&raw, o.as_str(), key_id)?;
+            let key_id = key.strip_prefix(&base).ok_or(InternalError::Invariant(
+                "the store listed a key outside the prefix",
+            ))?;
+            let record = KeyRecord::decode(&raw, o.into(), &KeyId::from(key_id))?;
             record.open(kek)?;
             out.push(Loaded { key, raw, record });
         }
@@ -746,18 +772,20 @@ impl<S: Store, C: Clock, R: CryptoRng, P: Pbkdf2Provider, D: DeviceKey> Kms<S, C
         Ok(KeysResponse { keys })
     }
 
-    pub(super) async fn delete_key(&mut self, o: &Origin, key_id: &str) -> Result<(), Error> {
+    pub(super) async fn delete_key(&mut self, o: &Origin, key_id: &KeyId) -> Result<(), Error> {
         self.kek()?;
         let key = layout::key(o, key_id);
         let raw = self
             .store
             .get(&key)
             .await?
-            .ok_or_else(|| Error::KeyNotFound { id: key_id.into() })?;
-        KeyRecord::decode(&raw, o.as_str(), key_id)?;
+            .ok_or_else(|| Error::KeyNotFound {
+                id: key_id.to_string(),
+            })?;
+        KeyRecord::decode(&raw, o.into(), key_id)?;
         let mut tx = Transaction::new();
         tx.check(Check::Equals(key.clone(), raw)).delete(key);
-        self.commit(o, tx, Op::DeleteKey, Some(key_id), Outcome::Ok)
+        self.commit(o, tx, Op::DeleteKey, Some(key_id.as_str()), Outcome::Ok)
             .await?;
         Ok(())
     }

@@ -14,6 +14,7 @@ use std::process::ExitCode;
 
 use kms_core::envelope::{Envelope, PrekeyUse, SignedPrekey};
 use kms_core::error::{ErrorBody, ErrorCode};
+use kms_core::ids::{KeyId, MethodId};
 use kms_core::jwk::{Jwk, Jwks};
 use kms_core::rpc::ceremony::{CEREMONIES, Ceremony, CeremonySpec};
 use kms_core::rpc::frame::{Outcome, Reply};
@@ -182,6 +183,8 @@ fn main() -> ExitCode {
     ));
     d.decl::<Bytes>();
     d.decl::<SecretInput>();
+    d.decl::<KeyId>();
+    d.decl::<MethodId>();
     d.decl::<RelayAlg>();
     d.decl::<Envelope>();
     d.decl_parts::<Request>();

@@ -7,6 +7,10 @@ export type Bytes = Uint8Array | string;
 
 export type SecretInput = string | Uint8Array;
 
+export type KeyId = string;
+
+export type MethodId = string;
+
 export type RelayAlg = "ES256" | "EdDSA";
 
 export type Envelope = { 
@@ -85,7 +89,7 @@ export type ChangePassphraseParams = {
 /**
  * The method to change.
  */
-methodId: string, 
+methodId: MethodId, 
 /**
  * The new passphrase.
  */
@@ -127,13 +131,13 @@ export type RemoveMethodParams = {
 /**
  * The method id.
  */
-methodId: string, };
+methodId: MethodId, };
 
 export type DeleteKeyParams = { 
 /**
  * The key id.
  */
-keyId: string, };
+keyId: KeyId, };
 
 export type VapidAuthorizationParams = { 
 /**
@@ -239,11 +243,11 @@ label?: string, } } | { "method": "ui.changePassphrase", "params": {
 /**
  * The method to change.
  */
-methodId: string, } } | { "method": "ui.removeMethod", "params": { 
+methodId: MethodId, } } | { "method": "ui.removeMethod", "params": { 
 /**
  * The method to remove.
  */
-methodId: string, } } | { "method": "passkey.addPrf", "params": { 
+methodId: MethodId, } } | { "method": "passkey.addPrf", "params": { 
 /**
  * A label for the method.
  */
@@ -269,7 +273,7 @@ export type KeyInfo = {
 /**
  * Key id.
  */
-id: string, 
+id: KeyId, 
 /**
  * Kind.
  */
@@ -295,7 +299,7 @@ export type MethodInfo = {
 /**
  * Method id.
  */
-id: string, 
+id: MethodId, 
 /**
  * What kind of method.
  */
@@ -469,7 +473,7 @@ export type UnlockedResponse = {
 /**
  * The method that unlocked.
  */
-methodId: string, 
+methodId: MethodId, 
 /**
  * When the session ends, if it is time-limited.
  */
@@ -521,7 +525,7 @@ export type VapidPublicKeyResponse = {
 /**
  * Key id.
  */
-keyId: string, 
+keyId: KeyId, 
 /**
  * base64url 65-byte uncompressed P-256 point (`applicationServerKey`).
  */
