@@ -25,7 +25,7 @@ pub mod xeddsa;
 pub use bundle::PreKeyBundle;
 pub use identity::{IdentityKeyPair, KeyPair, PublicKey};
 pub use kem::{KemAlgorithm, KemKeyPair, KemPublicKey};
-pub use prekeys::{KyberPreKey, OneTimePreKey, SignedPreKey};
+pub use prekeys::{KyberPreKey, OneTimePreKey, Signed, SignedKeyPair, SignedPreKey};
 
 /// Everything that can go wrong in the Signal module.
 ///

@@ -239,6 +239,25 @@ pub struct Expectations {
     pub require_user_verification: bool,
 }
 
+impl Expectations {
+    /// Parses `clientDataJSON` and checks its type, challenge, origin and top origin.
+    fn check_client_data(
+        &self,
+        client_data_json: &[u8],
+        type_: &'static str,
+    ) -> Result<(), WebAuthnError> {
+        CollectedClientData::parse(client_data_json)?.check(
+            type_,
+            &self.challenge,
+            &OriginPolicy {
+                origin: &self.origin,
+                allow_cross_origin: self.allow_cross_origin,
+                allowed_top_origins: &self.allowed_top_origins,
+            },
+        )
+    }
+}
+
 /// What a registration ceremony must match.
 pub type RegistrationExpectations = Expectations;
 
@@ -370,16 +389,7 @@ pub fn verify_registration(
     check_challenge_len(&expected.challenge)?;
 
     // §7.1: JSON-parse clientDataJSON, then check type, challenge, origin, topOrigin.
-    let client_data = CollectedClientData::parse(client_data_json)?;
-    client_data.check(
-        TYPE_CREATE,
-        &expected.challenge,
-        &OriginPolicy {
-            origin: &expected.origin,
-            allow_cross_origin: expected.allow_cross_origin,
-            allowed_top_origins: &expected.allowed_top_origins,
-        },
-    )?;
+    expected.check_client_data(client_data_json, TYPE_CREATE)?;
 
     // §7.1: CBOR-decode the attestation object into fmt, authData and attStmt. (The client
     // data hash would only feed attestation statement verification, which is skipped.)
@@ -438,16 +448,7 @@ pub fn verify_assertion(
     }
 
     // §7.2: JSON-parse clientDataJSON, then check type, challenge, origin, topOrigin.
-    let client_data = CollectedClientData::parse(client_data_json)?;
-    client_data.check(
-        TYPE_GET,
-        &expected.challenge,
-        &OriginPolicy {
-            origin: &expected.origin,
-            allow_cross_origin: expected.allow_cross_origin,
-            allowed_top_origins: &expected.allowed_top_origins,
-        },
-    )?;
+    expected.check_client_data(client_data_json, TYPE_GET)?;
 
     let auth_data = AuthenticatorData::parse(authenticator_data)?;
 

@@ -22,17 +22,102 @@ fn signature_array(bytes: &[u8]) -> Result<[u8; SIGNATURE_LENGTH], SignalError> 
     Ok(out)
 }
 
-/// A medium-term EC prekey signed by the identity key.
+/// The key pair of a prekey the identity key signs: an EC pair ([`SignedPreKey`]) or a KEM
+/// pair ([`KyberPreKey`]). Its `Debug` shows the public part only.
+pub trait SignedKeyPair: Clone + fmt::Debug {
+    /// The prekey's name in `Debug` output.
+    const NAME: &'static str;
+    /// The serialized public key: what the identity key signs.
+    fn signed_bytes(&self) -> Vec<u8>;
+}
+
+impl SignedKeyPair for KeyPair {
+    const NAME: &'static str = "SignedPreKey";
+    fn signed_bytes(&self) -> Vec<u8> {
+        self.public_key().serialize().to_vec()
+    }
+}
+
+impl SignedKeyPair for KemKeyPair {
+    const NAME: &'static str = "KyberPreKey";
+    fn signed_bytes(&self) -> Vec<u8> {
+        self.public_key().serialize()
+    }
+}
+
+/// A prekey signed by the identity key: its id, creation time, key pair and the identity
+/// key's XEdDSA signature over the serialized public key.
 #[derive(Clone)]
-pub struct SignedPreKey {
+pub struct Signed<K> {
     /// Prekey id.
     pub id: u32,
     /// Creation time, milliseconds since the Unix epoch.
     pub created_ms: u64,
     /// The key pair.
-    pub keypair: KeyPair,
-    /// XEdDSA signature by the identity key over `keypair.public_key().serialize()`.
+    pub keypair: K,
+    /// XEdDSA signature by the identity key over the serialized public key.
     pub signature: [u8; SIGNATURE_LENGTH],
+}
+
+/// A medium-term EC prekey signed by the identity key.
+pub type SignedPreKey = Signed<KeyPair>;
+
+/// A post-quantum KEM prekey signed by the identity key.
+pub type KyberPreKey = Signed<KemKeyPair>;
+
+impl<K: SignedKeyPair> Signed<K> {
+    /// Signs `keypair` with `identity`.
+    fn sign<R: CryptoRng + ?Sized>(
+        identity: &IdentityKeyPair,
+        id: u32,
+        created_ms: u64,
+        keypair: K,
+        rng: &mut R,
+    ) -> Self {
+        let signature = identity.sign(rng, &keypair.signed_bytes());
+        Self {
+            id,
+            created_ms,
+            keypair,
+            signature,
+        }
+    }
+
+    /// The prekey with a stored signature, checked against `identity`.
+    fn with_signature(
+        identity: &PublicKey,
+        id: u32,
+        created_ms: u64,
+        keypair: K,
+        signature: &[u8],
+    ) -> Result<Self, SignalError> {
+        let key = Self {
+            id,
+            created_ms,
+            keypair,
+            signature: signature_array(signature)?,
+        };
+        key.verify(identity)?;
+        Ok(key)
+    }
+
+    /// Checks the signature against `identity`.
+    ///
+    /// # Errors
+    /// [`SignalError::VerificationFailed`].
+    pub fn verify(&self, identity: &PublicKey) -> Result<(), SignalError> {
+        identity.verify(&self.keypair.signed_bytes(), &self.signature)
+    }
+}
+
+impl<K: SignedKeyPair> fmt::Debug for Signed<K> {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct(K::NAME)
+            .field("id", &self.id)
+            .field("created_ms", &self.created_ms)
+            .field("keypair", &self.keypair)
+            .finish_non_exhaustive()
+    }
 }
 
 impl SignedPreKey {
@@ -44,13 +129,7 @@ impl SignedPreKey {
         rng: &mut R,
     ) -> Self {
         let keypair = KeyPair::generate(rng);
-        let signature = identity.sign(rng, &keypair.public_key().serialize());
-        Self {
-            id,
-            created_ms,
-            keypair,
-            signature,
-        }
+        Self::sign(identity, id, created_ms, keypair, rng)
     }
 
     /// Rebuilds a signed prekey from its stored private key and signature, checking the
@@ -66,22 +145,8 @@ impl SignedPreKey {
         secret: Secret32,
         signature: &[u8],
     ) -> Result<Self, SignalError> {
-        let key = Self {
-            id,
-            created_ms,
-            keypair: KeyPair::from_secret(secret),
-            signature: signature_array(signature)?,
-        };
-        key.verify(identity)?;
-        Ok(key)
-    }
-
-    /// Checks the signature against `identity`.
-    ///
-    /// # Errors
-    /// [`SignalError::VerificationFailed`].
-    pub fn verify(&self, identity: &PublicKey) -> Result<(), SignalError> {
-        identity.verify(&self.keypair.public_key().serialize(), &self.signature)
+        let keypair = KeyPair::from_secret(secret);
+        Self::with_signature(identity, id, created_ms, keypair, signature)
     }
 
     /// The public view.
@@ -95,13 +160,45 @@ impl SignedPreKey {
     }
 }
 
-impl fmt::Debug for SignedPreKey {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.debug_struct("SignedPreKey")
-            .field("id", &self.id)
-            .field("created_ms", &self.created_ms)
-            .field("keypair", &self.keypair)
-            .finish_non_exhaustive()
+impl KyberPreKey {
+    /// Generates and signs a new Kyber prekey.
+    pub fn generate<R: CryptoRng + ?Sized>(
+        identity: &IdentityKeyPair,
+        algorithm: KemAlgorithm,
+        id: u32,
+        created_ms: u64,
+        rng: &mut R,
+    ) -> Self {
+        let keypair = KemKeyPair::generate(algorithm, rng);
+        Self::sign(identity, id, created_ms, keypair, rng)
+    }
+
+    /// Rebuilds a Kyber prekey from its stored private key (the 64-byte seed) and signature,
+    /// checking the signature against `identity`.
+    ///
+    /// # Errors
+    /// [`SignalError::WrongLength`] for a bad seed or signature length,
+    /// [`SignalError::VerificationFailed`] if it is not `identity`'s signature.
+    pub fn from_secret_bytes(
+        identity: &PublicKey,
+        algorithm: KemAlgorithm,
+        id: u32,
+        created_ms: u64,
+        secret: &[u8],
+        signature: &[u8],
+    ) -> Result<Self, SignalError> {
+        let keypair = KemKeyPair::from_secret_bytes(algorithm, secret)?;
+        Self::with_signature(identity, id, created_ms, keypair, signature)
+    }
+
+    /// The public view.
+    pub fn public(&self) -> KyberPreKeyPublic {
+        KyberPreKeyPublic {
+            id: self.id,
+            created_ms: self.created_ms,
+            public_key: self.keypair.public_key().clone(),
+            signature: self.signature,
+        }
     }
 }
 
@@ -192,91 +289,6 @@ pub struct OneTimePreKeyPublic {
     pub id: u32,
     /// The public key (base64url of `0x05 ‖ u`).
     pub public_key: PublicKey,
-}
-
-/// A post-quantum KEM prekey signed by the identity key.
-#[derive(Clone)]
-pub struct KyberPreKey {
-    /// Prekey id.
-    pub id: u32,
-    /// Creation time, milliseconds since the Unix epoch.
-    pub created_ms: u64,
-    /// The KEM key pair.
-    pub keypair: KemKeyPair,
-    /// XEdDSA signature by the identity key over `keypair.public_key().serialize()`.
-    pub signature: [u8; SIGNATURE_LENGTH],
-}
-
-impl KyberPreKey {
-    /// Generates and signs a new Kyber prekey.
-    pub fn generate<R: CryptoRng + ?Sized>(
-        identity: &IdentityKeyPair,
-        algorithm: KemAlgorithm,
-        id: u32,
-        created_ms: u64,
-        rng: &mut R,
-    ) -> Self {
-        let keypair = KemKeyPair::generate(algorithm, rng);
-        let signature = identity.sign(rng, &keypair.public_key().serialize());
-        Self {
-            id,
-            created_ms,
-            keypair,
-            signature,
-        }
-    }
-
-    /// Rebuilds a Kyber prekey from its stored private key (the 64-byte seed) and signature,
-    /// checking the signature against `identity`.
-    ///
-    /// # Errors
-    /// [`SignalError::WrongLength`] for a bad seed or signature length,
-    /// [`SignalError::VerificationFailed`] if it is not `identity`'s signature.
-    pub fn from_secret_bytes(
-        identity: &PublicKey,
-        algorithm: KemAlgorithm,
-        id: u32,
-        created_ms: u64,
-        secret: &[u8],
-        signature: &[u8],
-    ) -> Result<Self, SignalError> {
-        let key = Self {
-            id,
-            created_ms,
-            keypair: KemKeyPair::from_secret_bytes(algorithm, secret)?,
-            signature: signature_array(signature)?,
-        };
-        key.verify(identity)?;
-        Ok(key)
-    }
-
-    /// Checks the signature against `identity`.
-    ///
-    /// # Errors
-    /// [`SignalError::VerificationFailed`].
-    pub fn verify(&self, identity: &PublicKey) -> Result<(), SignalError> {
-        identity.verify(&self.keypair.public_key().serialize(), &self.signature)
-    }
-
-    /// The public view.
-    pub fn public(&self) -> KyberPreKeyPublic {
-        KyberPreKeyPublic {
-            id: self.id,
-            created_ms: self.created_ms,
-            public_key: self.keypair.public_key().clone(),
-            signature: self.signature,
-        }
-    }
-}
-
-impl fmt::Debug for KyberPreKey {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.debug_struct("KyberPreKey")
-            .field("id", &self.id)
-            .field("created_ms", &self.created_ms)
-            .field("keypair", &self.keypair)
-            .finish_non_exhaustive()
-    }
 }
 
 /// The public part of a [`KyberPreKey`].
