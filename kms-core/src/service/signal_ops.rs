@@ -263,6 +263,21 @@ impl<S: Store, C: Clock, R: CryptoRng, P: Pbkdf2Provider, D: DeviceKey> Kms<S, C
             .ok_or(InternalError::Invariant("the Signal keys just committed are not found").into())
     }
 
+    /// Loads and opens a prekey record the state names: [`Error::KeyNotFound`] if missing.
+    async fn load_prekey(
+        &self,
+        o: &Origin,
+        key_id: &KeyId,
+    ) -> Result<(KeyRecord, SecretBytes), Error> {
+        let (loaded, secret) =
+            self.load_key(o, key_id)
+                .await?
+                .ok_or_else(|| Error::KeyNotFound {
+                    id: key_id.to_string(),
+                })?;
+        Ok((loaded.record, secret))
+    }
+
     async fn load_signed(
         &self,
         o: &Origin,
@@ -270,12 +285,7 @@ impl<S: Store, C: Clock, R: CryptoRng, P: Pbkdf2Provider, D: DeviceKey> Kms<S, C
         id: u32,
     ) -> Result<SignedPreKey, Error> {
         let key_id = spk_id(id);
-        let (Loaded { record: rec, .. }, secret) =
-            self.load_key(o, &key_id)
-                .await?
-                .ok_or_else(|| Error::KeyNotFound {
-                    id: key_id.to_string(),
-                })?;
+        let (rec, secret) = self.load_prekey(o, &key_id).await?;
         let sig = rec.header.signature.as_deref().unwrap_or_default();
         SignedPreKey::from_secret(
             &identity.public_key(),
@@ -294,12 +304,7 @@ impl<S: Store, C: Clock, R: CryptoRng, P: Pbkdf2Provider, D: DeviceKey> Kms<S, C
         id: u32,
     ) -> Result<KyberPreKey, Error> {
         let key_id = kyber_id(id);
-        let (Loaded { record: rec, .. }, secret) =
-            self.load_key(o, &key_id)
-                .await?
-                .ok_or_else(|| Error::KeyNotFound {
-                    id: key_id.to_string(),
-                })?;
+        let (rec, secret) = self.load_prekey(o, &key_id).await?;
         let sig = rec.header.signature.as_deref().unwrap_or_default();
         KyberPreKey::from_secret_bytes(
             &identity.public_key(),
