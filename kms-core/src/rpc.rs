@@ -157,82 +157,98 @@ pub enum RelayAlg {
 }
 
 // The method table, one row per method (see `method::methods!`):
-//     Variant(ParamsStruct) = "wire.name": Policy -> ResultType;
-// or, for a method without params, `Variant = "wire.name": Policy -> ResultType;`.
+//     Variant(ParamsStruct) = "wire.name": Policy -> ResultType, audits [Op, …];
+// or, for a method without params, `Variant = "wire.name": Policy -> ResultType, audits […];`.
+// `audits` lists every operation the method may record in the audit log (`audit::Op`);
+// a method the page may not call records its refusal under the first.
 method::methods! {
     /// Does nothing and touches no storage: a liveness check (and the round-trip benchmark).
-    Ping = "ping": Page -> ();
+    Ping = "ping": Page -> (), audits [];
     /// Is the enclave set up, unlocked, rate limited; which unlock methods exist.
-    Status = "status": Page -> StatusResponse;
+    Status = "status": Page -> StatusResponse, audits [];
     /// First use: create the KEK and a passphrase unlock method; leaves the enclave unlocked.
-    Setup(SetupParams) = "setup": EnclaveUi -> UnlockedResponse;
+    Setup(SetupParams) = "setup": EnclaveUi -> UnlockedResponse, audits [Setup];
     /// Forget the KEK and every unwrapped key.
-    Lock = "lock": Page -> ();
+    Lock = "lock": Page -> (), audits [Lock];
     /// Unlock with a passphrase.
-    UnlockPassphrase(UnlockPassphraseParams) = "unlock.passphrase": EnclaveUi -> UnlockedResponse;
+    UnlockPassphrase(UnlockPassphraseParams) = "unlock.passphrase": EnclaveUi -> UnlockedResponse,
+        audits [UnlockPassphrase];
     /// Unlock with a passkey's PRF output (obtained by the enclave page itself).
-    UnlockPrf(UnlockPrfParams) = "unlock.prf": EnclaveUi -> UnlockedResponse;
+    UnlockPrf(UnlockPrfParams) = "unlock.prf": EnclaveUi -> UnlockedResponse, audits [UnlockPrf];
     /// A fresh WebAuthn challenge for a gate unlock or a gate registration.
-    GateChallenge = "unlock.gateChallenge": EnclaveUi -> ChallengeResponse;
+    GateChallenge = "unlock.gateChallenge": EnclaveUi -> ChallengeResponse,
+        audits [UnlockGateChallenge];
     /// Unlock with a WebAuthn assertion over the last challenge: opens a 5-minute session.
-    UnlockGate(UnlockGateParams) = "unlock.gate": EnclaveUi -> UnlockedResponse;
+    UnlockGate(UnlockGateParams) = "unlock.gate": EnclaveUi -> UnlockedResponse,
+        audits [UnlockGate];
     /// The configured unlock methods (public data only).
-    ListMethods = "methods.list": Page -> MethodsResponse;
+    ListMethods = "methods.list": Page -> MethodsResponse, audits [];
     /// Add another passphrase method (needs the enclave unlocked).
     AddPassphrase(AddPassphraseParams) = "methods.addPassphrase":
-        EnclaveUiFresh -> MethodAddedResponse;
+        EnclaveUiFresh -> MethodAddedResponse, audits [AddPassphrase];
     /// Replace a passphrase method's passphrase (needs the enclave unlocked).
-    ChangePassphrase(ChangePassphraseParams) = "methods.changePassphrase": EnclaveUiFresh -> ();
+    ChangePassphrase(ChangePassphraseParams) = "methods.changePassphrase": EnclaveUiFresh -> (),
+        audits [ChangePassphrase];
     /// The PRF input to use when registering a new PRF method (the enclave page passes it
     /// to `navigator.credentials.create`/`get`).
-    NewPrfInput = "methods.prfInput": EnclaveUiFresh -> PrfInputResponse;
+    NewPrfInput = "methods.prfInput": EnclaveUiFresh -> PrfInputResponse, audits [NewPrfInput];
     /// Add a passkey-PRF method (needs the enclave unlocked).
-    AddPrf(AddPrfParams) = "methods.addPrf": EnclaveUiFresh -> MethodAddedResponse;
+    AddPrf(AddPrfParams) = "methods.addPrf": EnclaveUiFresh -> MethodAddedResponse, audits [AddPrf];
     /// Register a passkey-gate method from a WebAuthn registration over the last challenge.
-    AddGate(AddGateParams) = "methods.addGate": EnclaveUiFresh -> MethodAddedResponse;
+    AddGate(AddGateParams) = "methods.addGate": EnclaveUiFresh -> MethodAddedResponse,
+        audits [AddGate];
     /// Remove an unlock method (never the last one).
-    RemoveMethod(RemoveMethodParams) = "methods.remove": EnclaveUiFresh -> ();
+    RemoveMethod(RemoveMethodParams) = "methods.remove": EnclaveUiFresh -> (),
+        audits [RemoveMethod];
     /// Public data of every key in the caller's shard.
-    ListKeys = "keys.list": Page -> KeysResponse;
+    ListKeys = "keys.list": Page -> KeysResponse, audits [];
     /// Delete a key of the caller's shard.
-    DeleteKey(DeleteKeyParams) = "keys.delete": Page -> ();
+    DeleteKey(DeleteKeyParams) = "keys.delete": Page -> (), audits [DeleteKey];
     /// The shard's VAPID public key (created on first use).
-    VapidPublicKey = "vapid.publicKey": Page -> VapidPublicKeyResponse;
+    VapidPublicKey = "vapid.publicKey": Page -> VapidPublicKeyResponse, audits [VapidCreate];
     /// A signed RFC 8292 `Authorization` header value.
     VapidAuthorization(VapidAuthorizationParams) = "vapid.authorization":
-        Page -> VapidAuthorizationResponse;
+        Page -> VapidAuthorizationResponse, audits [VapidCreate, VapidSign];
     /// Replace the shard's VAPID key (subscriptions must be renewed).
-    VapidRotate = "vapid.rotate": Page -> VapidPublicKeyResponse;
+    VapidRotate = "vapid.rotate": Page -> VapidPublicKeyResponse, audits [VapidRotate];
     /// Create a relay-token signing key.
-    RelayCreateKey(RelayCreateKeyParams) = "relay.createKey": Page -> RelayKeyResponse;
+    RelayCreateKey(RelayCreateKeyParams) = "relay.createKey": Page -> RelayKeyResponse,
+        audits [RelayCreateKey];
     /// Issue a relay authorization token.
-    RelayToken(RelayTokenParams) = "relay.token": Page -> RelayTokenResponse;
+    RelayToken(RelayTokenParams) = "relay.token": Page -> RelayTokenResponse, audits [RelaySign];
     /// The shard's relay public keys as a JWKS.
-    RelayJwks = "relay.jwks": Page -> JwksResponse;
+    RelayJwks = "relay.jwks": Page -> JwksResponse, audits [];
     /// The shard's Signal prekey bundle (identity and prekeys are created on first use).
-    SignalBundle(SignalBundleParams) = "signal.bundle": Page -> SignalBundleResponse;
+    SignalBundle(SignalBundleParams) = "signal.bundle": Page -> SignalBundleResponse,
+        audits [SignalCreateIdentity];
     /// All unused public one-time prekeys, for upload to a server.
-    SignalOneTimePrekeys = "signal.oneTimePrekeys": Page -> SignalOneTimePrekeysResponse;
+    SignalOneTimePrekeys = "signal.oneTimePrekeys": Page -> SignalOneTimePrekeysResponse,
+        audits [SignalCreateIdentity];
     /// Generate one-time prekeys until `target` are available (default: the high-water mark).
-    SignalReplenish(SignalReplenishParams) = "signal.replenish": Page -> SignalReplenishedResponse;
+    SignalReplenish(SignalReplenishParams) = "signal.replenish": Page -> SignalReplenishedResponse,
+        audits [SignalCreateIdentity, SignalReplenish];
     /// Rotate the signed prekey; the previous one is kept for a grace period.
-    SignalRotateSignedPrekey = "signal.rotateSignedPrekey": Page -> SignalSignedPrekeyResponse;
+    SignalRotateSignedPrekey = "signal.rotateSignedPrekey": Page -> SignalSignedPrekeyResponse,
+        audits [SignalCreateIdentity, SignalRotateSignedPrekey];
     /// Sign the page's own data with the identity key (XEdDSA) under the page-signature
     /// domain: the signed bytes are `canonical("kms:page-signature:v1", [origin, message])`
     /// ([`crate::signal::page_signature`]), which no prekey, envelope or token format can
     /// start with, so the signature certifies nothing but "this origin's enclave signed
     /// this message".
-    SignalSign(SignalSignParams) = "signal.sign": Page -> SignalSignatureResponse;
+    SignalSign(SignalSignParams) = "signal.sign": Page -> SignalSignatureResponse,
+        audits [SignalCreateIdentity, SignalSign];
     /// Generate one-time envelope prekeys signed by the identity key; returns their public
     /// parts for upload to a vending service.
-    EnvelopePrekeys(EnvelopePrekeysParams) = "envelope.prekeys": Page -> EnvelopePrekeysResponse;
+    EnvelopePrekeys(EnvelopePrekeysParams) = "envelope.prekeys": Page -> EnvelopePrekeysResponse,
+        audits [SignalCreateIdentity, EnvelopePrekeys];
     /// The shard's epoch key (Tier 2 fallback), created on first use or when `rotate` is set.
     EnvelopeEpochKey(EnvelopeEpochKeyParams) = "envelope.epochKey":
-        Page -> EnvelopeEpochKeyResponse;
+        Page -> EnvelopeEpochKeyResponse, audits [SignalCreateIdentity, EnvelopeEpochKey];
     /// Open an envelope sealed to one of the shard's prekeys; a one-time prekey is shredded.
-    EnvelopeOpen(EnvelopeOpenParams) = "envelope.open": Page -> EnvelopeOpenedResponse;
+    EnvelopeOpen(EnvelopeOpenParams) = "envelope.open": Page -> EnvelopeOpenedResponse,
+        audits [EnvelopeOpen];
     /// The shard's audit log as JSON lines with a fresh signed checkpoint.
-    AuditExport = "audit.export": Page -> AuditExportResponse;
+    AuditExport = "audit.export": Page -> AuditExportResponse, audits [];
     /// Verify the shard's audit log against its stored checkpoint.
-    AuditVerify = "audit.verify": Page -> AuditVerifiedResponse;
+    AuditVerify = "audit.verify": Page -> AuditVerifiedResponse, audits [];
 }

@@ -74,7 +74,7 @@ ops! {
     RelaySign = "relay.sign",
     /// The shard's Signal identity and first prekeys were created (on first use).
     SignalCreateIdentity = "signal.create-identity",
-    /// `signal.replenish` (or a replenish on the way to a bundle).
+    /// `signal.replenish`: one-time prekeys were generated.
     SignalReplenish = "signal.replenish",
     /// `signal.rotateSignedPrekey`.
     SignalRotateSignedPrekey = "signal.rotate-signed-prekey",

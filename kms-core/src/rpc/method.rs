@@ -28,6 +28,7 @@ use serde::de::{self, Deserialize, Deserializer, MapAccess, Visitor};
 
 use super::Request;
 use super::policy::Policy;
+use crate::audit::Op;
 use crate::service::{Payload, Response, UnexpectedReply};
 
 /// A method of the RPC, implemented by its marker type in [`super::methods`].
@@ -36,6 +37,9 @@ pub trait Method {
     const NAME: &'static str;
     /// Who may call it.
     const POLICY: Policy;
+    /// Every operation it may record in the audit log; a refusal by its policy is recorded
+    /// under the first.
+    const AUDIT: &'static [Op];
     /// Its params: a struct of [`super::params`], or `()` for a method that takes none
     /// (its frame has no `params`).
     type Params;
@@ -62,6 +66,8 @@ pub struct MethodSpec {
     pub name: &'static str,
     /// Who may call it.
     pub policy: Policy,
+    /// Every operation it may record in the audit log ([`Method::AUDIT`]).
+    pub audit: &'static [Op],
     /// The name of its params type (a struct of [`super::params`]); `None` when it takes
     /// none.
     pub params: Option<&'static str>,
@@ -109,11 +115,11 @@ pub(crate) fn from_map<'de, D: Deserializer<'de>, T: Params>(d: D) -> Result<T, 
 ///
 /// ```text
 /// /// Doc comment.
-/// Variant(ParamsStruct) = "wire.name": Policy -> OutputType;
+/// Variant(ParamsStruct) = "wire.name": Policy -> OutputType, audits [Op, …];
 /// ```
 ///
-/// (`Variant = "wire.name": Policy -> OutputType;` for a method without params), and
-/// generates [`super::Request`], its `method()` and `policy()`, the marker types in
+/// (`Variant = "wire.name": …` for a method without params), and generates
+/// [`super::Request`], its `method()`, `policy()` and `audit_ops()`, the marker types in
 /// `methods`, their [`Method`] and [`Params`] impls, and [`super::METHODS`].
 macro_rules! methods {
     (@params) => { () };
@@ -132,7 +138,8 @@ macro_rules! methods {
     };
     ($(
         $(#[doc = $doc:literal])*
-        $variant:ident $(($params:ident))? = $name:literal : $policy:ident -> $output:ty;
+        $variant:ident $(($params:ident))? = $name:literal : $policy:ident -> $output:ty,
+            audits [$($op:ident),*];
     )*) => {
         /// A request to the service, decoded from `{"method": …, "params": {…}}`. The
         /// caller's origin travels beside it, never inside it.
@@ -164,6 +171,13 @@ macro_rules! methods {
                     $(Self::$variant { .. } => $crate::rpc::policy::Policy::$policy,)*
                 }
             }
+
+            /// Every operation this method may record in the audit log.
+            pub fn audit_ops(&self) -> &'static [$crate::audit::Op] {
+                match self {
+                    $(Self::$variant { .. } => &[$($crate::audit::Op::$op),*],)*
+                }
+            }
         }
 
         /// One marker type per method, implementing
@@ -183,6 +197,7 @@ macro_rules! methods {
                     const NAME: &'static str = $name;
                     const POLICY: $crate::rpc::policy::Policy =
                         $crate::rpc::policy::Policy::$policy;
+                    const AUDIT: &'static [$crate::audit::Op] = &[$($crate::audit::Op::$op),*];
                     type Params = $crate::rpc::method::methods!(@params $($params)?);
                     type Output = $output;
                     $crate::rpc::method::methods!(@request $variant $($params)?);
@@ -203,6 +218,7 @@ macro_rules! methods {
                 $crate::rpc::method::MethodSpec {
                     name: $name,
                     policy: $crate::rpc::policy::Policy::$policy,
+                    audit: &[$($crate::audit::Op::$op),*],
                     params: $crate::rpc::method::methods!(@params_name $($params)?),
                     result: {
                         use crate::service::*;
