@@ -12,9 +12,8 @@ pub(crate) fn run(args: &VerifyArgs) -> Result<()> {
     let log = root().join(LOG_DIR).to_string_lossy().into_owned();
     let cli = args
         .clone()
-        .resolve(Some(&log), Some(&root().join(LOG_KEY)))
-        .map_err(anyhow::Error::msg)?;
-    let verified = kms_verify::run_verify(&cli).map_err(anyhow::Error::msg)?;
+        .resolve(Some(&log), Some(&root().join(LOG_KEY)))?;
+    let verified = kms_verify::run_verify(&cli)?;
     println!(
         "verified: release {} (log entry {}, tree size {})",
         verified.version, verified.index, verified.checkpoint.size
