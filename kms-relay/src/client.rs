@@ -6,7 +6,7 @@ use std::time::Duration;
 use kms_core::envelope::{self, Envelope, EnvelopeError, PrekeyUse, SignedPrekey};
 use kms_core::rand_core::CryptoRng;
 use kms_core::signal::identity::PublicKey;
-use serde::Deserialize;
+use serde::{Deserialize, Serialize};
 
 pub use crate::api::Uploaded;
 use crate::api::{self, ApiError, Counts, Fallback, UploadRequest};
@@ -87,6 +87,20 @@ pub struct VendingClient {
 }
 
 type HttpResponse = ureq::http::Response<ureq::Body>;
+
+/// Sends `body` as JSON with the owner's relay token (the owner's writes).
+fn send_owner<T: Serialize + ?Sized>(
+    request: ureq::RequestBuilder<ureq::typestate::WithBody>,
+    token: &str,
+    body: &T,
+) -> Result<HttpResponse, ClientError> {
+    let body = serde_json::to_string(body).map_err(|e| ClientError::Json(e.to_string()))?;
+    request
+        .header("Authorization", format!("Bearer {token}"))
+        .header("Content-Type", "application/json")
+        .send(body)
+        .map_err(|e| ClientError::Http(e.to_string()))
+}
 
 fn retry_after(resp: &HttpResponse) -> Option<u64> {
     resp.headers()
@@ -179,14 +193,7 @@ impl VendingClient {
         let request = UploadRequest {
             prekeys: prekeys.to_vec(),
         };
-        let body = serde_json::to_string(&request).map_err(|e| ClientError::Json(e.to_string()))?;
-        let mut resp = self
-            .agent
-            .post(self.url(api::PREKEYS))
-            .header("Authorization", format!("Bearer {token}"))
-            .header("Content-Type", "application/json")
-            .send(body)
-            .map_err(|e| ClientError::Http(e.to_string()))?;
+        let mut resp = send_owner(self.agent.post(self.url(api::PREKEYS)), token, &request)?;
         match resp.status().as_u16() {
             200 => parse(&mut resp),
             _ => Err(unexpected(&mut resp)),
@@ -198,14 +205,7 @@ impl VendingClient {
     /// # Errors
     /// [`ClientError`].
     pub fn put_epoch(&self, token: &str, prekey: &SignedPrekey) -> Result<(), ClientError> {
-        let body = serde_json::to_string(prekey).map_err(|e| ClientError::Json(e.to_string()))?;
-        let mut resp = self
-            .agent
-            .put(self.url(api::EPOCH))
-            .header("Authorization", format!("Bearer {token}"))
-            .header("Content-Type", "application/json")
-            .send(body)
-            .map_err(|e| ClientError::Http(e.to_string()))?;
+        let mut resp = send_owner(self.agent.put(self.url(api::EPOCH)), token, prekey)?;
         match resp.status().as_u16() {
             204 => Ok(()),
             _ => Err(unexpected(&mut resp)),
