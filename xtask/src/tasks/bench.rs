@@ -149,6 +149,15 @@ fn table(r: &Value) -> String {
     let s = &r["sizes"];
     let ratio = |a: f64, b: f64| format!("{:.2}×", a / b);
     let kb = |v: &Value| format!("{:.1} KB", f(v) / 1000.0);
+    // A primitive timed in wasm and with WebCrypto: both times and their ratio.
+    let primitive = |label: &str, key: &str| {
+        let (wasm, webcrypto) = (f(&p[key]["wasmUs"]), f(&p[key]["webcryptoUs"]));
+        (
+            label.to_owned(),
+            format!("{wasm:.1} µs vs {webcrypto:.1} µs"),
+            ratio(wasm, webcrypto),
+        )
+    };
     let rows = [
         (
             "Enclave cold start to `link`".to_owned(),
@@ -189,39 +198,9 @@ fn table(r: &Value) -> String {
                 f(&rpc["webcryptoEcdsaSignMs"]),
             ),
         ),
-        (
-            "ES256 (P-256) sign, wasm vs WebCrypto".into(),
-            format!(
-                "{:.1} µs vs {:.1} µs",
-                f(&p["es256Sign"]["wasmUs"]),
-                f(&p["es256Sign"]["webcryptoUs"])
-            ),
-            ratio(
-                f(&p["es256Sign"]["wasmUs"]),
-                f(&p["es256Sign"]["webcryptoUs"]),
-            ),
-        ),
-        (
-            "Ed25519 sign, wasm vs WebCrypto".into(),
-            format!(
-                "{:.1} µs vs {:.1} µs",
-                f(&p["ed25519Sign"]["wasmUs"]),
-                f(&p["ed25519Sign"]["webcryptoUs"])
-            ),
-            ratio(
-                f(&p["ed25519Sign"]["wasmUs"]),
-                f(&p["ed25519Sign"]["webcryptoUs"]),
-            ),
-        ),
-        (
-            "X25519, wasm vs WebCrypto".into(),
-            format!(
-                "{:.1} µs vs {:.1} µs",
-                f(&p["x25519"]["wasmUs"]),
-                f(&p["x25519"]["webcryptoUs"])
-            ),
-            ratio(f(&p["x25519"]["wasmUs"]), f(&p["x25519"]["webcryptoUs"])),
-        ),
+        primitive("ES256 (P-256) sign, wasm vs WebCrypto", "es256Sign"),
+        primitive("Ed25519 sign, wasm vs WebCrypto", "ed25519Sign"),
+        primitive("X25519, wasm vs WebCrypto", "x25519"),
         (
             "Replenish 100 one-time prekeys (RPC)".into(),
             format!("{:.1} ms", f(&rpc["replenish100Ms"])),
