@@ -149,6 +149,14 @@ fn table(r: &Value) -> String {
     let s = &r["sizes"];
     let ratio = |a: f64, b: f64| format!("{:.2}×", a / b);
     let kb = |v: &Value| format!("{:.1} KB", f(v) / 1000.0);
+    // A group of shipped files: its raw and gzip sizes.
+    let size = |label: &str, key: &str| {
+        (
+            label.to_owned(),
+            format!("{} raw, {} gzip", kb(&s[key]["raw"]), kb(&s[key]["gzip"])),
+            String::new(),
+        )
+    };
     // A primitive timed in wasm and with WebCrypto: both times and their ratio.
     let primitive = |label: &str, key: &str| {
         let (wasm, webcrypto) = (f(&p[key]["wasmUs"]), f(&p[key]["webcryptoUs"]));
@@ -211,33 +219,12 @@ fn table(r: &Value) -> String {
             format!("{:.1} ms", f(&p["auditVerify10000Ms"])),
             String::new(),
         ),
-        (
-            "Shipped enclave (page + bootstrap + glue + wasm)".into(),
-            format!(
-                "{} raw, {} gzip",
-                kb(&s["enclave"]["raw"]),
-                kb(&s["enclave"]["gzip"])
-            ),
-            String::new(),
+        size(
+            "Shipped enclave (page + bootstrap + glue + wasm)",
+            "enclave",
         ),
-        (
-            "Client SDK".into(),
-            format!(
-                "{} raw, {} gzip",
-                kb(&s["sdk"]["raw"]),
-                kb(&s["sdk"]["gzip"])
-            ),
-            String::new(),
-        ),
-        (
-            "Total".into(),
-            format!(
-                "{} raw, {} gzip",
-                kb(&s["total"]["raw"]),
-                kb(&s["total"]["gzip"])
-            ),
-            String::new(),
-        ),
+        size("Client SDK", "sdk"),
+        size("Total", "total"),
     ];
     let mut t = format!(
         "\nBrowser benchmarks ({}, headless)\n\n| Measure | Result | Ratio |\n|---|---|---|\n",
