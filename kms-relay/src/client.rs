@@ -154,16 +154,20 @@ impl VendingClient {
         format!("{}{path}", self.base)
     }
 
+    /// `GET path`.
+    fn get(&self, path: &str) -> Result<HttpResponse, ClientError> {
+        self.agent
+            .get(self.url(path))
+            .call()
+            .map_err(|e| ClientError::Http(e.to_string()))
+    }
+
     /// `GET /api/v1/prekey`.
     ///
     /// # Errors
     /// [`ClientError`] for transport failures and unexpected answers.
     pub fn take(&self) -> Result<Vend, ClientError> {
-        let mut resp = self
-            .agent
-            .get(self.url(api::PREKEY))
-            .call()
-            .map_err(|e| ClientError::Http(e.to_string()))?;
+        let mut resp = self.get(api::PREKEY)?;
         match resp.status().as_u16() {
             200 => Ok(Vend::Prekey(parse(&mut resp)?)),
             503 => {
@@ -217,11 +221,7 @@ impl VendingClient {
     /// # Errors
     /// [`ClientError`].
     pub fn epoch(&self) -> Result<Option<SignedPrekey>, ClientError> {
-        let mut resp = self
-            .agent
-            .get(self.url(api::EPOCH))
-            .call()
-            .map_err(|e| ClientError::Http(e.to_string()))?;
+        let mut resp = self.get(api::EPOCH)?;
         match resp.status().as_u16() {
             200 => parse(&mut resp).map(Some),
             404 => Ok(None),
@@ -234,11 +234,7 @@ impl VendingClient {
     /// # Errors
     /// [`ClientError`].
     pub fn count(&self) -> Result<(u64, u64), ClientError> {
-        let mut resp = self
-            .agent
-            .get(self.url(api::COUNT))
-            .call()
-            .map_err(|e| ClientError::Http(e.to_string()))?;
+        let mut resp = self.get(api::COUNT)?;
         match resp.status().as_u16() {
             200 => parse::<Counts>(&mut resp).map(|c| (c.available, c.consumed)),
             _ => Err(unexpected(&mut resp)),
