@@ -6,7 +6,7 @@ use std::time::Duration;
 use kms_core::envelope::{self, Envelope, EnvelopeError, PrekeyUse, SignedPrekey};
 use kms_core::rand_core::CryptoRng;
 use kms_core::signal::identity::PublicKey;
-use serde::Deserialize;
+use serde::{Deserialize, Serialize};
 
 pub use crate::api::Uploaded;
 use crate::api::{self, ApiError, Counts, Fallback, UploadRequest};
@@ -88,6 +88,20 @@ pub struct VendingClient {
 
 type HttpResponse = ureq::http::Response<ureq::Body>;
 
+/// Sends `body` as JSON with the owner's relay token (the owner's writes).
+fn send_owner<T: Serialize + ?Sized>(
+    request: ureq::RequestBuilder<ureq::typestate::WithBody>,
+    token: &str,
+    body: &T,
+) -> Result<HttpResponse, ClientError> {
+    let body = serde_json::to_string(body).map_err(|e| ClientError::Json(e.to_string()))?;
+    request
+        .header("Authorization", format!("Bearer {token}"))
+        .header("Content-Type", "application/json")
+        .send(body)
+        .map_err(|e| ClientError::Http(e.to_string()))
+}
+
 fn retry_after(resp: &HttpResponse) -> Option<u64> {
     resp.headers()
         .get("retry-after")
@@ -140,16 +154,20 @@ impl VendingClient {
         format!("{}{path}", self.base)
     }
 
+    /// `GET path`.
+    fn get(&self, path: &str) -> Result<HttpResponse, ClientError> {
+        self.agent
+            .get(self.url(path))
+            .call()
+            .map_err(|e| ClientError::Http(e.to_string()))
+    }
+
     /// `GET /api/v1/prekey`.
     ///
     /// # Errors
     /// [`ClientError`] for transport failures and unexpected answers.
     pub fn take(&self) -> Result<Vend, ClientError> {
-        let mut resp = self
-            .agent
-            .get(self.url(api::PREKEY))
-            .call()
-            .map_err(|e| ClientError::Http(e.to_string()))?;
+        let mut resp = self.get(api::PREKEY)?;
         match resp.status().as_u16() {
             200 => Ok(Vend::Prekey(parse(&mut resp)?)),
             503 => {
@@ -179,14 +197,7 @@ impl VendingClient {
         let request = UploadRequest {
             prekeys: prekeys.to_vec(),
         };
-        let body = serde_json::to_string(&request).map_err(|e| ClientError::Json(e.to_string()))?;
-        let mut resp = self
-            .agent
-            .post(self.url(api::PREKEYS))
-            .header("Authorization", format!("Bearer {token}"))
-            .header("Content-Type", "application/json")
-            .send(body)
-            .map_err(|e| ClientError::Http(e.to_string()))?;
+        let mut resp = send_owner(self.agent.post(self.url(api::PREKEYS)), token, &request)?;
         match resp.status().as_u16() {
             200 => parse(&mut resp),
             _ => Err(unexpected(&mut resp)),
@@ -198,14 +209,7 @@ impl VendingClient {
     /// # Errors
     /// [`ClientError`].
     pub fn put_epoch(&self, token: &str, prekey: &SignedPrekey) -> Result<(), ClientError> {
-        let body = serde_json::to_string(prekey).map_err(|e| ClientError::Json(e.to_string()))?;
-        let mut resp = self
-            .agent
-            .put(self.url(api::EPOCH))
-            .header("Authorization", format!("Bearer {token}"))
-            .header("Content-Type", "application/json")
-            .send(body)
-            .map_err(|e| ClientError::Http(e.to_string()))?;
+        let mut resp = send_owner(self.agent.put(self.url(api::EPOCH)), token, prekey)?;
         match resp.status().as_u16() {
             204 => Ok(()),
             _ => Err(unexpected(&mut resp)),
@@ -217,11 +221,7 @@ impl VendingClient {
     /// # Errors
     /// [`ClientError`].
     pub fn epoch(&self) -> Result<Option<SignedPrekey>, ClientError> {
-        let mut resp = self
-            .agent
-            .get(self.url(api::EPOCH))
-            .call()
-            .map_err(|e| ClientError::Http(e.to_string()))?;
+        let mut resp = self.get(api::EPOCH)?;
         match resp.status().as_u16() {
             200 => parse(&mut resp).map(Some),
             404 => Ok(None),
@@ -234,11 +234,7 @@ impl VendingClient {
     /// # Errors
     /// [`ClientError`].
     pub fn count(&self) -> Result<(u64, u64), ClientError> {
-        let mut resp = self
-            .agent
-            .get(self.url(api::COUNT))
-            .call()
-            .map_err(|e| ClientError::Http(e.to_string()))?;
+        let mut resp = self.get(api::COUNT)?;
         match resp.status().as_u16() {
             200 => parse::<Counts>(&mut resp).map(|c| (c.available, c.consumed)),
             _ => Err(unexpected(&mut resp)),

@@ -6,14 +6,14 @@ use std::sync::Arc;
 use std::time::Instant;
 
 use kms_core::clock::SystemClock;
-use kms_core::envelope::{EnvelopeFormat, PrekeySecret, PrekeyUse};
+use kms_core::envelope::{EnvelopeError, EnvelopeFormat, PrekeySecret, PrekeyUse};
 use kms_core::jwk::{Jwk, Jwks};
 use kms_core::jws::{JwsAlg, SigningKey};
-use kms_core::relay_token::{self, RelayTokenRequest};
+use kms_core::relay_token::{self, RelayTokenError, RelayTokenRequest};
 
-use crate::client::{Vend, VendingClient};
-use crate::jwks::{KeyStore, StaticJwks};
-use crate::server::{self, ServerConfig, UPLOAD_SCOPE};
+use crate::client::{ClientError, Vend, VendingClient};
+use crate::jwks::{JwksError, KeyStore, StaticJwks};
+use crate::server::{self, ServerConfig, StartError, UPLOAD_SCOPE};
 use crate::vending::{MAX_BATCH, VendingStore};
 use crate::verify::{Policy, Verifier};
 
@@ -39,18 +39,86 @@ pub struct LoadReport {
     pub takes_per_sec: f64,
 }
 
+/// Why a load test failed: the set-up, a call to the server, or a broken guarantee.
+#[derive(Debug, thiserror::Error)]
+#[non_exhaustive]
+pub enum LoadTestError {
+    /// The relay-token key set was refused.
+    #[error(transparent)]
+    Jwks(#[from] JwksError),
+    /// The server did not start.
+    #[error(transparent)]
+    Start(#[from] StartError),
+    /// A prekey could not be signed.
+    #[error("signing the prekeys")]
+    Prekey(#[source] EnvelopeError),
+    /// The owner's relay token could not be issued.
+    #[error("issuing the upload token")]
+    Token(#[source] RelayTokenError),
+    /// A call to the server failed.
+    #[error("{call}")]
+    Client {
+        /// The call (`upload`, `count`, `take`).
+        call: &'static str,
+        /// Why.
+        #[source]
+        source: ClientError,
+    },
+    /// The server did not report every uploaded key as available.
+    #[error("expected {expected} available, got {got}")]
+    Available {
+        /// Keys uploaded.
+        expected: u64,
+        /// Keys the server counts.
+        got: u64,
+    },
+    /// A client got an answer other than a prekey or a clean 503.
+    #[error("unexpected answer {0:?}")]
+    Unexpected(Vend),
+    /// A client thread panicked.
+    #[error("client panicked")]
+    Panicked,
+    /// A key was vended twice.
+    #[error("duplicate: {0} vended twice")]
+    Duplicate(String),
+    /// Fewer keys were vended than uploaded.
+    #[error("lost keys: {vended} of {uploaded} vended")]
+    Lost {
+        /// Keys vended.
+        vended: usize,
+        /// Keys uploaded.
+        uploaded: usize,
+    },
+    /// The drained server did not answer the next take with 503.
+    #[error("expected a clean 503 after the drain")]
+    NotExhausted,
+    /// The counts after the drain are not (0, uploaded).
+    #[error("counts after drain: available {available}, consumed {consumed}")]
+    Counts {
+        /// Keys the server still counts as available.
+        available: u64,
+        /// Keys the server counts as consumed.
+        consumed: u64,
+    },
+}
+
+/// [`LoadTestError::Client`] for `call`.
+fn call_failed(call: &'static str) -> impl FnOnce(ClientError) -> LoadTestError {
+    move |source| LoadTestError::Client { call, source }
+}
+
 /// Runs the load test against `store` (which must be empty).
 ///
 /// # Errors
-/// A description of what went wrong: a duplicate, a lost key, a missing 503, a failure.
-pub fn run<S: VendingStore + 'static>(store: S, t: LoadTest) -> Result<LoadReport, String> {
+/// [`LoadTestError`]: a duplicate, a lost key, a missing 503, or a failed set-up or call.
+pub fn run<S: VendingStore + 'static>(store: S, t: LoadTest) -> Result<LoadReport, LoadTestError> {
     let mut rng = rand::rng();
     let owner = kms_core::signal::identity::IdentityKeyPair::generate(&mut rng);
     let relay_key = SigningKey::generate(JwsAlg::EdDSA, &mut rng);
     let jwks = Jwks {
         keys: vec![Jwk::from_public_key(&relay_key.public_key(), Some("load"))],
     };
-    let keys = KeyStore::new(Box::new(StaticJwks(jwks)), 0).map_err(|e| e.to_string())?;
+    let keys = KeyStore::new(Box::new(StaticJwks(jwks)), 0)?;
     let verifier = Verifier::new(
         keys,
         Policy::new("https://owner.example", "vending.load").with_scope(UPLOAD_SCOPE),
@@ -66,8 +134,7 @@ pub fn run<S: VendingStore + 'static>(store: S, t: LoadTest) -> Result<LoadRepor
             owner_identity: owner.public_key(),
             retry_after_secs: 30,
         },
-    )
-    .map_err(|e| e.to_string())?;
+    )?;
     let url = running.url();
 
     // Upload, signed by the owner's identity.
@@ -75,7 +142,7 @@ pub fn run<S: VendingStore + 'static>(store: S, t: LoadTest) -> Result<LoadRepor
         .map(|i| {
             PrekeySecret::generate(EnvelopeFormat::X25519AesGcmV1, &mut rng)
                 .sign_public(&owner, &format!("load-{i}"), PrekeyUse::OneTime, &mut rng)
-                .map_err(|e| e.to_string())
+                .map_err(LoadTestError::Prekey)
         })
         .collect::<Result<Vec<_>, _>>()?;
     let client = VendingClient::new(&url);
@@ -93,19 +160,22 @@ pub fn run<S: VendingStore + 'static>(store: S, t: LoadTest) -> Result<LoadRepor
             now,
             &mut rng,
         )
-        .map_err(|e| e.to_string())?;
+        .map_err(LoadTestError::Token)?;
         client
             .upload(&token.token, batch)
-            .map_err(|e| format!("upload: {e}"))?;
+            .map_err(call_failed("upload"))?;
     }
-    let (available, _) = client.count().map_err(|e| e.to_string())?;
+    let (available, _) = client.count().map_err(call_failed("count"))?;
     if available != t.keys as u64 {
-        return Err(format!("expected {} available, got {available}", t.keys));
+        return Err(LoadTestError::Available {
+            expected: t.keys as u64,
+            got: available,
+        });
     }
 
     // Drain with `clients` concurrent clients, each with its own keep-alive connection.
     let start = Instant::now();
-    let results: Vec<Result<Vec<String>, String>> = std::thread::scope(|scope| {
+    let results: Vec<Result<Vec<String>, LoadTestError>> = std::thread::scope(|scope| {
         let handles: Vec<_> = (0..t.clients)
             .map(|_| {
                 let url = url.clone();
@@ -113,12 +183,12 @@ pub fn run<S: VendingStore + 'static>(store: S, t: LoadTest) -> Result<LoadRepor
                     let c = VendingClient::new(url);
                     let mut mine = Vec::new();
                     loop {
-                        match c.take().map_err(|e| e.to_string())? {
+                        match c.take().map_err(call_failed("take"))? {
                             Vend::Prekey(p) => mine.push(p.kid),
                             Vend::Exhausted {
                                 retry_after: Some(_),
                             } => return Ok(mine),
-                            other => return Err(format!("unexpected answer {other:?}")),
+                            other => return Err(LoadTestError::Unexpected(other)),
                         }
                     }
                 })
@@ -126,7 +196,7 @@ pub fn run<S: VendingStore + 'static>(store: S, t: LoadTest) -> Result<LoadRepor
             .collect();
         handles
             .into_iter()
-            .map(|h| h.join().unwrap_or_else(|_| Err("client panicked".into())))
+            .map(|h| h.join().unwrap_or(Err(LoadTestError::Panicked)))
             .collect()
     });
     let seconds = start.elapsed().as_secs_f64();
@@ -134,21 +204,25 @@ pub fn run<S: VendingStore + 'static>(store: S, t: LoadTest) -> Result<LoadRepor
     for r in results {
         for kid in r? {
             if !seen.insert(kid.clone()) {
-                return Err(format!("duplicate: {kid} vended twice"));
+                return Err(LoadTestError::Duplicate(kid));
             }
         }
     }
     if seen.len() != t.keys {
-        return Err(format!("lost keys: {} of {} vended", seen.len(), t.keys));
+        return Err(LoadTestError::Lost {
+            vended: seen.len(),
+            uploaded: t.keys,
+        });
     }
     if !matches!(client.take(), Ok(Vend::Exhausted { .. })) {
-        return Err("expected a clean 503 after the drain".into());
+        return Err(LoadTestError::NotExhausted);
     }
-    let (available, consumed) = client.count().map_err(|e| e.to_string())?;
+    let (available, consumed) = client.count().map_err(call_failed("count"))?;
     if available != 0 || consumed != t.keys as u64 {
-        return Err(format!(
-            "counts after drain: available {available}, consumed {consumed}"
-        ));
+        return Err(LoadTestError::Counts {
+            available,
+            consumed,
+        });
     }
     running.stop();
     Ok(LoadReport {

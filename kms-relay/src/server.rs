@@ -11,9 +11,10 @@ use std::sync::{Arc, Mutex};
 use std::thread::JoinHandle;
 
 use kms_core::clock::Clock;
-use kms_core::envelope::{PrekeyUse, SignedPrekey};
+use kms_core::envelope::{EnvelopeError, PrekeyUse, SignedPrekey};
 use kms_core::signal::identity::PublicKey;
 use serde::Serialize;
+use serde::de::DeserializeOwned;
 use tiny_http::{Header, Method, Request, Response};
 
 pub use crate::api::UPLOAD_SCOPE;
@@ -139,12 +140,23 @@ impl Drop for RunningServer {
 
 /// A server failed to start.
 #[derive(Debug, thiserror::Error)]
-#[error("cannot listen on {addr}: {reason}")]
-pub struct StartError {
-    /// The address.
-    pub addr: SocketAddr,
-    /// Why.
-    pub reason: String,
+#[non_exhaustive]
+pub enum StartError {
+    /// The address cannot be bound.
+    #[error("cannot listen on {addr}")]
+    Bind {
+        /// The address.
+        addr: SocketAddr,
+        /// Why.
+        #[source]
+        source: Box<dyn std::error::Error + Send + Sync>,
+    },
+    /// The listener is not on an IP address.
+    #[error("cannot listen on {addr}: not an IP listener")]
+    NotIp {
+        /// The address.
+        addr: SocketAddr,
+    },
 }
 
 /// Starts the service on `config.bind`.
@@ -160,14 +172,14 @@ where
     S: VendingStore + 'static,
     C: Clock + Send + Sync + 'static,
 {
-    let server = tiny_http::Server::http(config.bind).map_err(|e| StartError {
+    let server = tiny_http::Server::http(config.bind).map_err(|source| StartError::Bind {
         addr: config.bind,
-        reason: e.to_string(),
+        source,
     })?;
-    let addr = server.server_addr().to_ip().ok_or_else(|| StartError {
-        addr: config.bind,
-        reason: "not an IP listener".into(),
-    })?;
+    let addr = server
+        .server_addr()
+        .to_ip()
+        .ok_or(StartError::NotIp { addr: config.bind })?;
     let server = Arc::new(server);
     let state = Arc::new(State {
         store,
@@ -355,38 +367,54 @@ fn read_body(req: &mut Request) -> Result<Vec<u8>, Reply> {
     Ok(body)
 }
 
+/// The body of an owner's request: the token checked, then the body read and parsed as
+/// JSON; `Err` is the error reply.
+fn owner_json<T: DeserializeOwned, S, C: Clock>(
+    state: &State<S, C>,
+    req: &mut Request,
+) -> Result<T, Reply> {
+    authorize(state, req)?;
+    let body = read_body(req)?;
+    serde_json::from_slice(&body).map_err(|e| {
+        error(&ApiError::BadJson {
+            message: e.to_string(),
+        })
+    })
+}
+
+/// Why an uploaded prekey is refused: the message of [`ApiError::BadPrekey`].
+#[derive(Debug, thiserror::Error)]
+enum Refused {
+    /// Uploaded for another use.
+    #[error("expected use {expected:?}, got {got:?}")]
+    WrongUse {
+        expected: &'static str,
+        got: &'static str,
+    },
+    /// Not signed by the owner's identity key, or malformed.
+    #[error(transparent)]
+    Signature(#[from] EnvelopeError),
+}
+
 fn check_prekey<S, C>(
     state: &State<S, C>,
     p: &SignedPrekey,
     want: PrekeyUse,
-) -> Result<(), String> {
+) -> Result<(), Refused> {
     if p.use_ != want {
-        return Err(format!(
-            "expected use {:?}, got {:?}",
-            want.name(),
-            p.use_.name()
-        ));
+        return Err(Refused::WrongUse {
+            expected: want.name(),
+            got: p.use_.name(),
+        });
     }
-    p.verify(&state.config.owner_identity)
-        .map(|_| ())
-        .map_err(|e| e.to_string())
+    p.verify(&state.config.owner_identity)?;
+    Ok(())
 }
 
 fn upload<S: VendingStore, C: Clock>(state: &State<S, C>, req: &mut Request) -> Reply {
-    if let Err(r) = authorize(state, req) {
-        return r;
-    }
-    let body = match read_body(req) {
+    let batch: UploadRequest = match owner_json(state, req) {
         Ok(b) => b,
         Err(r) => return r,
-    };
-    let batch: UploadRequest = match serde_json::from_slice(&body) {
-        Ok(b) => b,
-        Err(e) => {
-            return error(&ApiError::BadJson {
-                message: e.to_string(),
-            });
-        }
     };
     if batch.prekeys.len() > MAX_BATCH {
         return error(&ApiError::BatchTooLarge {
@@ -394,8 +422,11 @@ fn upload<S: VendingStore, C: Clock>(state: &State<S, C>, req: &mut Request) -> 
         });
     }
     for (index, p) in batch.prekeys.iter().enumerate() {
-        if let Err(message) = check_prekey(state, p, PrekeyUse::OneTime) {
-            return error(&ApiError::BadPrekey { index, message });
+        if let Err(e) = check_prekey(state, p, PrekeyUse::OneTime) {
+            return error(&ApiError::BadPrekey {
+                index,
+                message: e.to_string(),
+            });
         }
     }
     let now = state.verifier.clock().now_ms();
@@ -417,23 +448,15 @@ fn upload<S: VendingStore, C: Clock>(state: &State<S, C>, req: &mut Request) -> 
 }
 
 fn put_epoch<S: VendingStore, C: Clock>(state: &State<S, C>, req: &mut Request) -> Reply {
-    if let Err(r) = authorize(state, req) {
-        return r;
-    }
-    let body = match read_body(req) {
-        Ok(b) => b,
+    let prekey: SignedPrekey = match owner_json(state, req) {
+        Ok(p) => p,
         Err(r) => return r,
     };
-    let prekey: SignedPrekey = match serde_json::from_slice(&body) {
-        Ok(p) => p,
-        Err(e) => {
-            return error(&ApiError::BadJson {
-                message: e.to_string(),
-            });
-        }
-    };
-    if let Err(message) = check_prekey(state, &prekey, PrekeyUse::Epoch) {
-        return error(&ApiError::BadPrekey { index: 0, message });
+    if let Err(e) = check_prekey(state, &prekey, PrekeyUse::Epoch) {
+        return error(&ApiError::BadPrekey {
+            index: 0,
+            message: e.to_string(),
+        });
     }
     match state
         .store

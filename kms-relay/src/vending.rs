@@ -10,6 +10,43 @@
 //!
 //! Both run the same [`conformance`] suite.
 
+/// The store's tables, one layout for every backend: `$id` is the type of the
+/// auto-incrementing key (it orders takes oldest first), `$int` the 64-bit integer type of
+/// the timestamps and `$slot` the type of the epoch key's single slot.
+macro_rules! schema {
+    ($id:literal, $int:literal, $slot:literal) => {
+        concat!(
+            "
+CREATE TABLE IF NOT EXISTS kms_prekeys (
+    id          ",
+            $id,
+            ",
+    kid         TEXT NOT NULL UNIQUE,
+    body        TEXT NOT NULL,
+    uploaded_ms ",
+            $int,
+            " NOT NULL,
+    consumed_ms ",
+            $int,
+            "
+);
+CREATE INDEX IF NOT EXISTS kms_prekeys_available ON kms_prekeys (id) WHERE consumed_ms IS NULL;
+CREATE TABLE IF NOT EXISTS kms_epoch (
+    slot   ",
+            $slot,
+            " PRIMARY KEY CHECK (slot = 0),
+    kid    TEXT NOT NULL,
+    body   TEXT NOT NULL,
+    set_ms ",
+            $int,
+            " NOT NULL
+);
+"
+        )
+    };
+}
+pub(crate) use schema;
+
 pub mod conformance;
 #[cfg(feature = "server")]
 pub mod postgres;

@@ -38,7 +38,7 @@ pub enum CheckpointError {
         got: String,
     },
     /// A consistency proof between two checkpoints does not verify.
-    #[error("checkpoints are not consistent: {0}")]
+    #[error("checkpoints are not consistent")]
     Inconsistent(#[from] ProofError),
 }
 

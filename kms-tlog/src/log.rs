@@ -55,7 +55,7 @@ pub const MAX_ENTRY_LEN: usize = u16::MAX as usize;
 #[non_exhaustive]
 pub enum LogError {
     /// A file could not be read or written.
-    #[error("I/O error on {path}: {source}")]
+    #[error("I/O error on {}", path.display())]
     Io {
         /// The file.
         path: PathBuf,

@@ -148,23 +148,74 @@ fn subproof(
     Ok(())
 }
 
+/// The walk of the node indices `fn` and `sn` up the tree that both verification algorithms
+/// make, one step per proof hash (RFC 9162 §2.1.3.2 and §2.1.4.2).
+#[derive(Debug, Clone, Copy)]
+struct Walk {
+    f: u64,
+    s: u64,
+}
+
+impl Walk {
+    /// The walk of an inclusion proof of `index` in a tree of `size` leaves (`index < size`):
+    /// `fn` starts at the leaf index, `sn` at the last index.
+    fn inclusion(index: u64, size: u64) -> Self {
+        Self {
+            f: index,
+            s: size - 1,
+        }
+    }
+
+    /// The walk of a consistency proof from `old` to `new` leaves (`0 < old ≤ new`): `fn`
+    /// starts at `old - 1` and `sn` at `new - 1`, both right-shifted until the low bit of `fn`
+    /// is clear.
+    fn consistency(old: u64, new: u64) -> Self {
+        let mut walk = Self {
+            f: old - 1,
+            s: new - 1,
+        };
+        while walk.f & 1 == 1 {
+            walk.shift();
+        }
+        walk
+    }
+
+    fn shift(&mut self) {
+        self.f >>= 1;
+        self.s >>= 1;
+    }
+
+    /// True once `sn` is 0: the walk has reached the root.
+    fn done(&self) -> bool {
+        self.s == 0
+    }
+}
+
+impl Iterator for Walk {
+    /// Whether the next proof hash is a left sibling (the low bit of `fn` is set, or `fn`
+    /// equals `sn`) rather than a right one.
+    type Item = bool;
+
+    fn next(&mut self) -> Option<bool> {
+        if self.done() {
+            return None;
+        }
+        let left = self.f & 1 == 1 || self.f == self.s;
+        if left {
+            // Climb while this node is a left child (and not the root of the walk).
+            while self.f & 1 == 0 && self.f != 0 {
+                self.shift();
+            }
+        }
+        self.shift();
+        Some(left)
+    }
+}
+
 /// The number of hashes in the inclusion proof of `index` in a tree of `size` leaves
 /// (`index < size`): the iterations of RFC 9162 §2.1.3.2 step 5 until `sn` reaches 0.
 fn inclusion_len(index: u64, size: u64) -> usize {
-    let (mut f, mut s) = (index, size - 1);
-    let mut count = 0;
-    while s != 0 {
-        if f & 1 == 1 || f == s {
-            while f & 1 == 0 && f != 0 {
-                f >>= 1;
-                s >>= 1;
-            }
-        }
-        f >>= 1;
-        s >>= 1;
-        count += 1;
-    }
-    count
+    Walk::inclusion(index, size).count()
 }
 
 /// Verifies that `leaf` is leaf `index` of the tree of `size` leaves with root `root`
@@ -194,27 +245,18 @@ pub fn verify_inclusion(
         });
     }
     // Steps 2–5.
-    let (mut f, mut s) = (index, size - 1);
+    let mut walk = Walk::inclusion(index, size);
     let mut r = *leaf;
     for p in proof {
-        if s == 0 {
-            return Err(ProofError::RootMismatch);
+        match walk.next() {
+            None => return Err(ProofError::RootMismatch),
+            Some(true) => r = node_hash(p, &r),
+            Some(false) => r = node_hash(&r, p),
         }
-        if f & 1 == 1 || f == s {
-            r = node_hash(p, &r);
-            while f & 1 == 0 && f != 0 {
-                f >>= 1;
-                s >>= 1;
-            }
-        } else {
-            r = node_hash(&r, p);
-        }
-        f >>= 1;
-        s >>= 1;
     }
     // Step 6: "Compare sn to 0. Compare r against the root_hash. If sn is equal to 0 and r and
     // the root_hash are equal, then the log has proven the inclusion of hash."
-    if s == 0 && r == *root {
+    if walk.done() && r == *root {
         Ok(())
     } else {
         Err(ProofError::RootMismatch)
@@ -223,23 +265,7 @@ pub fn verify_inclusion(
 
 /// The number of hashes in the consistency proof from `old` to `new` (`0 < old < new`).
 fn consistency_len(old: u64, new: u64) -> usize {
-    let (mut f, mut s) = (old - 1, new - 1);
-    while f & 1 == 1 {
-        f >>= 1;
-        s >>= 1;
-    }
-    let mut count = 0;
-    while s != 0 {
-        if f & 1 == 1 || f == s {
-            while f & 1 == 0 && f != 0 {
-                f >>= 1;
-                s >>= 1;
-            }
-        }
-        f >>= 1;
-        s >>= 1;
-        count += 1;
-    }
+    let count = Walk::consistency(old, new).count();
     // One more hash to start from, unless the old root itself is the start (old a power of 2).
     if old.is_power_of_two() {
         count
@@ -304,32 +330,21 @@ pub fn verify_consistency(
         }
     };
     // Steps 3–4.
-    let (mut f, mut s) = (old - 1, new - 1);
-    while f & 1 == 1 {
-        f >>= 1;
-        s >>= 1;
-    }
+    let mut walk = Walk::consistency(old, new);
     // Steps 5–6.
     let (mut fr, mut sr) = (*first, *first);
     for c in rest {
-        if s == 0 {
-            return Err(ProofError::RootMismatch);
-        }
-        if f & 1 == 1 || f == s {
-            fr = node_hash(c, &fr);
-            sr = node_hash(c, &sr);
-            while f & 1 == 0 && f != 0 {
-                f >>= 1;
-                s >>= 1;
+        match walk.next() {
+            None => return Err(ProofError::RootMismatch),
+            Some(true) => {
+                fr = node_hash(c, &fr);
+                sr = node_hash(c, &sr);
             }
-        } else {
-            sr = node_hash(&sr, c);
+            Some(false) => sr = node_hash(&sr, c),
         }
-        f >>= 1;
-        s >>= 1;
     }
     // Step 7.
-    if fr == *old_root && sr == *new_root && s == 0 {
+    if fr == *old_root && sr == *new_root && walk.done() {
         Ok(())
     } else {
         Err(ProofError::RootMismatch)

@@ -35,7 +35,7 @@ pub enum ProofFileError {
     #[error(transparent)]
     Checkpoint(#[from] CheckpointError),
     /// The inclusion proof does not verify against the checkpoint.
-    #[error("inclusion proof does not verify: {0}")]
+    #[error("inclusion proof does not verify")]
     Inclusion(#[from] ProofError),
 }
 

@@ -15,7 +15,7 @@ pub mod verify;
 
 use std::path::{Path, PathBuf};
 
-use kms_tlog::note::VerifierKey;
+use kms_tlog::note::{NoteError, VerifierKey};
 
 /// The verifier's command line, shared by `kms-verify` and `cargo xtask verify`.
 #[derive(Debug, Clone, clap::Args)]
@@ -53,33 +53,74 @@ pub struct Cli {
     pub rebuild: Option<PathBuf>,
 }
 
+/// Why a command line could not be resolved into what to check.
+#[derive(Debug, thiserror::Error)]
+#[non_exhaustive]
+pub enum ArgsError {
+    /// No `--log` was given and there is no default.
+    #[error("expected --log <dir|url>")]
+    MissingLog,
+    /// No `--key` was given and there is no default.
+    #[error("expected --key <verifier key file>")]
+    MissingKey,
+    /// The key or manifest file cannot be read.
+    #[error("reading {}", path.display())]
+    Read {
+        /// The file.
+        path: PathBuf,
+        /// Why.
+        #[source]
+        source: std::io::Error,
+    },
+    /// The key file does not hold a verifier key.
+    #[error("{}: not a log verifier key", path.display())]
+    Key {
+        /// The key file.
+        path: PathBuf,
+        /// Why it does not parse.
+        #[source]
+        source: NoteError,
+    },
+}
+
+/// A check failed: the loud failure of [`run_verify`]. Its cause says which check.
+#[derive(Debug, thiserror::Error)]
+#[non_exhaustive]
+pub enum Failed {
+    /// The deployment does not verify against its manifest and the log.
+    #[error("FAILED")]
+    Verify(#[source] verify::VerifyError),
+    /// The rebuild from source does not reproduce the deployment.
+    #[error("FAILED")]
+    Rebuild(#[source] rebuild::RebuildError),
+}
+
 impl VerifyArgs {
     /// Reads the key and manifest files; `default_log` and `default_key` stand in for
     /// `--log` and `--key` when they are not given.
     ///
     /// # Errors
-    /// A message for a missing log or key, or an unreadable key or manifest.
+    /// [`ArgsError`]: a missing log or key, or an unreadable key or manifest.
     pub fn resolve(
         self,
         default_log: Option<&str>,
         default_key: Option<&Path>,
-    ) -> Result<Cli, String> {
+    ) -> Result<Cli, ArgsError> {
         let log = self
             .log
             .or_else(|| default_log.map(str::to_owned))
-            .ok_or("expected --log <dir|url>")?;
+            .ok_or(ArgsError::MissingLog)?;
         let key_file = self
             .key
             .or_else(|| default_key.map(Path::to_path_buf))
-            .ok_or("expected --key <verifier key file>")?;
-        let key_text = std::fs::read_to_string(&key_file)
-            .map_err(|e| format!("reading {}: {e}", key_file.display()))?;
-        let log_key = VerifierKey::parse(key_text.trim())
-            .map_err(|e| format!("{}: {e}", key_file.display()))?;
+            .ok_or(ArgsError::MissingKey)?;
+        let key_text = std::fs::read_to_string(&key_file).map_err(unreadable(&key_file))?;
+        let log_key = VerifierKey::parse(key_text.trim()).map_err(|source| ArgsError::Key {
+            path: key_file.clone(),
+            source,
+        })?;
         let manifest = match self.manifest {
-            Some(m) => {
-                Some(std::fs::read(&m).map_err(|e| format!("reading {}: {e}", m.display()))?)
-            }
+            Some(m) => Some(std::fs::read(&m).map_err(unreadable(&m))?),
             None => None,
         };
         let state = if self.no_state {
@@ -97,6 +138,14 @@ impl VerifyArgs {
             },
             rebuild: self.rebuild,
         })
+    }
+}
+
+/// [`ArgsError::Read`] for `path`.
+fn unreadable(path: &Path) -> impl FnOnce(std::io::Error) -> ArgsError + '_ {
+    |source| ArgsError::Read {
+        path: path.to_path_buf(),
+        source,
     }
 }
 
@@ -119,19 +168,18 @@ fn default_state(key: &VerifierKey) -> Option<PathBuf> {
     Some(base.join("kms-verify").join(format!("{name}.checkpoint")))
 }
 
-/// Runs the verification (and the rebuild, when asked), printing each check; the error is
-/// the loud failure message.
+/// Runs the verification (and the rebuild, when asked), printing each check.
 ///
 /// # Errors
-/// The failed check, prefixed with `FAILED:`.
-pub fn run_verify(cli: &Cli) -> Result<verify::Verified, String> {
+/// [`Failed`], whose source is the check that failed.
+pub fn run_verify(cli: &Cli) -> Result<verify::Verified, Failed> {
     if let Some(state) = &cli.options.state {
         println!("trusted checkpoint: {}", state.display());
     }
-    let verified = verify::verify(&cli.options, &mut |line| println!("{line}"))
-        .map_err(|e| format!("FAILED: {e}"))?;
+    let verified =
+        verify::verify(&cli.options, &mut |line| println!("{line}")).map_err(Failed::Verify)?;
     if let Some(checkout) = &cli.rebuild {
-        rebuild::rebuild(checkout, &verified.manifest).map_err(|e| format!("FAILED: {e}"))?;
+        rebuild::rebuild(checkout, &verified.manifest).map_err(Failed::Rebuild)?;
         println!("ok  rebuilt from source: identical page and artifacts");
     }
     Ok(verified)

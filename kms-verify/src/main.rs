@@ -23,22 +23,21 @@ struct Cli {
 }
 
 fn main() -> ExitCode {
-    let cli = Cli::parse();
-    let result = cli
-        .args
-        .resolve(None, None)
-        .and_then(|cli| kms_verify::run_verify(&cli));
-    match result {
-        Ok(v) => {
-            println!(
-                "verified: release {} (log entry {}, tree size {})",
-                v.version, v.index, v.checkpoint.size
-            );
-            ExitCode::SUCCESS
-        }
+    match run(Cli::parse()) {
+        Ok(()) => ExitCode::SUCCESS,
         Err(e) => {
-            eprintln!("kms-verify: {e}");
+            eprintln!("kms-verify: {e:#}");
             ExitCode::FAILURE
         }
     }
+}
+
+fn run(cli: Cli) -> anyhow::Result<()> {
+    let cli = cli.args.resolve(None, None)?;
+    let v = kms_verify::run_verify(&cli)?;
+    println!(
+        "verified: release {} (log entry {}, tree size {})",
+        v.version, v.index, v.checkpoint.size
+    );
+    Ok(())
 }

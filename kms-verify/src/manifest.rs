@@ -24,7 +24,7 @@ pub const NAME_HASH_HEX: usize = 16;
 #[non_exhaustive]
 pub enum ManifestError {
     /// Not JSON of the manifest's shape.
-    #[error("malformed manifest: {0}")]
+    #[error("malformed manifest")]
     Malformed(#[from] serde_json::Error),
     /// Another format id.
     #[error("unknown manifest format: expected {expected}, got {got:?}")]

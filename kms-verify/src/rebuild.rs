@@ -5,10 +5,10 @@
 //! `source.commit` with no change to any build input since. The rebuilt page and artifacts
 //! must equal the served manifest's, byte for byte (by their hashes).
 
-use std::path::Path;
+use std::path::{Path, PathBuf};
 use std::process::Command;
 
-use crate::manifest::{MANIFEST_FILE, Manifest};
+use crate::manifest::{MANIFEST_FILE, Manifest, ManifestError};
 
 /// Why a rebuild did not reproduce the deployment.
 #[derive(Debug, thiserror::Error)]
@@ -26,8 +26,17 @@ pub enum RebuildError {
     #[error("the checkout is not the release's source: {0}")]
     WrongSource(String),
     /// The rebuilt manifest could not be read.
-    #[error("the rebuilt manifest: {0}")]
-    Manifest(String),
+    #[error("reading the rebuilt manifest {}", path.display())]
+    ReadManifest {
+        /// The manifest file in the checkout.
+        path: PathBuf,
+        /// Why.
+        #[source]
+        source: std::io::Error,
+    },
+    /// The rebuilt manifest does not parse.
+    #[error("the rebuilt manifest")]
+    Manifest(#[source] ManifestError),
     /// The rebuild differs from the deployment.
     #[error("a rebuild from source differs from the deployment: page {built} vs {served}")]
     Differs {
@@ -65,9 +74,9 @@ pub fn rebuild(checkout: &Path, served: &Manifest) -> Result<(), RebuildError> {
         .args(["xtask", "dist"])
         .current_dir(checkout))?;
     let path = checkout.join(MANIFEST_FILE);
-    let bytes = std::fs::read(&path)
-        .map_err(|e| RebuildError::Manifest(format!("{}: {e}", path.display())))?;
-    let built = Manifest::parse(&bytes).map_err(|e| RebuildError::Manifest(e.to_string()))?;
+    let bytes =
+        std::fs::read(&path).map_err(|source| RebuildError::ReadManifest { path, source })?;
+    let built = Manifest::parse(&bytes).map_err(RebuildError::Manifest)?;
     if built.page != served.page || built.artifacts != served.artifacts {
         return Err(RebuildError::Differs {
             built: built.page.sri,
@@ -78,7 +87,7 @@ pub fn rebuild(checkout: &Path, served: &Manifest) -> Result<(), RebuildError> {
 }
 
 /// The root of the git work tree that holds `dir`.
-fn toplevel(dir: &Path) -> Result<std::path::PathBuf, RebuildError> {
+fn toplevel(dir: &Path) -> Result<PathBuf, RebuildError> {
     let out = Command::new("git")
         .arg("-C")
         .arg(dir)

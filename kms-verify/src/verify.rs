@@ -66,10 +66,10 @@ pub enum VerifyError {
         sri: String,
     },
     /// The log key does not parse.
-    #[error("log key: {0}")]
+    #[error("log key")]
     Key(#[from] NoteError),
     /// A checkpoint is not signed by the log key or does not parse.
-    #[error("checkpoint: {0}")]
+    #[error("checkpoint")]
     Checkpoint(#[from] CheckpointError),
     /// The log's files do not match its signed checkpoint.
     #[error("the log is corrupt: {0}")]
@@ -78,7 +78,7 @@ pub enum VerifyError {
     #[error("MANIFEST NOT IN THE LOG: no release statement names sri-manifest sha256 {0}")]
     NotInLog(String),
     /// The release's proof file does not verify.
-    #[error("release proof: {0}")]
+    #[error("release proof")]
     Proof(#[from] ProofFileError),
     /// The log is smaller than a checkpoint trusted before.
     #[error(
@@ -91,8 +91,8 @@ pub enum VerifyError {
         got: u64,
     },
     /// The log's history differs from the one trusted before.
-    #[error("FORK: the log is not an extension of the checkpoint trusted before ({0})")]
-    Fork(CheckpointError),
+    #[error("FORK: the log is not an extension of the checkpoint trusted before")]
+    Fork(#[source] CheckpointError),
     /// The trusted-checkpoint file cannot be written.
     #[error("cannot save the trusted checkpoint to {path}: {reason}")]
     State {

@@ -3,6 +3,8 @@
 use std::path::{Path, PathBuf};
 use std::process::Command;
 
+use anyhow::{Context as _, Result, ensure};
+
 /// The workspace root (the parent of this crate's manifest directory).
 pub(crate) fn root() -> PathBuf {
     Path::new(env!("CARGO_MANIFEST_DIR"))
@@ -29,17 +31,14 @@ pub(crate) fn command(program: &str, args: &[&str]) -> Command {
 }
 
 /// Runs `c`, echoing it first; fails if it exits non-zero.
-pub(crate) fn exec(c: &mut Command) -> Result<(), String> {
+pub(crate) fn exec(c: &mut Command) -> Result<()> {
     let shown = describe(c);
     println!("$ {shown}");
     let status = c
         .status()
-        .map_err(|e| format!("could not start `{shown}`: {e}"))?;
-    if status.success() {
-        Ok(())
-    } else {
-        Err(format!("`{shown}` failed ({status})"))
-    }
+        .with_context(|| format!("could not start `{shown}`"))?;
+    ensure!(status.success(), "`{shown}` failed ({status})");
+    Ok(())
 }
 
 /// True when `program --version` runs.

@@ -89,7 +89,7 @@ fn main() -> ExitCode {
     match result {
         Ok(()) => ExitCode::SUCCESS,
         Err(e) => {
-            eprintln!("xtask {}: error: {e}", task.name());
+            eprintln!("xtask {}: error: {e:#}", task.name());
             ExitCode::FAILURE
         }
     }

@@ -10,6 +10,8 @@ use std::sync::Arc;
 use std::thread;
 use std::time::Duration;
 
+use anyhow::{Context as _, Result};
+
 /// One origin: a port, a directory and the headers every response carries.
 #[derive(Debug, Clone)]
 pub(crate) struct Site {
@@ -22,11 +24,11 @@ pub(crate) struct Site {
 
 /// Starts serving every site on 127.0.0.1 (and ::1 when the machine has it) in background
 /// threads, which live until the process exits.
-pub(crate) fn start(sites: Vec<Site>) -> Result<(), String> {
+pub(crate) fn start(sites: Vec<Site>) -> Result<()> {
     for site in sites {
         let site = Arc::new(site);
         let v4 = TcpListener::bind(SocketAddr::from((Ipv4Addr::LOCALHOST, site.port)))
-            .map_err(|e| format!("port {}: {e}", site.port))?;
+            .with_context(|| format!("listening on port {}", site.port))?;
         spawn(v4, Arc::clone(&site));
         // `localhost` may resolve to ::1 first; serve there too when possible.
         if let Ok(v6) = TcpListener::bind(SocketAddr::from((Ipv6Addr::LOCALHOST, site.port))) {

@@ -7,6 +7,8 @@
 use std::path::{Path, PathBuf};
 use std::process::Command;
 
+use anyhow::{Context as _, Result, bail, ensure};
+
 use crate::cmd::{available, command, exec, root};
 
 /// The Chromium binary the browser tests drive.
@@ -19,7 +21,7 @@ pub(crate) const WASM_TARGET: &str = "wasm32-unknown-unknown";
 
 /// What a wasm build needs: the wasm target for the toolchain in use and the pinned
 /// wasm-bindgen CLI.
-pub(crate) fn wasm_toolchain() -> Result<(), String> {
+pub(crate) fn wasm_toolchain() -> Result<()> {
     wasm_target()?;
     wasm_bindgen()
 }
@@ -30,7 +32,7 @@ pub(crate) fn wasm_toolchain() -> Result<(), String> {
 /// itself: a toolchain that was already present (an image, a cache, a linked toolchain)
 /// keeps the targets it had. So the target is checked where rustc looks for it, and added
 /// with `rustup target add … --toolchain <in use>` when it is missing.
-pub(crate) fn wasm_target() -> Result<(), String> {
+pub(crate) fn wasm_target() -> Result<()> {
     ensure_target(&Rust::from_env(), WASM_TARGET)
 }
 
@@ -65,17 +67,17 @@ impl Rust {
     }
 
     /// Where rustc looks for `target`'s standard library, if it has one.
-    fn target_installed(&self, target: &str) -> Result<bool, String> {
+    fn target_installed(&self, target: &str) -> Result<bool> {
         let out = self
             .rustc()
             .args(["--print", "target-libdir", "--target", target])
             .output()
-            .map_err(|e| format!("could not run `{}`: {e}", self.rustc.display()))?;
+            .with_context(|| format!("could not run `{}`", self.rustc.display()))?;
         if !out.status.success() {
-            return Err(format!(
+            bail!(
                 "`rustc --print target-libdir --target {target}` failed: {}",
                 String::from_utf8_lossy(&out.stderr).trim()
-            ));
+            );
         }
         let dir = PathBuf::from(String::from_utf8_lossy(&out.stdout).trim());
         // The directory exists once the target's `rust-std` is installed; `core` is in it.
@@ -96,7 +98,7 @@ fn pinned_toolchain() -> Option<String> {
 }
 
 /// Checks `target` for `rust`'s toolchain and adds it with rustup when missing.
-pub(crate) fn ensure_target(rust: &Rust, target: &str) -> Result<(), String> {
+pub(crate) fn ensure_target(rust: &Rust, target: &str) -> Result<()> {
     if rust.target_installed(target)? {
         return Ok(());
     }
@@ -105,31 +107,29 @@ pub(crate) fn ensure_target(rust: &Rust, target: &str) -> Result<(), String> {
         "install the `{target}` target for {toolchain}: `rustup target add {target} --toolchain {toolchain}`"
     );
     let Ok(probe) = Command::new(&rust.rustup).arg("--version").output() else {
-        return Err(format!(
+        bail!(
             "the Rust toolchain lacks the `{target}` target and rustup is not on PATH; {by_hand}, \
              or install the target's standard library (rust-std) by your distribution's means"
-        ));
+        );
     };
     if !probe.status.success() {
-        return Err(format!("`rustup --version` failed; {by_hand}"));
+        bail!("`rustup --version` failed; {by_hand}");
     }
     let mut add = Command::new(&rust.rustup);
     add.args(["target", "add", target]).current_dir(root());
     if let Some(t) = &rust.toolchain {
         add.args(["--toolchain", t]);
     }
-    exec(&mut add).map_err(|e| format!("{e}; {by_hand}"))?;
-    if rust.target_installed(target)? {
-        Ok(())
-    } else {
-        Err(format!(
-            "rustup added `{target}` but rustc still does not find it; {by_hand}"
-        ))
-    }
+    exec(&mut add).with_context(|| format!("rustup could not add `{target}`; {by_hand}"))?;
+    ensure!(
+        rust.target_installed(target)?,
+        "rustup added `{target}` but rustc still does not find it; {by_hand}"
+    );
+    Ok(())
 }
 
 /// Installs Debian's `chromium` and `chromium-driver` unless both are present.
-pub(crate) fn chromium() -> Result<(), String> {
+pub(crate) fn chromium() -> Result<()> {
     if Path::new(CHROMIUM).exists() && Path::new(CHROMEDRIVER).exists() {
         return Ok(());
     }
@@ -138,16 +138,16 @@ pub(crate) fn chromium() -> Result<(), String> {
 
 /// Installs Debian `packages` with apt-get (`--no-install-recommends`), as root or, when
 /// `sudo_ok`, through sudo; otherwise says which packages to install.
-pub(crate) fn apt_install(packages: &[&str], sudo_ok: bool) -> Result<(), String> {
+pub(crate) fn apt_install(packages: &[&str], sudo_ok: bool) -> Result<()> {
     let prefix: &[&str] = if is_root() {
         &[]
     } else if sudo_ok {
         &["sudo"]
     } else {
-        return Err(format!(
+        bail!(
             "not found; install the Debian package(s) {}",
             packages.join(", ")
-        ));
+        );
     };
     println!("xtask: installing {} (apt-get)", packages.join(", "));
     let apt = |args: &[&str]| {
@@ -174,9 +174,8 @@ pub(crate) fn is_root() -> bool {
 }
 
 /// The `wasm-bindgen` library version in `Cargo.lock`: the CLI must match it exactly.
-pub(crate) fn wasm_bindgen_version() -> Result<String, String> {
-    let lock = std::fs::read_to_string(root().join("Cargo.lock"))
-        .map_err(|e| format!("reading Cargo.lock: {e}"))?;
+pub(crate) fn wasm_bindgen_version() -> Result<String> {
+    let lock = std::fs::read_to_string(root().join("Cargo.lock")).context("reading Cargo.lock")?;
     let mut lines = lock.lines();
     while let Some(line) = lines.next() {
         if line == "name = \"wasm-bindgen\""
@@ -188,12 +187,12 @@ pub(crate) fn wasm_bindgen_version() -> Result<String, String> {
             return Ok(v.to_owned());
         }
     }
-    Err("wasm-bindgen is not in Cargo.lock".into())
+    bail!("wasm-bindgen is not in Cargo.lock")
 }
 
 /// Installs `wasm-bindgen-cli` at the locked version unless that version is on `PATH`.
 /// (`--locked` is not used: one of the CLI's own locked dependencies left the registry.)
-pub(crate) fn wasm_bindgen() -> Result<(), String> {
+pub(crate) fn wasm_bindgen() -> Result<()> {
     let version = wasm_bindgen_version()?;
     let installed = Command::new("wasm-bindgen")
         .arg("--version")
@@ -219,14 +218,14 @@ pub(crate) fn wasm_bindgen() -> Result<(), String> {
 }
 
 /// `npm ci` in `dir` (relative to the workspace) unless its `node_modules` is current.
-pub(crate) fn npm(dir: &str) -> Result<PathBuf, String> {
+pub(crate) fn npm(dir: &str) -> Result<PathBuf> {
     let dir = root().join(dir);
     for tool in ["node", "npm"] {
         if !available(tool) {
-            return Err(format!(
+            bail!(
                 "`{tool}` is not on PATH: the SDK and the browser suites need Node.js 20 or later \
                  with npm (Debian: `apt-get install nodejs npm`)"
-            ));
+            );
         }
     }
     let stamp = dir.join("node_modules/.package-lock.json");
@@ -240,7 +239,8 @@ pub(crate) fn npm(dir: &str) -> Result<PathBuf, String> {
     if !fresh {
         let mut c = Command::new("npm");
         c.args(["ci", "--no-audit", "--no-fund"]).current_dir(&dir);
-        exec(&mut c)?;
+        exec(&mut c)
+            .with_context(|| format!("installing the npm packages of {}", dir.display()))?;
     }
     Ok(dir)
 }
@@ -359,7 +359,7 @@ mkdir -p "$DIR/sysroot/$3/lib" && : > "$DIR/sysroot/$3/lib/libcore-1.rlib""#,
         let (dir, rust) = tools(Some(
             r#"[ "$1" = "--version" ] && exit 0; echo "toolchain is a custom toolchain" >&2; exit 1"#,
         ));
-        let e = ensure_target(&rust, WASM_TARGET).unwrap_err();
+        let e = format!("{:#}", ensure_target(&rust, WASM_TARGET).unwrap_err());
         assert!(
             e.contains(
                 "`rustup target add wasm32-unknown-unknown --toolchain 1.95.0-x86_64-unknown-linux-gnu`"
@@ -373,7 +373,7 @@ mkdir -p "$DIR/sysroot/$3/lib" && : > "$DIR/sysroot/$3/lib/libcore-1.rlib""#,
     fn says_what_to_install_without_rustup() {
         let _serial = serial();
         let (dir, rust) = tools(None);
-        let e = ensure_target(&rust, WASM_TARGET).unwrap_err();
+        let e = format!("{:#}", ensure_target(&rust, WASM_TARGET).unwrap_err());
         assert!(e.contains("rustup is not on PATH"), "{e}");
         assert!(e.contains("rust-std"), "{e}");
         std::fs::remove_dir_all(dir).unwrap();

@@ -3,6 +3,8 @@
 
 use std::path::{Path, PathBuf};
 
+use anyhow::{Context as _, Result};
+
 use crate::cmd::{command, exec, root, target_dir};
 use crate::serve::{self, Site};
 use crate::setup;
@@ -188,21 +190,21 @@ pub(crate) fn out_dir() -> PathBuf {
 }
 
 /// Builds the enclave and the app into [`out_dir`], configured for `layout`.
-pub(crate) fn build(layout: Layout) -> Result<(), String> {
+pub(crate) fn build(layout: Layout) -> Result<()> {
     build_with(layout, &[])
 }
 
 /// As [`build`], with extra kms-wasm `features` (`bench` for the benchmark page).
-pub(crate) fn build_with(layout: Layout, features: &[&str]) -> Result<(), String> {
+pub(crate) fn build_with(layout: Layout, features: &[&str]) -> Result<()> {
     setup::wasm_toolchain()?;
     let out = out_dir();
     let enclave = out.join("enclave");
     let app = out.join("app");
     for d in [&enclave, &app] {
         if d.exists() {
-            std::fs::remove_dir_all(d).map_err(|e| format!("clearing {}: {e}", d.display()))?;
+            std::fs::remove_dir_all(d).with_context(|| format!("clearing {}", d.display()))?;
         }
-        std::fs::create_dir_all(d).map_err(|e| format!("creating {}: {e}", d.display()))?;
+        std::fs::create_dir_all(d).with_context(|| format!("creating {}", d.display()))?;
     }
 
     let features = features.join(",");
@@ -246,24 +248,24 @@ pub(crate) fn release_wasm() -> PathBuf {
     target_dir().join("wasm32-unknown-unknown/release/kms_wasm.wasm")
 }
 
-fn write(path: &Path, text: &str) -> Result<(), String> {
-    std::fs::write(path, text).map_err(|e| format!("{}: {e}", path.display()))
+fn write(path: &Path, text: &str) -> Result<()> {
+    std::fs::write(path, text).with_context(|| format!("writing {}", path.display()))
 }
 
 /// Runs the pinned wasm-bindgen on `wasm`, writing the ES-module glue and the processed
 /// module to `out`. Function names and the producers section are stripped: they are bulk,
 /// and the producers section names the build machine's toolchain.
-pub(crate) fn bindgen(wasm: &Path, out: &Path) -> Result<(), String> {
+pub(crate) fn bindgen(wasm: &Path, out: &Path) -> Result<()> {
     run_bindgen(wasm, out, false)
 }
 
 /// As [`bindgen`], with the glue's TypeScript declarations (`kms_wasm.d.ts`) beside it: what
 /// the bootstrap is type-checked against. Never for a site or a release.
-pub(crate) fn bindgen_declarations(wasm: &Path, out: &Path) -> Result<(), String> {
+pub(crate) fn bindgen_declarations(wasm: &Path, out: &Path) -> Result<()> {
     run_bindgen(wasm, out, true)
 }
 
-fn run_bindgen(wasm: &Path, out: &Path, declarations: bool) -> Result<(), String> {
+fn run_bindgen(wasm: &Path, out: &Path, declarations: bool) -> Result<()> {
     let wasm = wasm.to_string_lossy();
     let out = out.to_string_lossy();
     let mut args = vec![&*wasm, "--target", "web"];
@@ -281,7 +283,7 @@ fn run_bindgen(wasm: &Path, out: &Path, declarations: bool) -> Result<(), String
 
 /// Builds binaries of `kms-tools` (debug profile), the oracles and fixtures the test
 /// suites run; returns the path of each.
-pub(crate) fn build_tools(tools: &[&str]) -> Result<Vec<PathBuf>, String> {
+pub(crate) fn build_tools(tools: &[&str]) -> Result<Vec<PathBuf>> {
     let mut args = vec!["build", "--quiet", "--locked", "-p", "kms-tools"];
     for t in tools {
         args.extend(["--bin", t]);
@@ -300,7 +302,7 @@ pub(crate) fn build_tools(tools: &[&str]) -> Result<Vec<PathBuf>, String> {
 
 /// Serves the built origins of `layout` on their loopback ports (in background threads);
 /// for https with a certificate made now.
-pub(crate) fn serve(layout: Layout) -> Result<Served, String> {
+pub(crate) fn serve(layout: Layout) -> Result<Served> {
     let out = out_dir();
     let (tls, ca_file, spki) = match layout {
         Layout::Localhost => (None, None, None),
@@ -312,10 +314,10 @@ pub(crate) fn serve(layout: Layout) -> Result<Served, String> {
         }
     };
     let config = std::fs::read_to_string(out.join("enclave").join(CONFIG_FILE))
-        .map_err(|e| format!("kms.config.json: {e}"))?;
+        .context("reading kms.config.json")?;
     let ancestors = allowed_origins(&config)?.join(" ");
     let headers_conf = std::fs::read_to_string(root().join("enclave-html/headers.conf"))
-        .map_err(|e| format!("headers.conf: {e}"))?;
+        .context("reading enclave-html/headers.conf")?;
     let enclave_headers = serve::parse_headers(&headers_conf, &ancestors);
     let enclave_origins = format!(
         "{} {}",
@@ -360,7 +362,7 @@ pub(crate) fn serve(layout: Layout) -> Result<Served, String> {
 }
 
 /// The `allowedOrigins` of the enclave's deployment config.
-pub(crate) fn allowed_origins(config: &str) -> Result<Vec<String>, String> {
+pub(crate) fn allowed_origins(config: &str) -> Result<Vec<String>> {
     #[derive(serde::Deserialize)]
     #[serde(rename_all = "camelCase")]
     struct Config {
@@ -368,20 +370,21 @@ pub(crate) fn allowed_origins(config: &str) -> Result<Vec<String>, String> {
     }
     serde_json::from_str::<Config>(config)
         .map(|c| c.allowed_origins)
-        .map_err(|e| format!("kms.config.json: {e}"))
+        .context("parsing kms.config.json")
 }
 
-fn copy_dir(from: &Path, to: &Path) -> Result<(), String> {
-    let entries = std::fs::read_dir(from).map_err(|e| format!("{}: {e}", from.display()))?;
-    for entry in entries {
-        let entry = entry.map_err(|e| e.to_string())?;
+fn copy_dir(from: &Path, to: &Path) -> Result<()> {
+    let listing = || format!("reading {}", from.display());
+    for entry in std::fs::read_dir(from).with_context(listing)? {
+        let entry = entry.with_context(listing)?;
         let target = to.join(entry.file_name());
         if entry.path().is_dir() {
-            std::fs::create_dir_all(&target).map_err(|e| e.to_string())?;
+            std::fs::create_dir_all(&target)
+                .with_context(|| format!("creating {}", target.display()))?;
             copy_dir(&entry.path(), &target)?;
         } else {
             std::fs::copy(entry.path(), &target)
-                .map_err(|e| format!("copying {}: {e}", entry.path().display()))?;
+                .with_context(|| format!("copying {}", entry.path().display()))?;
         }
     }
     Ok(())

@@ -9,6 +9,7 @@
 use std::path::Path;
 use std::sync::Arc;
 
+use anyhow::{Context as _, Result};
 use base64ct::{Base64, Encoding};
 use rcgen::PublicKeyData;
 use sha2::{Digest, Sha256};
@@ -25,27 +26,27 @@ pub(crate) struct TestCertificate {
 
 impl TestCertificate {
     /// A new ECDSA P-256 key and a certificate for `names` (DNS names or IP addresses).
-    pub(crate) fn generate(names: &[String]) -> Result<Self, String> {
-        let key = rcgen::KeyPair::generate().map_err(|e| format!("test key: {e}"))?;
+    pub(crate) fn generate(names: &[String]) -> Result<Self> {
+        let key = rcgen::KeyPair::generate().context("making the test key")?;
         let mut params = rcgen::CertificateParams::new(names.to_vec())
-            .map_err(|e| format!("test certificate names: {e}"))?;
+            .context("the test certificate's names")?;
         params
             .distinguished_name
             .push(rcgen::DnType::CommonName, "kms test servers");
         let cert = params
             .self_signed(&key)
-            .map_err(|e| format!("test certificate: {e}"))?;
+            .context("signing the test certificate")?;
         let spki_sha256 = Base64::encode_string(&Sha256::digest(key.subject_public_key_info()));
         let provider = Arc::new(rustls::crypto::ring::default_provider());
         let mut server = rustls::ServerConfig::builder_with_provider(provider)
             .with_safe_default_protocol_versions()
-            .map_err(|e| format!("tls versions: {e}"))?
+            .context("tls versions")?
             .with_no_client_auth()
             .with_single_cert(
                 vec![cert.der().clone()],
                 rustls::pki_types::PrivateKeyDer::Pkcs8(key.serialize_der().into()),
             )
-            .map_err(|e| format!("tls server config: {e}"))?;
+            .context("tls server config")?;
         server.alpn_protocols = vec![b"http/1.1".to_vec()];
         Ok(Self {
             server: Arc::new(server),
@@ -55,11 +56,11 @@ impl TestCertificate {
     }
 
     /// Writes the certificate as PEM to `path` (for `NODE_EXTRA_CA_CERTS`).
-    pub(crate) fn write_pem(&self, path: &Path) -> Result<(), String> {
+    pub(crate) fn write_pem(&self, path: &Path) -> Result<()> {
         if let Some(dir) = path.parent() {
-            std::fs::create_dir_all(dir).map_err(|e| format!("{}: {e}", dir.display()))?;
+            std::fs::create_dir_all(dir).with_context(|| format!("creating {}", dir.display()))?;
         }
-        std::fs::write(path, &self.pem).map_err(|e| format!("{}: {e}", path.display()))
+        std::fs::write(path, &self.pem).with_context(|| format!("writing {}", path.display()))
     }
 }
 

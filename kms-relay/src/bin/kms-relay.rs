@@ -14,6 +14,7 @@ use std::path::PathBuf;
 use std::process::ExitCode;
 use std::sync::Arc;
 
+use anyhow::{Context as _, Result, bail};
 use clap::{Parser, Subcommand, ValueEnum};
 use kms_core::clock::{Clock, SystemClock};
 use kms_core::signal::identity::PublicKey;
@@ -109,36 +110,37 @@ fn main() -> ExitCode {
     match result {
         Ok(()) => ExitCode::SUCCESS,
         Err(e) => {
-            eprintln!("kms-relay: {e}");
+            eprintln!("kms-relay: {e:#}");
             ExitCode::FAILURE
         }
     }
 }
 
 /// `--rate`: `<burst>/<per-sec>` or `off`.
-fn rate_limit(text: &str) -> Result<Option<RateLimit>, String> {
+fn rate_limit(text: &str) -> Result<Option<RateLimit>> {
     if text == "off" {
         return Ok(None);
     }
     let (b, r) = text
         .split_once('/')
-        .ok_or("--rate: expected <burst>/<per-sec> or off")?;
+        .context("--rate: expected <burst>/<per-sec> or off")?;
     Ok(Some(RateLimit {
-        burst: b.parse().map_err(|_| "--rate: bad burst")?,
-        per_sec: r.parse().map_err(|_| "--rate: bad rate")?,
+        burst: b.parse().context("--rate: bad burst")?,
+        per_sec: r.parse().context("--rate: bad rate")?,
     }))
 }
 
-fn serve(o: &Serve) -> Result<(), String> {
+fn serve(o: &Serve) -> Result<()> {
     let identity = kms_core::b64::decode(&o.owner_identity)
-        .map_err(|e| format!("--owner-identity: {e}"))
-        .and_then(|b| PublicKey::deserialize(&b).map_err(|e| format!("--owner-identity: {e}")))?;
+        .context("--owner-identity")
+        .and_then(|b| PublicKey::deserialize(&b).context("--owner-identity"))?;
     let source: Box<dyn JwksSource> = match (&o.jwks_file, &o.jwks_url) {
         (Some(f), None) => Box::new(FileJwks(f.clone())),
         (None, Some(u)) => Box::new(HttpJwks::new(u.clone())),
-        _ => return Err("give exactly one of --jwks-file, --jwks-url".into()),
+        _ => bail!("give exactly one of --jwks-file, --jwks-url"),
     };
-    let keys = KeyStore::new(source, SystemClock.now_secs()).map_err(|e| e.to_string())?;
+    let keys =
+        KeyStore::new(source, SystemClock.now_secs()).context("loading the relay-token keys")?;
     let policy = Policy::new(&o.issuer, &o.audience).with_scope(UPLOAD_SCOPE);
     let verifier = Arc::new(Verifier::new(keys, policy, SystemClock));
     let config = ServerConfig {
@@ -149,21 +151,21 @@ fn serve(o: &Serve) -> Result<(), String> {
         retry_after_secs: o.retry_after,
     };
     let running = if let Some(path) = o.db.strip_prefix("sqlite:") {
-        let store = SqliteVending::open(&PathBuf::from(path)).map_err(|e| e.to_string())?;
+        let store = SqliteVending::open(&PathBuf::from(path))
+            .with_context(|| format!("opening the SQLite store {path}"))?;
         server::start(Arc::new(store), verifier, config)
     } else if let Some(url) = o.db.strip_prefix("postgres:") {
-        let store = PostgresVending::connect(url, 8).map_err(|e| e.to_string())?;
+        let store = PostgresVending::connect(url, 8).context("connecting to PostgreSQL")?;
         server::start(Arc::new(store), verifier, config)
     } else {
-        return Err("--db: expected sqlite:<path> or postgres:<url>".into());
-    }
-    .map_err(|e| e.to_string())?;
+        bail!("--db: expected sqlite:<path> or postgres:<url>");
+    }?;
     println!("kms-relay: vending service on {}", running.url());
     running.join();
     Ok(())
 }
 
-fn load(o: &Load) -> Result<(), String> {
+fn load(o: &Load) -> Result<()> {
     let t = LoadTest {
         keys: o.keys,
         clients: o.clients,
@@ -171,22 +173,24 @@ fn load(o: &Load) -> Result<(), String> {
     };
     if matches!(o.backend, Backend::Sqlite | Backend::Both) {
         let dir = std::env::temp_dir().join(format!("kms-relay-load-{}", std::process::id()));
-        std::fs::create_dir_all(&dir).map_err(|e| e.to_string())?;
+        std::fs::create_dir_all(&dir).with_context(|| format!("creating {}", dir.display()))?;
         let path = dir.join("vending.db");
-        let store = SqliteVending::open(&path).map_err(|e| e.to_string())?;
+        let store = SqliteVending::open(&path)
+            .with_context(|| format!("opening the SQLite store {}", path.display()))?;
         let r = loadtest::run(store, t);
         let _ = std::fs::remove_dir_all(&dir);
-        report("SQLite", &t, &r?);
+        report("SQLite", &t, &r.context("loadtest SQLite")?);
     }
     if matches!(o.backend, Backend::Postgres | Backend::Both) {
         let url = match &o.pg_url {
             Some(u) => u.clone(),
             None => std::env::var("KMS_RELAY_PG_URL")
-                .map_err(|_| "PostgreSQL: set --pg-url or KMS_RELAY_PG_URL")?,
+                .context("PostgreSQL: set --pg-url or KMS_RELAY_PG_URL")?,
         };
-        let store = PostgresVending::connect(&url, t.threads).map_err(|e| e.to_string())?;
-        store.reset().map_err(|e| e.to_string())?;
-        let r = loadtest::run(store, t)?;
+        let store =
+            PostgresVending::connect(&url, t.threads).context("connecting to PostgreSQL")?;
+        store.reset().context("resetting the PostgreSQL store")?;
+        let r = loadtest::run(store, t).context("loadtest PostgreSQL")?;
         report("PostgreSQL", &t, &r);
     }
     Ok(())

@@ -20,12 +20,25 @@ pub const CHECKS: &[&str] = &[
 
 /// The first failing check.
 #[derive(Debug, thiserror::Error)]
-#[error("vending conformance check `{check}` failed: {detail}")]
+#[error("vending conformance check `{check}` failed")]
 pub struct Failure {
     /// Name of the check.
     pub check: &'static str,
     /// What was observed.
-    pub detail: String,
+    #[source]
+    pub detail: Detail,
+}
+
+/// What a failing check observed.
+#[derive(Debug, thiserror::Error)]
+#[non_exhaustive]
+pub enum Detail {
+    /// The store answered, but not as the check requires.
+    #[error("{0}")]
+    Unexpected(String),
+    /// The store returned an error.
+    #[error(transparent)]
+    Backend(VendingError),
 }
 
 /// Signed X25519 prekeys `"<prefix>-<i>"` for tests and load tests.
@@ -44,12 +57,15 @@ pub fn make_prekeys(prefix: &str, count: usize, use_: PrekeyUse) -> Vec<SignedPr
 fn fail(check: &'static str, detail: impl Into<String>) -> Failure {
     Failure {
         check,
-        detail: detail.into(),
+        detail: Detail::Unexpected(detail.into()),
     }
 }
 
 fn backend(check: &'static str) -> impl Fn(VendingError) -> Failure {
-    move |e| fail(check, e.to_string())
+    move |e| Failure {
+        check,
+        detail: Detail::Backend(e),
+    }
 }
 
 fn expect<T: PartialEq + core::fmt::Debug>(

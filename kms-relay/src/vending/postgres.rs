@@ -11,28 +11,13 @@
 use std::sync::{Condvar, Mutex};
 
 use kms_core::envelope::SignedPrekey;
-use postgres::{Client, NoTls};
+use postgres::{Client, NoTls, Row};
 
 use super::{
     Counts, MAX_BATCH, UploadOutcome, VendingError, VendingStore, decode, encode, to_i64, to_u64,
 };
 
-const SCHEMA: &str = "
-CREATE TABLE IF NOT EXISTS kms_prekeys (
-    id          BIGSERIAL PRIMARY KEY,
-    kid         TEXT NOT NULL UNIQUE,
-    body        TEXT NOT NULL,
-    uploaded_ms BIGINT NOT NULL,
-    consumed_ms BIGINT
-);
-CREATE INDEX IF NOT EXISTS kms_prekeys_available ON kms_prekeys (id) WHERE consumed_ms IS NULL;
-CREATE TABLE IF NOT EXISTS kms_epoch (
-    slot   INT PRIMARY KEY CHECK (slot = 0),
-    kid    TEXT NOT NULL,
-    body   TEXT NOT NULL,
-    set_ms BIGINT NOT NULL
-);
-";
+const SCHEMA: &str = super::schema!("BIGSERIAL PRIMARY KEY", "BIGINT", "INT");
 
 /// The PostgreSQL vending store.
 pub struct PostgresVending {
@@ -190,14 +175,7 @@ impl VendingStore for PostgresVending {
              RETURNING kid, body",
             &[&to_i64(now_ms)],
         )?;
-        match row {
-            Some(r) => {
-                let kid: String = r.try_get(0)?;
-                let body: String = r.try_get(1)?;
-                decode(&kid, &body).map(Some)
-            }
-            None => Ok(None),
-        }
+        prekey_of(row)
     }
 
     fn counts(&self) -> Result<Counts, VendingError> {
@@ -228,13 +206,16 @@ impl VendingStore for PostgresVending {
         let row = conn
             .client()?
             .query_opt("SELECT kid, body FROM kms_epoch WHERE slot = 0", &[])?;
-        match row {
-            Some(r) => {
-                let kid: String = r.try_get(0)?;
-                let body: String = r.try_get(1)?;
-                decode(&kid, &body).map(Some)
-            }
-            None => Ok(None),
-        }
+        prekey_of(row)
     }
+}
+
+/// The prekey of a `(kid, body)` row, if there is one.
+fn prekey_of(row: Option<Row>) -> Result<Option<SignedPrekey>, VendingError> {
+    let Some(r) = row else {
+        return Ok(None);
+    };
+    let kid: String = r.try_get(0)?;
+    let body: String = r.try_get(1)?;
+    decode(&kid, &body).map(Some)
 }

@@ -26,22 +26,7 @@ use super::{
 };
 
 /// The schema, created on open.
-pub const SCHEMA: &str = "
-CREATE TABLE IF NOT EXISTS kms_prekeys (
-    id          INTEGER PRIMARY KEY AUTOINCREMENT,
-    kid         TEXT NOT NULL UNIQUE,
-    body        TEXT NOT NULL,
-    uploaded_ms INTEGER NOT NULL,
-    consumed_ms INTEGER
-);
-CREATE INDEX IF NOT EXISTS kms_prekeys_available ON kms_prekeys (id) WHERE consumed_ms IS NULL;
-CREATE TABLE IF NOT EXISTS kms_epoch (
-    slot   INTEGER PRIMARY KEY CHECK (slot = 0),
-    kid    TEXT NOT NULL,
-    body   TEXT NOT NULL,
-    set_ms INTEGER NOT NULL
-);
-";
+pub const SCHEMA: &str = super::schema!("INTEGER PRIMARY KEY AUTOINCREMENT", "INTEGER", "INTEGER");
 
 /// The SQLite vending store.
 pub struct SqliteVending {

@@ -12,6 +12,7 @@
 
 use std::io::Read;
 
+use anyhow::{Context as _, Result, anyhow, bail};
 use kms_core::b64;
 use kms_core::signal::identity::{IdentityKeyPair, PublicKey};
 use kms_core::signal::kem::KemAlgorithm;
@@ -58,7 +59,7 @@ fn bundle(d: &Device, with_one_time: bool) -> PreKeyBundle {
     )
 }
 
-fn fixture() -> Result<Value, String> {
+fn fixture() -> Result<Value> {
     let d = device();
     let mut rng = StdRng::seed_from_u64(SEED + 1);
     let messages: Vec<Vec<u8>> = vec![
@@ -79,9 +80,11 @@ fn fixture() -> Result<Value, String> {
         .collect();
     let with = bundle(&d, true);
     let without = bundle(&d, false);
-    with.verify().map_err(|e| e.to_string())?;
-    without.verify().map_err(|e| e.to_string())?;
-    let to_json = |b: &PreKeyBundle| serde_json::to_value(b).map_err(|e| e.to_string());
+    with.verify().context("the bundle with a one-time prekey")?;
+    without
+        .verify()
+        .context("the bundle without a one-time prekey")?;
+    let to_json = |b: &PreKeyBundle| serde_json::to_value(b).context("encoding a bundle");
     Ok(json!({
         "identityKey": b64::encode(d.identity.public_key().serialize()),
         "signatures": signatures,
@@ -97,21 +100,21 @@ fn fixture() -> Result<Value, String> {
     }))
 }
 
-fn field<'a>(v: &'a Value, name: &str) -> Result<&'a str, String> {
+fn field<'a>(v: &'a Value, name: &str) -> Result<&'a str> {
     v.get(name)
         .and_then(Value::as_str)
-        .ok_or_else(|| format!("missing string field {name:?}"))
+        .with_context(|| format!("missing string field {name:?}"))
 }
 
-fn bytes(v: &Value, name: &str) -> Result<Vec<u8>, String> {
-    b64::decode(field(v, name)?).map_err(|e| format!("{name}: {e}"))
+fn bytes(v: &Value, name: &str) -> Result<Vec<u8>> {
+    b64::decode(field(v, name)?).with_context(|| name.to_owned())
 }
 
-fn verify(input: &Value) -> Result<Value, String> {
-    let items = input.as_array().ok_or("expected a JSON array")?;
+fn verify(input: &Value) -> Result<Value> {
+    let items = input.as_array().context("expected a JSON array")?;
     let mut out = Vec::with_capacity(items.len());
     for item in items {
-        let key = PublicKey::deserialize(&bytes(item, "publicKey")?).map_err(|e| e.to_string())?;
+        let key = PublicKey::deserialize(&bytes(item, "publicKey")?).context("publicKey")?;
         out.push(Value::Bool(
             key.verify(&bytes(item, "message")?, &bytes(item, "signature")?)
                 .is_ok(),
@@ -120,17 +123,16 @@ fn verify(input: &Value) -> Result<Value, String> {
     Ok(Value::Array(out))
 }
 
-fn respond(input: &Value) -> Result<Value, String> {
+fn respond(input: &Value) -> Result<Value> {
     let d = device();
     let one_time = match field(input, "variant")? {
         "withOneTime" => Some(&d.one_time),
         "withoutOneTime" => None,
-        other => return Err(format!("unknown variant {other:?}")),
+        other => bail!("unknown variant {other:?}"),
     };
     let their_identity =
-        PublicKey::deserialize(&bytes(input, "identityKey")?).map_err(|e| e.to_string())?;
-    let their_ephemeral =
-        PublicKey::deserialize(&bytes(input, "baseKey")?).map_err(|e| e.to_string())?;
+        PublicKey::deserialize(&bytes(input, "identityKey")?).context("identityKey")?;
+    let their_ephemeral = PublicKey::deserialize(&bytes(input, "baseKey")?).context("baseKey")?;
     let sk = pqxdh::respond(
         &d.identity,
         &d.signed,
@@ -140,16 +142,16 @@ fn respond(input: &Value) -> Result<Value, String> {
         &their_identity,
         &their_ephemeral,
     )
-    .map_err(|e| e.to_string())?;
+    .context("PQXDH respond")?;
     Ok(json!({ "sharedSecret": b64::encode(sk.expose()) }))
 }
 
-fn read_stdin_json() -> Result<Value, String> {
+fn read_stdin_json() -> Result<Value> {
     let mut text = String::new();
     std::io::stdin()
         .read_to_string(&mut text)
-        .map_err(|e| e.to_string())?;
-    serde_json::from_str(&text).map_err(|e| e.to_string())
+        .context("reading stdin")?;
+    serde_json::from_str(&text).context("stdin is not JSON")
 }
 
 fn main() -> std::process::ExitCode {
@@ -158,7 +160,7 @@ fn main() -> std::process::ExitCode {
         None => fixture(),
         Some("verify") => read_stdin_json().and_then(|v| verify(&v)),
         Some("respond") => read_stdin_json().and_then(|v| respond(&v)),
-        Some(other) => Err(format!(
+        Some(other) => Err(anyhow!(
             "unknown mode {other:?}; expected none, `verify` or `respond`"
         )),
     };
@@ -168,7 +170,7 @@ fn main() -> std::process::ExitCode {
             std::process::ExitCode::SUCCESS
         }
         Err(e) => {
-            eprintln!("signal-fixture: {e}");
+            eprintln!("signal-fixture: {e:#}");
             std::process::ExitCode::FAILURE
         }
     }

@@ -12,6 +12,7 @@ use std::collections::BTreeSet;
 use std::fmt::Write as _;
 use std::process::ExitCode;
 
+use anyhow::{Context as _, Result, bail};
 use kms_core::envelope::{Envelope, PrekeyUse, SignedPrekey};
 use kms_core::error::{ErrorBody, ErrorCode};
 use kms_core::ids::{KeyId, MethodId};
@@ -98,12 +99,12 @@ fn jsdoc(doc: &str, indent: &str) -> String {
 }
 
 /// A JSON string literal (which TypeScript reads the same way).
-fn quoted(s: &str) -> Result<String, String> {
-    serde_json::to_string(s).map_err(|e| e.to_string())
+fn quoted(s: &str) -> Result<String> {
+    serde_json::to_string(s).with_context(|| format!("quoting {s:?}"))
 }
 
 /// The method table: `Methods`, `Method`, `ParamsOf`, `ResultOf`, `RESULT_TYPE`, `POLICY`.
-fn method_table(methods: &[MethodSpec], declared: &BTreeSet<String>) -> Result<String, String> {
+fn method_table(methods: &[MethodSpec], declared: &BTreeSet<String>) -> Result<String> {
     let mut table = String::from(
         "/** The reply whose `type` is `T`. */\n\
          export type ResponseOf<T extends Response[\"type\"]> = Extract<Response, { type: T }>;\n\n\
@@ -115,11 +116,12 @@ fn method_table(methods: &[MethodSpec], declared: &BTreeSet<String>) -> Result<S
     for m in methods {
         let params = match m.params {
             Some(p) if declared.contains(p) => p,
-            Some(p) => return Err(format!("{}: params type {p} is not declared", m.name)),
+            Some(p) => bail!("{}: params type {p} is not declared", m.name),
             None => "undefined",
         };
         let (name, result) = (quoted(m.name)?, quoted(m.result)?);
-        let policy = serde_json::to_string(&m.policy).map_err(|e| e.to_string())?;
+        let policy = serde_json::to_string(&m.policy)
+            .with_context(|| format!("{}: encoding the policy", m.name))?;
         table.push_str(&jsdoc(m.doc, "  "));
         let _ = writeln!(
             table,
@@ -151,7 +153,7 @@ fn method_table(methods: &[MethodSpec], declared: &BTreeSet<String>) -> Result<S
 }
 
 /// The ceremony table: `CEREMONY_RESULT_TYPE` and `CeremonyResultOf`.
-fn ceremony_table(ceremonies: &[CeremonySpec]) -> Result<String, String> {
+fn ceremony_table(ceremonies: &[CeremonySpec]) -> Result<String> {
     let mut table = String::from(
         "/** The `type` of the reply each ceremony ends with. */\n\
          export const CEREMONY_RESULT_TYPE = {\n",
@@ -214,7 +216,7 @@ fn main() -> ExitCode {
     match tables {
         Ok(tables) => d.out.push_str(&tables),
         Err(e) => {
-            eprintln!("ts-bindings: {e}");
+            eprintln!("ts-bindings: {e:#}");
             return ExitCode::FAILURE;
         }
     }

@@ -8,7 +8,9 @@
 
 use std::collections::BTreeMap;
 use std::io::Read;
+use std::process::ExitCode;
 
+use anyhow::{Context as _, Result};
 use kms_core::secret::SecretBytes;
 use kms_core::service::{KeyRecord, layout};
 use kms_core::unlock::{self, UnlockRecord};
@@ -30,10 +32,22 @@ fn prefixes(record: &str, secret: &[u8]) -> serde_json::Value {
     })
 }
 
-fn main() -> Result<(), Box<dyn std::error::Error>> {
+fn main() -> ExitCode {
+    match run() {
+        Ok(()) => ExitCode::SUCCESS,
+        Err(e) => {
+            eprintln!("unwrap-records: {e:#}");
+            ExitCode::FAILURE
+        }
+    }
+}
+
+fn run() -> Result<()> {
     let mut text = String::new();
-    std::io::stdin().read_to_string(&mut text)?;
-    let input: Input = serde_json::from_str(&text)?;
+    std::io::stdin()
+        .read_to_string(&mut text)
+        .context("reading stdin")?;
+    let input: Input = serde_json::from_str(&text).context("stdin is not a records dump")?;
     let passphrase = SecretBytes::from(input.passphrase.as_str());
     let mut kek = None;
     let mut out = Vec::new();
@@ -59,11 +73,15 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
             break;
         }
     }
-    let kek = kek.ok_or("the passphrase opens no unlock method")?;
+    let kek = kek.context("the passphrase opens no unlock method")?;
     for (key, raw) in &input.records {
         if key.starts_with(layout::KEYS) || key == layout::AUDIT_KEY {
-            let record: KeyRecord = serde_json::from_slice(raw)?;
-            out.push(prefixes(key, record.open(&kek)?.expose()));
+            let record: KeyRecord =
+                serde_json::from_slice(raw).with_context(|| format!("{key}: not a key record"))?;
+            let secret = record
+                .open(&kek)
+                .with_context(|| format!("{key}: opening the record"))?;
+            out.push(prefixes(key, secret.expose()));
         }
     }
     println!("{}", serde_json::Value::Array(out));

@@ -6,6 +6,7 @@
 use std::path::Path;
 use std::process::{Command, Stdio};
 
+use anyhow::{Context as _, Result, bail};
 use serde_json::{Value, json};
 
 use crate::cmd::{command, exec, root};
@@ -26,7 +27,7 @@ pub(crate) struct Args {
     criterion: Vec<String>,
 }
 
-pub(crate) fn run(args: &Args) -> Result<(), String> {
+pub(crate) fn run(args: &Args) -> Result<()> {
     if args.native {
         let mut c = command("cargo", &["bench", "--locked", "-p", "kms-core"]);
         if !args.criterion.is_empty() {
@@ -40,16 +41,17 @@ pub(crate) fn run(args: &Args) -> Result<(), String> {
     // The unlock benchmark times the core's passphrase unlock without a person typing:
     // only this build's page allows a page-held passphrase (never a release's).
     let page = enclave.join("index.html");
-    let html = std::fs::read_to_string(&page).map_err(|e| format!("index.html: {e}"))?;
+    let html =
+        std::fs::read_to_string(&page).with_context(|| format!("reading {}", page.display()))?;
     let html = html.replacen(
         "<meta charset=\"utf-8\">",
         "<meta charset=\"utf-8\">\n<meta name=\"kms-policy\" content='{\"pagePassphraseUnlock\": true}'>",
         1,
     );
-    std::fs::write(&page, html).map_err(|e| format!("index.html: {e}"))?;
+    std::fs::write(&page, html).with_context(|| format!("writing {}", page.display()))?;
     for f in ["enclave-bench.html", "enclave-bench.js"] {
         std::fs::copy(root().join("e2e/bench").join(f), enclave.join(f))
-            .map_err(|e| format!("copying {f}: {e}"))?;
+            .with_context(|| format!("copying {f}"))?;
     }
     let served = site::serve(site::Layout::Localhost)?;
     let e2e = setup::npm("e2e")?;
@@ -62,17 +64,18 @@ pub(crate) fn run(args: &Args) -> Result<(), String> {
         .env("CHROMIUM", setup::CHROMIUM)
         .stderr(Stdio::inherit())
         .output()
-        .map_err(|e| format!("node bench.mjs: {e}"))?;
+        .context("could not start `node bench.mjs`")?;
     if !out.status.success() {
-        return Err(format!("node bench.mjs failed ({})", out.status));
+        bail!("node bench.mjs failed ({})", out.status);
     }
-    let mut results: Value = serde_json::from_slice(&out.stdout)
-        .map_err(|e| format!("benchmark output is not JSON: {e}"))?;
+    let mut results: Value =
+        serde_json::from_slice(&out.stdout).context("benchmark output is not JSON")?;
     results["sizes"] = sizes()?;
     let dir = root().join("target/bench");
-    std::fs::create_dir_all(&dir).map_err(|e| e.to_string())?;
-    let text = serde_json::to_string_pretty(&results).map_err(|e| e.to_string())?;
-    std::fs::write(dir.join("browser.json"), text + "\n").map_err(|e| e.to_string())?;
+    std::fs::create_dir_all(&dir).with_context(|| format!("creating {}", dir.display()))?;
+    let text = serde_json::to_string_pretty(&results).context("encoding the results")?;
+    std::fs::write(dir.join("browser.json"), text + "\n")
+        .context("writing target/bench/browser.json")?;
     println!("{}", table(&results));
     println!("(written to target/bench/browser.json)");
     Ok(())
@@ -80,7 +83,7 @@ pub(crate) fn run(args: &Args) -> Result<(), String> {
 
 /// Raw and gzip sizes of what the browser downloads: the enclave (page, bootstrap, glue,
 /// wasm) and the client SDK.
-fn sizes() -> Result<Value, String> {
+fn sizes() -> Result<Value> {
     let out = site::out_dir();
     let groups: [(&str, Vec<std::path::PathBuf>); 2] = [
         (
@@ -110,7 +113,7 @@ fn sizes() -> Result<Value, String> {
         let mut gz = 0u64;
         for f in &files {
             raw += std::fs::metadata(f)
-                .map_err(|e| format!("{}: {e}", f.display()))?
+                .with_context(|| format!("reading {}", f.display()))?
                 .len();
             gz += gzip_len(f)?;
         }
@@ -119,20 +122,23 @@ fn sizes() -> Result<Value, String> {
         result.insert(name.into(), json!({ "raw": raw, "gzip": gz }));
     }
     let wasm = out.join("enclave/kms_wasm_bg.wasm");
+    let wasm_len = std::fs::metadata(&wasm)
+        .with_context(|| format!("reading {}", wasm.display()))?
+        .len();
     result.insert(
         "wasm".into(),
-        json!({ "raw": std::fs::metadata(&wasm).map_err(|e| e.to_string())?.len(), "gzip": gzip_len(&wasm)? }),
+        json!({ "raw": wasm_len, "gzip": gzip_len(&wasm)? }),
     );
     result.insert("total".into(), json!({ "raw": total.0, "gzip": total.1 }));
     Ok(Value::Object(result))
 }
 
-fn gzip_len(path: &Path) -> Result<u64, String> {
+fn gzip_len(path: &Path) -> Result<u64> {
     let out = Command::new("gzip")
         .args(["-9", "-n", "-c"])
         .arg(path)
         .output()
-        .map_err(|e| format!("gzip: {e}"))?;
+        .with_context(|| format!("running gzip on {}", path.display()))?;
     Ok(out.stdout.len() as u64)
 }
 
@@ -143,6 +149,23 @@ fn table(r: &Value) -> String {
     let s = &r["sizes"];
     let ratio = |a: f64, b: f64| format!("{:.2}×", a / b);
     let kb = |v: &Value| format!("{:.1} KB", f(v) / 1000.0);
+    // A group of shipped files: its raw and gzip sizes.
+    let size = |label: &str, key: &str| {
+        (
+            label.to_owned(),
+            format!("{} raw, {} gzip", kb(&s[key]["raw"]), kb(&s[key]["gzip"])),
+            String::new(),
+        )
+    };
+    // A primitive timed in wasm and with WebCrypto: both times and their ratio.
+    let primitive = |label: &str, key: &str| {
+        let (wasm, webcrypto) = (f(&p[key]["wasmUs"]), f(&p[key]["webcryptoUs"]));
+        (
+            label.to_owned(),
+            format!("{wasm:.1} µs vs {webcrypto:.1} µs"),
+            ratio(wasm, webcrypto),
+        )
+    };
     let rows = [
         (
             "Enclave cold start to `link`".to_owned(),
@@ -183,39 +206,9 @@ fn table(r: &Value) -> String {
                 f(&rpc["webcryptoEcdsaSignMs"]),
             ),
         ),
-        (
-            "ES256 (P-256) sign, wasm vs WebCrypto".into(),
-            format!(
-                "{:.1} µs vs {:.1} µs",
-                f(&p["es256Sign"]["wasmUs"]),
-                f(&p["es256Sign"]["webcryptoUs"])
-            ),
-            ratio(
-                f(&p["es256Sign"]["wasmUs"]),
-                f(&p["es256Sign"]["webcryptoUs"]),
-            ),
-        ),
-        (
-            "Ed25519 sign, wasm vs WebCrypto".into(),
-            format!(
-                "{:.1} µs vs {:.1} µs",
-                f(&p["ed25519Sign"]["wasmUs"]),
-                f(&p["ed25519Sign"]["webcryptoUs"])
-            ),
-            ratio(
-                f(&p["ed25519Sign"]["wasmUs"]),
-                f(&p["ed25519Sign"]["webcryptoUs"]),
-            ),
-        ),
-        (
-            "X25519, wasm vs WebCrypto".into(),
-            format!(
-                "{:.1} µs vs {:.1} µs",
-                f(&p["x25519"]["wasmUs"]),
-                f(&p["x25519"]["webcryptoUs"])
-            ),
-            ratio(f(&p["x25519"]["wasmUs"]), f(&p["x25519"]["webcryptoUs"])),
-        ),
+        primitive("ES256 (P-256) sign, wasm vs WebCrypto", "es256Sign"),
+        primitive("Ed25519 sign, wasm vs WebCrypto", "ed25519Sign"),
+        primitive("X25519, wasm vs WebCrypto", "x25519"),
         (
             "Replenish 100 one-time prekeys (RPC)".into(),
             format!("{:.1} ms", f(&rpc["replenish100Ms"])),
@@ -226,33 +219,12 @@ fn table(r: &Value) -> String {
             format!("{:.1} ms", f(&p["auditVerify10000Ms"])),
             String::new(),
         ),
-        (
-            "Shipped enclave (page + bootstrap + glue + wasm)".into(),
-            format!(
-                "{} raw, {} gzip",
-                kb(&s["enclave"]["raw"]),
-                kb(&s["enclave"]["gzip"])
-            ),
-            String::new(),
+        size(
+            "Shipped enclave (page + bootstrap + glue + wasm)",
+            "enclave",
         ),
-        (
-            "Client SDK".into(),
-            format!(
-                "{} raw, {} gzip",
-                kb(&s["sdk"]["raw"]),
-                kb(&s["sdk"]["gzip"])
-            ),
-            String::new(),
-        ),
-        (
-            "Total".into(),
-            format!(
-                "{} raw, {} gzip",
-                kb(&s["total"]["raw"]),
-                kb(&s["total"]["gzip"])
-            ),
-            String::new(),
-        ),
+        size("Client SDK", "sdk"),
+        size("Total", "total"),
     ];
     let mut t = format!(
         "\nBrowser benchmarks ({}, headless)\n\n| Measure | Result | Ratio |\n|---|---|---|\n",

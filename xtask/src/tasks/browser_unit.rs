@@ -6,6 +6,8 @@
 //! the capabilities in `kms-wasm/webdriver.json` (read from the package directory, where
 //! cargo runs the tests). Nothing is downloaded while the tests run.
 
+use anyhow::Result;
+
 use crate::cmd::{command, exec};
 use crate::setup;
 
@@ -13,7 +15,7 @@ use crate::setup;
 /// plus 600 000-iteration PBKDF2 in WebAssembly on a slow machine).
 const TIMEOUT_SECONDS: &str = "300";
 
-pub(crate) fn run() -> Result<(), String> {
+pub(crate) fn run() -> Result<()> {
     setup::chromium()?;
     setup::wasm_toolchain()?;
     let mut c = command(

@@ -3,6 +3,8 @@
 //! its transcript; `--https` serves the browser suite's https layout instead of plain
 //! http on `*.localhost`; `--native` runs the key service's walkthrough without a browser.
 
+use anyhow::Result;
+
 use crate::cmd::{command, exec, root};
 use crate::setup;
 use crate::site::{self, Layout, Role};
@@ -21,7 +23,7 @@ pub(crate) struct Args {
     native: bool,
 }
 
-pub(crate) fn run(args: &Args) -> Result<(), String> {
+pub(crate) fn run(args: &Args) -> Result<()> {
     if args.native {
         return native();
     }
@@ -74,7 +76,7 @@ pub(crate) fn run(args: &Args) -> Result<(), String> {
     }
 }
 
-fn native() -> Result<(), String> {
+fn native() -> Result<()> {
     let mut c = command(
         "cargo",
         &[

@@ -20,6 +20,7 @@ use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
 use std::process::Command;
 
+use anyhow::{Context as _, Result, bail, ensure};
 use kms_verify::manifest::{
     FileEntry, MANIFEST_FILE, MANIFEST_FORMAT, Manifest, PAGE_FILE, Source, Toolchain,
     content_name, csp_sha256,
@@ -94,10 +95,12 @@ impl Args {
     }
 }
 
-pub(crate) fn run(args: &Args) -> Result<(), String> {
+pub(crate) fn run(args: &Args) -> Result<()> {
     let check = args.check;
     let config = match &args.config {
-        Some(file) => Some(std::fs::read(file).map_err(|e| format!("{}: {e}", file.display()))?),
+        Some(file) => {
+            Some(std::fs::read(file).with_context(|| format!("reading {}", file.display()))?)
+        }
         None => None,
     };
     let started = std::time::Instant::now();
@@ -124,15 +127,15 @@ pub(crate) fn run(args: &Args) -> Result<(), String> {
     if check {
         let old = std::fs::read(&committed).unwrap_or_default();
         if old != a.manifest {
-            return Err(format!(
+            bail!(
                 "the committed {MANIFEST_FILE} does not match the build: run `cargo xtask dist` and commit it\n{}",
                 diff_hint(&old, &a.manifest)
-            ));
+            );
         }
         println!("dist: {MANIFEST_FILE} matches the committed one");
     } else {
         std::fs::write(&committed, &a.manifest)
-            .map_err(|e| format!("writing {MANIFEST_FILE}: {e}"))?;
+            .with_context(|| format!("writing {MANIFEST_FILE}"))?;
         println!("dist: wrote {MANIFEST_FILE}");
     }
     println!(
@@ -145,7 +148,7 @@ pub(crate) fn run(args: &Args) -> Result<(), String> {
 
 /// Builds the release from the workspace into `dist/` (the manifest is not written): what
 /// the browser suite serves.
-pub(crate) fn build_into_dist() -> Result<PathBuf, String> {
+pub(crate) fn build_into_dist() -> Result<PathBuf> {
     let a = build_release()?;
     let out = root().join(DIST_DIR);
     write_dir(&a, &out)?;
@@ -153,7 +156,7 @@ pub(crate) fn build_into_dist() -> Result<PathBuf, String> {
 }
 
 /// Builds the release from the workspace, in memory.
-pub(crate) fn build_release() -> Result<Release, String> {
+pub(crate) fn build_release() -> Result<Release> {
     build(&root(), &root().join("target/dist-build-a"), None)
 }
 
@@ -167,13 +170,13 @@ pub(crate) struct Release {
 
 /// One reproducible build of the workspace at `src` with its own `target` directory, with
 /// the deployment `config` (default: the browser suite's https layout).
-fn build(src: &Path, target: &Path, config: Option<&[u8]>) -> Result<Release, String> {
+fn build(src: &Path, target: &Path, config: Option<&[u8]>) -> Result<Release> {
     setup::wasm_toolchain()?;
     let sysroot = output(command("rustc", &["--print", "sysroot"]).current_dir(src))?;
     let cargo_home = std::env::var_os("CARGO_HOME")
         .map(PathBuf::from)
         .or_else(|| std::env::var_os("HOME").map(|h| PathBuf::from(h).join(".cargo")))
-        .ok_or("neither CARGO_HOME nor HOME is set")?;
+        .context("neither CARGO_HOME nor HOME is set")?;
     let remaps = [
         (src.to_path_buf(), "/build"),
         (target.to_path_buf(), "/target"),
@@ -184,7 +187,7 @@ fn build(src: &Path, target: &Path, config: Option<&[u8]>) -> Result<Release, St
     for (from, to) in &remaps {
         let from = from.to_string_lossy();
         if from.contains(char::is_whitespace) {
-            return Err(format!("cannot remap a path with whitespace: {from:?}"));
+            bail!("cannot remap a path with whitespace: {from:?}");
         }
         flags.push(format!("--remap-path-prefix={from}={to}"));
     }
@@ -206,13 +209,13 @@ fn build(src: &Path, target: &Path, config: Option<&[u8]>) -> Result<Release, St
 
     let bindgen = target.join("bindgen");
     if bindgen.exists() {
-        std::fs::remove_dir_all(&bindgen).map_err(|e| format!("clearing bindgen: {e}"))?;
+        std::fs::remove_dir_all(&bindgen).context("clearing bindgen")?;
     }
     crate::site::bindgen(
         &target.join("wasm32-unknown-unknown/release/kms_wasm.wasm"),
         &bindgen,
     )?;
-    let read = |p: PathBuf| std::fs::read(&p).map_err(|e| format!("{}: {e}", p.display()));
+    let read = |p: PathBuf| std::fs::read(&p).with_context(|| format!("reading {}", p.display()));
     let enclave = src.join("enclave-html/enclave");
     let inputs = Inputs {
         wasm: read(bindgen.join(BINDGEN_WASM))?,
@@ -239,13 +242,9 @@ pub(crate) struct Inputs {
 }
 
 /// Names every file by its hash and writes the page that pins them.
-pub(crate) fn assemble(
-    inputs: &Inputs,
-    source: Source,
-    toolchain: Toolchain,
-) -> Result<Release, String> {
+pub(crate) fn assemble(inputs: &Inputs, source: Source, toolchain: Toolchain) -> Result<Release> {
     let utf8 = |b: &[u8], what: &str| {
-        String::from_utf8(b.to_vec()).map_err(|_| format!("{what} is not UTF-8"))
+        String::from_utf8(b.to_vec()).with_context(|| format!("{what} is not UTF-8"))
     };
     let wasm_name = content_name("kms", "wasm", &inputs.wasm);
     let wasm = FileEntry::of(&wasm_name, &inputs.wasm);
@@ -271,9 +270,7 @@ pub(crate) fn assemble(
     );
     let page_src = utf8(&inputs.page, PAGE_FILE)?;
     if page_src.matches(BOOTSTRAP_TAG).count() != 1 {
-        return Err(format!(
-            "{PAGE_FILE}: expected exactly one `{BOOTSTRAP_TAG}` to replace"
-        ));
+        bail!("{PAGE_FILE}: expected exactly one `{BOOTSTRAP_TAG}` to replace");
     }
     let page_text = page_src.replace(BOOTSTRAP_TAG, &pinned);
     let page = FileEntry::of(PAGE_FILE, page_text.as_bytes());
@@ -291,7 +288,7 @@ pub(crate) fn assemble(
         toolchain,
     }
     .to_canonical_json()
-    .map_err(|e| e.to_string())?;
+    .context("encoding the manifest")?;
 
     let mut files = BTreeMap::new();
     files.insert(wasm_name, inputs.wasm.clone());
@@ -310,14 +307,13 @@ pub(crate) fn assemble(
 
 /// The `frame-ancestors` sources of a deployment config: its `allowedOrigins`, each a plain
 /// `http(s)://host[:port]` origin (nothing that could end or widen the CSP directive).
-fn frame_ancestors(config: &[u8]) -> Result<String, String> {
-    let text = std::str::from_utf8(config).map_err(|_| "kms.config.json is not UTF-8")?;
+fn frame_ancestors(config: &[u8]) -> Result<String> {
+    let text = std::str::from_utf8(config).context("kms.config.json is not UTF-8")?;
     let origins = crate::site::allowed_origins(text)?;
-    if origins.is_empty() {
-        return Err(
-            "kms.config.json: allowedOrigins is empty: no page could embed the enclave".into(),
-        );
-    }
+    ensure!(
+        !origins.is_empty(),
+        "kms.config.json: allowedOrigins is empty: no page could embed the enclave"
+    );
     for o in &origins {
         let rest = o
             .strip_prefix("https://")
@@ -331,9 +327,7 @@ fn frame_ancestors(config: &[u8]) -> Result<String, String> {
         let port_ok =
             !port.is_empty() && port.len() <= 5 && port.bytes().all(|b| b.is_ascii_digit());
         if !host_ok || !port_ok {
-            return Err(format!(
-                "kms.config.json: allowed origin {o:?}: expected http(s)://host[:port]"
-            ));
+            bail!("kms.config.json: allowed origin {o:?}: expected http(s)://host[:port]");
         }
     }
     Ok(origins.join(" "))
@@ -344,7 +338,7 @@ fn frame_ancestors(config: &[u8]) -> Result<String, String> {
 /// A shallow clone has no history to ask: every file seems to come from its one commit.
 /// There the commit is taken from the committed manifest, with a note, and everything else
 /// (every byte of every artifact) is still rebuilt and compared.
-fn source() -> Result<Source, String> {
+fn source() -> Result<Source> {
     let shallow = output(&mut command(
         "git",
         &["rev-parse", "--is-shallow-repository"],
@@ -364,7 +358,7 @@ fn source() -> Result<Source, String> {
     args.extend_from_slice(INPUTS);
     let commit = output(&mut command("git", &args))?.trim().to_owned();
     if commit.len() != 40 {
-        return Err(format!("git log gave no commit for the inputs: {commit:?}"));
+        bail!("git log gave no commit for the inputs: {commit:?}");
     }
     Ok(Source {
         commit,
@@ -380,7 +374,7 @@ fn committed_source_commit() -> Option<String> {
     (commit.len() == 40 && commit.bytes().all(|b| b.is_ascii_hexdigit())).then(|| commit.to_owned())
 }
 
-fn toolchain() -> Result<Toolchain, String> {
+fn toolchain() -> Result<Toolchain> {
     Ok(Toolchain {
         rustc: output(&mut command("rustc", &["--version"]))?
             .trim()
@@ -389,25 +383,27 @@ fn toolchain() -> Result<Toolchain, String> {
     })
 }
 
-fn output(c: &mut Command) -> Result<String, String> {
+fn output(c: &mut Command) -> Result<String> {
     let out = c
         .output()
-        .map_err(|e| format!("could not run {:?}: {e}", c.get_program()))?;
+        .with_context(|| format!("could not run {:?}", c.get_program()))?;
     if !out.status.success() {
-        return Err(format!(
-            "{:?} failed: {}",
+        bail!(
+            "{:?} failed ({}): {}",
             c.get_program(),
-            String::from_utf8_lossy(&out.stderr)
-        ));
+            out.status,
+            String::from_utf8_lossy(&out.stderr).trim()
+        );
     }
-    String::from_utf8(out.stdout).map_err(|_| "command output is not UTF-8".to_owned())
+    String::from_utf8(out.stdout)
+        .with_context(|| format!("the output of {:?} is not UTF-8", c.get_program()))
 }
 
 /// Copies the files git knows (tracked and untracked, not ignored) to `to`, so the second
 /// build sees exactly the first one's sources at another path.
-fn copy_workspace(to: &Path) -> Result<PathBuf, String> {
+fn copy_workspace(to: &Path) -> Result<PathBuf> {
     if to.exists() {
-        std::fs::remove_dir_all(to).map_err(|e| format!("clearing {}: {e}", to.display()))?;
+        std::fs::remove_dir_all(to).with_context(|| format!("clearing {}", to.display()))?;
     }
     let list = output(&mut command(
         "git",
@@ -427,38 +423,35 @@ fn copy_workspace(to: &Path) -> Result<PathBuf, String> {
         }
         let dest = to.join(rel);
         if let Some(parent) = dest.parent() {
-            std::fs::create_dir_all(parent).map_err(|e| format!("{}: {e}", parent.display()))?;
+            std::fs::create_dir_all(parent)
+                .with_context(|| format!("creating {}", parent.display()))?;
         }
-        std::fs::copy(&from, &dest).map_err(|e| format!("copying {rel}: {e}"))?;
+        std::fs::copy(&from, &dest).with_context(|| format!("copying {rel}"))?;
     }
     Ok(to.to_path_buf())
 }
 
-fn compare(a: &Release, b: &Release) -> Result<(), String> {
+fn compare(a: &Release, b: &Release) -> Result<()> {
     let names_a: Vec<&String> = a.files.keys().collect();
     let names_b: Vec<&String> = b.files.keys().collect();
     if names_a != names_b {
-        return Err(format!(
-            "NOT REPRODUCIBLE: the two builds wrote different files: {names_a:?} vs {names_b:?}"
-        ));
+        bail!("NOT REPRODUCIBLE: the two builds wrote different files: {names_a:?} vs {names_b:?}");
     }
     for (name, bytes) in &a.files {
         if b.files.get(name) != Some(bytes) {
-            return Err(format!(
-                "NOT REPRODUCIBLE: {name} differs between the two builds"
-            ));
+            bail!("NOT REPRODUCIBLE: {name} differs between the two builds");
         }
     }
     Ok(())
 }
 
-fn write_dir(release: &Release, dir: &Path) -> Result<(), String> {
+fn write_dir(release: &Release, dir: &Path) -> Result<()> {
     if dir.exists() {
-        std::fs::remove_dir_all(dir).map_err(|e| format!("clearing {}: {e}", dir.display()))?;
+        std::fs::remove_dir_all(dir).with_context(|| format!("clearing {}", dir.display()))?;
     }
-    std::fs::create_dir_all(dir).map_err(|e| format!("creating {}: {e}", dir.display()))?;
+    std::fs::create_dir_all(dir).with_context(|| format!("creating {}", dir.display()))?;
     for (name, bytes) in &release.files {
-        std::fs::write(dir.join(name), bytes).map_err(|e| format!("writing {name}: {e}"))?;
+        std::fs::write(dir.join(name), bytes).with_context(|| format!("writing {name}"))?;
     }
     Ok(())
 }

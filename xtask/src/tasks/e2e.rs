@@ -2,6 +2,8 @@
 //! the https layout's origins (`*.kms.test`, a certificate made at start-up) and runs
 //! `e2e/tests` with Node's test runner in headless Chromium.
 
+use anyhow::Result;
+
 use crate::cmd::{command, exec};
 use crate::{setup, site};
 
@@ -12,7 +14,7 @@ pub(crate) struct Args {
     pub(crate) files: Vec<String>,
 }
 
-pub(crate) fn run(args: &Args) -> Result<(), String> {
+pub(crate) fn run(args: &Args) -> Result<()> {
     setup::chromium()?;
     let layout = site::Layout::Https;
     site::build(layout)?;

@@ -1,16 +1,18 @@
 //! Interop suites run against independent implementations (installed from package registries).
 
+use anyhow::Result;
+
 use crate::cmd::{command, exec};
 
 /// The libsignal suite: kms-core's Signal keys, signatures, bundles and PQXDH against
 /// `@signalapp/libsignal-client` from npm.
 const LIBSIGNAL_DIR: &str = "interop/libsignal";
 
-pub(crate) fn run_all() -> Result<(), String> {
+pub(crate) fn run_all() -> Result<()> {
     libsignal()
 }
 
-fn libsignal() -> Result<(), String> {
+fn libsignal() -> Result<()> {
     // `npm ci` installs exactly the committed lock file (from the npm registry only; the
     // package ships its native prebuilds, nothing else is downloaded).
     let dir = crate::setup::npm(LIBSIGNAL_DIR)?;

@@ -9,6 +9,8 @@ use std::net::TcpListener;
 use std::path::PathBuf;
 use std::process::Command;
 
+use anyhow::{Context as _, Result, ensure};
+
 use crate::cmd::{command, exec};
 use crate::setup;
 
@@ -42,37 +44,36 @@ fn find_bin() -> Option<PathBuf> {
     versions.pop().map(|(_, b)| b)
 }
 
-fn install() -> Result<(), String> {
-    setup::apt_install(&["postgresql"], false)
-        .map_err(|e| format!("PostgreSQL (initdb, pg_ctl): {e}"))
+fn install() -> Result<()> {
+    setup::apt_install(&["postgresql"], false).context("PostgreSQL (initdb, pg_ctl)")
 }
 
-fn free_port() -> Result<u16, String> {
+fn free_port() -> Result<u16> {
     TcpListener::bind("127.0.0.1:0")
         .and_then(|l| l.local_addr())
         .map(|a| a.port())
-        .map_err(|e| format!("no free loopback port: {e}"))
+        .context("no free loopback port")
 }
 
 /// The directory of `initdb` and `pg_ctl`, installing PostgreSQL when they are missing.
-pub(crate) fn postgres_bin() -> Result<PathBuf, String> {
+pub(crate) fn postgres_bin() -> Result<PathBuf> {
     match find_bin() {
         Some(b) => Ok(b),
         None => {
             install()?;
-            find_bin().ok_or_else(|| "PostgreSQL installed but initdb not found".into())
+            find_bin().context("PostgreSQL installed but initdb not found")
         }
     }
 }
 
 impl Postgres {
     /// Initializes and starts a cluster on a free loopback port.
-    pub(crate) fn start() -> Result<Self, String> {
+    pub(crate) fn start() -> Result<Self> {
         let bin = postgres_bin()?;
         let as_postgres = setup::is_root();
         let dir = std::env::temp_dir().join(format!("kms-relay-pg-{}", std::process::id()));
         let _ = std::fs::remove_dir_all(&dir);
-        std::fs::create_dir_all(&dir).map_err(|e| format!("{}: {e}", dir.display()))?;
+        std::fs::create_dir_all(&dir).with_context(|| format!("creating {}", dir.display()))?;
         if as_postgres {
             exec(Command::new("chown").args(["postgres", &dir.to_string_lossy()]))?;
         }
@@ -155,7 +156,7 @@ impl Drop for Postgres {
 
 /// The kms-relay tests with PostgreSQL required (a missing server fails them), then the
 /// envelope test vector recomputed by an independent implementation.
-pub(crate) fn test() -> Result<(), String> {
+pub(crate) fn test() -> Result<()> {
     {
         let pg = Postgres::start()?;
         let mut c = command("cargo", &["test", "-p", "kms-relay", "--locked"]);
@@ -167,7 +168,7 @@ pub(crate) fn test() -> Result<(), String> {
 }
 
 /// A Python with pyca/cryptography: the one on `PATH`, or Debian's (installed if needed).
-pub(crate) fn python_with_cryptography() -> Result<String, String> {
+pub(crate) fn python_with_cryptography() -> Result<String> {
     let works = |py: &str| {
         Command::new(py)
             .args(["-c", "import cryptography"])
@@ -180,21 +181,19 @@ pub(crate) fn python_with_cryptography() -> Result<String, String> {
             return Ok(py.to_owned());
         }
     }
-    setup::apt_install(&["python3-cryptography"], false).map_err(|e| {
-        format!(
-            "the envelope vector check needs Python 3 with pyca/cryptography ({e}, \
-             or `pip install cryptography`)"
-        )
-    })?;
-    if works("/usr/bin/python3") {
-        Ok("/usr/bin/python3".into())
-    } else {
-        Err("python3-cryptography installed but not importable".into())
-    }
+    setup::apt_install(&["python3-cryptography"], false).context(
+        "the envelope vector check needs Python 3 with pyca/cryptography \
+         (or `pip install cryptography`)",
+    )?;
+    ensure!(
+        works("/usr/bin/python3"),
+        "python3-cryptography installed but not importable"
+    );
+    Ok("/usr/bin/python3".into())
 }
 
 /// `docs/formats/envelope.md`'s test vector, recomputed with pyca/cryptography.
-fn envelope_vector() -> Result<(), String> {
+fn envelope_vector() -> Result<()> {
     let py = python_with_cryptography()?;
     exec(&mut command(
         &py,
@@ -214,7 +213,7 @@ pub(crate) struct LoadtestArgs {
 }
 
 /// `cargo xtask loadtest`: 10 000 keys, 64 clients, SQLite and PostgreSQL; prints takes/s.
-pub(crate) fn loadtest(args: &LoadtestArgs) -> Result<(), String> {
+pub(crate) fn loadtest(args: &LoadtestArgs) -> Result<()> {
     let pg = Postgres::start()?;
     let mut forwarded = vec![
         "run",

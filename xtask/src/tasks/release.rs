@@ -11,6 +11,7 @@
 
 use std::path::PathBuf;
 
+use anyhow::{Context as _, Result, bail};
 use kms_tlog::note::SignerKey;
 use kms_verify::manifest::MANIFEST_FILE;
 use kms_verify::release::append_release;
@@ -59,7 +60,7 @@ enum Command {
     },
 }
 
-pub(crate) fn run(args: &Args) -> Result<(), String> {
+pub(crate) fn run(args: &Args) -> Result<()> {
     if let Some(Command::Keygen { name, file }) = &args.keygen {
         return keygen(name, file);
     }
@@ -75,28 +76,29 @@ pub(crate) fn run(args: &Args) -> Result<(), String> {
         .unwrap_or_else(|| root().join(LOG_KEY));
     let check = !args.no_check;
     let key_text = match key_file {
-        Some(f) => std::fs::read_to_string(&f).map_err(|e| format!("{}: {e}", f.display()))?,
+        Some(f) => std::fs::read_to_string(&f)
+            .with_context(|| format!("reading the log key {}", f.display()))?,
         None => std::env::var(KEY_ENV)
-            .map_err(|_| format!("give the log key with --key-file FILE or {KEY_ENV}"))?,
+            .with_context(|| format!("give the log key with --key-file FILE or {KEY_ENV}"))?,
     };
-    let signer = SignerKey::parse(key_text.trim()).map_err(|e| format!("log key: {e}"))?;
+    let signer = SignerKey::parse(key_text.trim()).context("log key")?;
     let verifier = signer.verifier().to_string();
     match std::fs::read_to_string(&pub_file) {
         Ok(existing) if existing.trim() != verifier => {
-            return Err(format!(
+            bail!(
                 "the key is not the log's: {} holds {}",
                 pub_file.display(),
                 existing.trim()
-            ));
+            );
         }
         Ok(_) => {}
         Err(_) => {
             if let Some(parent) = pub_file.parent() {
                 std::fs::create_dir_all(parent)
-                    .map_err(|e| format!("{}: {e}", parent.display()))?;
+                    .with_context(|| format!("creating {}", parent.display()))?;
             }
             std::fs::write(&pub_file, format!("{verifier}\n"))
-                .map_err(|e| format!("{}: {e}", pub_file.display()))?;
+                .with_context(|| format!("writing {}", pub_file.display()))?;
             println!("release: wrote the verifier key {}", pub_file.display());
         }
     }
@@ -105,9 +107,13 @@ pub(crate) fn run(args: &Args) -> Result<(), String> {
         super::dist::run(&super::dist::Args::check())?;
     }
     let manifest = std::fs::read(root().join(MANIFEST_FILE))
-        .map_err(|e| format!("{MANIFEST_FILE}: {e} (run `cargo xtask dist` first)"))?;
-    let appended =
-        append_release(&log_dir, &signer, &version, &manifest).map_err(|e| e.to_string())?;
+        .with_context(|| format!("reading {MANIFEST_FILE} (run `cargo xtask dist` first)"))?;
+    let appended = append_release(&log_dir, &signer, &version, &manifest).with_context(|| {
+        format!(
+            "appending release {version} to the log in {}",
+            log_dir.display()
+        )
+    })?;
     println!(
         "release: {version} is entry {} of {} in {}; proof {}",
         appended.index,
@@ -120,17 +126,17 @@ pub(crate) fn run(args: &Args) -> Result<(), String> {
 
 /// `keygen <name> <file>`: writes a new signer key to `file` (owner-only) and prints the
 /// verifier key.
-fn keygen(name: &str, file: &std::path::Path) -> Result<(), String> {
+fn keygen(name: &str, file: &std::path::Path) -> Result<()> {
     let mut seed = [0u8; 32];
-    getrandom::fill(&mut seed).map_err(|e| format!("randomness: {e}"))?;
-    let signer = SignerKey::from_seed(name, &seed).map_err(|e| e.to_string())?;
+    getrandom::fill(&mut seed).context("randomness")?;
+    let signer = SignerKey::from_seed(name, &seed).context("making the signer key")?;
     seed.fill(0);
     write_private(file, &signer.dangerous_encode())?;
     println!("{}", signer.verifier());
     Ok(())
 }
 
-fn write_private(path: &std::path::Path, text: &str) -> Result<(), String> {
+fn write_private(path: &std::path::Path, text: &str) -> Result<()> {
     use std::io::Write;
     let mut options = std::fs::OpenOptions::new();
     options.write(true).create_new(true);
@@ -141,7 +147,7 @@ fn write_private(path: &std::path::Path, text: &str) -> Result<(), String> {
     }
     let mut f = options
         .open(path)
-        .map_err(|e| format!("{}: {e}", path.display()))?;
+        .with_context(|| format!("creating {}", path.display()))?;
     f.write_all(format!("{text}\n").as_bytes())
-        .map_err(|e| format!("{}: {e}", path.display()))
+        .with_context(|| format!("writing {}", path.display()))
 }

@@ -1,12 +1,14 @@
 //! `cargo xtask test`: everything CI checks, in the order that fails fastest.
 
+use anyhow::Result;
+
 use crate::cmd::{command, exec};
 use crate::setup;
 
 /// The npm projects the suites run, each installed from its lock file.
 const NPM_PROJECTS: [&str; 3] = ["enclave-html/sdk", "e2e", "interop/libsignal"];
 
-pub(crate) fn run() -> Result<(), String> {
+pub(crate) fn run() -> Result<()> {
     preflight()?;
     exec(&mut command("cargo", &["fmt", "--all", "--", "--check"]))?;
     exec(&mut command(
@@ -38,7 +40,7 @@ pub(crate) fn run() -> Result<(), String> {
 /// lacks a tool stops in the first minutes with what to install, not after the native
 /// suites. (The pinned toolchain's rustfmt and clippy come with rust-toolchain.toml; its
 /// wasm target does not when the toolchain was already there: see [`setup::wasm_target`].)
-pub(crate) fn preflight() -> Result<(), String> {
+pub(crate) fn preflight() -> Result<()> {
     println!("xtask test: checking the tools the suites need");
     setup::wasm_toolchain()?;
     setup::chromium()?;
@@ -61,7 +63,7 @@ pub(crate) fn preflight() -> Result<(), String> {
 /// kms-core must build for the browser without any browser dependency. Randomness comes in
 /// through a trait, so the core never needs a working `getrandom` backend: the check builds
 /// with the `unsupported` backend to prove it.
-fn wasm_check() -> Result<(), String> {
+fn wasm_check() -> Result<()> {
     setup::wasm_target()?;
     let mut c = command(
         "cargo",

@@ -6,6 +6,8 @@
 
 use std::process::Command;
 
+use anyhow::{Context as _, Result, bail};
+
 use crate::cmd::{command, exec, root};
 use crate::{setup, site};
 
@@ -25,13 +27,13 @@ pub(crate) struct Args {
     pub(crate) check: bool,
 }
 
-pub(crate) fn run(args: &Args) -> Result<(), String> {
+pub(crate) fn run(args: &Args) -> Result<()> {
     rpc_declarations(args.check)?;
     check_bootstrap()
 }
 
 /// Writes the RPC declarations, or with `check` compares them with the committed copy.
-fn rpc_declarations(check: bool) -> Result<(), String> {
+fn rpc_declarations(check: bool) -> Result<()> {
     println!("$ cargo run -p kms-tools --features ts --bin ts-bindings");
     let out = Command::new("cargo")
         .args([
@@ -47,25 +49,24 @@ fn rpc_declarations(check: bool) -> Result<(), String> {
         ])
         .current_dir(root())
         .output()
-        .map_err(|e| format!("running ts-bindings: {e}"))?;
+        .context("running ts-bindings")?;
     if !out.status.success() {
-        return Err(format!(
-            "ts-bindings failed: {}",
-            String::from_utf8_lossy(&out.stderr)
-        ));
+        bail!(
+            "ts-bindings failed ({}): {}",
+            out.status,
+            String::from_utf8_lossy(&out.stderr).trim()
+        );
     }
     let path = root().join(GENERATED);
     if check {
         let committed = std::fs::read(&path).unwrap_or_default();
         if committed != out.stdout {
-            return Err(format!(
-                "{GENERATED} is out of date with the Rust RPC types: run `cargo xtask types`"
-            ));
+            bail!("{GENERATED} is out of date with the Rust RPC types: run `cargo xtask types`");
         }
         println!("{GENERATED} is up to date");
         Ok(())
     } else {
-        std::fs::write(&path, &out.stdout).map_err(|e| format!("writing {GENERATED}: {e}"))?;
+        std::fs::write(&path, &out.stdout).with_context(|| format!("writing {GENERATED}"))?;
         println!("wrote {GENERATED}");
         Ok(())
     }
@@ -74,12 +75,12 @@ fn rpc_declarations(check: bool) -> Result<(), String> {
 /// Type-checks `enclave-html/enclave/bootstrap.js` with the SDK's TypeScript: builds the
 /// enclave's wasm as the site does, writes the glue with its declarations to [`GLUE_DIR`]
 /// and runs `tsc -p` [`ENCLAVE_TSCONFIG`] (which emits nothing).
-fn check_bootstrap() -> Result<(), String> {
+fn check_bootstrap() -> Result<()> {
     setup::wasm_toolchain()?;
     exec(&mut command("cargo", crate::tasks::dist::WASM_BUILD))?;
     let glue = root().join(GLUE_DIR);
     if glue.exists() {
-        std::fs::remove_dir_all(&glue).map_err(|e| format!("clearing {GLUE_DIR}: {e}"))?;
+        std::fs::remove_dir_all(&glue).with_context(|| format!("clearing {GLUE_DIR}"))?;
     }
     site::bindgen_declarations(&site::release_wasm(), &glue)?;
     let sdk = setup::npm("enclave-html/sdk")?;

@@ -2,12 +2,13 @@
 //! (the `kms-verify` crate) with the repository's log and key as defaults; `--rebuild`
 //! also rebuilds the release from this checkout and compares every hash.
 
+use anyhow::Result;
 use kms_verify::VerifyArgs;
 
 use crate::cmd::root;
 use crate::tasks::release::{LOG_DIR, LOG_KEY};
 
-pub(crate) fn run(args: &VerifyArgs) -> Result<(), String> {
+pub(crate) fn run(args: &VerifyArgs) -> Result<()> {
     let log = root().join(LOG_DIR).to_string_lossy().into_owned();
     let cli = args
         .clone()
