@@ -8,8 +8,8 @@
 
 use criterion::{Criterion, criterion_group, criterion_main};
 use kms_core::audit::{self, Checkpoint, Head, Outcome};
+use kms_core::hazmat::kdf::{PBKDF2_ITERATIONS, pbkdf2_sha256};
 use kms_core::jws::{JwsAlg, SigningKey};
-use kms_core::kdf::{PBKDF2_ITERATIONS, pbkdf2_sha256};
 use kms_core::signal::prekeys::OneTimePreKey;
 use kms_core::vapid::{VapidClaims, VapidKey};
 use rand::SeedableRng;

@@ -11,8 +11,9 @@
 
 use std::time::Instant;
 
-use kms_core::clock::SystemClock;
-use kms_core::origin::Origin;
+use kms_core::MemoryStore;
+use kms_core::Origin;
+use kms_core::SystemClock;
 use kms_core::rpc::Request;
 use kms_core::rpc::policy::{Caller, Policy};
 use kms_core::service::{
@@ -20,7 +21,6 @@ use kms_core::service::{
     SignalSignatureResponse,
 };
 use kms_core::signal::{bundle::PreKeyBundle, page_signature};
-use kms_core::store::MemoryStore;
 
 const APP: &str = "https://app.example";
 
@@ -114,7 +114,7 @@ fn main() {
     ) else {
         panic!("sign")
     };
-    let signature = kms_core::b64::decode(&signature).unwrap();
+    let signature = kms_core::hazmat::b64::decode(&signature).unwrap();
     let valid = page_signature::verify(&bundle.identity_key, APP, b"hello", &signature).is_ok();
     println!("    the signature verifies as {APP}'s page signature over \"hello\": {valid}");
     assert!(valid);

@@ -36,7 +36,7 @@ pub fn decode_array<const N: usize>(text: &str) -> Result<[u8; N], InvalidBase64
     if n == N { Ok(out) } else { Err(InvalidBase64) }
 }
 
-/// Serde adapter: `Vec<u8>` as a base64url string. Use with `#[serde(with = "kms_core::b64::serde_bytes")]`.
+/// Serde adapter: `Vec<u8>` as a base64url string. Use with `#[serde(with = "kms_core::hazmat::b64::serde_bytes")]`.
 pub mod serde_bytes {
     use serde::{Deserialize, Deserializer, Serializer, de::Error as _};
 

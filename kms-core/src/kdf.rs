@@ -59,7 +59,7 @@ pub fn pbkdf2_sha256(password: &[u8], salt: &[u8], iterations: u32) -> Secret32 
 }
 
 /// HKDF-SHA256 (RFC 5869) with a 32-byte output; `info` is one of the context constants in
-/// [`crate::format`].
+/// [`crate::hazmat::format`].
 pub fn hkdf_sha256(ikm: &[u8], salt: &[u8], info: &str) -> Secret32 {
     let hk = Hkdf::<Sha256>::new(Some(salt), ikm);
     let mut out = [0u8; 32];

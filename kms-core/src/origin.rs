@@ -22,7 +22,7 @@ pub struct InvalidOrigin {
 }
 
 /// Longest origin accepted.
-pub const MAX_ORIGIN_LEN: usize = 255;
+pub(crate) const MAX_ORIGIN_LEN: usize = 255;
 
 impl Origin {
     /// Parses a serialized origin.

@@ -12,8 +12,8 @@
 
 mod audit_ops;
 mod envelope_ops;
-pub mod layout;
-mod records;
+pub(crate) mod layout;
+pub(crate) mod records;
 mod signal_ops;
 mod tokens;
 mod unlocking;
@@ -31,7 +31,7 @@ use crate::rpc::{Method, Request};
 use crate::secret::Secret32;
 use crate::store::{Store, Transaction};
 
-pub use records::{KeyAlg, KeyHeader, KeyInfo, KeyKind, KeyRecord};
+pub use records::{KeyAlg, KeyInfo, KeyKind};
 pub use response::*;
 
 mod response;

@@ -64,7 +64,7 @@ pub fn seal<R: CryptoRng + ?Sized>(
 }
 
 /// Seals with a caller-chosen nonce, which must never repeat under the same key. Only for
-/// platforms that draw the nonce themselves (see [`crate::device`]); prefer [`seal`].
+/// platforms that draw the nonce themselves (see [`crate::DeviceKey`]); prefer [`seal`].
 pub fn seal_with_nonce(
     key: &Secret32,
     aad: &[u8],

@@ -14,14 +14,14 @@ use std::pin::Pin;
 use std::rc::Rc;
 use std::task::{Context, Poll, Waker};
 
-use kms_core::clock::ManualClock;
+use kms_core::Error;
+use kms_core::ManualClock;
+use kms_core::MemoryStore;
+use kms_core::Origin;
+use kms_core::Secret32;
 use kms_core::envelope::{self, SignedPrekey};
-use kms_core::error::Error;
-use kms_core::kdf::{KdfError, Pbkdf2Provider, RustPbkdf2};
-use kms_core::origin::Origin;
 use kms_core::rpc::Request;
 use kms_core::rpc::policy::{Caller, FRESH_UNLOCK_MS};
-use kms_core::secret::Secret32;
 use kms_core::service::{
     AuditExportResponse, Config, Kms, MethodAddedResponse, PrfInputResponse, Response,
     SignalBundleResponse, SignalSignatureResponse, StatusResponse,
@@ -29,7 +29,7 @@ use kms_core::service::{
 use kms_core::signal::identity::{KeyPair, PublicKey};
 use kms_core::signal::kem::{KemAlgorithm, KemKeyPair};
 use kms_core::signal::page_signature;
-use kms_core::store::MemoryStore;
+use kms_core::{KdfError, Pbkdf2Provider, RustPbkdf2};
 use rand::SeedableRng;
 use rand::rngs::StdRng;
 
@@ -95,13 +95,13 @@ fn identity(kms: &mut TestKms, o: &str) -> PublicKey {
 fn page_sign(kms: &mut TestKms, o: &str, message: &[u8]) -> Vec<u8> {
     let json = format!(
         r#"{{"method":"signal.sign","params":{{"message":"{}"}}}}"#,
-        kms_core::b64::encode(message)
+        kms_core::hazmat::b64::encode(message)
     );
     let Response::SignalSignature(SignalSignatureResponse { signature }) = ok(kms, &page(o), &json)
     else {
         panic!("sign")
     };
-    kms_core::b64::decode(&signature).unwrap()
+    kms_core::hazmat::b64::decode(&signature).unwrap()
 }
 
 // Attack 1: the identity key as a signing oracle.
@@ -155,7 +155,7 @@ fn signal_sign_certifies_no_prekey_format() {
         let signed = page_signature::message(APP, bytes);
         assert_ne!(signed.first(), Some(&0x05), "{name}");
         assert_ne!(signed.len(), 33, "{name}");
-        assert!(!signed.starts_with(&kms_core::format::canonical(
+        assert!(!signed.starts_with(&kms_core::hazmat::format::canonical(
             envelope::PREKEY_SIGNATURE_LABEL,
             &[]
         )));
@@ -203,7 +203,7 @@ fn a_page_cannot_plant_or_remove_unlock_methods() {
             APP,
             format!(
                 r#"{{"method":"methods.addPrf","params":{{"credentialId":"AQID","prfInput":"{}","prfOutput":{prf}}}}}"#,
-                kms_core::b64::encode([9u8; 32])
+                kms_core::hazmat::b64::encode([9u8; 32])
             ),
         ),
         (
@@ -559,18 +559,18 @@ impl Interleaving {
 }
 
 impl kms_core::store::Store for Interleaving {
-    async fn get(&self, key: &str) -> Result<Option<Vec<u8>>, kms_core::store::StoreError> {
+    async fn get(&self, key: &str) -> Result<Option<Vec<u8>>, kms_core::StoreError> {
         self.pause().await;
         self.0.get(key).await
     }
     async fn list(
         &self,
         prefix: &str,
-    ) -> Result<Vec<kms_core::store::Record>, kms_core::store::StoreError> {
+    ) -> Result<Vec<kms_core::store::Record>, kms_core::StoreError> {
         self.pause().await;
         self.0.list(prefix).await
     }
-    async fn audit_len(&self, log: &str) -> Result<u64, kms_core::store::StoreError> {
+    async fn audit_len(&self, log: &str) -> Result<u64, kms_core::StoreError> {
         self.pause().await;
         self.0.audit_len(log).await
     }
@@ -579,14 +579,11 @@ impl kms_core::store::Store for Interleaving {
         log: &str,
         from: u64,
         limit: u64,
-    ) -> Result<Vec<Vec<u8>>, kms_core::store::StoreError> {
+    ) -> Result<Vec<Vec<u8>>, kms_core::StoreError> {
         self.pause().await;
         self.0.audit_read(log, from, limit).await
     }
-    async fn commit(
-        &self,
-        tx: kms_core::store::Transaction,
-    ) -> Result<(), kms_core::store::StoreError> {
+    async fn commit(&self, tx: kms_core::store::Transaction) -> Result<(), kms_core::StoreError> {
         self.pause().await;
         self.0.commit(tx).await
     }

@@ -10,12 +10,12 @@
 mod routing;
 use routing::routed;
 
-use kms_core::clock::ManualClock;
+use kms_core::Error;
+use kms_core::ManualClock;
 use kms_core::envelope::{
     self, Envelope, EnvelopeError, EnvelopeFormat, PrekeySecret, PrekeyUse, SignedPrekey,
 };
-use kms_core::error::Error;
-use kms_core::format::FormatError;
+use kms_core::hazmat::format::FormatError;
 use kms_core::rpc::Request;
 use kms_core::service::{
     EnvelopeEpochKeyResponse, EnvelopeOpenedResponse, EnvelopePrekeysResponse, Kms, Response,
@@ -224,7 +224,7 @@ fn debug_hides_secrets() {
     let (_, secret, _, _) = keyset(EnvelopeFormat::HybridMlKem768AesGcmV1, 6);
     let d = format!("{secret:?}");
     assert_eq!(d, "PrekeySecret(hybrid-mlkem768-aesgcm-v1, <redacted>)");
-    let b64 = kms_core::b64::encode(&secret.to_bytes().expose()[..32]);
+    let b64 = kms_core::hazmat::b64::encode(&secret.to_bytes().expose()[..32]);
     assert!(!d.contains(&b64));
 }
 
@@ -316,7 +316,8 @@ fn service_generates_opens_and_shreds() {
         panic!()
     };
     assert_eq!(prekeys.len(), 3);
-    let identity = PublicKey::deserialize(&kms_core::b64::decode(&identity_key).unwrap()).unwrap();
+    let identity =
+        PublicKey::deserialize(&kms_core::hazmat::b64::decode(&identity_key).unwrap()).unwrap();
     let mut rng = StdRng::seed_from_u64(8);
     let v = prekeys[0].verify(&identity).unwrap();
     assert_eq!(v.prekey().format(), EnvelopeFormat::HybridMlKem768AesGcmV1);
@@ -346,7 +347,10 @@ fn service_generates_opens_and_shreds() {
     };
     assert!(shredded);
     assert_eq!(kid, env.kid);
-    assert_eq!(kms_core::b64::decode(&plaintext).unwrap(), b"first message");
+    assert_eq!(
+        kms_core::hazmat::b64::decode(&plaintext).unwrap(),
+        b"first message"
+    );
     // Shredded in the same commit as the audit entry.
     assert!(!store.snapshot().contains_key(&key));
     let last = pollster::block_on(store.audit_read(APP, before + 1, 1)).unwrap();
@@ -390,7 +394,7 @@ fn service_epoch_key_is_not_shredded_and_rotates() {
     assert_eq!(epoch, same);
     assert_eq!(epoch.use_, PrekeyUse::Epoch);
     assert_eq!(epoch.format(), EnvelopeFormat::X25519AesGcmV1);
-    let identity = PublicKey::deserialize(&kms_core::b64::decode(&idk).unwrap()).unwrap();
+    let identity = PublicKey::deserialize(&kms_core::hazmat::b64::decode(&idk).unwrap()).unwrap();
     let v = epoch.verify(&identity).unwrap();
     let mut rng = StdRng::seed_from_u64(9);
     for msg in [&b"one"[..], b"two"] {
@@ -456,7 +460,8 @@ fn two_tabs_racing_to_open_the_same_envelope_consume_it_once() {
     else {
         panic!()
     };
-    let identity = PublicKey::deserialize(&kms_core::b64::decode(&identity_key).unwrap()).unwrap();
+    let identity =
+        PublicKey::deserialize(&kms_core::hazmat::b64::decode(&identity_key).unwrap()).unwrap();
     let mut rng = StdRng::seed_from_u64(71);
     for p in &prekeys {
         let env = envelope::seal(&p.verify(&identity).unwrap(), b"once", &mut rng).unwrap();

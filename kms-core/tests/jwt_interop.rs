@@ -10,10 +10,10 @@
 use std::collections::HashSet;
 
 use jwt_simple::prelude::*;
-use kms_core::clock::{Clock, SystemClock};
 use kms_core::jws::{self, JwsAlg, PublicKey, SigningKey};
 use kms_core::relay_token::{RelayTokenRequest, issue};
 use kms_core::vapid::{VapidClaims, VapidKey};
+use kms_core::{Clock, SystemClock};
 use rand::SeedableRng;
 use rand::rngs::StdRng;
 
@@ -24,8 +24,11 @@ const RFC8292_KEY: &str =
 
 #[test]
 fn rfc8292_section_2_4_example_verifies() {
-    let key =
-        PublicKey::from_bytes(JwsAlg::ES256, &kms_core::b64::decode(RFC8292_KEY).unwrap()).unwrap();
+    let key = PublicKey::from_bytes(
+        JwsAlg::ES256,
+        &kms_core::hazmat::b64::decode(RFC8292_KEY).unwrap(),
+    )
+    .unwrap();
     let (header, claims) = jws::verify_compact(RFC8292_JWT, &key).unwrap();
     assert_eq!(header["alg"], "ES256");
     assert_eq!(claims["aud"], "https://push.example.net");

@@ -9,8 +9,8 @@
 mod routing;
 use routing::{routed, routed_by};
 
-use kms_core::clock::ManualClock;
-use kms_core::error::Error;
+use kms_core::Error;
+use kms_core::ManualClock;
 use kms_core::rpc::{
     DeleteKeyParams, Method, Request, SetupParams, UnlockPassphraseParams, methods,
 };
@@ -86,10 +86,7 @@ fn setup_lock_unlock() {
     let status = typed::<methods::Status>(&mut kms, APP, ()).unwrap();
     assert!(status.initialized && status.unlocked);
     assert_eq!(status.methods.len(), 1);
-    assert_eq!(
-        status.methods[0].kind,
-        kms_core::unlock::MethodKind::Passphrase
-    );
+    assert_eq!(status.methods[0].kind, kms_core::MethodKind::Passphrase);
     typed::<methods::Lock>(&mut kms, APP, ()).unwrap();
     assert!(!kms.is_unlocked());
     assert_eq!(
@@ -217,7 +214,7 @@ fn invalid_origins_are_denied() {
         "file://x",
         "https://APP.example",
     ] {
-        let e = kms_core::origin::Origin::parse(o).unwrap_err();
+        let e = kms_core::Origin::parse(o).unwrap_err();
         assert_eq!(Error::from(e), Error::OriginDenied, "{o}");
     }
 }
@@ -256,7 +253,7 @@ fn prf_method_unlocks() {
     else {
         panic!()
     };
-    let output = kms_core::b64::encode([0x42u8; 32]);
+    let output = kms_core::hazmat::b64::encode([0x42u8; 32]);
     let add = format!(
         r#"{{"method":"methods.addPrf","params":{{"credentialId":"AQID","prfInput":"{prf_input}","prfOutput":{},"label":"key"}}}}"#,
         serde_json::to_string(&[0x42u8; 32].to_vec()).unwrap()
@@ -264,7 +261,7 @@ fn prf_method_unlocks() {
     let Response::MethodAdded(MethodAddedResponse { method }) = ok(&mut kms, APP, &add) else {
         panic!()
     };
-    assert_eq!(method.kind, kms_core::unlock::MethodKind::PasskeyPrf);
+    assert_eq!(method.kind, kms_core::MethodKind::PasskeyPrf);
     ok(&mut kms, APP, r#"{"method":"lock"}"#);
     let wrong = r#"{"method":"unlock.prf","params":{"credentialId":"AQID","prfOutput":[1,1,1,1,1,1,1,1,1,1,1,1,1,1,1,1,1,1,1,1,1,1,1,1,1,1,1,1,1,1,1,1]}}"#;
     assert_eq!(call(&mut kms, APP, wrong), Err(Error::BadCredential));

@@ -13,22 +13,22 @@ mod support;
 mod routing;
 use routing::routed;
 
-use kms_core::clock::ManualClock;
-use kms_core::device::MemoryDeviceKey;
-use kms_core::error::Error;
+use kms_core::Error;
+use kms_core::ManualClock;
+use kms_core::MemoryDeviceKey;
+use kms_core::MemoryStore;
+use kms_core::Secret32;
 use kms_core::rpc::Request;
-use kms_core::secret::Secret32;
 use kms_core::service::{
     ChallengeResponse, Config, Kms, MethodAddedResponse, Response, UnlockedResponse,
 };
-use kms_core::store::MemoryStore;
 use rand::SeedableRng;
 use rand::rngs::StdRng;
 use support::{Alg, SoftAuthenticator};
 
 const APP: &str = support::TOP_ORIGIN;
 
-type GateKms = Kms<MemoryStore, ManualClock, StdRng, kms_core::kdf::RustPbkdf2, MemoryDeviceKey>;
+type GateKms = Kms<MemoryStore, ManualClock, StdRng, kms_core::RustPbkdf2, MemoryDeviceKey>;
 
 fn call(kms: &mut GateKms, json: &str) -> Result<Response, Error> {
     let r: Request = serde_json::from_str(json).unwrap();
@@ -43,11 +43,11 @@ fn challenge(kms: &mut GateKms) -> Vec<u8> {
         panic!()
     };
     assert_eq!(rp_id, support::RP_ID);
-    kms_core::b64::decode(&challenge).unwrap()
+    kms_core::hazmat::b64::decode(&challenge).unwrap()
 }
 
 fn b64(b: &[u8]) -> String {
-    kms_core::b64::encode(b)
+    kms_core::hazmat::b64::encode(b)
 }
 
 #[test]
@@ -77,7 +77,7 @@ fn gate_registers_unlocks_and_expires() {
     let Ok(Response::MethodAdded(MethodAddedResponse { method })) = call(&mut kms, &add) else {
         panic!()
     };
-    assert_eq!(method.kind, kms_core::unlock::MethodKind::PasskeyGate);
+    assert_eq!(method.kind, kms_core::MethodKind::PasskeyGate);
     // The challenge is single-use.
     assert!(matches!(
         call(&mut kms, &add),

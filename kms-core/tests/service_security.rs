@@ -11,12 +11,14 @@
 mod routing;
 use routing::routed;
 
-use kms_core::clock::ManualClock;
-use kms_core::error::Error;
+use kms_core::Error;
+use kms_core::Kms;
+use kms_core::ManualClock;
+use kms_core::MemoryStore;
+use kms_core::hazmat::records::KeyRecord;
+use kms_core::hazmat::unlock::{self, UnlockRecord};
 use kms_core::rpc::Request;
-use kms_core::service::{JwksResponse, KeyRecord, Kms, Response};
-use kms_core::store::MemoryStore;
-use kms_core::unlock::{self, UnlockRecord};
+use kms_core::service::{JwksResponse, Response};
 use rand::SeedableRng;
 use rand::rngs::StdRng;
 
@@ -96,9 +98,9 @@ fn stored_secrets(store: &MemoryStore) -> Vec<Vec<u8>> {
     let (_, method) = records.iter().find(|(k, _)| k.starts_with("u/")).unwrap();
     let method = UnlockRecord::decode(method).unwrap();
     let k_wrap = pollster::block_on(unlock::passphrase_k_wrap(
-        &kms_core::kdf::RustPbkdf2,
+        &kms_core::RustPbkdf2,
         &method.params,
-        &kms_core::secret::SecretBytes::from(PASS),
+        &kms_core::SecretBytes::from(PASS),
     ))
     .unwrap();
     let kek = method.open(&k_wrap).unwrap();
@@ -118,7 +120,10 @@ fn encodings(secret: &[u8]) -> Vec<String> {
     let hex: String = window.iter().map(|b| format!("{b:02x}")).collect();
     let dec = format!("{:?}", window).trim_matches(['[', ']']).to_owned();
     vec![
-        kms_core::b64::encode(secret).chars().take(20).collect(),
+        kms_core::hazmat::b64::encode(secret)
+            .chars()
+            .take(20)
+            .collect(),
         hex,
         dec.replace(' ', ""),
         dec,

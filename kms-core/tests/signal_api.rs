@@ -1,7 +1,7 @@
 //! Public-API tests of `kms_core::signal`: XEdDSA properties, PQXDH agreement across the
 //! KEMs, and redacted Debug output.
 
-use kms_core::secret::Secret32;
+use kms_core::Secret32;
 use kms_core::signal::identity::{IdentityKeyPair, PublicKey};
 use kms_core::signal::kem::KemAlgorithm;
 use kms_core::signal::prekeys::{KyberPreKey, OneTimePreKey, SignedPreKey};
@@ -160,7 +160,7 @@ fn debug_output_never_shows_secrets() {
                 assert!(!out.contains(&decimal), "decimal secret bytes in {out}");
             }
             assert!(
-                !out.contains(&kms_core::b64::encode(&s[..12])),
+                !out.contains(&kms_core::hazmat::b64::encode(&s[..12])),
                 "base64 secret in {out}"
             );
         }

@@ -7,7 +7,7 @@ mod support;
 
 use std::sync::OnceLock;
 
-use kms_core::webauthn::{
+use kms_core::hazmat::webauthn::{
     AssertionExpectations, AttestationObject, AuthenticatorData, CollectedClientData, Credential,
     CredentialPublicKey, verify_assertion, verify_registration,
 };

@@ -111,7 +111,7 @@ impl ClientData {
         let mut out = format!(
             "{{\"type\":{},\"challenge\":{},\"origin\":{}",
             q(&self.typ),
-            q(&kms_core::b64::encode(&self.challenge)),
+            q(&kms_core::hazmat::b64::encode(&self.challenge)),
             q(&self.origin)
         );
         if let Some(c) = self.cross_origin {
@@ -340,8 +340,8 @@ pub fn challenge(tag: u8) -> Vec<u8> {
     (0..32u8).map(|i| i ^ tag).collect()
 }
 
-pub fn reg_expect(challenge: &[u8]) -> kms_core::webauthn::RegistrationExpectations {
-    kms_core::webauthn::RegistrationExpectations {
+pub fn reg_expect(challenge: &[u8]) -> kms_core::hazmat::webauthn::RegistrationExpectations {
+    kms_core::hazmat::webauthn::RegistrationExpectations {
         rp_id: RP_ID.to_owned(),
         origin: ORIGIN.to_owned(),
         allow_cross_origin: true,
@@ -351,8 +351,8 @@ pub fn reg_expect(challenge: &[u8]) -> kms_core::webauthn::RegistrationExpectati
     }
 }
 
-pub fn assert_expect(challenge: &[u8]) -> kms_core::webauthn::AssertionExpectations {
-    kms_core::webauthn::AssertionExpectations {
+pub fn assert_expect(challenge: &[u8]) -> kms_core::hazmat::webauthn::AssertionExpectations {
+    kms_core::hazmat::webauthn::AssertionExpectations {
         rp_id: RP_ID.to_owned(),
         origin: ORIGIN.to_owned(),
         allow_cross_origin: true,
@@ -363,11 +363,14 @@ pub fn assert_expect(challenge: &[u8]) -> kms_core::webauthn::AssertionExpectati
 }
 
 /// A registered authenticator and its stored credential.
-pub fn registered(alg: Alg, seed: u64) -> (SoftAuthenticator, kms_core::webauthn::Credential) {
+pub fn registered(
+    alg: Alg,
+    seed: u64,
+) -> (SoftAuthenticator, kms_core::hazmat::webauthn::Credential) {
     let mut auth = SoftAuthenticator::new(alg, seed);
     let ch = challenge(1);
     let reg = auth.register(&ch);
-    let cred = kms_core::webauthn::verify_registration(
+    let cred = kms_core::hazmat::webauthn::verify_registration(
         &reg.attestation_object,
         &reg.client_data_json,
         &reg_expect(&ch),

@@ -4,7 +4,7 @@
 #[path = "webauthn_support.rs"]
 mod support;
 
-use kms_core::webauthn::{
+use kms_core::hazmat::webauthn::{
     AttestationObject, AuthenticatorData, CollectedClientData, Credential, CredentialPublicKey,
     VerifiedAssertion, WebAuthnError, verify_assertion, verify_registration,
 };
@@ -15,7 +15,7 @@ const ALGS: [Alg; 2] = [Alg::Es256, Alg::Ed25519];
 fn check_assertion(
     cred: &Credential,
     a: &Assertion,
-    ex: &kms_core::webauthn::AssertionExpectations,
+    ex: &kms_core::hazmat::webauthn::AssertionExpectations,
 ) -> Result<VerifiedAssertion, WebAuthnError> {
     verify_assertion(
         cred,
@@ -79,7 +79,10 @@ fn credential_serde_round_trip() {
         let (_, cred) = registered(alg, 3);
         let json = serde_json::to_string(&cred).unwrap();
         assert!(
-            json.contains(&format!("\"id\":\"{}\"", kms_core::b64::encode(&cred.id))),
+            json.contains(&format!(
+                "\"id\":\"{}\"",
+                kms_core::hazmat::b64::encode(&cred.id)
+            )),
             "{json}"
         );
         let back: Credential = serde_json::from_str(&json).unwrap();
@@ -94,7 +97,7 @@ fn stored_key_is_revalidated() {
     // A point that is not on the curve.
     let mut bad = vec![4u8];
     bad.extend_from_slice(&[1u8; 64]);
-    v["public_key"]["key"] = kms_core::b64::encode(&bad).into();
+    v["public_key"]["key"] = kms_core::hazmat::b64::encode(&bad).into();
     assert!(serde_json::from_value::<Credential>(v.clone()).is_err());
     v["public_key"]["alg"] = "RS256".into();
     assert!(serde_json::from_value::<Credential>(v).is_err());
@@ -289,7 +292,7 @@ fn challenge_not_base64url() {
     let ch = challenge(1);
     let json = format!(
         "{{\"type\":\"webauthn.get\",\"challenge\":\"{}=\",\"origin\":\"{ORIGIN}\",\"crossOrigin\":false}}",
-        kms_core::b64::encode(&ch)
+        kms_core::hazmat::b64::encode(&ch)
     );
     let a = auth.sign_assertion(
         auth_data(RP_ID, UP | UV | BE, 1, None, None),

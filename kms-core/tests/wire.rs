@@ -376,7 +376,7 @@ fn request_frames_decode_as_pinned() {
 fn method_info() -> MethodInfo {
     MethodInfo {
         id: "m-1".into(),
-        kind: kms_core::unlock::MethodKind::Passphrase,
+        kind: kms_core::MethodKind::Passphrase,
         label: Some("work".into()),
         created_ms: 1_800_000_000_000,
         credential_id: None,

@@ -23,11 +23,11 @@ use std::path::{Path, PathBuf};
 use std::process::ExitCode;
 
 use clap::{ArgGroup, CommandFactory, FromArgMatches, Parser, Subcommand};
-use kms_core::clock::{Clock, SystemClock};
+use kms_core::Origin;
 use kms_core::envelope::Envelope;
-use kms_core::origin::Origin;
 use kms_core::rpc::{RelayAlg, RelayCreateKeyParams, SecretInput, methods};
 use kms_core::service::KeyKind;
+use kms_core::{Clock, SystemClock};
 use kms_relay::client::{ClientError, VendingClient};
 use kms_relay::vending::{MAX_BATCH, VendingError, sql_script};
 use kms_relay_admin::owner::{DEFAULT_AUDIENCE, Owner, OwnerError};

@@ -7,16 +7,16 @@
 
 use std::path::{Path, PathBuf};
 
-use kms_core::clock::SystemClock;
+use kms_core::Origin;
+use kms_core::StoreError;
+use kms_core::SystemClock;
 use kms_core::envelope::{Envelope, SignedPrekey};
-use kms_core::origin::Origin;
 use kms_core::rpc::policy::Caller;
 use kms_core::rpc::{
     EnvelopeEpochKeyParams, EnvelopeOpenParams, EnvelopePrekeysParams, Method, RelayTokenParams,
     SecretInput, SetupParams, UnlockPassphraseParams, methods,
 };
 use kms_core::service::{EnvelopeEpochKeyResponse, KeyKind, Kms};
-use kms_core::store::StoreError;
 use kms_relay::api::UPLOAD_SCOPE;
 use zeroize::Zeroizing;
 
@@ -59,14 +59,14 @@ pub enum OwnerError {
         /// The method's wire name.
         method: &'static str,
         /// The service's error.
-        source: kms_core::error::Error,
+        source: kms_core::Error,
     },
     /// The vault has no relay key to sign upload tokens with.
     #[error("the vault has no relay key")]
     NoRelayKey,
     /// An opened envelope's plaintext is not base64url (the service always encodes it).
     #[error("opened plaintext: {0}")]
-    Plaintext(kms_core::b64::InvalidBase64),
+    Plaintext(kms_core::hazmat::b64::InvalidBase64),
 }
 
 /// The vault, unlocked by its owner for one origin shard.
@@ -225,7 +225,7 @@ impl Owner {
     pub fn open_envelope(&mut self, envelope: Envelope) -> Result<Zeroizing<Vec<u8>>, OwnerError> {
         let opened = self.call::<methods::EnvelopeOpen>(EnvelopeOpenParams { envelope })?;
         let plaintext = Zeroizing::new(opened.plaintext);
-        kms_core::b64::decode(&plaintext)
+        kms_core::hazmat::b64::decode(&plaintext)
             .map(Zeroizing::new)
             .map_err(OwnerError::Plaintext)
     }

@@ -2,7 +2,7 @@
 //!
 //! The vault holds exactly what the enclave's IndexedDB holds — key records sealed under a
 //! KEK, the KEK sealed under the passphrase (PBKDF2-SHA256 600 000 → HKDF), the hash-chained
-//! audit log — because it is the same [`kms_core::service::Kms`] running over this store. A
+//! audit log — because it is the same [`kms_core::Kms`] running over this store. A
 //! transaction is one SQLite `IMMEDIATE` transaction: checks, audit sequence numbers, writes
 //! and appends all or nothing. It passes kms-core's store conformance suite.
 

@@ -11,7 +11,7 @@ use std::path::{Path, PathBuf};
 use std::process::{Command, Output};
 use std::sync::Arc;
 
-use kms_core::clock::SystemClock;
+use kms_core::SystemClock;
 use kms_core::signal::identity::PublicKey;
 use kms_relay::client::{Tier, VendingClient};
 use kms_relay::jwks::{FileJwks, KeyStore};
@@ -59,7 +59,8 @@ fn admin_cli_replenishes_and_opens() {
         "no overwrite"
     );
     let identity_b64 = ok(&dir, &["vault", "identity"]).trim().to_owned();
-    let identity = PublicKey::deserialize(&kms_core::b64::decode(&identity_b64).unwrap()).unwrap();
+    let identity =
+        PublicKey::deserialize(&kms_core::hazmat::b64::decode(&identity_b64).unwrap()).unwrap();
     std::fs::write(dir.join("jwks.json"), ok(&dir, &["vault", "jwks"])).unwrap();
 
     // The operator registers the owner's JWKS and identity key with the vending server.

@@ -5,7 +5,7 @@ use std::collections::HashSet;
 use std::sync::Arc;
 use std::time::Instant;
 
-use kms_core::clock::SystemClock;
+use kms_core::SystemClock;
 use kms_core::envelope::{EnvelopeError, EnvelopeFormat, PrekeySecret, PrekeyUse};
 use kms_core::jwk::{Jwk, Jwks};
 use kms_core::jws::{JwsAlg, SigningKey};
@@ -146,7 +146,7 @@ pub fn run<S: VendingStore + 'static>(store: S, t: LoadTest) -> Result<LoadRepor
         })
         .collect::<Result<Vec<_>, _>>()?;
     let client = VendingClient::new(&url);
-    let now = kms_core::clock::Clock::now_secs(&SystemClock);
+    let now = kms_core::Clock::now_secs(&SystemClock);
     for batch in prekeys.chunks(MAX_BATCH) {
         let token = relay_token::issue(
             &relay_key,

@@ -10,7 +10,7 @@ use std::net::{IpAddr, SocketAddr};
 use std::sync::{Arc, Mutex};
 use std::thread::JoinHandle;
 
-use kms_core::clock::Clock;
+use kms_core::Clock;
 use kms_core::envelope::{EnvelopeError, PrekeyUse, SignedPrekey};
 use kms_core::signal::identity::PublicKey;
 use serde::Serialize;

@@ -21,7 +21,7 @@ use jwt_simple::prelude::{
     Duration, ECDSAP256PublicKeyLike, EdDSAPublicKeyLike, JWTClaims, UnixTimeStamp,
     VerificationOptions,
 };
-use kms_core::clock::Clock;
+use kms_core::Clock;
 use serde::Deserialize;
 
 use crate::jwks::{JwksError, KeyStore, PinnedKey};
@@ -285,7 +285,7 @@ impl<C: Clock> Verifier<C> {
         else {
             return Err(Rejection::Malformed("expected three segments"));
         };
-        let header_bytes = kms_core::b64::decode(h)
+        let header_bytes = kms_core::hazmat::b64::decode(h)
             .map_err(|_| Rejection::Malformed("header is not base64url"))?;
         let header: Header = serde_json::from_slice(&header_bytes)
             .map_err(|_| Rejection::Malformed("header is not a JSON object"))?;
@@ -302,7 +302,7 @@ impl<C: Clock> Verifier<C> {
             _ => return Err(Rejection::MissingKid),
         };
         // Both algorithms have 64-byte signatures (ES256: r ‖ s, RFC 7518 §3.4).
-        if kms_core::b64::decode(sig).map(|s| s.len()) != Ok(64) {
+        if kms_core::hazmat::b64::decode(sig).map(|s| s.len()) != Ok(64) {
             return Err(Rejection::BadSignature);
         }
         let now = self.clock.now_secs();

@@ -11,7 +11,7 @@ use std::io::{Read, Write};
 use std::net::TcpStream;
 use std::sync::Arc;
 
-use kms_core::clock::SystemClock;
+use kms_core::SystemClock;
 use kms_core::jwk::{Jwk, Jwks};
 use kms_core::jws::{JwsAlg, SigningKey};
 use kms_relay::jwks::{KeyStore, StaticJwks};

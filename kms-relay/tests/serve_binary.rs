@@ -10,12 +10,12 @@
 use std::io::{BufRead, BufReader};
 use std::process::{Child, Command, Stdio};
 
-use kms_core::clock::{Clock, SystemClock};
 use kms_core::envelope::{EnvelopeFormat, PrekeySecret, PrekeyUse};
 use kms_core::jwk::{Jwk, Jwks};
 use kms_core::jws::{JwsAlg, SigningKey};
 use kms_core::relay_token::{self, RelayTokenRequest};
 use kms_core::signal::identity::IdentityKeyPair;
+use kms_core::{Clock, SystemClock};
 use kms_relay::client::{Tier, VendingClient};
 
 /// Kills the server when the test ends, whatever happens.
@@ -46,7 +46,7 @@ fn serve_binary_end_to_end() {
         .args([
             "serve",
             "--owner-identity",
-            &kms_core::b64::encode(owner.public_key().serialize()),
+            &kms_core::hazmat::b64::encode(owner.public_key().serialize()),
             "--issuer",
             "https://owner.example",
             "--audience",

@@ -11,9 +11,9 @@
 use std::path::PathBuf;
 use std::sync::Arc;
 
-use kms_core::clock::{ManualClock, SystemClock};
+use kms_core::Error;
+use kms_core::MemoryStore;
 use kms_core::envelope::{self, Envelope, PrekeyUse, SignedPrekey};
-use kms_core::error::Error;
 use kms_core::jwk::Jwks;
 use kms_core::rpc::Request;
 use kms_core::service::{
@@ -21,7 +21,7 @@ use kms_core::service::{
     RelayKeyResponse, RelayTokenResponse, Response,
 };
 use kms_core::signal::identity::{IdentityKeyPair, PublicKey};
-use kms_core::store::MemoryStore;
+use kms_core::{ManualClock, SystemClock};
 use kms_relay::api::ApiError;
 use kms_relay::client::{ClientError, Tier, Vend, VendingClient};
 use kms_relay::jwks::{KeyStore, StaticJwks};
@@ -50,7 +50,7 @@ fn temp_dir(name: &str) -> PathBuf {
 /// (setup, unlocking, unlock methods), the linked page for everything else.
 fn routed(origin: &str, r: &Request) -> kms_core::rpc::policy::Caller {
     use kms_core::rpc::policy::{Caller, Policy};
-    let o = kms_core::origin::Origin::parse(origin).unwrap();
+    let o = kms_core::Origin::parse(origin).unwrap();
     if r.policy() == Policy::Page {
         Caller::Page(o)
     } else {
@@ -64,7 +64,7 @@ fn call(kms: &mut Enclave, json: &str) -> Result<Response, Error> {
 }
 
 fn now_ms() -> u64 {
-    kms_core::clock::Clock::now_ms(&SystemClock)
+    kms_core::Clock::now_ms(&SystemClock)
 }
 
 /// The enclave, its relay key and JWKS, its identity key and `n` signed prekeys.
@@ -106,7 +106,7 @@ impl Owner {
             panic!()
         };
         let identity =
-            PublicKey::deserialize(&kms_core::b64::decode(&identity_key).unwrap()).unwrap();
+            PublicKey::deserialize(&kms_core::hazmat::b64::decode(&identity_key).unwrap()).unwrap();
         Self {
             kms,
             kid,
@@ -161,7 +161,7 @@ impl Owner {
                 plaintext,
                 shredded,
                 ..
-            }) => Ok((kms_core::b64::decode(&plaintext).unwrap(), shredded)),
+            }) => Ok((kms_core::hazmat::b64::decode(&plaintext).unwrap(), shredded)),
             other => panic!("{other:?}"),
         }
     }

@@ -10,7 +10,7 @@ use std::sync::Arc;
 use std::sync::atomic::{AtomicUsize, Ordering};
 
 use jwt_simple::prelude::*;
-use kms_core::clock::ManualClock;
+use kms_core::ManualClock;
 use kms_core::jwk::{Jwk, Jwks};
 use kms_core::jws::{JwsAlg, SigningKey};
 use kms_core::relay_token::{self, RelayTokenRequest};
@@ -195,7 +195,7 @@ fn wrong_key_and_pinned_algorithms() {
 }
 
 fn b64(bytes: &[u8]) -> String {
-    kms_core::b64::encode(bytes)
+    kms_core::hazmat::b64::encode(bytes)
 }
 
 /// Re-encodes a token's header, keeping claims and signature.

@@ -43,7 +43,7 @@ pub fn bench_ed25519_sign(n: u32) -> f64 {
 /// `n` ES256 signatures of a 220-byte message (the size of a VAPID JWT signing input).
 #[wasm_bindgen(js_name = benchEs256Sign)]
 pub fn bench_es256_sign(n: u32) -> Result<f64, JsError> {
-    let secret = kms_core::secret::Secret32::from_bytes([3; 32]);
+    let secret = kms_core::Secret32::from_bytes([3; 32]);
     let key = kms_core::jws::SigningKey::from_secret(kms_core::jws::JwsAlg::ES256, &secret)
         .map_err(|e| JsError::new(&e.to_string()))?;
     let message = [b'x'; 220];

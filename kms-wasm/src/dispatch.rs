@@ -5,11 +5,11 @@
 //! [`crate::envelope::seal_frame`]; every other frame goes to [`crate::Enclave::handle`],
 //! which answers malformed frames too.
 
-use kms_core::error::{ErrorBody, ErrorCode};
 use kms_core::rpc::RPC_VERSION;
 use kms_core::rpc::ceremony::{self, CeremonyCall};
 use kms_core::rpc::frame::{FrameHeader, Outcome, Reply, RequestId};
 use kms_core::rpc::local::Failure;
+use kms_core::{ErrorBody, ErrorCode};
 use serde::{Deserialize, Serialize};
 use wasm_bindgen::prelude::*;
 

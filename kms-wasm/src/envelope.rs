@@ -10,11 +10,11 @@
 //! ```
 
 use js_sys::Uint8Array;
+use kms_core::Error;
+use kms_core::SecretBytes;
 use kms_core::envelope::{self, Envelope, SignedPrekey};
-use kms_core::error::Error;
 use kms_core::rpc::RPC_VERSION;
 use kms_core::rpc::frame::{self, FrameHeader, Reply, RequestId};
-use kms_core::secret::SecretBytes;
 use kms_core::signal::identity::PublicKey;
 use serde::{Deserialize, Serialize};
 use wasm_bindgen::JsCast;
@@ -97,7 +97,7 @@ fn seal(frame: JsValue) -> Result<(RequestId, Envelope), (Option<RequestId>, Err
     })?;
     let plaintext = plaintext(&params.plaintext)
         .ok_or_else(|| bad("plaintext: expected a string or a Uint8Array".to_owned()))?;
-    let identity = kms_core::b64::decode(&params.identity_key)
+    let identity = kms_core::hazmat::b64::decode(&params.identity_key)
         .ok()
         .and_then(|b| PublicKey::deserialize(&b).ok())
         .ok_or_else(|| bad("identityKey: expected base64url of a 33-byte public key".to_owned()))?;

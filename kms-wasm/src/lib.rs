@@ -27,13 +27,13 @@ use std::cell::RefCell;
 use std::rc::Rc;
 
 use getrandom::SysRng;
-use kms_core::clock::Clock;
-use kms_core::error::InternalError;
-use kms_core::origin::Origin;
+use kms_core::Clock;
+use kms_core::InternalError;
+use kms_core::Origin;
 use kms_core::rand_core::UnwrapErr;
 use kms_core::rpc::frame::{self, Call, FrameHeader, Reply};
 use kms_core::rpc::policy::Caller;
-use kms_core::service::{Config, Kms};
+use kms_core::{Config, Kms};
 use serde::{Deserialize, Serialize};
 use wasm_bindgen::prelude::*;
 

@@ -3,11 +3,11 @@
 //! AES-256-GCM `CryptoKey` kept in IndexedDB.
 
 use js_sys::{Array, Object, Reflect, Uint8Array};
-use kms_core::device::{DeviceKey, DeviceKeyError};
-use kms_core::format::AES256GCM_V1;
-use kms_core::kdf::{KdfError, Pbkdf2Provider};
-use kms_core::secret::Secret32;
-use kms_core::wrap::{NONCE_LEN, Sealed};
+use kms_core::Secret32;
+use kms_core::hazmat::format::AES256GCM_V1;
+use kms_core::hazmat::wrap::{NONCE_LEN, Sealed};
+use kms_core::{DeviceKey, DeviceKeyError};
+use kms_core::{KdfError, Pbkdf2Provider};
 use wasm_bindgen::{JsCast, JsValue};
 use wasm_bindgen_futures::JsFuture;
 use web_sys::{AesGcmParams, CryptoKey, IdbDatabase, Pbkdf2Params, SubtleCrypto};
@@ -35,7 +35,7 @@ fn usages(list: &[&str]) -> Array {
 }
 
 /// PBKDF2-HMAC-SHA256 by `crypto.subtle.deriveBits`; byte-identical to
-/// [`kms_core::kdf::RustPbkdf2`] (tested in the browser suite) and several times faster
+/// [`kms_core::RustPbkdf2`] (tested in the browser suite) and several times faster
 /// than the same code in WebAssembly.
 #[derive(Debug, Clone, Copy, Default)]
 pub struct WebCryptoPbkdf2;

@@ -20,13 +20,13 @@ use std::task::Poll;
 
 use getrandom::SysRng;
 use js_sys::{Array, Function, Object, Promise, Reflect, Uint8Array};
-use kms_core::device::{DeviceKey, DeviceKeyError};
+use kms_core::Secret32;
 use kms_core::envelope::{self, Envelope, EnvelopeFormat, PrekeySecret, PrekeyUse};
-use kms_core::kdf::{Pbkdf2Provider, RustPbkdf2, pbkdf2_sha256};
+use kms_core::hazmat::kdf::{Pbkdf2Provider, RustPbkdf2, pbkdf2_sha256};
 use kms_core::rand_core::UnwrapErr;
-use kms_core::secret::Secret32;
 use kms_core::signal::identity::IdentityKeyPair;
 use kms_core::store::{Check, Store, StoreError, Transaction, conformance};
+use kms_core::{DeviceKey, DeviceKeyError};
 use kms_wasm::Enclave;
 use kms_wasm::dispatch::{Route, check_ceremony, error_reply, ok_reply, route_frame};
 use kms_wasm::envelope::seal_frame;
@@ -710,7 +710,7 @@ async fn enclave_end_to_end() {
     let vapid = ok(&enclave, 3, "vapid.publicKey", None).await;
     assert_eq!(text(&vapid, "type"), "vapidPublicKey");
     let server_key = text(&vapid, "applicationServerKey");
-    let point = kms_core::b64::decode(&server_key).unwrap();
+    let point = kms_core::hazmat::b64::decode(&server_key).unwrap();
     assert_eq!((point.len(), point[0]), (65, 0x04));
 
     assert_eq!(text(&ok(&enclave, 4, "lock", None).await, "type"), "done");
@@ -773,7 +773,7 @@ fn vended_prekey() -> (String, JsValue, PrekeySecret) {
     let prekey = prekey
         .serialize(&serde_wasm_bindgen::Serializer::json_compatible())
         .unwrap();
-    let identity_key = kms_core::b64::encode(identity.public_key().serialize());
+    let identity_key = kms_core::hazmat::b64::encode(identity.public_key().serialize());
     (identity_key, prekey, secret)
 }
 

@@ -10,8 +10,8 @@
 //! Native callers use the marker types with [`crate::service::Kms::call`]:
 //!
 //! ```
-//! # use kms_core::{clock::ManualClock, origin::Origin, rpc::methods, rpc::policy::Caller};
-//! # use kms_core::{service::Kms, store::MemoryStore};
+//! # use kms_core::{ManualClock, Origin, rpc::methods, rpc::policy::Caller};
+//! # use kms_core::{Kms, MemoryStore};
 //! # use rand::SeedableRng;
 //! # let rng = rand::rngs::StdRng::seed_from_u64(1);
 //! # let mut kms = Kms::new(MemoryStore::new(), ManualClock::new(0), rng);

@@ -1,6 +1,6 @@
 //! Helpers shared by the service test files.
 
-use kms_core::origin::Origin;
+use kms_core::Origin;
 use kms_core::rpc::Request;
 use kms_core::rpc::policy::{Caller, Policy};
 

@@ -16,8 +16,8 @@ use std::sync::Arc;
 
 use anyhow::{Context as _, Result, bail};
 use clap::{Parser, Subcommand, ValueEnum};
-use kms_core::clock::{Clock, SystemClock};
 use kms_core::signal::identity::PublicKey;
+use kms_core::{Clock, SystemClock};
 use kms_relay::jwks::{FileJwks, HttpJwks, JwksSource, KeyStore};
 use kms_relay::loadtest::{self, LoadTest};
 use kms_relay::server::{self, RateLimit, ServerConfig, UPLOAD_SCOPE};
@@ -131,7 +131,7 @@ fn rate_limit(text: &str) -> Result<Option<RateLimit>> {
 }
 
 fn serve(o: &Serve) -> Result<()> {
-    let identity = kms_core::b64::decode(&o.owner_identity)
+    let identity = kms_core::hazmat::b64::decode(&o.owner_identity)
         .context("--owner-identity")
         .and_then(|b| PublicKey::deserialize(&b).context("--owner-identity"))?;
     let source: Box<dyn JwksSource> = match (&o.jwks_file, &o.jwks_url) {

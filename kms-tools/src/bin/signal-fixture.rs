@@ -13,7 +13,7 @@
 use std::io::Read;
 
 use anyhow::{Context as _, Result, anyhow, bail};
-use kms_core::b64;
+use kms_core::hazmat::b64;
 use kms_core::signal::identity::{IdentityKeyPair, PublicKey};
 use kms_core::signal::kem::KemAlgorithm;
 use kms_core::signal::prekeys::{KyberPreKey, OneTimePreKey, SignedPreKey};

@@ -13,9 +13,8 @@ use std::fmt::Write as _;
 use std::process::ExitCode;
 
 use anyhow::{Context as _, Result, bail};
+use kms_core::MethodKind;
 use kms_core::envelope::{Envelope, PrekeyUse, SignedPrekey};
-use kms_core::error::{ErrorBody, ErrorCode};
-use kms_core::ids::{KeyId, MethodId};
 use kms_core::jwk::{Jwk, Jwks};
 use kms_core::rpc::ceremony::{CEREMONIES, Ceremony, CeremonySpec};
 use kms_core::rpc::frame::{Outcome, Reply};
@@ -25,7 +24,8 @@ use kms_core::service::{
     KeyAlg, KeyInfo, KeyKind, MethodInfo, OneTimePrekeyInfo, Protection, Response,
 };
 use kms_core::signal::bundle::PreKeyBundle;
-use kms_core::unlock::MethodKind;
+use kms_core::{ErrorBody, ErrorCode};
+use kms_core::{KeyId, MethodId};
 use ts_rs::{Config, TS, TypeVisitor};
 
 /// Writes the declarations, each type once.

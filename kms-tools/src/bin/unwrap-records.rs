@@ -11,9 +11,9 @@ use std::io::Read;
 use std::process::ExitCode;
 
 use anyhow::{Context as _, Result};
-use kms_core::secret::SecretBytes;
-use kms_core::service::{KeyRecord, layout};
-use kms_core::unlock::{self, UnlockRecord};
+use kms_core::SecretBytes;
+use kms_core::hazmat::records::{KeyRecord, layout};
+use kms_core::hazmat::unlock::{self, UnlockRecord};
 
 #[derive(serde::Deserialize)]
 struct Input {
@@ -60,7 +60,7 @@ fn run() -> Result<()> {
             continue;
         };
         let Ok(k_wrap) = pollster::block_on(unlock::passphrase_k_wrap(
-            &kms_core::kdf::RustPbkdf2,
+            &kms_core::RustPbkdf2,
             &method.params,
             &passphrase,
         )) else {
