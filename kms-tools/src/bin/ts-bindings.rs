@@ -122,7 +122,14 @@ fn method_table(methods: &[MethodSpec], declared: &BTreeSet<String>) -> Result<S
         let (name, result) = (quoted(m.name)?, quoted(m.result)?);
         let policy = serde_json::to_string(&m.policy)
             .with_context(|| format!("{}: encoding the policy", m.name))?;
-        table.push_str(&jsdoc(m.doc, "  "));
+        let audit = match m.audit {
+            [] => String::from(" Audit log: nothing."),
+            ops => {
+                let ops: Vec<_> = ops.iter().map(|op| format!("`{op}`")).collect();
+                format!(" Audit log: {}.", ops.join(", "))
+            }
+        };
+        table.push_str(&jsdoc(&format!("{}\n{audit}", m.doc), "  "));
         let _ = writeln!(
             table,
             "  {name}: {{ params: {params}; result: ResponseOf<{result}> }};"

@@ -716,111 +716,165 @@ export type ResponseOf<T extends Response["type"]> = Extract<Response, { type: T
 export interface Methods {
   /**
    * Does nothing and touches no storage: a liveness check (and the round-trip benchmark).
+   *
+   * Audit log: nothing.
    */
   "ping": { params: undefined; result: ResponseOf<"done"> };
   /**
    * Is the enclave set up, unlocked, rate limited; which unlock methods exist.
+   *
+   * Audit log: nothing.
    */
   "status": { params: undefined; result: ResponseOf<"status"> };
   /**
    * First use: create the KEK and a passphrase unlock method; leaves the enclave unlocked.
+   *
+   * Audit log: `setup`.
    */
   "setup": { params: SetupParams; result: ResponseOf<"unlocked"> };
   /**
    * Forget the KEK and every unwrapped key.
+   *
+   * Audit log: `lock`.
    */
   "lock": { params: undefined; result: ResponseOf<"done"> };
   /**
    * Unlock with a passphrase.
+   *
+   * Audit log: `unlock.passphrase`.
    */
   "unlock.passphrase": { params: UnlockPassphraseParams; result: ResponseOf<"unlocked"> };
   /**
    * Unlock with a passkey's PRF output (obtained by the enclave page itself).
+   *
+   * Audit log: `unlock.prf`.
    */
   "unlock.prf": { params: UnlockPrfParams; result: ResponseOf<"unlocked"> };
   /**
    * A fresh WebAuthn challenge for a gate unlock or a gate registration.
+   *
+   * Audit log: `unlock.gate-challenge`.
    */
   "unlock.gateChallenge": { params: undefined; result: ResponseOf<"challenge"> };
   /**
    * Unlock with a WebAuthn assertion over the last challenge: opens a 5-minute session.
+   *
+   * Audit log: `unlock.gate`.
    */
   "unlock.gate": { params: UnlockGateParams; result: ResponseOf<"unlocked"> };
   /**
    * The configured unlock methods (public data only).
+   *
+   * Audit log: nothing.
    */
   "methods.list": { params: undefined; result: ResponseOf<"methods"> };
   /**
    * Add another passphrase method (needs the enclave unlocked).
+   *
+   * Audit log: `methods.add-passphrase`.
    */
   "methods.addPassphrase": { params: AddPassphraseParams; result: ResponseOf<"methodAdded"> };
   /**
    * Replace a passphrase method's passphrase (needs the enclave unlocked).
+   *
+   * Audit log: `methods.change-passphrase`.
    */
   "methods.changePassphrase": { params: ChangePassphraseParams; result: ResponseOf<"done"> };
   /**
    * The PRF input to use when registering a new PRF method (the enclave page passes it
    * to `navigator.credentials.create`/`get`).
+   *
+   * Audit log: `methods.prf-input`.
    */
   "methods.prfInput": { params: undefined; result: ResponseOf<"prfInput"> };
   /**
    * Add a passkey-PRF method (needs the enclave unlocked).
+   *
+   * Audit log: `methods.add-prf`.
    */
   "methods.addPrf": { params: AddPrfParams; result: ResponseOf<"methodAdded"> };
   /**
    * Register a passkey-gate method from a WebAuthn registration over the last challenge.
+   *
+   * Audit log: `methods.add-gate`.
    */
   "methods.addGate": { params: AddGateParams; result: ResponseOf<"methodAdded"> };
   /**
    * Remove an unlock method (never the last one).
+   *
+   * Audit log: `methods.remove`.
    */
   "methods.remove": { params: RemoveMethodParams; result: ResponseOf<"done"> };
   /**
    * Public data of every key in the caller's shard.
+   *
+   * Audit log: nothing.
    */
   "keys.list": { params: undefined; result: ResponseOf<"keys"> };
   /**
    * Delete a key of the caller's shard.
+   *
+   * Audit log: `keys.delete`.
    */
   "keys.delete": { params: DeleteKeyParams; result: ResponseOf<"done"> };
   /**
    * The shard's VAPID public key (created on first use).
+   *
+   * Audit log: `vapid.create`.
    */
   "vapid.publicKey": { params: undefined; result: ResponseOf<"vapidPublicKey"> };
   /**
    * A signed RFC 8292 `Authorization` header value.
+   *
+   * Audit log: `vapid.create`, `vapid.sign`.
    */
   "vapid.authorization": { params: VapidAuthorizationParams; result: ResponseOf<"vapidAuthorization"> };
   /**
    * Replace the shard's VAPID key (subscriptions must be renewed).
+   *
+   * Audit log: `vapid.rotate`.
    */
   "vapid.rotate": { params: undefined; result: ResponseOf<"vapidPublicKey"> };
   /**
    * Create a relay-token signing key.
+   *
+   * Audit log: `relay.create-key`.
    */
   "relay.createKey": { params: RelayCreateKeyParams; result: ResponseOf<"relayKey"> };
   /**
    * Issue a relay authorization token.
+   *
+   * Audit log: `relay.sign`.
    */
   "relay.token": { params: RelayTokenParams; result: ResponseOf<"relayToken"> };
   /**
    * The shard's relay public keys as a JWKS.
+   *
+   * Audit log: nothing.
    */
   "relay.jwks": { params: undefined; result: ResponseOf<"jwks"> };
   /**
    * The shard's Signal prekey bundle (identity and prekeys are created on first use).
+   *
+   * Audit log: `signal.create-identity`.
    */
   "signal.bundle": { params: SignalBundleParams; result: ResponseOf<"signalBundle"> };
   /**
    * All unused public one-time prekeys, for upload to a server.
+   *
+   * Audit log: `signal.create-identity`.
    */
   "signal.oneTimePrekeys": { params: undefined; result: ResponseOf<"signalOneTimePrekeys"> };
   /**
    * Generate one-time prekeys until `target` are available (default: the high-water mark).
+   *
+   * Audit log: `signal.create-identity`, `signal.replenish`.
    */
   "signal.replenish": { params: SignalReplenishParams; result: ResponseOf<"signalReplenished"> };
   /**
    * Rotate the signed prekey; the previous one is kept for a grace period.
+   *
+   * Audit log: `signal.create-identity`, `signal.rotate-signed-prekey`.
    */
   "signal.rotateSignedPrekey": { params: undefined; result: ResponseOf<"signalSignedPrekey"> };
   /**
@@ -829,27 +883,39 @@ export interface Methods {
    * ([`crate::signal::page_signature`]), which no prekey, envelope or token format can
    * start with, so the signature certifies nothing but "this origin's enclave signed
    * this message".
+   *
+   * Audit log: `signal.create-identity`, `signal.sign`.
    */
   "signal.sign": { params: SignalSignParams; result: ResponseOf<"signalSignature"> };
   /**
    * Generate one-time envelope prekeys signed by the identity key; returns their public
    * parts for upload to a vending service.
+   *
+   * Audit log: `signal.create-identity`, `envelope.prekeys`.
    */
   "envelope.prekeys": { params: EnvelopePrekeysParams; result: ResponseOf<"envelopePrekeys"> };
   /**
    * The shard's epoch key (Tier 2 fallback), created on first use or when `rotate` is set.
+   *
+   * Audit log: `signal.create-identity`, `envelope.epoch-key`.
    */
   "envelope.epochKey": { params: EnvelopeEpochKeyParams; result: ResponseOf<"envelopeEpochKey"> };
   /**
    * Open an envelope sealed to one of the shard's prekeys; a one-time prekey is shredded.
+   *
+   * Audit log: `envelope.open`.
    */
   "envelope.open": { params: EnvelopeOpenParams; result: ResponseOf<"envelopeOpened"> };
   /**
    * The shard's audit log as JSON lines with a fresh signed checkpoint.
+   *
+   * Audit log: nothing.
    */
   "audit.export": { params: undefined; result: ResponseOf<"auditExport"> };
   /**
    * Verify the shard's audit log against its stored checkpoint.
+   *
+   * Audit log: nothing.
    */
   "audit.verify": { params: undefined; result: ResponseOf<"auditVerified"> };
 }
