@@ -562,12 +562,23 @@ fn lock(dir: &Path) -> Result<File, LogError> {
         .write(true)
         .open(&path)
         .map_err(io_err(&path))?;
-    match file.try_lock() {
-        Ok(()) => Ok(file),
-        Err(fs::TryLockError::WouldBlock) => Err(LogError::Locked),
-        Err(fs::TryLockError::Error(e)) => Err(io_err(&path)(e)),
+    // A lock held by another writer is refused, after a short wait: a process this one
+    // starts holds a copy of the lock file's descriptor between its fork and its exec (the
+    // descriptor closes on exec), so a log reopened just then looks locked for a moment.
+    for _ in 0..LOCK_ATTEMPTS {
+        match file.try_lock() {
+            Ok(()) => return Ok(file),
+            Err(fs::TryLockError::WouldBlock) => std::thread::sleep(LOCK_RETRY),
+            Err(fs::TryLockError::Error(e)) => return Err(io_err(&path)(e)),
+        }
     }
+    Err(LogError::Locked)
 }
+
+/// How many times a locked log is tried before [`LogError::Locked`] (about a second in all).
+const LOCK_ATTEMPTS: u32 = 50;
+/// The wait between two tries.
+const LOCK_RETRY: std::time::Duration = std::time::Duration::from_millis(20);
 
 fn read_state(dir: &Path) -> Result<(String, u64), LogError> {
     let path = dir.join(STATE_FILE);
