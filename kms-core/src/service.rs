@@ -129,6 +129,8 @@ struct Session {
     /// Until when unlock-method changes are accepted (an unlock by the enclave's UI sets
     /// it [`FRESH_UNLOCK_MS`] ahead; an unlock by a page does not).
     fresh_until_ms: u64,
+    /// Signing keys opened during this session (dropped with it).
+    signing: tokens::SigningCache,
 }
 
 /// A pending WebAuthn challenge (in memory only; one at a time).
@@ -525,13 +527,19 @@ impl<S: Store, C: Clock, R: CryptoRng, P: Pbkdf2Provider, D: DeviceKey> Kms<S, C
                 audit_ops::encode_checkpoint(&checkpoint)?,
             );
         }
+        let writes_keys = tx.writes_under(&layout::shard_keys(shard));
         match self.store.commit(tx).await {
             Ok(()) => {
                 self.heads.insert(shard.as_str().to_owned(), head);
+                if writes_keys {
+                    self.forget_signing_keys(shard);
+                }
                 Ok(())
             }
             Err(e) => {
+                // A lost race may mean another instance changed this shard's keys.
                 self.heads.remove(shard.as_str());
+                self.forget_signing_keys(shard);
                 Err(e.into())
             }
         }

@@ -72,6 +72,12 @@ pub struct Transaction {
 }
 
 impl Transaction {
+    /// True when the transaction puts or deletes a record whose key starts with `prefix`.
+    pub fn writes_under(&self, prefix: &str) -> bool {
+        self.puts.iter().any(|(key, _)| key.starts_with(prefix))
+            || self.deletes.iter().any(|k| k.starts_with(prefix))
+    }
+
     /// An empty transaction.
     pub fn new() -> Self {
         Self::default()

@@ -1,5 +1,7 @@
 //! VAPID keys and relay-token signing keys of a shard.
 
+use std::collections::BTreeMap;
+
 use rand_core::CryptoRng;
 
 use super::layout;
@@ -22,6 +24,37 @@ use crate::rpc::RelayAlg;
 use crate::secret::Secret32;
 use crate::store::{Check, Store, Transaction};
 use crate::vapid::{VapidClaims, VapidKey};
+
+/// A signing key opened from its record, with the record as read.
+struct CachedKey<K> {
+    loaded: Loaded<KeyRecord>,
+    key: K,
+}
+
+/// The signing keys opened during a session, so that a signature needs no read
+/// transaction and no key derivation: the shards' current VAPID keys and the relay keys
+/// used so far. Dropped with the session (the keys zeroize on drop), and per shard after
+/// any commit that writes the shard's keys or loses a race.
+///
+/// A cached key is only a hint. Each use commits its audit entry with a check that the
+/// record is still exactly as read, and at the next `seq` of the shard's log, which every
+/// change of a key also appends to: a key that another instance rotated or deleted
+/// meanwhile loses the commit (`Conflict`), and the retry reads afresh.
+#[derive(Default)]
+pub(super) struct SigningCache {
+    /// By shard: the newest VAPID key.
+    vapid: BTreeMap<String, CachedKey<VapidKey>>,
+    /// By store key.
+    relay: BTreeMap<String, CachedKey<SigningKey>>,
+}
+
+impl SigningCache {
+    fn forget_shard(&mut self, shard: &Origin) {
+        self.vapid.remove(shard.as_str());
+        let prefix = layout::shard_keys(shard);
+        self.relay.retain(|key, _| !key.starts_with(&prefix));
+    }
+}
 
 impl<S: Store, C: Clock, R: CryptoRng, P: Pbkdf2Provider, D: DeviceKey> Kms<S, C, R, P, D> {
     fn new_key_record(
@@ -75,7 +108,7 @@ impl<S: Store, C: Clock, R: CryptoRng, P: Pbkdf2Provider, D: DeviceKey> Kms<S, C
         o: &Origin,
         replace: Option<(String, Vec<u8>)>,
         op: Op,
-    ) -> Result<KeyRecord, Error> {
+    ) -> Result<Loaded<KeyRecord>, Error> {
         let key = SigningKey::generate(JwsAlg::ES256, &mut self.rng);
         let mut name = [0u8; 6];
         self.rng.fill_bytes(&mut name);
@@ -94,10 +127,48 @@ impl<S: Store, C: Clock, R: CryptoRng, P: Pbkdf2Provider, D: DeviceKey> Kms<S, C
                 )));
             }
         }
-        tx.put(layout::key(o, &id), rec.encode()?);
+        let (key, raw) = (layout::key(o, &id), rec.encode()?);
+        tx.put(key.clone(), raw.clone());
         self.commit(o, tx, op, Some(id.as_str()), Outcome::Ok)
             .await?;
-        Ok(rec)
+        Ok(Loaded {
+            key,
+            raw,
+            record: rec,
+        })
+    }
+
+    /// Drops the session's cached signing keys of `shard`.
+    pub(super) fn forget_signing_keys(&mut self, shard: &Origin) {
+        if let Some(session) = self.session.as_mut() {
+            session.signing.forget_shard(shard);
+        }
+    }
+
+    /// The session's signing-key cache, or [`Error::Locked`].
+    fn signing_cache(&mut self) -> Result<&mut SigningCache, Error> {
+        self.session
+            .as_mut()
+            .map(|s| &mut s.signing)
+            .ok_or(Error::Locked)
+    }
+
+    /// Puts the shard's current VAPID key in the session's cache, opening its record (or
+    /// creating it, on first use) unless it is there already.
+    async fn cache_vapid_key(&mut self, o: &Origin) -> Result<(), Error> {
+        if self.signing_cache()?.vapid.contains_key(o.as_str()) {
+            return Ok(());
+        }
+        let loaded = match self.vapid_record(o).await? {
+            Some(loaded) => loaded,
+            None => self.create_vapid(o, None, Op::VapidCreate).await?,
+        };
+        let key = VapidKey::from_secret(&self.open_signing_key(&loaded.record)?.secret())
+            .map_err(|_| InternalError::Invariant("a VAPID record holds a key of another kind"))?;
+        self.signing_cache()?
+            .vapid
+            .insert(o.as_str().to_owned(), CachedKey { loaded, key });
+        Ok(())
     }
 
     pub(super) async fn vapid_public_key(
@@ -106,7 +177,7 @@ impl<S: Store, C: Clock, R: CryptoRng, P: Pbkdf2Provider, D: DeviceKey> Kms<S, C
     ) -> Result<VapidPublicKeyResponse, Error> {
         let rec = match self.vapid_record(o).await? {
             Some(Loaded { record: rec, .. }) => rec,
-            None => self.create_vapid(o, None, Op::VapidCreate).await?,
+            None => self.create_vapid(o, None, Op::VapidCreate).await?.record,
         };
         Ok(VapidPublicKeyResponse {
             key_id: rec.header.id.clone(),
@@ -121,33 +192,33 @@ impl<S: Store, C: Clock, R: CryptoRng, P: Pbkdf2Provider, D: DeviceKey> Kms<S, C
         sub: Option<&str>,
         exp: Option<u64>,
     ) -> Result<VapidAuthorizationResponse, Error> {
-        let rec = match self.vapid_record(o).await? {
-            Some(Loaded { record: rec, .. }) => rec,
-            None => self.create_vapid(o, None, Op::VapidCreate).await?,
-        };
-        let key = VapidKey::from_secret(&self.open_signing_key(&rec)?.secret())
-            .map_err(|_| InternalError::Invariant("a VAPID record holds a key of another kind"))?;
-        let auth = key
+        self.cache_vapid_key(o).await?;
+        let now = self.clock.now_secs();
+        let cached = self
+            .session
+            .as_ref()
+            .and_then(|s| s.signing.vapid.get(o.as_str()))
+            .ok_or(Error::Locked)?;
+        let auth = cached
+            .key
             .authorization(
                 &VapidClaims {
                     aud: aud.into(),
                     sub: sub.map(str::to_owned),
                     exp,
                 },
-                self.clock.now_secs(),
+                now,
             )
             .map_err(|e| match e {
                 crate::vapid::VapidError::Encode(e) => e.into(),
                 e => Error::bad_request(e.to_string()),
             })?;
-        self.commit(
-            o,
-            Transaction::new(),
-            Op::VapidSign,
-            Some(rec.header.id.as_str()),
-            Outcome::Ok,
-        )
-        .await?;
+        // The signature stands only if the key is still the shard's as read.
+        let id = cached.loaded.record.header.id.clone();
+        let mut tx = Transaction::new();
+        tx.check(cached.loaded.unchanged());
+        self.commit(o, tx, Op::VapidSign, Some(id.as_str()), Outcome::Ok)
+            .await?;
         Ok(VapidAuthorizationResponse {
             header: auth.header,
             token: auth.token,
@@ -163,7 +234,7 @@ impl<S: Store, C: Clock, R: CryptoRng, P: Pbkdf2Provider, D: DeviceKey> Kms<S, C
             .vapid_record(o)
             .await?
             .map(|Loaded { key, raw, .. }| (key, raw));
-        let rec = self.create_vapid(o, old, Op::VapidRotate).await?;
+        let rec = self.create_vapid(o, old, Op::VapidRotate).await?.record;
         Ok(VapidPublicKeyResponse {
             key_id: rec.header.id.clone(),
             application_server_key: crate::b64::encode(&rec.header.public_key),
@@ -202,15 +273,32 @@ impl<S: Store, C: Clock, R: CryptoRng, P: Pbkdf2Provider, D: DeviceKey> Kms<S, C
         ttl_secs: Option<u64>,
     ) -> Result<RelayTokenResponse, Error> {
         let id = KeyId::new(KeyKind::Relay, kid);
-        let raw = self
-            .store
-            .get(&layout::key(o, &id))
-            .await?
-            .ok_or_else(|| Error::KeyNotFound { id: kid.into() })?;
-        let rec = KeyRecord::decode(&raw, o.into(), &id)?;
-        let key = self.open_signing_key(&rec)?;
+        let store_key = layout::key(o, &id);
+        if !self.signing_cache()?.relay.contains_key(&store_key) {
+            let raw = self
+                .store
+                .get(&store_key)
+                .await?
+                .ok_or_else(|| Error::KeyNotFound { id: kid.into() })?;
+            let record = KeyRecord::decode(&raw, o.into(), &id)?;
+            let key = self.open_signing_key(&record)?;
+            let loaded = Loaded {
+                key: store_key.clone(),
+                raw,
+                record,
+            };
+            self.signing_cache()?
+                .relay
+                .insert(store_key.clone(), CachedKey { loaded, key });
+        }
+        let now = self.clock.now_secs();
+        let cached = self
+            .session
+            .as_ref()
+            .and_then(|s| s.signing.relay.get(&store_key))
+            .ok_or(Error::Locked)?;
         let issued = relay_token::issue(
-            &key,
+            &cached.key,
             kid,
             &RelayTokenRequest {
                 iss: iss.into(),
@@ -218,21 +306,17 @@ impl<S: Store, C: Clock, R: CryptoRng, P: Pbkdf2Provider, D: DeviceKey> Kms<S, C
                 scope: scope.map(<[String]>::to_vec),
                 ttl_secs,
             },
-            self.clock.now_secs(),
+            now,
             &mut self.rng,
         )
         .map_err(|e| match e {
             relay_token::RelayTokenError::Encode(e) => e.into(),
             e => Error::bad_request(e.to_string()),
         })?;
-        self.commit(
-            o,
-            Transaction::new(),
-            Op::RelaySign,
-            Some(id.as_str()),
-            Outcome::Ok,
-        )
-        .await?;
+        let mut tx = Transaction::new();
+        tx.check(cached.loaded.unchanged());
+        self.commit(o, tx, Op::RelaySign, Some(id.as_str()), Outcome::Ok)
+            .await?;
         Ok(RelayTokenResponse {
             token: issued.token,
             jti: issued.jti,

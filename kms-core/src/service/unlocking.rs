@@ -261,6 +261,7 @@ impl<S: Store, C: Clock, R: CryptoRng, P: Pbkdf2Provider, D: DeviceKey> Kms<S, C
             audit_key,
             expires_ms: None,
             fresh_until_ms: self.fresh_until(caller),
+            signing: Default::default(),
         });
         Ok(UnlockedResponse {
             method_id: id,
@@ -364,6 +365,7 @@ impl<S: Store, C: Clock, R: CryptoRng, P: Pbkdf2Provider, D: DeviceKey> Kms<S, C
             audit_key,
             expires_ms,
             fresh_until_ms: self.fresh_until(caller),
+            signing: Default::default(),
         });
         Ok(UnlockedResponse {
             method_id,
