@@ -1,5 +1,7 @@
 //! Sessions between two kms-core parties through the public `kms_core::signal` API.
 
+#![allow(clippy::unwrap_used, clippy::panic, reason = "tests")]
+
 use kms_core::signal::kem::KemAlgorithm;
 use kms_core::signal::{
     Address, CiphertextMessage, IdentityChange, IdentityKeyPair, KyberPreKey, OneTimePreKey,

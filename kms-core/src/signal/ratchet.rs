@@ -205,7 +205,7 @@ pub(crate) fn cbc_decrypt(
     iv: &[u8; 16],
     ciphertext: &[u8],
 ) -> Option<Zeroizing<Vec<u8>>> {
-    if ciphertext.is_empty() || ciphertext.len() % 16 != 0 {
+    if ciphertext.is_empty() || !ciphertext.len().is_multiple_of(16) {
         return None;
     }
     let cipher = Aes256::new(&Array::from(*key));

@@ -208,10 +208,7 @@ fn session(input: &Value) -> Result<Value> {
                 .unwrap_or(false),
         },
     };
-    let ops = input
-        .get("ops")
-        .and_then(Value::as_array)
-        .context("ops")?;
+    let ops = input.get("ops").and_then(Value::as_array).context("ops")?;
     let mut results = Vec::with_capacity(ops.len());
     for op in ops {
         let trust = Trust {
@@ -223,9 +220,8 @@ fn session(input: &Value) -> Result<Value> {
         };
         let outcome: Result<Value, SessionError> = match field(op, "op")? {
             "initiate" => {
-                let bundle: PreKeyBundle = serde_json::from_value(
-                    op.get("bundle").cloned().context("bundle")?,
-                )?;
+                let bundle: PreKeyBundle =
+                    serde_json::from_value(op.get("bundle").cloned().context("bundle")?)?;
                 run.record
                     .initiate(&d.identity, REGISTRATION_ID, &bundle, &trust, now, &mut rng)
                     .map(|(record, change)| {
@@ -238,7 +234,14 @@ fn session(input: &Value) -> Result<Value> {
             }
             "encrypt" => run
                 .record
-                .encrypt(&bytes(op, "plaintext")?, &local, &remote, &trust, now, &mut rng)
+                .encrypt(
+                    &bytes(op, "plaintext")?,
+                    &local,
+                    &remote,
+                    &trust,
+                    now,
+                    &mut rng,
+                )
                 .map(|out| {
                     run.record = out.record;
                     let (kind, body) = match &out.message {
