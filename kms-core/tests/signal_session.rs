@@ -403,3 +403,51 @@ fn debug_shows_no_secrets() {
         assert!(!d.contains(&hex), "hex of record bytes {start} in {d}");
     }
 }
+
+/// Timing, not a check: `cargo test --release -p kms-core --test signal_session -- --ignored
+/// --nocapture timing`.
+#[test]
+#[ignore = "timing only"]
+fn timing() {
+    let mut p = pair(99);
+    let m = p.alice_sends(b"a");
+    p.bob_receives(&m).unwrap();
+    let r = p.bob_sends(b"b");
+    p.alice_receives(&r).unwrap();
+    let n = 2000u32;
+    let trust = Trust::first_use();
+    let text = [0x42u8; 100];
+    let start = std::time::Instant::now();
+    let mut msgs = Vec::new();
+    for _ in 0..n {
+        let out = p
+            .alice
+            .encrypt(&text, &alice_addr(), &bob_addr(), &trust, NOW, &mut p.rng)
+            .unwrap();
+        p.alice = out.record;
+        msgs.push(SignalMessage::parse(out.message.as_bytes()).unwrap());
+    }
+    let enc = start.elapsed();
+    let start = std::time::Instant::now();
+    for m in &msgs {
+        let out = p
+            .bob
+            .decrypt(m, &bob_addr(), &alice_addr(), &trust, NOW, &mut p.rng)
+            .unwrap();
+        p.bob = out.record;
+    }
+    let dec = start.elapsed();
+    let start = std::time::Instant::now();
+    for _ in 0..200 {
+        let bytes = p.bob.encode();
+        p.bob = SessionRecord::decode(&bytes).unwrap();
+    }
+    let codec = start.elapsed();
+    println!(
+        "encrypt {:.1} µs, decrypt {:.1} µs (100-byte messages, in order), record encode+decode {:.1} µs ({} bytes)",
+        enc.as_secs_f64() * 1e6 / f64::from(n),
+        dec.as_secs_f64() * 1e6 / f64::from(n),
+        codec.as_secs_f64() * 1e6 / 200.0,
+        p.bob.encode().len()
+    );
+}
