@@ -11,21 +11,39 @@
 //! - [`pqxdh`]: the PQXDH handshake secret, initiator and responder sides.
 //! - [`page_signature`]: identity-key signatures over a page's own data, under a domain
 //!   that no certified format can start with.
+//! - [`session`]: sessions with a peer device (the Double Ratchet started by PQXDH, with
+//!   libsignal's session record behaviour), in a versioned [`SessionRecord`].
+//! - [`wire`]: libsignal's `SignalMessage` and `PreKeySignalMessage`.
+//! - [`ratchet`]: the Double Ratchet's bounds (skipped keys, chains).
+//! - [`pq_ratchet`]: libsignal's post-quantum ratchet (SPQR) bounds and version.
+//! - [`fingerprint`]: safety numbers for identity trust decisions.
 //!
 //! Every encoding, with test vectors, is described in `docs/formats/signal.md`.
 
 pub mod bundle;
+pub mod fingerprint;
 pub mod identity;
 pub mod kem;
 pub mod page_signature;
+pub mod pq_ratchet;
 pub mod pqxdh;
 pub mod prekeys;
+mod proto;
+pub mod ratchet;
+pub mod session;
+pub mod wire;
 pub mod xeddsa;
 
 pub use bundle::PreKeyBundle;
+pub use fingerprint::SafetyNumber;
 pub use identity::{IdentityKeyPair, KeyPair, PublicKey};
 pub use kem::{KemAlgorithm, KemKeyPair, KemPublicKey};
 pub use prekeys::{KyberPreKey, OneTimePreKey, Signed, SignedKeyPair, SignedPreKey};
+pub use session::{
+    Address, Decrypted, Encrypted, IdentityChange, OurPreKeys, PreKeysUsed, RecordError,
+    SessionError, SessionRecord, Trust,
+};
+pub use wire::{CiphertextMessage, PreKeySignalMessage, SignalMessage};
 
 /// Everything that can go wrong in the Signal module.
 ///

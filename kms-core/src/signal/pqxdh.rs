@@ -71,20 +71,43 @@ impl fmt::Debug for Initiation {
     }
 }
 
-/// PQXDH §2.2 KDF over `F ‖ KM`.
-pub(crate) fn kdf(dhs: &[&Secret32], ss: &Secret32) -> Result<Secret32, SignalError> {
+/// The three keys libsignal expands from the PQXDH secret: the initial root key (`SK`),
+/// the first chain key and the key that starts the post-quantum ratchet.
+pub(crate) struct HandshakeKeys {
+    pub(crate) root: Secret32,
+    pub(crate) chain: Secret32,
+    pub(crate) pq: Secret32,
+}
+
+/// PQXDH §2.2 KDF over `F ‖ KM`, expanded to 96 bytes as libsignal does
+/// (`HandshakeKeys::derive`: root key ‖ chain key ‖ PQ ratchet key).
+pub(crate) fn kdf_keys(dhs: &[&Secret32], ss: &Secret32) -> Result<HandshakeKeys, SignalError> {
     let mut ikm = Zeroizing::new(Vec::with_capacity(32 * (dhs.len() + 2)));
     ikm.extend_from_slice(&F);
     for dh in dhs {
         ikm.extend_from_slice(dh.expose());
     }
     ikm.extend_from_slice(ss.expose());
-    let mut okm = Zeroizing::new([0u8; 32]);
+    let mut okm = Zeroizing::new([0u8; 96]);
     Hkdf::<Sha256>::new(Some(&SALT), &ikm)
         .expand(INFO, &mut okm[..])
-        // 32 bytes is always a valid HKDF-SHA-256 output length.
+        // 96 bytes is always a valid HKDF-SHA-256 output length.
         .map_err(|_| SignalError::VerificationFailed)?;
-    Ok(Secret32::from_bytes(*okm))
+    let part = |i: usize| {
+        Secret32::from_slice(&okm[32 * i..32 * (i + 1)])
+            .map_err(|_| SignalError::VerificationFailed)
+    };
+    Ok(HandshakeKeys {
+        root: part(0)?,
+        chain: part(1)?,
+        pq: part(2)?,
+    })
+}
+
+/// PQXDH §2.2 KDF over `F ‖ KM`: `SK`, the first 32 bytes.
+#[cfg(test)]
+pub(crate) fn kdf(dhs: &[&Secret32], ss: &Secret32) -> Result<Secret32, SignalError> {
+    Ok(kdf_keys(dhs, ss)?.root)
 }
 
 /// The initiator side (PQXDH §3.3): checks the bundle's signatures, then derives `SK` and the
@@ -98,6 +121,15 @@ pub fn initiate<R: CryptoRng + ?Sized>(
     bundle: &PreKeyBundle,
     rng: &mut R,
 ) -> Result<Initiation, SignalError> {
+    Ok(initiate_keys(our_identity, bundle, rng)?.0)
+}
+
+/// [`initiate`], also returning all three handshake keys.
+pub(crate) fn initiate_keys<R: CryptoRng + ?Sized>(
+    our_identity: &IdentityKeyPair,
+    bundle: &PreKeyBundle,
+    rng: &mut R,
+) -> Result<(Initiation, HandshakeKeys), SignalError> {
     bundle.verify()?;
     let one_time = bundle.one_time_pre_key()?;
     let ephemeral = KeyPair::generate(rng);
@@ -109,19 +141,20 @@ pub fn initiate<R: CryptoRng + ?Sized>(
         None => None,
     };
     let (kem_ciphertext, ss) = bundle.kyber_pre_key_public.encapsulate(rng)?;
-    let shared_secret = match &dh4 {
-        Some(dh4) => kdf(&[&dh1, &dh2, &dh3, dh4], &ss)?,
-        None => kdf(&[&dh1, &dh2, &dh3], &ss)?,
+    let keys = match &dh4 {
+        Some(dh4) => kdf_keys(&[&dh1, &dh2, &dh3, dh4], &ss)?,
+        None => kdf_keys(&[&dh1, &dh2, &dh3], &ss)?,
     };
-    Ok(Initiation {
-        shared_secret,
+    let initiation = Initiation {
+        shared_secret: keys.root.clone(),
         identity_key: our_identity.public_key(),
         ephemeral_public: ephemeral.public_key(),
         kem_ciphertext,
         signed_pre_key_id: bundle.signed_pre_key_id,
         one_time_pre_key_id: one_time.map(|(id, _)| id),
         kyber_pre_key_id: bundle.kyber_pre_key_id,
-    })
+    };
+    Ok((initiation, keys))
 }
 
 /// The responder side (PQXDH §3.4): derives `SK` from our keys and the initiator's identity
@@ -145,6 +178,28 @@ pub fn respond(
     their_identity: &PublicKey,
     their_ephemeral: &PublicKey,
 ) -> Result<Secret32, SignalError> {
+    Ok(respond_keys(
+        identity,
+        signed_pre_key,
+        one_time_pre_key,
+        kyber_pre_key,
+        kem_ciphertext,
+        their_identity,
+        their_ephemeral,
+    )?
+    .root)
+}
+
+/// [`respond`], returning all three handshake keys.
+pub(crate) fn respond_keys(
+    identity: &IdentityKeyPair,
+    signed_pre_key: &SignedPreKey,
+    one_time_pre_key: Option<&OneTimePreKey>,
+    kyber_pre_key: &KyberPreKey,
+    kem_ciphertext: &[u8],
+    their_identity: &PublicKey,
+    their_ephemeral: &PublicKey,
+) -> Result<HandshakeKeys, SignalError> {
     let ours = identity.public_key();
     signed_pre_key.verify(&ours)?;
     kyber_pre_key.verify(&ours)?;
@@ -155,9 +210,9 @@ pub fn respond(
     match one_time_pre_key {
         Some(otk) => {
             let dh4 = otk.keypair.agree(their_ephemeral)?;
-            kdf(&[&dh1, &dh2, &dh3, &dh4], &ss)
+            kdf_keys(&[&dh1, &dh2, &dh3, &dh4], &ss)
         }
-        None => kdf(&[&dh1, &dh2, &dh3], &ss),
+        None => kdf_keys(&[&dh1, &dh2, &dh3], &ss),
     }
 }
 

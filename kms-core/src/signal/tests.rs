@@ -67,3 +67,34 @@ fn pqxdh_kdf_vectors() {
         "ecf5b9887969865aa6b684a5c7670ebfbec690a8379ff9fede6019a47dc6d97a"
     );
 }
+
+/// `docs/formats/signal.md` "SignalMessage" vector, produced by libsignal 0.103.0's
+/// `SignalMessage._new` (node) from the same inputs.
+#[test]
+fn signal_message_vector_from_libsignal() {
+    use super::identity::KeyPair;
+    use super::wire::SignalMessage;
+    let key = |b: u8| KeyPair::from_secret(Secret32::from_bytes([b; 32])).public_key();
+    let ratchet = vector_key().public_key();
+    let m = SignalMessage::build(
+        &[0x33; 32],
+        &key(0x11),
+        &key(0x22),
+        ratchet,
+        7,
+        3,
+        vec![0xAA; 16],
+        vec![1, 1, 8, 0],
+        None,
+    );
+    assert_eq!(
+        hex(&key(0x11).serialize()),
+        "057b4e909bbe7ffe44c465a220037d608ee35897d31ef972f07f74892cb0f73f13"
+    );
+    assert_eq!(
+        hex(m.as_bytes()),
+        "440a21058f40c5adb68f25624ae5b214ea767a6ec94d829d3d7b5e1ad1ba6f3e2138285f\
+         100718032210aaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa2a04010108008b2b19476d72002b"
+    );
+    assert_eq!(SignalMessage::parse(m.as_bytes()).unwrap(), m);
+}

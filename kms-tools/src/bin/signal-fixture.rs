@@ -7,6 +7,15 @@
 //!   `[true|false, …]`, kms-core's verdict on each signature.
 //! - `respond`: reads `{variant, identityKey, baseKey, kyberCiphertext}` on stdin, runs
 //!   PQXDH as the responder with the fixture's keys and prints `{"sharedSecret": …}`.
+//! - `session`: one "run" of the fixture device's session with one peer. Reads
+//!   `{state, local, remote, now, seed, ops}` and prints `{state, results}`; `state`
+//!   (`{record, knownIdentity, oneTimeUsed}`, or null at first) carries everything between
+//!   runs, so each call is a restart. Ops: `{op: "initiate", bundle}`,
+//!   `{op: "encrypt", plaintext}`, `{op: "decrypt", type, body, allowIdentityChange?}`.
+//!   A result is `{ok: true, …}` or `{ok: false, error: "<SessionError variant>"}`; a failed
+//!   op keeps the state as it was.
+//! - `fingerprint`: reads `{version, iterations, localId, localKey, remoteId, remoteKey}`
+//!   and prints `{display, scannable}`.
 //!
 //! The keys are derived from a constant seed: they are test keys and nothing else.
 
@@ -17,7 +26,10 @@ use kms_core::hazmat::b64;
 use kms_core::signal::identity::{IdentityKeyPair, PublicKey};
 use kms_core::signal::kem::KemAlgorithm;
 use kms_core::signal::prekeys::{KyberPreKey, OneTimePreKey, SignedPreKey};
-use kms_core::signal::{PreKeyBundle, pqxdh};
+use kms_core::signal::{
+    Address, CiphertextMessage, IdentityChange, OurPreKeys, PreKeyBundle, PreKeySignalMessage,
+    SafetyNumber, SessionError, SessionRecord, SignalMessage, Trust, pqxdh,
+};
 use rand::SeedableRng;
 use rand::rngs::StdRng;
 use serde_json::{Value, json};
@@ -146,6 +158,163 @@ fn respond(input: &Value) -> Result<Value> {
     Ok(json!({ "sharedSecret": b64::encode(sk.expose()) }))
 }
 
+fn address(v: &Value, name: &str) -> Result<Address> {
+    let a = v.get(name).with_context(|| format!("missing {name}"))?;
+    let device = a
+        .get("deviceId")
+        .and_then(Value::as_u64)
+        .context("deviceId")?;
+    Ok(Address::new(field(a, "name")?, u32::try_from(device)?))
+}
+
+/// The variant name of a session error, the stable name the interop tests compare.
+fn error_name(e: &SessionError) -> String {
+    let debug = format!("{e:?}");
+    debug
+        .split(|c: char| !c.is_alphanumeric())
+        .next()
+        .unwrap_or_default()
+        .to_owned()
+}
+
+struct SessionRun {
+    record: SessionRecord,
+    known: Option<PublicKey>,
+    one_time_used: bool,
+}
+
+fn session(input: &Value) -> Result<Value> {
+    let d = device();
+    let local = address(input, "local")?;
+    let remote = address(input, "remote")?;
+    let now = input.get("now").and_then(Value::as_u64).context("now")?;
+    let seed = input.get("seed").and_then(Value::as_u64).context("seed")?;
+    let mut rng = StdRng::seed_from_u64(seed);
+    let mut run = match input.get("state").filter(|s| !s.is_null()) {
+        None => SessionRun {
+            record: SessionRecord::new(),
+            known: None,
+            one_time_used: false,
+        },
+        Some(state) => SessionRun {
+            record: SessionRecord::decode(&bytes(state, "record")?).context("record")?,
+            known: match state.get("knownIdentity").and_then(Value::as_str) {
+                Some(k) => Some(PublicKey::deserialize(&b64::decode(k)?)?),
+                None => None,
+            },
+            one_time_used: state
+                .get("oneTimeUsed")
+                .and_then(Value::as_bool)
+                .unwrap_or(false),
+        },
+    };
+    let ops = input.get("ops").and_then(Value::as_array).context("ops")?;
+    let mut results = Vec::with_capacity(ops.len());
+    for op in ops {
+        let trust = Trust {
+            known: run.known,
+            allow_change: op
+                .get("allowIdentityChange")
+                .and_then(Value::as_bool)
+                .unwrap_or(false),
+        };
+        let outcome: Result<Value, SessionError> = match field(op, "op")? {
+            "initiate" => {
+                let bundle: PreKeyBundle =
+                    serde_json::from_value(op.get("bundle").cloned().context("bundle")?)?;
+                run.record
+                    .initiate(&d.identity, REGISTRATION_ID, &bundle, &trust, now, &mut rng)
+                    .map(|(record, change)| {
+                        run.record = record;
+                        if change != IdentityChange::Unchanged {
+                            run.known = Some(bundle.identity_key);
+                        }
+                        json!({ "ok": true })
+                    })
+            }
+            "encrypt" => run
+                .record
+                .encrypt(
+                    &bytes(op, "plaintext")?,
+                    &local,
+                    &remote,
+                    &trust,
+                    now,
+                    &mut rng,
+                )
+                .map(|out| {
+                    run.record = out.record;
+                    let (kind, body) = match &out.message {
+                        CiphertextMessage::Whisper(m) => (2, m.as_bytes()),
+                        CiphertextMessage::PreKey(m) => (3, m.as_bytes()),
+                    };
+                    json!({ "ok": true, "type": kind, "body": b64::encode(body) })
+                }),
+            "decrypt" => {
+                let body = bytes(op, "body")?;
+                let decrypted = match op.get("type").and_then(Value::as_u64) {
+                    Some(3) => PreKeySignalMessage::parse(&body).and_then(|m| {
+                        let ours = OurPreKeys {
+                            identity: &d.identity,
+                            registration_id: REGISTRATION_ID,
+                            signed_pre_key: &d.signed,
+                            one_time_pre_key: (!run.one_time_used).then_some(&d.one_time),
+                            kyber_pre_key: &d.kyber,
+                        };
+                        run.record
+                            .decrypt_pre_key(&m, &ours, &local, &remote, &trust, now, &mut rng)
+                    }),
+                    Some(2) => SignalMessage::parse(&body).and_then(|m| {
+                        run.record
+                            .decrypt(&m, &local, &remote, &trust, now, &mut rng)
+                    }),
+                    other => bail!("unknown message type {other:?}"),
+                };
+                decrypted.map(|out| {
+                    if out
+                        .pre_keys_used
+                        .is_some_and(|u| u.one_time_pre_key_id.is_some())
+                    {
+                        run.one_time_used = true;
+                    }
+                    if out.identity != IdentityChange::Unchanged {
+                        run.known = out.record.remote_identity();
+                    }
+                    run.record = out.record;
+                    json!({ "ok": true, "plaintext": b64::encode(&out.plaintext[..]) })
+                })
+            }
+            other => bail!("unknown op {other:?}"),
+        };
+        results.push(outcome.unwrap_or_else(|e| json!({ "ok": false, "error": error_name(&e) })));
+    }
+    Ok(json!({
+        "state": {
+            "record": b64::encode(&run.record.encode()[..]),
+            "knownIdentity": run.known.map(|k| b64::encode(k.serialize())),
+            "oneTimeUsed": run.one_time_used,
+        },
+        "results": results,
+    }))
+}
+
+fn fingerprint(input: &Value) -> Result<Value> {
+    let number = |name: &str| -> Result<u32> {
+        Ok(u32::try_from(
+            input.get(name).and_then(Value::as_u64).context("number")?,
+        )?)
+    };
+    let sn = SafetyNumber::new(
+        number("version")?,
+        number("iterations")?,
+        &bytes(input, "localId")?,
+        &PublicKey::deserialize(&bytes(input, "localKey")?)?,
+        &bytes(input, "remoteId")?,
+        &PublicKey::deserialize(&bytes(input, "remoteKey")?)?,
+    )?;
+    Ok(json!({ "display": sn.display(), "scannable": b64::encode(sn.scannable()) }))
+}
+
 fn read_stdin_json() -> Result<Value> {
     let mut text = String::new();
     std::io::stdin()
@@ -160,8 +329,10 @@ fn main() -> std::process::ExitCode {
         None => fixture(),
         Some("verify") => read_stdin_json().and_then(|v| verify(&v)),
         Some("respond") => read_stdin_json().and_then(|v| respond(&v)),
+        Some("session") => read_stdin_json().and_then(|v| session(&v)),
+        Some("fingerprint") => read_stdin_json().and_then(|v| fingerprint(&v)),
         Some(other) => Err(anyhow!(
-            "unknown mode {other:?}; expected none, `verify` or `respond`"
+            "unknown mode {other:?}; expected none, `verify`, `respond`, `session` or `fingerprint`"
         )),
     };
     match result {
