@@ -45,8 +45,9 @@ window.benchResult = (async () => {
 
   const aud = "https://push.example.net";
   for (let i = 0; i < 10; i++) await kms.vapid.authorization({ aud });
-  const vapidN = 100;
-  const vapidMs = await time(async () => { for (let i = 0; i < vapidN; i++) await kms.vapid.authorization({ aud }); });
+  const vapidN = 200;
+  const vapids = [];
+  for (let i = 0; i < vapidN; i++) vapids.push(await time(() => kms.vapid.authorization({ aud })));
   const { privateKey } = await crypto.subtle.generateKey({ name: "ECDSA", namedCurve: "P-256" }, false, ["sign"]);
   const jwtInput = new TextEncoder().encode("x".repeat(220));
   for (let i = 0; i < 10; i++) await crypto.subtle.sign({ name: "ECDSA", hash: "SHA-256" }, privateKey, jwtInput);
@@ -63,7 +64,7 @@ window.benchResult = (async () => {
     pingMs: { p50: percentile(pings, 0.5), p99: percentile(pings, 0.99) },
     unlockPassphraseMs: median(unlocks),
     webcryptoPbkdf2Ms: median(native),
-    vapidAuthorizationRpcMs: vapidMs / vapidN,
+    vapidAuthorizationRpcMs: { p50: percentile(vapids, 0.5), p99: percentile(vapids, 0.99) },
     webcryptoEcdsaSignMs: ecdsaMs / vapidN,
     replenish100Ms: replenishMs,
   };

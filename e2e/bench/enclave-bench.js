@@ -33,6 +33,39 @@ async function webcryptoX25519(n) {
   return performance.now() - t0;
 }
 
+// One IndexedDB commit of the shape a signature writes (a checkpoint put and an audit
+// entry), `n` times with the given durability: p50 and p99 in milliseconds.
+async function idbCommits(durability, n) {
+  const name = `kms-bench-${durability}-${Math.random()}`;
+  const db = await new Promise((resolve, reject) => {
+    const r = indexedDB.open(name, 1);
+    r.onupgradeneeded = () => {
+      r.result.createObjectStore("records");
+      r.result.createObjectStore("audit");
+    };
+    r.onsuccess = () => resolve(r.result);
+    r.onerror = () => reject(r.error);
+  });
+  const value = new Uint8Array(300).fill(7);
+  const times = [];
+  for (let i = 0; i < n; i++) {
+    const t0 = performance.now();
+    await new Promise((resolve, reject) => {
+      const t = db.transaction(["records", "audit"], "readwrite", { durability });
+      t.objectStore("records").put(value, "c/https://app.example");
+      t.objectStore("audit").put(value, i);
+      t.oncomplete = resolve;
+      t.onerror = () => reject(t.error);
+      t.onabort = () => reject(t.error);
+    });
+    times.push(performance.now() - t0);
+  }
+  db.close();
+  indexedDB.deleteDatabase(name);
+  times.sort((a, b) => a - b);
+  return { p50: times[Math.floor(n / 2)], p99: times[Math.min(n - 1, Math.floor(n * 0.99))] };
+}
+
 window.benchResult = (async () => {
   await init({ module_or_path: new URL("kms_wasm_bg.wasm", import.meta.url) });
   benchEd25519Sign(20);
@@ -43,5 +76,7 @@ window.benchResult = (async () => {
   const x = { wasmUs: (benchX25519(N) / N) * 1000, webcryptoUs: ((await webcryptoX25519(N)) / N) * 1000 };
   benchAuditVerify(1000);
   const audit = [benchAuditVerify(10000), benchAuditVerify(10000), benchAuditVerify(10000)].sort((p, q) => p - q)[1];
-  return { es256Sign: es, ed25519Sign: ed, x25519: x, auditVerify10000Ms: audit };
+  const idbCommit = {};
+  for (const d of ["strict", "relaxed", "default"]) idbCommit[d] = await idbCommits(d, 200);
+  return { es256Sign: es, ed25519Sign: ed, x25519: x, auditVerify10000Ms: audit, idbCommit };
 })();

@@ -29,7 +29,7 @@ use crate::origin::Origin;
 use crate::rpc::policy::{Caller, FRESH_UNLOCK_MS, Policy};
 use crate::rpc::{Method, Request};
 use crate::secret::Secret32;
-use crate::store::{Store, Transaction};
+use crate::store::{Durability, Store, Transaction};
 
 pub use records::{KeyAlg, KeyInfo, KeyKind};
 pub use response::*;
@@ -510,6 +510,12 @@ impl<S: Store, C: Clock, R: CryptoRng, P: Pbkdf2Provider, D: DeviceKey> Kms<S, C
             Some(head) => *head,
             None => self.audit_head(shard).await?,
         };
+        // A transaction that only records (a signature, a refusal: an audit entry and its
+        // checkpoint) is committed relaxed; one that writes or deletes records (keys,
+        // methods, shreds, the back-off) strictly. See docs/decisions.md.
+        if tx.puts.is_empty() && tx.deletes.is_empty() {
+            tx.durability = Durability::Relaxed;
+        }
         let (entry, head) = head
             .append(
                 self.clock.now_ms(),

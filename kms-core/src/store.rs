@@ -58,6 +58,17 @@ pub struct AuditAppend {
     pub entry: Vec<u8>,
 }
 
+/// How durable a committed transaction must be before the store reports it committed.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub enum Durability {
+    /// On stable storage (IndexedDB `"strict"`: flushed to disk).
+    #[default]
+    Strict,
+    /// Handed to the operating system, not yet flushed (IndexedDB `"relaxed"`): lost only
+    /// if the machine itself fails before the flush, never by the browser or the page.
+    Relaxed,
+}
+
 /// Everything one operation writes, applied atomically.
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
 pub struct Transaction {
@@ -69,6 +80,8 @@ pub struct Transaction {
     pub deletes: Vec<String>,
     /// Audit entries to append, in order.
     pub appends: Vec<AuditAppend>,
+    /// How durable the commit must be (a hint: stores without the choice are strict).
+    pub durability: Durability,
 }
 
 impl Transaction {

@@ -8,7 +8,7 @@
     reason = "tests"
 )]
 
-use std::cell::Cell;
+use std::cell::{Cell, RefCell};
 use std::rc::Rc;
 
 use kms_core::jws::{self, JwsAlg, PublicKey};
@@ -17,7 +17,7 @@ use kms_core::rpc::{
     DeleteKeyParams, RelayAlg, RelayCreateKeyParams, RelayTokenParams, SetupParams,
     UnlockPassphraseParams, VapidAuthorizationParams, methods,
 };
-use kms_core::store::{Record, Transaction};
+use kms_core::store::{Durability, Record, Transaction};
 use kms_core::{Error, Kms, ManualClock, MemoryStore, Origin, Store, StoreError};
 use rand::SeedableRng;
 use rand::rngs::StdRng;
@@ -25,11 +25,12 @@ use rand::rngs::StdRng;
 const PASS: &str = "correct horse battery staple";
 const T0: u64 = 1_800_000_000_000;
 
-/// A store that counts its reads.
+/// A store that counts its reads and records the durability of each commit.
 #[derive(Clone)]
 struct Counting {
     inner: MemoryStore,
     reads: Rc<Cell<u32>>,
+    commits: Rc<RefCell<Vec<Durability>>>,
 }
 
 impl Counting {
@@ -61,7 +62,10 @@ impl Store for Counting {
         self.inner.audit_read(log, from, limit).await
     }
     async fn commit(&self, tx: Transaction) -> Result<(), StoreError> {
-        self.inner.commit(tx).await
+        let durability = tx.durability;
+        self.inner.commit(tx).await?;
+        self.commits.borrow_mut().push(durability);
+        Ok(())
     }
 }
 
@@ -83,6 +87,7 @@ fn store() -> Counting {
     Counting {
         inner: MemoryStore::new(),
         reads: Rc::new(Cell::new(0)),
+        commits: Rc::new(RefCell::new(Vec::new())),
     }
 }
 
@@ -235,4 +240,32 @@ fn lock_drops_the_cached_keys() {
     assert!(matches!(authorization(&mut a), Err(Error::Locked)));
     unlock(&mut a);
     authorization(&mut a).unwrap();
+}
+
+/// A transaction that only records (a signature's audit entry and checkpoint) is committed
+/// relaxed; one that writes key records (creating, rotating) strictly.
+#[test]
+fn only_recording_commits_are_relaxed() {
+    let store = store();
+    let mut a = kms(&store, 1);
+    set_up(&mut a);
+    let last = || *store.commits.borrow().last().unwrap();
+    assert_eq!(last(), Durability::Strict, "setup");
+    vapid_public_key(&mut a);
+    assert_eq!(last(), Durability::Strict, "creating the VAPID key");
+    authorization(&mut a).unwrap();
+    assert_eq!(last(), Durability::Relaxed, "a VAPID signature");
+    pollster::block_on(a.call::<methods::VapidRotate>(&Caller::Page(app()), ())).unwrap();
+    assert_eq!(last(), Durability::Strict, "rotating");
+    let wrong = pollster::block_on(a.call::<methods::UnlockPassphrase>(
+        &Caller::EnclaveUi(app()),
+        UnlockPassphraseParams {
+            passphrase: "not the passphrase".into(),
+        },
+    ));
+    assert!(matches!(wrong, Err(Error::BadCredential)));
+    let commits = store.commits.borrow();
+    let n = commits.len();
+    // The back-off record (written before the KDF runs) strictly, the denial relaxed.
+    assert_eq!(&commits[n - 2..], &[Durability::Strict, Durability::Relaxed]);
 }

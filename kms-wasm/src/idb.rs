@@ -16,8 +16,8 @@
 
 use std::cell::Cell;
 
-use js_sys::{Array, Function, Promise, Uint8Array};
-use kms_core::store::{Record, Store, StoreError, Transaction};
+use js_sys::{Array, Function, Object, Promise, Reflect, Uint8Array};
+use kms_core::store::{Durability, Record, Store, StoreError, Transaction};
 use wasm_bindgen::prelude::*;
 use wasm_bindgen::{JsCast, JsValue};
 use wasm_bindgen_futures::JsFuture;
@@ -89,8 +89,41 @@ impl IdbStore {
             .map_err(backend)
     }
 
+    /// A read-write transaction over `stores` with the durability `tx` asks for
+    /// (`IDBDatabase.transaction(stores, "readwrite", {durability})`; an engine without the
+    /// option ignores it and keeps its default).
+    fn write_transaction(
+        &self,
+        stores: &[&str],
+        durability: Durability,
+    ) -> Result<IdbTransaction, StoreError> {
+        let names: Array = stores.iter().map(|s| JsValue::from_str(s)).collect();
+        let db = self.database()?;
+        let open: Function = Reflect::get(db, &JsValue::from_str("transaction"))
+            .map_err(backend)?
+            .dyn_into()
+            .map_err(|_| StoreError::Backend("IDBDatabase.transaction is not a function".into()))?;
+        let options = Object::new();
+        let durability = match durability {
+            Durability::Strict => "strict",
+            Durability::Relaxed => "relaxed",
+        };
+        Reflect::set(
+            &options,
+            &JsValue::from_str("durability"),
+            &JsValue::from_str(durability),
+        )
+        .map_err(backend)?;
+        open.call3(db, &names, &JsValue::from_str("readwrite"), &options)
+            .map_err(backend)?
+            .dyn_into()
+            .map_err(|_| {
+                StoreError::Backend("IDBDatabase.transaction returned no transaction".into())
+            })
+    }
+
     async fn commit_inner(&self, tx: &Transaction) -> Result<(), StoreError> {
-        let t = self.transaction(&[RECORDS, AUDIT], IdbTransactionMode::Readwrite)?;
+        let t = self.write_transaction(&[RECORDS, AUDIT], tx.durability)?;
         let records = t.object_store(RECORDS).map_err(backend)?;
         let audit = t.object_store(AUDIT).map_err(backend)?;
 
@@ -269,7 +302,7 @@ pub(crate) async fn device_add(
 async fn open_database(name: &str, factory: Option<IdbFactory>) -> Result<IdbDatabase, StoreError> {
     let factory = match factory {
         Some(f) => f,
-        None => js_sys::Reflect::get(&js_sys::global(), &JsValue::from_str("indexedDB"))
+        None => Reflect::get(&js_sys::global(), &JsValue::from_str("indexedDB"))
             .ok()
             .and_then(|f| f.dyn_into::<IdbFactory>().ok())
             .ok_or(StoreError::Blocked)?,
@@ -409,7 +442,7 @@ fn error_of(e: JsValue) -> StoreError {
 
 /// The `name` of a `DOMException` (empty for anything else).
 fn error_name(e: &JsValue) -> String {
-    js_sys::Reflect::get(e, &JsValue::from_str("name"))
+    Reflect::get(e, &JsValue::from_str("name"))
         .ok()
         .and_then(|n| n.as_string())
         .unwrap_or_default()
