@@ -111,6 +111,9 @@ pub enum InternalError {
     /// An audit entry the service built was refused by the log.
     #[error(transparent)]
     Audit(crate::audit::AuditError),
+    /// The host's signer refused an import or a signature.
+    #[error(transparent)]
+    Signer(crate::jws::SignerError),
     /// An invariant of the service did not hold.
     #[error("{0}")]
     Invariant(&'static str),

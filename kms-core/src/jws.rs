@@ -233,6 +233,41 @@ pub struct Header {
     pub kid: Option<String>,
 }
 
+/// A compact JWS before its signature: the signing input `b64(header).b64(claims)`.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct SigningInput(String);
+
+impl SigningInput {
+    /// The signing input of `claims` under a JWT header naming `alg` and `kid`.
+    ///
+    /// # Errors
+    /// [`EncodeError`] if the header or the claims do not encode (never signs empty ones).
+    pub fn new<T: Serialize>(
+        alg: JwsAlg,
+        kid: Option<&str>,
+        claims: &T,
+    ) -> Result<Self, EncodeError> {
+        let header = Header {
+            typ: "JWT".into(),
+            alg: alg.name().into(),
+            kid: kid.map(str::to_owned),
+        };
+        let h = crate::b64::encode(to_json("JWS header", &header)?);
+        let c = crate::b64::encode(to_json("JWS claims", claims)?);
+        Ok(Self(format!("{h}.{c}")))
+    }
+
+    /// The bytes the signature covers.
+    pub fn as_bytes(&self) -> &[u8] {
+        self.0.as_bytes()
+    }
+
+    /// The compact JWS with `signature` appended.
+    pub fn finish(self, signature: &[u8; 64]) -> String {
+        format!("{}.{}", self.0, crate::b64::encode(signature))
+    }
+}
+
 /// Signs `claims` as a compact JWS `b64(header).b64(claims).b64(signature)`.
 ///
 /// # Errors
@@ -242,16 +277,49 @@ pub fn sign_compact<T: Serialize>(
     kid: Option<&str>,
     claims: &T,
 ) -> Result<String, EncodeError> {
-    let header = Header {
-        typ: "JWT".into(),
-        alg: key.alg().name().into(),
-        kid: kid.map(str::to_owned),
-    };
-    let h = crate::b64::encode(to_json("JWS header", &header)?);
-    let c = crate::b64::encode(to_json("JWS claims", claims)?);
-    let signing_input = format!("{h}.{c}");
-    let sig = key.sign(signing_input.as_bytes());
-    Ok(format!("{signing_input}.{}", crate::b64::encode(sig)))
+    let input = SigningInput::new(key.alg(), kid, claims)?;
+    let sig = key.sign(input.as_bytes());
+    Ok(input.finish(&sig))
+}
+
+/// Makes JWS signatures with keys the host holds: [`RustSigner`] in WebAssembly (the
+/// reference, and the fallback), or the browser's WebCrypto with each key imported
+/// non-extractable for the session. Either way the signature is the 64-byte JWS form
+/// (`r ‖ s` for ES256) and verifies under the key's [`PublicKey`].
+pub trait Signer {
+    /// A key as this signer holds it, for the session (dropped on lock).
+    type Key;
+
+    /// Takes `key` in, once per session and key.
+    fn import(&self, key: &SigningKey) -> impl Future<Output = Result<Self::Key, SignerError>>;
+
+    /// Signs `message` with `key`.
+    fn sign(
+        &self,
+        key: &Self::Key,
+        message: &[u8],
+    ) -> impl Future<Output = Result<[u8; 64], SignerError>>;
+}
+
+/// A [`Signer`] failed (the browser refused an import or a signature).
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[error("signer failed: {0}")]
+pub struct SignerError(pub String);
+
+/// The pure-Rust [`Signer`]: the key itself.
+#[derive(Debug, Clone, Copy, Default)]
+pub struct RustSigner;
+
+impl Signer for RustSigner {
+    type Key = SigningKey;
+
+    async fn import(&self, key: &SigningKey) -> Result<SigningKey, SignerError> {
+        SigningKey::from_secret(key.alg(), &key.secret()).map_err(|e| SignerError(e.to_string()))
+    }
+
+    async fn sign(&self, key: &SigningKey, message: &[u8]) -> Result<[u8; 64], SignerError> {
+        Ok(key.sign(message))
+    }
 }
 
 /// Verifies a compact JWS against `key`, refusing any `alg` but the key's own (so `none`,

@@ -4,7 +4,7 @@
 use rand_core::CryptoRng;
 use serde::Serialize;
 
-use crate::jws::{self, SigningKey};
+use crate::jws::{self, JwsAlg, SigningKey};
 
 /// Default lifetime: 5 minutes.
 pub const DEFAULT_TTL_SECS: u64 = 300;
@@ -93,44 +93,82 @@ pub fn issue<R: CryptoRng + ?Sized>(
     now_secs: u64,
     rng: &mut R,
 ) -> Result<IssuedToken, RelayTokenError> {
-    check_claim("iss", &req.iss)?;
-    check_claim("aud", &req.aud)?;
-    let ttl = req.ttl_secs.unwrap_or(DEFAULT_TTL_SECS);
-    if ttl == 0 || ttl > MAX_TTL_SECS {
-        return Err(RelayTokenError::Lifetime(ttl));
+    let unsigned = UnsignedToken::new(key.alg(), kid, req, now_secs, rng)?;
+    let signature = key.sign(unsigned.signing_input());
+    Ok(unsigned.finish(&signature))
+}
+
+/// A relay token with its claims checked, waiting for its signature (for a signer that
+/// signs elsewhere, such as WebCrypto).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct UnsignedToken {
+    input: jws::SigningInput,
+    jti: String,
+    exp: u64,
+}
+
+impl UnsignedToken {
+    /// Checks `req` at `now_secs`, draws a `jti`, and builds the signing input of a token
+    /// for a key of algorithm `alg` with header `kid`.
+    ///
+    /// # Errors
+    /// [`RelayTokenError`] naming the refused input.
+    pub fn new<R: CryptoRng + ?Sized>(
+        alg: JwsAlg,
+        kid: &str,
+        req: &RelayTokenRequest,
+        now_secs: u64,
+        rng: &mut R,
+    ) -> Result<Self, RelayTokenError> {
+        check_claim("iss", &req.iss)?;
+        check_claim("aud", &req.aud)?;
+        let ttl = req.ttl_secs.unwrap_or(DEFAULT_TTL_SECS);
+        if ttl == 0 || ttl > MAX_TTL_SECS {
+            return Err(RelayTokenError::Lifetime(ttl));
+        }
+        if let Some(scopes) = &req.scope {
+            let ok_char = |c: char| c.is_ascii_alphanumeric() || ":._/-".contains(c);
+            if scopes.len() > MAX_SCOPES
+                || scopes
+                    .iter()
+                    .any(|s| s.is_empty() || s.len() > MAX_CLAIM_LEN || !s.chars().all(ok_char))
+            {
+                return Err(RelayTokenError::Scope);
+            }
+        }
+        let mut id = [0u8; 16];
+        rng.fill_bytes(&mut id);
+        let jti = crate::b64::encode(id);
+        let exp = now_secs + ttl;
+        let input = jws::SigningInput::new(
+            alg,
+            Some(kid),
+            &Claims {
+                iss: &req.iss,
+                aud: &req.aud,
+                iat: now_secs,
+                nbf: now_secs,
+                exp,
+                jti: &jti,
+                scope: req.scope.as_deref(),
+            },
+        )?;
+        Ok(Self { input, jti, exp })
     }
-    if let Some(scopes) = &req.scope {
-        let ok_char = |c: char| c.is_ascii_alphanumeric() || ":._/-".contains(c);
-        if scopes.len() > MAX_SCOPES
-            || scopes
-                .iter()
-                .any(|s| s.is_empty() || s.len() > MAX_CLAIM_LEN || !s.chars().all(ok_char))
-        {
-            return Err(RelayTokenError::Scope);
+
+    /// The bytes the signature covers.
+    pub fn signing_input(&self) -> &[u8] {
+        self.input.as_bytes()
+    }
+
+    /// The token, with `signature` by the key named in its header.
+    pub fn finish(self, signature: &[u8; 64]) -> IssuedToken {
+        IssuedToken {
+            token: self.input.finish(signature),
+            jti: self.jti,
+            expires_at: self.exp,
         }
     }
-    let mut id = [0u8; 16];
-    rng.fill_bytes(&mut id);
-    let jti = crate::b64::encode(id);
-    let exp = now_secs + ttl;
-    let token = jws::sign_compact(
-        key,
-        Some(kid),
-        &Claims {
-            iss: &req.iss,
-            aud: &req.aud,
-            iat: now_secs,
-            nbf: now_secs,
-            exp,
-            jti: &jti,
-            scope: req.scope.as_deref(),
-        },
-    )?;
-    Ok(IssuedToken {
-        token,
-        jti,
-        expires_at: exp,
-    })
 }
 
 #[cfg(test)]

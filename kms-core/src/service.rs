@@ -24,6 +24,7 @@ use crate::audit::{self, Head, Op, Outcome};
 use crate::clock::Clock;
 use crate::device::{DeviceKey, NoDeviceKey};
 use crate::error::{Error, InternalError};
+use crate::jws::{RustSigner, Signer};
 use crate::kdf::{Pbkdf2Provider, RustPbkdf2};
 use crate::origin::Origin;
 use crate::rpc::policy::{Caller, FRESH_UNLOCK_MS, Policy};
@@ -122,15 +123,15 @@ impl Config {
 }
 
 /// The unlocked state: the KEK and the audit signing key, wiped on lock or expiry.
-struct Session {
+struct Session<K> {
     kek: Secret32,
     audit_key: ed25519_dalek::SigningKey,
     expires_ms: Option<u64>,
     /// Until when unlock-method changes are accepted (an unlock by the enclave's UI sets
     /// it [`FRESH_UNLOCK_MS`] ahead; an unlock by a page does not).
     fresh_until_ms: u64,
-    /// Signing keys opened during this session (dropped with it).
-    signing: tokens::SigningCache,
+    /// Signing keys opened during this session (dropped with it), as the signer holds them.
+    signing: tokens::SigningCache<K>,
 }
 
 /// A pending WebAuthn challenge (in memory only; one at a time).
@@ -143,14 +144,15 @@ struct Challenge {
 pub const CHALLENGE_TTL_MS: u64 = 2 * 60 * 1000;
 
 /// The key service.
-pub struct Kms<S, C, R, P = RustPbkdf2, D = NoDeviceKey> {
+pub struct Kms<S, C, R, P = RustPbkdf2, D = NoDeviceKey, E: Signer = RustSigner> {
     store: S,
     clock: C,
     rng: R,
     pbkdf2: P,
     device: D,
+    signer: E,
     config: Config,
-    session: Option<Session>,
+    session: Option<Session<E::Key>>,
     challenge: Option<Challenge>,
     /// The audit head each shard had after this instance's last successful commit. Only a
     /// hint: a commit built on a stale head (another tab appended since) fails its `seq`
@@ -158,7 +160,7 @@ pub struct Kms<S, C, R, P = RustPbkdf2, D = NoDeviceKey> {
     heads: std::collections::BTreeMap<String, Head>,
 }
 
-impl<S, C, R, P, D> core::fmt::Debug for Kms<S, C, R, P, D> {
+impl<S, C, R, P, D, E: Signer> core::fmt::Debug for Kms<S, C, R, P, D, E> {
     fn fmt(&self, f: &mut core::fmt::Formatter<'_>) -> core::fmt::Result {
         f.debug_struct("Kms")
             .field("unlocked", &self.session.is_some())
@@ -176,6 +178,7 @@ impl<S: Store, C: Clock, R: CryptoRng> Kms<S, C, R> {
             rng,
             pbkdf2: RustPbkdf2,
             device: NoDeviceKey,
+            signer: RustSigner,
             config: Config::default(),
             session: None,
             challenge: None,
@@ -184,7 +187,9 @@ impl<S: Store, C: Clock, R: CryptoRng> Kms<S, C, R> {
     }
 }
 
-impl<S: Store, C: Clock, R: CryptoRng, P: Pbkdf2Provider, D: DeviceKey> Kms<S, C, R, P, D> {
+impl<S: Store, C: Clock, R: CryptoRng, P: Pbkdf2Provider, D: DeviceKey, E: Signer>
+    Kms<S, C, R, P, D, E>
+{
     /// Replaces the deployment settings.
     pub fn with_config(mut self, config: Config) -> Self {
         self.config = config;
@@ -192,13 +197,14 @@ impl<S: Store, C: Clock, R: CryptoRng, P: Pbkdf2Provider, D: DeviceKey> Kms<S, C
     }
 
     /// Replaces the PBKDF2 provider (the browser shell uses WebCrypto).
-    pub fn with_pbkdf2<P2: Pbkdf2Provider>(self, pbkdf2: P2) -> Kms<S, C, R, P2, D> {
+    pub fn with_pbkdf2<P2: Pbkdf2Provider>(self, pbkdf2: P2) -> Kms<S, C, R, P2, D, E> {
         Kms {
             store: self.store,
             clock: self.clock,
             rng: self.rng,
             pbkdf2,
             device: self.device,
+            signer: self.signer,
             config: self.config,
             session: self.session,
             challenge: self.challenge,
@@ -207,15 +213,33 @@ impl<S: Store, C: Clock, R: CryptoRng, P: Pbkdf2Provider, D: DeviceKey> Kms<S, C
     }
 
     /// Sets the device key that enables the passkey-gate method.
-    pub fn with_device_key<D2: DeviceKey>(self, device: D2) -> Kms<S, C, R, P, D2> {
+    pub fn with_device_key<D2: DeviceKey>(self, device: D2) -> Kms<S, C, R, P, D2, E> {
         Kms {
             store: self.store,
             clock: self.clock,
             rng: self.rng,
             pbkdf2: self.pbkdf2,
             device,
+            signer: self.signer,
             config: self.config,
             session: self.session,
+            challenge: self.challenge,
+            heads: self.heads,
+        }
+    }
+
+    /// Replaces the signer of VAPID and relay tokens (the browser shell uses WebCrypto for
+    /// ES256). Locks: a session's keys are held by the signer they were imported into.
+    pub fn with_signer<E2: Signer>(self, signer: E2) -> Kms<S, C, R, P, D, E2> {
+        Kms {
+            store: self.store,
+            clock: self.clock,
+            rng: self.rng,
+            pbkdf2: self.pbkdf2,
+            device: self.device,
+            signer,
+            config: self.config,
+            session: None,
             challenge: self.challenge,
             heads: self.heads,
         }

@@ -120,6 +120,26 @@ impl VapidKey {
         claims: &VapidClaims,
         now_secs: u64,
     ) -> Result<VapidAuthorization, VapidError> {
+        let unsigned = UnsignedAuthorization::new(claims, now_secs)?;
+        let signature = self.0.sign(unsigned.signing_input());
+        Ok(unsigned.finish(&signature, &self.application_server_key()))
+    }
+}
+
+/// A VAPID JWT with its claims checked, waiting for its ES256 signature (for a signer
+/// that signs elsewhere, such as WebCrypto).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct UnsignedAuthorization {
+    input: jws::SigningInput,
+    exp: u64,
+}
+
+impl UnsignedAuthorization {
+    /// Checks `claims` at `now_secs` and builds the JWT's signing input.
+    ///
+    /// # Errors
+    /// [`VapidError`] naming the refused claim.
+    pub fn new(claims: &VapidClaims, now_secs: u64) -> Result<Self, VapidError> {
         let aud = check_audience(&claims.aud)?;
         let max = now_secs + MAX_TTL_SECS;
         let exp = claims.exp.unwrap_or(now_secs + DEFAULT_TTL_SECS);
@@ -133,8 +153,8 @@ impl VapidKey {
         if let Some(sub) = &claims.sub {
             check_subject(sub)?;
         }
-        let token = jws::sign_compact(
-            &self.0,
+        let input = jws::SigningInput::new(
+            JwsAlg::ES256,
             None,
             &Claims {
                 aud: aud.as_str(),
@@ -142,11 +162,23 @@ impl VapidKey {
                 sub: claims.sub.as_deref(),
             },
         )?;
-        Ok(VapidAuthorization {
-            header: format!("vapid t={token}, k={}", self.application_server_key()),
+        Ok(Self { input, exp })
+    }
+
+    /// The bytes the ES256 signature covers.
+    pub fn signing_input(&self) -> &[u8] {
+        self.input.as_bytes()
+    }
+
+    /// The `Authorization` value, with `signature` (`r ‖ s`) by the key whose
+    /// `applicationServerKey` is `application_server_key`.
+    pub fn finish(self, signature: &[u8; 64], application_server_key: &str) -> VapidAuthorization {
+        let token = self.input.finish(signature);
+        VapidAuthorization {
+            header: format!("vapid t={token}, k={application_server_key}"),
             token,
-            expires_at: exp,
-        })
+            expires_at: self.exp,
+        }
     }
 }
 

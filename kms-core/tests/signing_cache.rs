@@ -267,5 +267,8 @@ fn only_recording_commits_are_relaxed() {
     let commits = store.commits.borrow();
     let n = commits.len();
     // The back-off record (written before the KDF runs) strictly, the denial relaxed.
-    assert_eq!(&commits[n - 2..], &[Durability::Strict, Durability::Relaxed]);
+    assert_eq!(
+        &commits[n - 2..],
+        &[Durability::Strict, Durability::Relaxed]
+    );
 }

@@ -142,10 +142,14 @@ impl IdbStore {
         let mut counts = Vec::new();
         for (log, len) in tx.expected_log_lengths() {
             if let Some(last) = len.checked_sub(1) {
-                let last = audit.count_with_key(&audit_key(log, last)).map_err(backend)?;
+                let last = audit
+                    .count_with_key(&audit_key(log, last))
+                    .map_err(backend)?;
                 counts.push((1, last));
             }
-            let next = audit.count_with_key(&audit_key(log, len)).map_err(backend)?;
+            let next = audit
+                .count_with_key(&audit_key(log, len))
+                .map_err(backend)?;
             counts.push((0, next));
         }
         let mut ok = true;

@@ -45,7 +45,7 @@ pub mod idb;
 pub mod webcrypto;
 
 use idb::IdbStore;
-use webcrypto::{WebCryptoDeviceKey, WebCryptoPbkdf2};
+use webcrypto::{WebCryptoDeviceKey, WebCryptoPbkdf2, WebCryptoSigner};
 
 /// `Date.now()`.
 #[derive(Debug, Clone, Copy, Default)]
@@ -60,7 +60,8 @@ impl Clock for BrowserClock {
 /// `crypto.getRandomValues` (through getrandom's browser backend).
 pub type BrowserRng = UnwrapErr<SysRng>;
 
-type BrowserKms = Kms<IdbStore, BrowserClock, BrowserRng, WebCryptoPbkdf2, WebCryptoDeviceKey>;
+type BrowserKms =
+    Kms<IdbStore, BrowserClock, BrowserRng, WebCryptoPbkdf2, WebCryptoDeviceKey, WebCryptoSigner>;
 
 /// Options of [`Enclave::open`].
 #[derive(Debug, Clone, Default, Deserialize)]
@@ -135,7 +136,8 @@ impl Enclave {
         let kms = Kms::new(store, BrowserClock, UnwrapErr(SysRng))
             .with_config(config)
             .with_pbkdf2(WebCryptoPbkdf2)
-            .with_device_key(device);
+            .with_device_key(device)
+            .with_signer(WebCryptoSigner);
         Ok(Enclave {
             kms: Rc::new(RefCell::new(Some(kms))),
             info,

@@ -1,16 +1,19 @@
 //! WebCrypto where the browser is faster or holds what script must not: PBKDF2 through
-//! `crypto.subtle.deriveBits`, and the passkey gate's device key, a non-extractable
-//! AES-256-GCM `CryptoKey` kept in IndexedDB.
+//! `crypto.subtle.deriveBits`, ES256 signatures with keys imported non-extractable for the
+//! session, and the passkey gate's device key, a non-extractable AES-256-GCM `CryptoKey`
+//! kept in IndexedDB.
 
 use js_sys::{Array, Object, Reflect, Uint8Array};
 use kms_core::Secret32;
 use kms_core::hazmat::format::AES256GCM_V1;
 use kms_core::hazmat::wrap::{NONCE_LEN, Sealed};
+use kms_core::jws::{JwsAlg, RustSigner, Signer, SignerError, SigningKey};
 use kms_core::{DeviceKey, DeviceKeyError};
 use kms_core::{KdfError, Pbkdf2Provider};
 use wasm_bindgen::{JsCast, JsValue};
 use wasm_bindgen_futures::JsFuture;
 use web_sys::{AesGcmParams, CryptoKey, IdbDatabase, Pbkdf2Params, SubtleCrypto};
+use zeroize::Zeroize;
 
 use crate::idb;
 
@@ -201,5 +204,91 @@ impl DeviceKey for WebCryptoDeviceKey {
         plain.copy_to(&mut out);
         plain.fill(0, 0, 32);
         Ok(Secret32::from_bytes(out))
+    }
+}
+
+/// The PKCS #8 encoding of a P-256 private key with its public key: this prefix, the 32-byte
+/// scalar, [`PKCS8_P256_MIDDLE`], then the 65-byte uncompressed point (RFC 5208 with the
+/// RFC 5915 `ECPrivateKey`, curve `prime256v1`).
+const PKCS8_P256_PREFIX: [u8; 36] = [
+    0x30, 0x81, 0x87, 0x02, 0x01, 0x00, 0x30, 0x13, 0x06, 0x07, 0x2a, 0x86, 0x48, 0xce, 0x3d, 0x02,
+    0x01, 0x06, 0x08, 0x2a, 0x86, 0x48, 0xce, 0x3d, 0x03, 0x01, 0x07, 0x04, 0x6d, 0x30, 0x6b, 0x02,
+    0x01, 0x01, 0x04, 0x20,
+];
+/// Between the scalar and the public point: `[1] BIT STRING`, no unused bits.
+const PKCS8_P256_MIDDLE: [u8; 5] = [0xa1, 0x44, 0x03, 0x42, 0x00];
+
+/// A signing key as [`WebCryptoSigner`] holds it for a session.
+#[derive(Debug)]
+pub enum SessionKey {
+    /// A non-extractable ECDSA P-256 `CryptoKey` (no script can read its bytes).
+    WebCrypto(CryptoKey),
+    /// The key in WebAssembly: EdDSA, or ES256 where the browser refused the import.
+    Wasm(Box<SigningKey>),
+}
+
+/// JWS signatures for the enclave: ES256 by `crypto.subtle.sign` with the key imported
+/// non-extractable for the session (several times faster than P-256 in WebAssembly), EdDSA
+/// in WebAssembly (as fast as this engine's WebCrypto Ed25519, and the same everywhere).
+/// Where the browser refuses the import, the key stays in WebAssembly
+/// ([`kms_core::jws::RustSigner`], the reference these signatures are tested against).
+#[derive(Debug, Clone, Copy, Default)]
+pub struct WebCryptoSigner;
+
+fn signer_error(e: &JsValue) -> SignerError {
+    SignerError(describe(e))
+}
+
+async fn import_es256(key: &SigningKey) -> Result<CryptoKey, JsValue> {
+    let mut der = Vec::with_capacity(138);
+    der.extend_from_slice(&PKCS8_P256_PREFIX);
+    der.extend_from_slice(key.secret().expose());
+    der.extend_from_slice(&PKCS8_P256_MIDDLE);
+    der.extend_from_slice(&key.public_key().to_bytes());
+    let bytes = Uint8Array::from(der.as_slice());
+    der.zeroize();
+    let algorithm = Object::new();
+    Reflect::set(&algorithm, &"name".into(), &"ECDSA".into())?;
+    Reflect::set(&algorithm, &"namedCurve".into(), &"P-256".into())?;
+    let imported =
+        subtle()?.import_key_with_object("pkcs8", &bytes, &algorithm, false, &usages(&["sign"]));
+    // The browser copied the key; clear our copy on the JS heap.
+    bytes.fill(0, 0, bytes.length());
+    Ok(JsFuture::from(imported?).await?.unchecked_into())
+}
+
+impl Signer for WebCryptoSigner {
+    type Key = SessionKey;
+
+    async fn import(&self, key: &SigningKey) -> Result<SessionKey, SignerError> {
+        if key.alg() == JwsAlg::ES256
+            && let Ok(k) = import_es256(key).await
+        {
+            return Ok(SessionKey::WebCrypto(k));
+        }
+        let key = RustSigner.import(key).await?;
+        Ok(SessionKey::Wasm(Box::new(key)))
+    }
+
+    async fn sign(&self, key: &SessionKey, message: &[u8]) -> Result<[u8; 64], SignerError> {
+        let key = match key {
+            SessionKey::WebCrypto(k) => k,
+            SessionKey::Wasm(k) => return RustSigner.sign(k, message).await,
+        };
+        let algorithm = Object::new();
+        let set = |k: &str, v: &str| Reflect::set(&algorithm, &k.into(), &v.into());
+        set("name", "ECDSA").map_err(|e| signer_error(&e))?;
+        set("hash", "SHA-256").map_err(|e| signer_error(&e))?;
+        let op = subtle()
+            .and_then(|s| s.sign_with_object_and_u8_array(&algorithm, key, message))
+            .map_err(|e| signer_error(&e))?;
+        let sig = JsFuture::from(op).await.map_err(|e| signer_error(&e))?;
+        let sig = Uint8Array::new(&sig);
+        let mut out = [0u8; 64];
+        if sig.length() != 64 {
+            return Err(SignerError("ECDSA signature of the wrong length".into()));
+        }
+        sig.copy_to(&mut out);
+        Ok(out)
     }
 }

@@ -1059,3 +1059,39 @@ fn check_ceremony_accepts_sound_frames_and_answers_the_others() {
         .unwrap();
     assert_eq!(text(&refusal, "err.code"), "BadRequest");
 }
+
+/// WebCrypto ES256 signatures verify under the key's own public key (they are randomized,
+/// so not byte-equal to the Rust reference's); the imported key is non-extractable; an
+/// EdDSA key stays in WebAssembly and signs exactly as the reference does.
+#[wasm_bindgen_test]
+async fn webcrypto_signatures_verify_as_the_reference_does() {
+    use kms_core::jws::{JwsAlg, RustSigner, Signer, SigningKey};
+    use kms_wasm::webcrypto::{SessionKey, WebCryptoSigner};
+    let mut rng = UnwrapErr(SysRng);
+    let message = b"eyJ0eXAiOiJKV1QifQ.eyJhdWQiOiJodHRwczovL3B1c2guZXhhbXBsZSJ9";
+    for _ in 0..8 {
+        let key = SigningKey::generate(JwsAlg::ES256, &mut rng);
+        let imported = WebCryptoSigner.import(&key).await.unwrap();
+        let SessionKey::WebCrypto(crypto_key) = &imported else {
+            panic!("Chromium imports P-256 keys into WebCrypto");
+        };
+        assert!(
+            !crypto_key.extractable(),
+            "the imported key must be non-extractable"
+        );
+        let sig = WebCryptoSigner.sign(&imported, message).await.unwrap();
+        key.public_key().verify(message, &sig).unwrap();
+        let mut tampered = *message;
+        tampered[0] ^= 1;
+        assert!(key.public_key().verify(&tampered, &sig).is_err());
+        let reference = RustSigner.sign(&key, message).await.unwrap();
+        key.public_key().verify(message, &reference).unwrap();
+    }
+    let ed = SigningKey::generate(JwsAlg::EdDSA, &mut rng);
+    let imported = WebCryptoSigner.import(&ed).await.unwrap();
+    assert!(matches!(imported, SessionKey::Wasm(_)));
+    assert_eq!(
+        WebCryptoSigner.sign(&imported, message).await.unwrap(),
+        RustSigner.sign(&ed, message).await.unwrap()
+    );
+}

@@ -10,6 +10,7 @@ use crate::audit::{self, Checkpoint, Entry, Head};
 use crate::clock::Clock;
 use crate::device::DeviceKey;
 use crate::error::Error;
+use crate::jws::Signer;
 use crate::kdf::Pbkdf2Provider;
 use crate::origin::Origin;
 use crate::store::Store;
@@ -22,7 +23,9 @@ pub(super) fn encode_checkpoint(c: &Checkpoint) -> Result<Vec<u8>, crate::format
 /// Entries read per store call.
 const PAGE: u64 = 1000;
 
-impl<S: Store, C: Clock, R: CryptoRng, P: Pbkdf2Provider, D: DeviceKey> Kms<S, C, R, P, D> {
+impl<S: Store, C: Clock, R: CryptoRng, P: Pbkdf2Provider, D: DeviceKey, E: Signer>
+    Kms<S, C, R, P, D, E>
+{
     async fn shard_entries(&self, o: &Origin) -> Result<Vec<Entry>, Error> {
         let len = self.store.audit_len(o.as_str()).await?;
         let mut out = Vec::with_capacity(usize::try_from(len).unwrap_or(0));

@@ -18,6 +18,7 @@ use crate::device::DeviceKey;
 use crate::envelope::{self, Envelope, EnvelopeFormat, PrekeySecret, PrekeyUse, SignedPrekey};
 use crate::error::{Error, InternalError};
 use crate::ids::KeyId;
+use crate::jws::Signer;
 use crate::kdf::Pbkdf2Provider;
 use crate::origin::Origin;
 use crate::signal::identity::{IdentityKeyPair, PublicKey, SERIALIZED_PUBLIC_KEY_LENGTH};
@@ -50,7 +51,9 @@ fn signed_from_record(rec: &KeyRecord, use_: PrekeyUse) -> Result<SignedPrekey, 
     })
 }
 
-impl<S: Store, C: Clock, R: CryptoRng, P: Pbkdf2Provider, D: DeviceKey> Kms<S, C, R, P, D> {
+impl<S: Store, C: Clock, R: CryptoRng, P: Pbkdf2Provider, D: DeviceKey, E: Signer>
+    Kms<S, C, R, P, D, E>
+{
     /// Generates one prekey, returning its sealed record and signed public part.
     fn new_envelope_prekey(
         &mut self,

@@ -15,6 +15,7 @@ use crate::device::DeviceKey;
 use crate::error::{Error, InternalError};
 use crate::format;
 use crate::ids::KeyId;
+use crate::jws::Signer;
 use crate::kdf::Pbkdf2Provider;
 use crate::origin::Origin;
 use crate::secret::{Secret32, SecretBytes};
@@ -78,7 +79,9 @@ struct SignalKeys {
     state_raw: Vec<u8>,
 }
 
-impl<S: Store, C: Clock, R: CryptoRng, P: Pbkdf2Provider, D: DeviceKey> Kms<S, C, R, P, D> {
+impl<S: Store, C: Clock, R: CryptoRng, P: Pbkdf2Provider, D: DeviceKey, E: Signer>
+    Kms<S, C, R, P, D, E>
+{
     /// Loads a key record of the shard and opens it.
     async fn load_key(
         &self,

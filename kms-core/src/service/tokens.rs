@@ -16,14 +16,15 @@ use crate::device::DeviceKey;
 use crate::error::{Error, InternalError};
 use crate::ids::KeyId;
 use crate::jwk::{Jwk, Jwks};
+use crate::jws::Signer;
 use crate::jws::{JwsAlg, PublicKey, SigningKey};
 use crate::kdf::Pbkdf2Provider;
 use crate::origin::Origin;
-use crate::relay_token::{self, RelayTokenRequest};
+use crate::relay_token::{self, RelayTokenRequest, UnsignedToken};
 use crate::rpc::RelayAlg;
 use crate::secret::Secret32;
 use crate::store::{Check, Store, Transaction};
-use crate::vapid::{VapidClaims, VapidKey};
+use crate::vapid::{UnsignedAuthorization, VapidClaims};
 
 /// A signing key opened from its record, with the record as read.
 struct CachedKey<K> {
@@ -40,15 +41,23 @@ struct CachedKey<K> {
 /// record is still exactly as read, and at the next `seq` of the shard's log, which every
 /// change of a key also appends to: a key that another instance rotated or deleted
 /// meanwhile loses the commit (`Conflict`), and the retry reads afresh.
-#[derive(Default)]
-pub(super) struct SigningCache {
+pub(super) struct SigningCache<K> {
     /// By shard: the newest VAPID key.
-    vapid: BTreeMap<String, CachedKey<VapidKey>>,
+    vapid: BTreeMap<String, CachedKey<K>>,
     /// By store key.
-    relay: BTreeMap<String, CachedKey<SigningKey>>,
+    relay: BTreeMap<String, CachedKey<K>>,
 }
 
-impl SigningCache {
+impl<K> Default for SigningCache<K> {
+    fn default() -> Self {
+        Self {
+            vapid: BTreeMap::new(),
+            relay: BTreeMap::new(),
+        }
+    }
+}
+
+impl<K> SigningCache<K> {
     fn forget_shard(&mut self, shard: &Origin) {
         self.vapid.remove(shard.as_str());
         let prefix = layout::shard_keys(shard);
@@ -56,7 +65,9 @@ impl SigningCache {
     }
 }
 
-impl<S: Store, C: Clock, R: CryptoRng, P: Pbkdf2Provider, D: DeviceKey> Kms<S, C, R, P, D> {
+impl<S: Store, C: Clock, R: CryptoRng, P: Pbkdf2Provider, D: DeviceKey, E: Signer>
+    Kms<S, C, R, P, D, E>
+{
     fn new_key_record(
         &mut self,
         o: &Origin,
@@ -146,7 +157,7 @@ impl<S: Store, C: Clock, R: CryptoRng, P: Pbkdf2Provider, D: DeviceKey> Kms<S, C
     }
 
     /// The session's signing-key cache, or [`Error::Locked`].
-    fn signing_cache(&mut self) -> Result<&mut SigningCache, Error> {
+    fn signing_cache(&mut self) -> Result<&mut SigningCache<E::Key>, Error> {
         self.session
             .as_mut()
             .map(|s| &mut s.signing)
@@ -163,8 +174,17 @@ impl<S: Store, C: Clock, R: CryptoRng, P: Pbkdf2Provider, D: DeviceKey> Kms<S, C
             Some(loaded) => loaded,
             None => self.create_vapid(o, None, Op::VapidCreate).await?,
         };
-        let key = VapidKey::from_secret(&self.open_signing_key(&loaded.record)?.secret())
-            .map_err(|_| InternalError::Invariant("a VAPID record holds a key of another kind"))?;
+        let key = self.open_signing_key(&loaded.record)?;
+        if key.alg() != JwsAlg::ES256 {
+            return Err(
+                InternalError::Invariant("a VAPID record holds a key of another kind").into(),
+            );
+        }
+        let key = self
+            .signer
+            .import(&key)
+            .await
+            .map_err(InternalError::Signer)?;
         self.signing_cache()?
             .vapid
             .insert(o.as_str().to_owned(), CachedKey { loaded, key });
@@ -193,26 +213,28 @@ impl<S: Store, C: Clock, R: CryptoRng, P: Pbkdf2Provider, D: DeviceKey> Kms<S, C
         exp: Option<u64>,
     ) -> Result<VapidAuthorizationResponse, Error> {
         self.cache_vapid_key(o).await?;
-        let now = self.clock.now_secs();
+        let claims = VapidClaims {
+            aud: aud.into(),
+            sub: sub.map(str::to_owned),
+            exp,
+        };
+        let unsigned =
+            UnsignedAuthorization::new(&claims, self.clock.now_secs()).map_err(|e| match e {
+                crate::vapid::VapidError::Encode(e) => e.into(),
+                e => Error::bad_request(e.to_string()),
+            })?;
         let cached = self
             .session
             .as_ref()
             .and_then(|s| s.signing.vapid.get(o.as_str()))
             .ok_or(Error::Locked)?;
-        let auth = cached
-            .key
-            .authorization(
-                &VapidClaims {
-                    aud: aud.into(),
-                    sub: sub.map(str::to_owned),
-                    exp,
-                },
-                now,
-            )
-            .map_err(|e| match e {
-                crate::vapid::VapidError::Encode(e) => e.into(),
-                e => Error::bad_request(e.to_string()),
-            })?;
+        let signature = self
+            .signer
+            .sign(&cached.key, unsigned.signing_input())
+            .await
+            .map_err(InternalError::Signer)?;
+        let public_key = crate::b64::encode(&cached.loaded.record.header.public_key);
+        let auth = unsigned.finish(&signature, &public_key);
         // The signature stands only if the key is still the shard's as read.
         let id = cached.loaded.record.header.id.clone();
         let mut tx = Transaction::new();
@@ -282,6 +304,11 @@ impl<S: Store, C: Clock, R: CryptoRng, P: Pbkdf2Provider, D: DeviceKey> Kms<S, C
                 .ok_or_else(|| Error::KeyNotFound { id: kid.into() })?;
             let record = KeyRecord::decode(&raw, o.into(), &id)?;
             let key = self.open_signing_key(&record)?;
+            let key = self
+                .signer
+                .import(&key)
+                .await
+                .map_err(InternalError::Signer)?;
             let loaded = Loaded {
                 key: store_key.clone(),
                 raw,
@@ -297,8 +324,11 @@ impl<S: Store, C: Clock, R: CryptoRng, P: Pbkdf2Provider, D: DeviceKey> Kms<S, C
             .as_ref()
             .and_then(|s| s.signing.relay.get(&store_key))
             .ok_or(Error::Locked)?;
-        let issued = relay_token::issue(
-            &cached.key,
+        let alg = cached.loaded.record.header.alg.jws().ok_or_else(|| {
+            Error::tampered(format!("key record {}", cached.loaded.record.header.id))
+        })?;
+        let unsigned = UnsignedToken::new(
+            alg,
             kid,
             &RelayTokenRequest {
                 iss: iss.into(),
@@ -313,6 +343,12 @@ impl<S: Store, C: Clock, R: CryptoRng, P: Pbkdf2Provider, D: DeviceKey> Kms<S, C
             relay_token::RelayTokenError::Encode(e) => e.into(),
             e => Error::bad_request(e.to_string()),
         })?;
+        let signature = self
+            .signer
+            .sign(&cached.key, unsigned.signing_input())
+            .await
+            .map_err(InternalError::Signer)?;
+        let issued = unsigned.finish(&signature);
         let mut tx = Transaction::new();
         tx.check(cached.loaded.unchanged());
         self.commit(o, tx, Op::RelaySign, Some(id.as_str()), Outcome::Ok)

@@ -16,6 +16,7 @@ use crate::device::DeviceKey;
 use crate::error::{Error, InternalError};
 use crate::format;
 use crate::ids::{KeyId, MethodId};
+use crate::jws::Signer;
 use crate::kdf::Pbkdf2Provider;
 use crate::origin::Origin;
 use crate::rpc::policy::Caller;
@@ -117,7 +118,9 @@ fn unlock_error(e: UnlockError) -> Error {
     }
 }
 
-impl<S: Store, C: Clock, R: CryptoRng, P: Pbkdf2Provider, D: DeviceKey> Kms<S, C, R, P, D> {
+impl<S: Store, C: Clock, R: CryptoRng, P: Pbkdf2Provider, D: DeviceKey, E: Signer>
+    Kms<S, C, R, P, D, E>
+{
     async fn methods(&self) -> Result<Vec<Loaded<UnlockRecord>>, Error> {
         let mut out = Vec::new();
         for (key, raw) in self.store.list(layout::METHODS).await? {
