@@ -18,11 +18,14 @@
 //! The HTTP API, how to run the server and the load-test figures are in `docs/relay.md`.
 #![forbid(unsafe_code)]
 
+pub mod admission;
 pub mod api;
+#[cfg(feature = "client")]
 pub mod client;
 pub mod jwks;
 #[cfg(feature = "server")]
 pub mod loadtest;
+pub mod ratelimit;
 pub mod replay;
 #[cfg(feature = "server")]
 pub mod server;

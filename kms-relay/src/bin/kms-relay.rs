@@ -118,16 +118,7 @@ fn main() -> ExitCode {
 
 /// `--rate`: `<burst>/<per-sec>` or `off`.
 fn rate_limit(text: &str) -> Result<Option<RateLimit>> {
-    if text == "off" {
-        return Ok(None);
-    }
-    let (b, r) = text
-        .split_once('/')
-        .context("--rate: expected <burst>/<per-sec> or off")?;
-    Ok(Some(RateLimit {
-        burst: b.parse().context("--rate: bad burst")?,
-        per_sec: r.parse().context("--rate: bad rate")?,
-    }))
+    RateLimit::parse(text).context("--rate")
 }
 
 fn serve(o: &Serve) -> Result<()> {
