@@ -1,7 +1,9 @@
 //! The vending load test: N keys, M concurrent clients on loopback draining them over real
-//! HTTP — zero duplicates, zero lost, then a clean 503 — and the takes per second.
+//! HTTP — zero duplicates, zero lost, then a clean 503 — and the takes per second, against
+//! the native server on any store ([`run`]) or the Worker on local workerd ([`run_worker`]).
 
 use std::collections::HashSet;
+use std::path::Path;
 use std::sync::Arc;
 use std::time::Instant;
 
@@ -10,12 +12,14 @@ use kms_core::envelope::{EnvelopeError, EnvelopeFormat, PrekeySecret, PrekeyUse}
 use kms_core::jwk::{Jwk, Jwks};
 use kms_core::jws::{JwsAlg, SigningKey};
 use kms_core::relay_token::{self, RelayTokenError, RelayTokenRequest};
+use kms_core::signal::identity::IdentityKeyPair;
 
 use crate::client::{ClientError, Vend, VendingClient};
 use crate::jwks::{JwksError, KeyStore, StaticJwks};
 use crate::server::{self, ServerConfig, StartError, UPLOAD_SCOPE};
 use crate::vending::{MAX_BATCH, VendingStore};
 use crate::verify::{Policy, Verifier};
+use crate::workerd::{LocalWorker, WorkerSettings, WorkerdError};
 
 /// Load-test settings.
 #[derive(Debug, Clone, Copy)]
@@ -49,6 +53,9 @@ pub enum LoadTestError {
     /// The server did not start.
     #[error(transparent)]
     Start(#[from] StartError),
+    /// The Worker did not start.
+    #[error(transparent)]
+    Worker(#[from] WorkerdError),
     /// A prekey could not be signed.
     #[error("signing the prekeys")]
     Prekey(#[source] EnvelopeError),
@@ -107,21 +114,42 @@ fn call_failed(call: &'static str) -> impl FnOnce(ClientError) -> LoadTestError 
     move |source| LoadTestError::Client { call, source }
 }
 
-/// Runs the load test against `store` (which must be empty).
+/// The owner side of a load test: the identity that signs the prekeys and the relay key
+/// that signs the upload tokens.
+struct Owner {
+    identity: IdentityKeyPair,
+    relay_key: SigningKey,
+    jwks: Jwks,
+}
+
+const ISSUER: &str = "https://owner.example";
+const AUDIENCE: &str = "vending.load";
+
+impl Owner {
+    fn generate() -> Self {
+        let mut rng = rand::rng();
+        let relay_key = SigningKey::generate(JwsAlg::EdDSA, &mut rng);
+        let jwks = Jwks {
+            keys: vec![Jwk::from_public_key(&relay_key.public_key(), Some("load"))],
+        };
+        Self {
+            identity: IdentityKeyPair::generate(&mut rng),
+            relay_key,
+            jwks,
+        }
+    }
+}
+
+/// Runs the load test against `store` (which must be empty), served by [`server::start`].
 ///
 /// # Errors
 /// [`LoadTestError`]: a duplicate, a lost key, a missing 503, or a failed set-up or call.
 pub fn run<S: VendingStore + 'static>(store: S, t: LoadTest) -> Result<LoadReport, LoadTestError> {
-    let mut rng = rand::rng();
-    let owner = kms_core::signal::identity::IdentityKeyPair::generate(&mut rng);
-    let relay_key = SigningKey::generate(JwsAlg::EdDSA, &mut rng);
-    let jwks = Jwks {
-        keys: vec![Jwk::from_public_key(&relay_key.public_key(), Some("load"))],
-    };
-    let keys = KeyStore::new(Box::new(StaticJwks(jwks)), 0)?;
+    let owner = Owner::generate();
+    let keys = KeyStore::new(Box::new(StaticJwks(owner.jwks.clone())), 0)?;
     let verifier = Verifier::new(
         keys,
-        Policy::new("https://owner.example", "vending.load").with_scope(UPLOAD_SCOPE),
+        Policy::new(ISSUER, AUDIENCE).with_scope(UPLOAD_SCOPE),
         SystemClock,
     );
     let running = server::start(
@@ -131,17 +159,53 @@ pub fn run<S: VendingStore + 'static>(store: S, t: LoadTest) -> Result<LoadRepor
             bind: ([127, 0, 0, 1], 0).into(),
             threads: t.threads,
             rate_limit: None,
-            owner_identity: owner.public_key(),
+            owner_identity: owner.identity.public_key(),
             retry_after_secs: 30,
         },
     )?;
-    let url = running.url();
+    let report = drain(&running.url(), &owner, t);
+    running.stop();
+    report
+}
 
+/// Runs the load test against the Worker on local workerd with an empty in-memory D1
+/// database (`dir` is the Worker's directory; see [`crate::workerd`]). `t.threads` does not
+/// apply: workerd serves every request on one event loop.
+///
+/// # Errors
+/// [`LoadTestError`], [`LoadTestError::Worker`] if the Worker does not start.
+pub fn run_worker(dir: &Path, t: LoadTest) -> Result<LoadReport, LoadTestError> {
+    let owner = Owner::generate();
+    let worker = LocalWorker::start(
+        dir,
+        &WorkerSettings {
+            owner_identity: owner.identity.public_key(),
+            issuer: ISSUER.into(),
+            audience: AUDIENCE.into(),
+            jwks: owner.jwks.clone(),
+            rate_limit: None,
+            retry_after_secs: 30,
+            persist: None,
+        },
+    )?;
+    drain(worker.url(), &owner, t)
+}
+
+/// Uploads `t.keys` prekeys to the server at `url` as `owner`, drains them with `t.clients`
+/// clients and checks the outcome.
+fn drain(url: &str, owner: &Owner, t: LoadTest) -> Result<LoadReport, LoadTestError> {
+    let mut rng = rand::rng();
+    let url = url.to_owned();
     // Upload, signed by the owner's identity.
     let prekeys = (0..t.keys)
         .map(|i| {
             PrekeySecret::generate(EnvelopeFormat::X25519AesGcmV1, &mut rng)
-                .sign_public(&owner, &format!("load-{i}"), PrekeyUse::OneTime, &mut rng)
+                .sign_public(
+                    &owner.identity,
+                    &format!("load-{i}"),
+                    PrekeyUse::OneTime,
+                    &mut rng,
+                )
                 .map_err(LoadTestError::Prekey)
         })
         .collect::<Result<Vec<_>, _>>()?;
@@ -149,11 +213,11 @@ pub fn run<S: VendingStore + 'static>(store: S, t: LoadTest) -> Result<LoadRepor
     let now = kms_core::Clock::now_secs(&SystemClock);
     for batch in prekeys.chunks(MAX_BATCH) {
         let token = relay_token::issue(
-            &relay_key,
+            &owner.relay_key,
             "load",
             &RelayTokenRequest {
-                iss: "https://owner.example".into(),
-                aud: "vending.load".into(),
+                iss: ISSUER.into(),
+                aud: AUDIENCE.into(),
                 scope: Some(vec![UPLOAD_SCOPE.into()]),
                 ttl_secs: Some(300),
             },
@@ -224,7 +288,6 @@ pub fn run<S: VendingStore + 'static>(store: S, t: LoadTest) -> Result<LoadRepor
             consumed,
         });
     }
-    running.stop();
     Ok(LoadReport {
         taken: seen.len(),
         seconds,
