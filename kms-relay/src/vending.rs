@@ -9,7 +9,8 @@
 //! - [`postgres::PostgresVending`]: for operators who outgrow one machine.
 //! - The Cloudflare Worker on D1 (`kms-relay/worker`), which runs the statements of [`sql`].
 //!
-//! All of them run the same [`conformance`] suite.
+//! All of them run the same [`conformance`] suite: the first two in process, the Worker
+//! (and any server) over HTTP through [`http::HttpVending`].
 
 /// The store's tables, one layout for every backend: `$id` is the type of the
 /// auto-incrementing key (it orders takes oldest first), `$int` the 64-bit integer type of
@@ -49,6 +50,8 @@ CREATE TABLE IF NOT EXISTS kms_epoch (
 pub(crate) use schema;
 
 pub mod conformance;
+#[cfg(feature = "client")]
+pub mod http;
 #[cfg(feature = "server")]
 pub mod postgres;
 pub mod sql;
