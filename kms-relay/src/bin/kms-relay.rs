@@ -207,7 +207,7 @@ fn load(o: &Load) -> Result<()> {
 fn report(name: &str, t: &LoadTest, r: &loadtest::LoadReport) {
     println!(
         "loadtest {name}: {} keys, {} clients: {} taken, 0 duplicates, 0 lost, then 503; \
-         {:.2} s, {:.0} takes/s",
-        t.keys, t.clients, r.taken, r.seconds, r.takes_per_sec
+         {:.2} s, {:.0} takes/s ({} takes sent again after the server closed a connection)",
+        t.keys, t.clients, r.taken, r.seconds, r.takes_per_sec, r.reconnects
     );
 }
