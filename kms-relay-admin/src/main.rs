@@ -11,7 +11,7 @@
 //!   vault status                     keys and prekeys in the vault
 //!   vault identity                   the identity key senders verify prekeys with (base64url)
 //!   vault jwks                       the relay-token JWKS to register with the vending server
-//!   prekeys replenish --count N (--server URL | --sql FILE) [--audience ID] [--classic]
+//!   prekeys replenish --count N (--server URL | --sql FILE [--d1]) [--audience ID] [--classic]
 //!   prekeys replenish --target N --server URL     top the server up to N available keys
 //!   prekeys count --server URL                    available and consumed keys on the server
 //!   epoch publish --server URL [--audience ID] [--rotate] [--classic]
@@ -29,7 +29,7 @@ use kms_core::rpc::{RelayAlg, RelayCreateKeyParams, SecretInput, methods};
 use kms_core::service::KeyKind;
 use kms_core::{Clock, SystemClock};
 use kms_relay::client::{ClientError, VendingClient};
-use kms_relay::vending::{MAX_BATCH, VendingError, sql_script};
+use kms_relay::vending::{MAX_BATCH, VendingError, d1_script, sql_script};
 use kms_relay_admin::owner::{DEFAULT_AUDIENCE, Owner, OwnerError};
 use zeroize::Zeroizing;
 
@@ -137,6 +137,10 @@ struct Replenish {
     /// Write an SQL script that imports the prekeys into the server's database instead.
     #[arg(long, value_name = "FILE")]
     sql: Option<PathBuf>,
+    /// Write the script for the Worker's D1 database (`wrangler d1 execute DB --file FILE`),
+    /// which runs the file as one transaction itself and refuses `BEGIN`/`COMMIT`.
+    #[arg(long, requires = "sql")]
+    d1: bool,
     #[command(flatten)]
     audience: Audience,
     /// Make X25519-only prekeys (default: hybrid X25519 + ML-KEM-768).
@@ -412,7 +416,11 @@ fn replenish(v: &VaultArgs, r: &Replenish, out: &mut impl Write) -> Result<(), C
             )?)
         }
         (None, Some(path)) => {
-            let script = sql_script(&prekeys, SystemClock.now_ms())?;
+            let script = if r.d1 {
+                d1_script(&prekeys, SystemClock.now_ms())?
+            } else {
+                sql_script(&prekeys, SystemClock.now_ms())?
+            };
             std::fs::write(path, script).map_err(|source| CliError::File {
                 path: path.clone(),
                 source,

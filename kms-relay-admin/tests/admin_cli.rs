@@ -158,9 +158,33 @@ fn admin_cli_replenishes_and_opens() {
         .unwrap();
     assert_eq!(store.counts().unwrap().available, 4);
 
+    // The same for the Worker's D1 (`wrangler d1 execute`, which refuses BEGIN/COMMIT; the
+    // Worker's tests run such a script through wrangler itself).
+    let d1 = dir.join("import-d1.sql");
+    ok(
+        &dir,
+        &[
+            "prekeys",
+            "replenish",
+            "--count",
+            "2",
+            "--classic",
+            "--sql",
+            &d1.to_string_lossy(),
+            "--d1",
+        ],
+    );
+    let script = std::fs::read_to_string(&d1).unwrap();
+    assert!(
+        !script.contains("BEGIN") && !script.contains("COMMIT"),
+        "{script}"
+    );
+    conn.execute_batch(&script).unwrap();
+    assert_eq!(store.counts().unwrap().available, 6);
+
     let status = ok(&dir, &["vault", "status"]);
-    // 2 uploaded - 1 opened + 3 exported.
-    assert!(status.contains("one-time prekeys held: 4"), "{status}");
+    // 2 uploaded - 1 opened + 3 + 2 exported.
+    assert!(status.contains("one-time prekeys held: 6"), "{status}");
     assert!(status.contains("epoch keys held: 1"), "{status}");
     assert!(status.contains("verified"), "{status}");
 
@@ -205,6 +229,7 @@ fn help_lists_every_command_and_flag() {
         "--target",
         "--server",
         "--sql",
+        "--d1",
         "--audience",
         "--classic",
         "--vault",

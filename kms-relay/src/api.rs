@@ -26,8 +26,54 @@ pub const EPOCH: &str = "/api/v1/epoch";
 /// Liveness.
 pub const HEALTH: &str = "/healthz";
 
+/// Largest request body accepted (a full batch of hybrid prekeys is about 1.8 MB).
+pub const MAX_BODY: usize = 4 * 1024 * 1024;
+
 /// Scope an owner token needs to upload prekeys or set the epoch key.
 pub const UPLOAD_SCOPE: &str = "prekeys:upload";
+
+/// An endpoint of the API: a method on a path.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[non_exhaustive]
+pub enum Endpoint {
+    /// `GET` [`PREKEY`].
+    Take,
+    /// `POST` [`PREKEYS`].
+    Upload,
+    /// `GET` [`COUNT`].
+    Count,
+    /// `PUT` [`EPOCH`].
+    SetEpoch,
+    /// `GET` [`EPOCH`].
+    Epoch,
+    /// `GET` [`HEALTH`].
+    Health,
+}
+
+impl Endpoint {
+    /// The endpoint `method` (upper case, as on the wire) names on `path` (without the
+    /// query).
+    ///
+    /// # Errors
+    /// [`ApiError::MethodNotAllowed`] for another method on a known path,
+    /// [`ApiError::NotFound`] for an unknown path.
+    pub fn route(method: &str, path: &str) -> Result<Self, ApiError> {
+        match (method, path) {
+            ("GET", PREKEY) => Ok(Self::Take),
+            ("POST", PREKEYS) => Ok(Self::Upload),
+            ("GET", COUNT) => Ok(Self::Count),
+            ("PUT", EPOCH) => Ok(Self::SetEpoch),
+            ("GET", EPOCH) => Ok(Self::Epoch),
+            ("GET", HEALTH) => Ok(Self::Health),
+            (_, PREKEY | PREKEYS | COUNT | EPOCH) => Err(ApiError::MethodNotAllowed {
+                message: "method not allowed".into(),
+            }),
+            _ => Err(ApiError::NotFound {
+                message: "no such endpoint".into(),
+            }),
+        }
+    }
+}
 
 /// `POST` [`PREKEYS`] body.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]

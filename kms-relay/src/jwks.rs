@@ -65,12 +65,14 @@ impl JwksSource for FileJwks {
 }
 
 /// A JWKS served over HTTP(S) by the owner.
+#[cfg(feature = "client")]
 #[derive(Debug, Clone)]
 pub struct HttpJwks {
     url: String,
     agent: ureq::Agent,
 }
 
+#[cfg(feature = "client")]
 impl HttpJwks {
     /// A source fetching `url` with a 5-second timeout.
     pub fn new(url: impl Into<String>) -> Self {
@@ -86,6 +88,7 @@ impl HttpJwks {
     }
 }
 
+#[cfg(feature = "client")]
 impl JwksSource for HttpJwks {
     fn fetch(&self) -> Result<Jwks, JwksError> {
         let mut resp = self

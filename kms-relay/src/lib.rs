@@ -6,11 +6,14 @@
 //! - [`vending`]: the one-time prekey vending machine's storage (SQLite and PostgreSQL behind
 //!   one trait, one conformance suite), [`api`] its HTTP API as types, [`server`] the server
 //!   and [`client`] a client for owners and senders.
-//! - [`loadtest`]: the vending server under many concurrent clients (`kms-relay loadtest`).
+//! - [`loadtest`]: the vending server under many concurrent clients (`kms-relay loadtest`),
+//!   native or the Cloudflare Worker on local workerd ([`workerd`]).
 //!
-//! The default feature `server` brings the server, PostgreSQL storage, the load test and the
-//! `kms-relay` binary (and tiny_http and postgres with them); without it the crate is what
-//! an owner's tools need: verification, the API types, the client and SQLite storage.
+//! The default feature `server` brings the server, SQLite and PostgreSQL storage, the load
+//! test, the local Worker harness and the `kms-relay` binary; `client` alone is what an
+//! owner's tools need (verification, the API types, the client). Without any feature the
+//! crate is the part the Worker's wasm module (`kms-relay/worker`) is built from:
+//! verification, [`admission`], [`ratelimit`], the API types and the SQL.
 //!
 //! The owner's side — the encrypted local vault and the `kms-relay-admin` CLI — is the
 //! `kms-relay-admin` crate: it runs on the owner's machine and uses [`client`] and [`api`].
@@ -18,13 +21,18 @@
 //! The HTTP API, how to run the server and the load-test figures are in `docs/relay.md`.
 #![forbid(unsafe_code)]
 
+pub mod admission;
 pub mod api;
+#[cfg(feature = "client")]
 pub mod client;
 pub mod jwks;
 #[cfg(feature = "server")]
 pub mod loadtest;
+pub mod ratelimit;
 pub mod replay;
 #[cfg(feature = "server")]
 pub mod server;
 pub mod vending;
 pub mod verify;
+#[cfg(feature = "server")]
+pub mod workerd;

@@ -1,7 +1,9 @@
 //! The vending load test: N keys, M concurrent clients on loopback draining them over real
-//! HTTP — zero duplicates, zero lost, then a clean 503 — and the takes per second.
+//! HTTP — zero duplicates, zero lost, then a clean 503 — and the takes per second, against
+//! the native server on any store ([`run`]) or the Worker on local workerd ([`run_worker`]).
 
 use std::collections::HashSet;
+use std::path::Path;
 use std::sync::Arc;
 use std::time::Instant;
 
@@ -10,12 +12,14 @@ use kms_core::envelope::{EnvelopeError, EnvelopeFormat, PrekeySecret, PrekeyUse}
 use kms_core::jwk::{Jwk, Jwks};
 use kms_core::jws::{JwsAlg, SigningKey};
 use kms_core::relay_token::{self, RelayTokenError, RelayTokenRequest};
+use kms_core::signal::identity::IdentityKeyPair;
 
 use crate::client::{ClientError, Vend, VendingClient};
 use crate::jwks::{JwksError, KeyStore, StaticJwks};
 use crate::server::{self, ServerConfig, StartError, UPLOAD_SCOPE};
 use crate::vending::{MAX_BATCH, VendingStore};
 use crate::verify::{Policy, Verifier};
+use crate::workerd::{LocalWorker, WorkerSettings, WorkerdError};
 
 /// Load-test settings.
 #[derive(Debug, Clone, Copy)]
@@ -37,7 +41,13 @@ pub struct LoadReport {
     pub seconds: f64,
     /// Takes per second.
     pub takes_per_sec: f64,
+    /// Takes sent again on a new connection after the server closed a keep-alive one
+    /// under them (workerd does under many concurrent connections; the native server never).
+    pub reconnects: usize,
 }
+
+/// Transport failures one client may retry before the drain fails.
+const MAX_RECONNECTS: usize = 100;
 
 /// Why a load test failed: the set-up, a call to the server, or a broken guarantee.
 #[derive(Debug, thiserror::Error)]
@@ -49,6 +59,9 @@ pub enum LoadTestError {
     /// The server did not start.
     #[error(transparent)]
     Start(#[from] StartError),
+    /// The Worker did not start.
+    #[error(transparent)]
+    Worker(#[from] WorkerdError),
     /// A prekey could not be signed.
     #[error("signing the prekeys")]
     Prekey(#[source] EnvelopeError),
@@ -107,21 +120,42 @@ fn call_failed(call: &'static str) -> impl FnOnce(ClientError) -> LoadTestError 
     move |source| LoadTestError::Client { call, source }
 }
 
-/// Runs the load test against `store` (which must be empty).
+/// The owner side of a load test: the identity that signs the prekeys and the relay key
+/// that signs the upload tokens.
+struct Owner {
+    identity: IdentityKeyPair,
+    relay_key: SigningKey,
+    jwks: Jwks,
+}
+
+const ISSUER: &str = "https://owner.example";
+const AUDIENCE: &str = "vending.load";
+
+impl Owner {
+    fn generate() -> Self {
+        let mut rng = rand::rng();
+        let relay_key = SigningKey::generate(JwsAlg::EdDSA, &mut rng);
+        let jwks = Jwks {
+            keys: vec![Jwk::from_public_key(&relay_key.public_key(), Some("load"))],
+        };
+        Self {
+            identity: IdentityKeyPair::generate(&mut rng),
+            relay_key,
+            jwks,
+        }
+    }
+}
+
+/// Runs the load test against `store` (which must be empty), served by [`server::start`].
 ///
 /// # Errors
 /// [`LoadTestError`]: a duplicate, a lost key, a missing 503, or a failed set-up or call.
 pub fn run<S: VendingStore + 'static>(store: S, t: LoadTest) -> Result<LoadReport, LoadTestError> {
-    let mut rng = rand::rng();
-    let owner = kms_core::signal::identity::IdentityKeyPair::generate(&mut rng);
-    let relay_key = SigningKey::generate(JwsAlg::EdDSA, &mut rng);
-    let jwks = Jwks {
-        keys: vec![Jwk::from_public_key(&relay_key.public_key(), Some("load"))],
-    };
-    let keys = KeyStore::new(Box::new(StaticJwks(jwks)), 0)?;
+    let owner = Owner::generate();
+    let keys = KeyStore::new(Box::new(StaticJwks(owner.jwks.clone())), 0)?;
     let verifier = Verifier::new(
         keys,
-        Policy::new("https://owner.example", "vending.load").with_scope(UPLOAD_SCOPE),
+        Policy::new(ISSUER, AUDIENCE).with_scope(UPLOAD_SCOPE),
         SystemClock,
     );
     let running = server::start(
@@ -131,17 +165,53 @@ pub fn run<S: VendingStore + 'static>(store: S, t: LoadTest) -> Result<LoadRepor
             bind: ([127, 0, 0, 1], 0).into(),
             threads: t.threads,
             rate_limit: None,
-            owner_identity: owner.public_key(),
+            owner_identity: owner.identity.public_key(),
             retry_after_secs: 30,
         },
     )?;
-    let url = running.url();
+    let report = drain(&running.url(), &owner, t);
+    running.stop();
+    report
+}
 
+/// Runs the load test against the Worker on local workerd with an empty in-memory D1
+/// database (`dir` is the Worker's directory; see [`crate::workerd`]). `t.threads` does not
+/// apply: workerd serves every request on one event loop.
+///
+/// # Errors
+/// [`LoadTestError`], [`LoadTestError::Worker`] if the Worker does not start.
+pub fn run_worker(dir: &Path, t: LoadTest) -> Result<LoadReport, LoadTestError> {
+    let owner = Owner::generate();
+    let worker = LocalWorker::start(
+        dir,
+        &WorkerSettings {
+            owner_identity: owner.identity.public_key(),
+            issuer: ISSUER.into(),
+            audience: AUDIENCE.into(),
+            jwks: owner.jwks.clone(),
+            rate_limit: None,
+            retry_after_secs: 30,
+            persist: None,
+        },
+    )?;
+    drain(worker.url(), &owner, t)
+}
+
+/// Uploads `t.keys` prekeys to the server at `url` as `owner`, drains them with `t.clients`
+/// clients and checks the outcome.
+fn drain(url: &str, owner: &Owner, t: LoadTest) -> Result<LoadReport, LoadTestError> {
+    let mut rng = rand::rng();
+    let url = url.to_owned();
     // Upload, signed by the owner's identity.
     let prekeys = (0..t.keys)
         .map(|i| {
             PrekeySecret::generate(EnvelopeFormat::X25519AesGcmV1, &mut rng)
-                .sign_public(&owner, &format!("load-{i}"), PrekeyUse::OneTime, &mut rng)
+                .sign_public(
+                    &owner.identity,
+                    &format!("load-{i}"),
+                    PrekeyUse::OneTime,
+                    &mut rng,
+                )
                 .map_err(LoadTestError::Prekey)
         })
         .collect::<Result<Vec<_>, _>>()?;
@@ -149,11 +219,11 @@ pub fn run<S: VendingStore + 'static>(store: S, t: LoadTest) -> Result<LoadRepor
     let now = kms_core::Clock::now_secs(&SystemClock);
     for batch in prekeys.chunks(MAX_BATCH) {
         let token = relay_token::issue(
-            &relay_key,
+            &owner.relay_key,
             "load",
             &RelayTokenRequest {
-                iss: "https://owner.example".into(),
-                aud: "vending.load".into(),
+                iss: ISSUER.into(),
+                aud: AUDIENCE.into(),
                 scope: Some(vec![UPLOAD_SCOPE.into()]),
                 ttl_secs: Some(300),
             },
@@ -175,19 +245,31 @@ pub fn run<S: VendingStore + 'static>(store: S, t: LoadTest) -> Result<LoadRepor
 
     // Drain with `clients` concurrent clients, each with its own keep-alive connection.
     let start = Instant::now();
-    let results: Vec<Result<Vec<String>, LoadTestError>> = std::thread::scope(|scope| {
+    let results: Vec<Result<(Vec<String>, usize), LoadTestError>> = std::thread::scope(|scope| {
         let handles: Vec<_> = (0..t.clients)
             .map(|_| {
                 let url = url.clone();
                 scope.spawn(move || {
                     let c = VendingClient::new(url);
                     let mut mine = Vec::new();
+                    let mut reconnects = 0;
                     loop {
-                        match c.take().map_err(call_failed("take"))? {
+                        let vend = match c.take() {
+                            Ok(v) => v,
+                            // The server closed an idle keep-alive connection as the take
+                            // went out on it: take again on a new one. Had the take been
+                            // served, its key would be missing from the count below.
+                            Err(ClientError::Http(_)) if reconnects < MAX_RECONNECTS => {
+                                reconnects += 1;
+                                continue;
+                            }
+                            Err(e) => return Err(call_failed("take")(e)),
+                        };
+                        match vend {
                             Vend::Prekey(p) => mine.push(p.kid),
                             Vend::Exhausted {
                                 retry_after: Some(_),
-                            } => return Ok(mine),
+                            } => return Ok((mine, reconnects)),
                             other => return Err(LoadTestError::Unexpected(other)),
                         }
                     }
@@ -201,8 +283,11 @@ pub fn run<S: VendingStore + 'static>(store: S, t: LoadTest) -> Result<LoadRepor
     });
     let seconds = start.elapsed().as_secs_f64();
     let mut seen = HashSet::new();
+    let mut reconnects = 0;
     for r in results {
-        for kid in r? {
+        let (kids, n) = r?;
+        reconnects += n;
+        for kid in kids {
             if !seen.insert(kid.clone()) {
                 return Err(LoadTestError::Duplicate(kid));
             }
@@ -224,8 +309,8 @@ pub fn run<S: VendingStore + 'static>(store: S, t: LoadTest) -> Result<LoadRepor
             consumed,
         });
     }
-    running.stop();
     Ok(LoadReport {
+        reconnects,
         taken: seen.len(),
         seconds,
         takes_per_sec: seen.len() as f64 / seconds.max(f64::MIN_POSITIVE),

@@ -4,34 +4,27 @@
 //! Uploaded prekeys must verify under the owner's identity key: the server refuses what a
 //! sender would refuse, so a bad upload fails loudly at the owner instead of at each sender.
 
-use std::collections::HashMap;
 use std::io::Read;
 use std::net::{IpAddr, SocketAddr};
-use std::sync::{Arc, Mutex};
+use std::sync::Arc;
 use std::thread::JoinHandle;
 
 use kms_core::Clock;
-use kms_core::envelope::{EnvelopeError, PrekeyUse, SignedPrekey};
+use kms_core::envelope::SignedPrekey;
 use kms_core::signal::identity::PublicKey;
 use serde::Serialize;
 use serde::de::DeserializeOwned;
-use tiny_http::{Header, Method, Request, Response};
+use tiny_http::{Header, Request, Response};
 
+use crate::admission;
+pub use crate::api::MAX_BODY;
 pub use crate::api::UPLOAD_SCOPE;
-use crate::api::{self, ApiError, Counts, Fallback, UploadRequest, Uploaded};
-use crate::vending::{MAX_BATCH, VendingStore};
+use crate::api::{ApiError, Counts, Endpoint, Fallback, UploadRequest, Uploaded};
+use crate::ratelimit::RateLimiter;
+use crate::vending::VendingStore;
 use crate::verify::Verifier;
-/// Largest request body accepted (a full batch of hybrid prekeys is about 1.8 MB).
-pub const MAX_BODY: usize = 4 * 1024 * 1024;
 
-/// A token bucket per requester address.
-#[derive(Debug, Clone, Copy, PartialEq)]
-pub struct RateLimit {
-    /// Requests allowed in a burst.
-    pub burst: f64,
-    /// Sustained requests per second.
-    pub per_sec: f64,
-}
+pub use crate::ratelimit::RateLimit;
 
 /// Server settings.
 #[derive(Debug, Clone)]
@@ -48,42 +41,11 @@ pub struct ServerConfig {
     pub retry_after_secs: u64,
 }
 
-#[derive(Debug)]
-struct Buckets {
-    limit: RateLimit,
-    buckets: Mutex<HashMap<IpAddr, (f64, u64)>>,
-}
-
-impl Buckets {
-    /// Takes one token for `ip`; `Err(seconds)` until the next token.
-    fn take(&self, ip: IpAddr, now_ms: u64) -> Result<(), u64> {
-        let mut map = self.buckets.lock().unwrap_or_else(|e| e.into_inner());
-        if map.len() > 100_000 {
-            // Forget requesters whose bucket has refilled: they lose nothing.
-            let l = self.limit;
-            map.retain(|_, (tokens, last)| {
-                *tokens + (now_ms.saturating_sub(*last) as f64 / 1000.0) * l.per_sec < l.burst
-            });
-        }
-        let (tokens, last) = map.entry(ip).or_insert((self.limit.burst, now_ms));
-        let refill = (now_ms.saturating_sub(*last) as f64 / 1000.0) * self.limit.per_sec;
-        *tokens = (*tokens + refill).min(self.limit.burst);
-        *last = now_ms;
-        if *tokens >= 1.0 {
-            *tokens -= 1.0;
-            Ok(())
-        } else {
-            let wait = (1.0 - *tokens) / self.limit.per_sec.max(f64::MIN_POSITIVE);
-            Err(wait.ceil().max(1.0) as u64)
-        }
-    }
-}
-
 struct State<S, C> {
     store: Arc<S>,
     verifier: Arc<Verifier<C>>,
     config: ServerConfig,
-    buckets: Option<Buckets>,
+    buckets: Option<RateLimiter>,
 }
 
 /// A running server; stops when [`RunningServer::stop`] is called or it is dropped.
@@ -184,10 +146,7 @@ where
     let state = Arc::new(State {
         store,
         verifier,
-        buckets: config.rate_limit.map(|limit| Buckets {
-            limit,
-            buckets: Mutex::new(HashMap::new()),
-        }),
+        buckets: config.rate_limit.map(RateLimiter::new),
         config,
     });
     let workers = (0..state.config.threads.max(1))
@@ -248,11 +207,14 @@ fn handle<S: VendingStore, C: Clock>(state: &State<S, C>, mut req: Request) {
 
 fn route<S: VendingStore, C: Clock>(state: &State<S, C>, req: &mut Request) -> Reply {
     let path = req.url().split('?').next().unwrap_or_default().to_owned();
-    let method = req.method().clone();
-    match (method, path.as_str()) {
-        (Method::Get, api::PREKEY) => take(state, req),
-        (Method::Post, api::PREKEYS) => upload(state, req),
-        (Method::Get, api::COUNT) => match state.store.counts() {
+    let endpoint = match Endpoint::route(req.method().as_str(), &path) {
+        Ok(e) => e,
+        Err(e) => return error(&e),
+    };
+    match endpoint {
+        Endpoint::Take => take(state, req),
+        Endpoint::Upload => upload(state, req),
+        Endpoint::Count => match state.store.counts() {
             Ok(c) => reply_json(
                 200,
                 &Counts {
@@ -262,23 +224,15 @@ fn route<S: VendingStore, C: Clock>(state: &State<S, C>, req: &mut Request) -> R
             ),
             Err(e) => internal(&e),
         },
-        (Method::Put, api::EPOCH) => put_epoch(state, req),
-        (Method::Get, api::EPOCH) => match state.store.epoch() {
+        Endpoint::SetEpoch => put_epoch(state, req),
+        Endpoint::Epoch => match state.store.epoch() {
             Ok(Some(p)) => reply_json(200, &p),
             Ok(None) => error(&ApiError::NoEpochKey {
                 message: "no epoch key has been set".into(),
             }),
             Err(e) => internal(&e),
         },
-        (Method::Get, api::HEALTH) => Response::from_data(b"ok".to_vec()),
-        (_, api::PREKEY | api::PREKEYS | api::COUNT | api::EPOCH) => {
-            error(&ApiError::MethodNotAllowed {
-                message: "method not allowed".into(),
-            })
-        }
-        _ => error(&ApiError::NotFound {
-            message: "no such endpoint".into(),
-        }),
+        Endpoint::Health => Response::from_data(b"ok".to_vec()),
     }
 }
 
@@ -320,33 +274,14 @@ fn take<S: VendingStore, C: Clock>(state: &State<S, C>, req: &Request) -> Reply 
 
 /// Checks the owner's token; `Err` is the 401 reply.
 fn authorize<S, C: Clock>(state: &State<S, C>, req: &Request) -> Result<(), Reply> {
-    let token = req
+    let value = req
         .headers()
         .iter()
         .find(|h| h.field.equiv("Authorization"))
-        .and_then(|h| h.value.as_str().strip_prefix("Bearer "))
-        .map(str::trim);
-    let unauthorized = |code: &str, message: &str| {
-        with_header(
-            error(&ApiError::Unauthorized {
-                reason: code.into(),
-                message: message.into(),
-            }),
-            "WWW-Authenticate",
-            "Bearer error=\"invalid_token\"",
-        )
-    };
-    let Some(token) = token else {
-        return Err(unauthorized(
-            "missing_token",
-            "a Bearer relay token is required",
-        ));
-    };
-    match state.verifier.verify(token) {
-        Ok(t) if t.scope.iter().any(|s| s == UPLOAD_SCOPE) => Ok(()),
-        Ok(_) => Err(unauthorized("missing_scope", "token lacks prekeys:upload")),
-        Err(r) => Err(unauthorized(r.code(), &r.to_string())),
-    }
+        .map(|h| h.value.as_str());
+    admission::authorize(&state.verifier, value)
+        .map(|_| ())
+        .map_err(|e| with_header(error(&e), "WWW-Authenticate", admission::CHALLENGE))
 }
 
 fn read_body(req: &mut Request) -> Result<Vec<u8>, Reply> {
@@ -359,11 +294,7 @@ fn read_body(req: &mut Request) -> Result<Vec<u8>, Reply> {
                 message: format!("could not read the body: {e}"),
             })
         })?;
-    if body.len() > MAX_BODY {
-        return Err(error(&ApiError::TooLarge {
-            message: format!("body larger than {MAX_BODY} bytes"),
-        }));
-    }
+    admission::body_size(body.len()).map_err(|e| error(&e))?;
     Ok(body)
 }
 
@@ -375,40 +306,7 @@ fn owner_json<T: DeserializeOwned, S, C: Clock>(
 ) -> Result<T, Reply> {
     authorize(state, req)?;
     let body = read_body(req)?;
-    serde_json::from_slice(&body).map_err(|e| {
-        error(&ApiError::BadJson {
-            message: e.to_string(),
-        })
-    })
-}
-
-/// Why an uploaded prekey is refused: the message of [`ApiError::BadPrekey`].
-#[derive(Debug, thiserror::Error)]
-enum Refused {
-    /// Uploaded for another use.
-    #[error("expected use {expected:?}, got {got:?}")]
-    WrongUse {
-        expected: &'static str,
-        got: &'static str,
-    },
-    /// Not signed by the owner's identity key, or malformed.
-    #[error(transparent)]
-    Signature(#[from] EnvelopeError),
-}
-
-fn check_prekey<S, C>(
-    state: &State<S, C>,
-    p: &SignedPrekey,
-    want: PrekeyUse,
-) -> Result<(), Refused> {
-    if p.use_ != want {
-        return Err(Refused::WrongUse {
-            expected: want.name(),
-            got: p.use_.name(),
-        });
-    }
-    p.verify(&state.config.owner_identity)?;
-    Ok(())
+    admission::parse(&body).map_err(|e| error(&e))
 }
 
 fn upload<S: VendingStore, C: Clock>(state: &State<S, C>, req: &mut Request) -> Reply {
@@ -416,18 +314,8 @@ fn upload<S: VendingStore, C: Clock>(state: &State<S, C>, req: &mut Request) -> 
         Ok(b) => b,
         Err(r) => return r,
     };
-    if batch.prekeys.len() > MAX_BATCH {
-        return error(&ApiError::BatchTooLarge {
-            message: format!("at most {MAX_BATCH} prekeys per upload"),
-        });
-    }
-    for (index, p) in batch.prekeys.iter().enumerate() {
-        if let Err(e) = check_prekey(state, p, PrekeyUse::OneTime) {
-            return error(&ApiError::BadPrekey {
-                index,
-                message: e.to_string(),
-            });
-        }
+    if let Err(e) = admission::check_upload(&batch, &state.config.owner_identity) {
+        return error(&e);
     }
     let now = state.verifier.clock().now_ms();
     match state
@@ -452,11 +340,8 @@ fn put_epoch<S: VendingStore, C: Clock>(state: &State<S, C>, req: &mut Request) 
         Ok(p) => p,
         Err(r) => return r,
     };
-    if let Err(e) = check_prekey(state, &prekey, PrekeyUse::Epoch) {
-        return error(&ApiError::BadPrekey {
-            index: 0,
-            message: e.to_string(),
-        });
+    if let Err(e) = admission::check_epoch(&prekey, &state.config.owner_identity) {
+        return error(&e);
     }
     match state
         .store

@@ -7,8 +7,10 @@
 //!
 //! - [`sqlite::SqliteVending`]: one file, created on first start; the embedded default.
 //! - [`postgres::PostgresVending`]: for operators who outgrow one machine.
+//! - The Cloudflare Worker on D1 (`kms-relay/worker`), which runs the statements of [`sql`].
 //!
-//! Both run the same [`conformance`] suite.
+//! All of them run the same [`conformance`] suite: the first two in process, the Worker
+//! (and any server) over HTTP through [`http::HttpVending`].
 
 /// The store's tables, one layout for every backend: `$id` is the type of the
 /// auto-incrementing key (it orders takes oldest first), `$int` the 64-bit integer type of
@@ -48,8 +50,12 @@ CREATE TABLE IF NOT EXISTS kms_epoch (
 pub(crate) use schema;
 
 pub mod conformance;
+#[cfg(feature = "client")]
+pub mod http;
 #[cfg(feature = "server")]
 pub mod postgres;
+pub mod sql;
+#[cfg(feature = "sqlite")]
 pub mod sqlite;
 
 use kms_core::envelope::SignedPrekey;
@@ -75,6 +81,7 @@ pub enum VendingError {
     BatchTooLarge(usize),
 }
 
+#[cfg(feature = "sqlite")]
 impl From<rusqlite::Error> for VendingError {
     fn from(e: rusqlite::Error) -> Self {
         Self::Backend(e.to_string())
@@ -141,11 +148,19 @@ pub trait VendingStore: Send + Sync {
     fn epoch(&self) -> Result<Option<SignedPrekey>, VendingError>;
 }
 
-pub(crate) fn encode(prekey: &SignedPrekey) -> Result<String, VendingError> {
+/// A prekey as its row's `body`: the signed prekey's JSON.
+///
+/// # Errors
+/// [`VendingError::Backend`] if it cannot be encoded.
+pub fn encode(prekey: &SignedPrekey) -> Result<String, VendingError> {
     serde_json::to_string(prekey).map_err(|e| VendingError::Backend(e.to_string()))
 }
 
-pub(crate) fn decode(kid: &str, body: &str) -> Result<SignedPrekey, VendingError> {
+/// A row's `body` back as the signed prekey.
+///
+/// # Errors
+/// [`VendingError::Corrupt`] naming `kid` when it does not parse.
+pub fn decode(kid: &str, body: &str) -> Result<SignedPrekey, VendingError> {
     serde_json::from_str(body).map_err(|_| VendingError::Corrupt {
         kid: kid.to_owned(),
     })
@@ -155,20 +170,37 @@ pub(crate) fn to_i64(v: u64) -> i64 {
     i64::try_from(v).unwrap_or(i64::MAX)
 }
 
+#[cfg(feature = "sqlite")]
 pub(crate) fn to_u64(v: i64) -> u64 {
     u64::try_from(v).unwrap_or(0)
 }
 
 /// An SQL script importing `prekeys` into either backend's `kms_prekeys` table (for an
-/// offline import: `sqlite3 vending.db < script.sql` or `psql -f script.sql`). Kids already
-/// present are skipped, as in [`VendingStore::upload`]. The schema must exist (start the
-/// server once, or run [`sqlite::SCHEMA`]).
+/// offline import: `sqlite3 vending.db < script.sql` or `psql -f script.sql`), in one
+/// transaction. Kids already present are skipped, as in [`VendingStore::upload`]. The schema
+/// must exist (start the server once, or run [`sql::SCHEMA`]).
 ///
 /// # Errors
 /// [`VendingError::Backend`] if a prekey cannot be encoded.
 pub fn sql_script(prekeys: &[SignedPrekey], now_ms: u64) -> Result<String, VendingError> {
+    Ok(format!("BEGIN;\n{}COMMIT;\n", inserts(prekeys, now_ms)?))
+}
+
+/// The same import for the Worker's D1 database (`wrangler d1 execute DB --file script.sql`):
+/// the inserts of [`sql_script`] without `BEGIN`/`COMMIT`, which D1 refuses because it runs
+/// the whole file as one transaction itself.
+///
+/// # Errors
+/// [`VendingError::Backend`] if a prekey cannot be encoded.
+pub fn d1_script(prekeys: &[SignedPrekey], now_ms: u64) -> Result<String, VendingError> {
+    inserts(prekeys, now_ms)
+}
+
+/// One `INSERT … ON CONFLICT (kid) DO NOTHING` line per prekey, values inlined as SQL
+/// string literals.
+fn inserts(prekeys: &[SignedPrekey], now_ms: u64) -> Result<String, VendingError> {
     let quote = |s: &str| format!("'{}'", s.replace('\'', "''"));
-    let mut out = String::from("BEGIN;\n");
+    let mut out = String::new();
     for p in prekeys {
         out.push_str(&format!(
             "INSERT INTO kms_prekeys (kid, body, uploaded_ms) VALUES ({}, {}, {}) \
@@ -178,6 +210,5 @@ pub fn sql_script(prekeys: &[SignedPrekey], now_ms: u64) -> Result<String, Vendi
             to_i64(now_ms)
         ));
     }
-    out.push_str("COMMIT;\n");
     Ok(out)
 }

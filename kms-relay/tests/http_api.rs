@@ -1,5 +1,5 @@
 //! The vending HTTP API's edges over real loopback HTTP, and the full load test (10 000 keys,
-//! 64 clients) on SQLite and PostgreSQL.
+//! 64 clients) on SQLite, PostgreSQL and the Cloudflare Worker on local workerd with D1.
 #![allow(
     clippy::unwrap_used,
     clippy::expect_used,
@@ -20,6 +20,10 @@ use kms_relay::server::{self, RunningServer, ServerConfig, UPLOAD_SCOPE};
 use kms_relay::vending::postgres::PostgresVending;
 use kms_relay::vending::sqlite::SqliteVending;
 use kms_relay::verify::{Policy, Verifier};
+use kms_relay::workerd::{LocalWorker, WorkerSettings};
+
+#[path = "support/worker.rs"]
+mod worker_support;
 
 fn temp_db(name: &str) -> std::path::PathBuf {
     let path = temp_db_path(name);
@@ -56,59 +60,121 @@ fn start() -> RunningServer {
     .unwrap()
 }
 
-/// One raw HTTP/1.1 request; returns (status, head, body).
-fn raw(server: &RunningServer, request: &str) -> (u16, String, String) {
-    let mut s = TcpStream::connect(server.addr()).unwrap();
+/// One raw HTTP/1.1 request to `addr`; returns (status, head with lower-case header names,
+/// body).
+fn raw(addr: &str, request: &str) -> (u16, String, String) {
+    let mut s = TcpStream::connect(addr).unwrap();
     s.write_all(request.as_bytes()).unwrap();
     let mut out = String::new();
     s.read_to_string(&mut out).unwrap();
     let (head, body) = out.split_once("\r\n\r\n").unwrap();
     let status = head[9..12].parse().unwrap();
-    (status, head.to_owned(), body.to_owned())
+    let head = head
+        .lines()
+        .map(|l| match l.split_once(": ") {
+            Some((name, value)) => format!("{}: {value}", name.to_ascii_lowercase()),
+            None => l.to_owned(),
+        })
+        .collect::<Vec<_>>()
+        .join("\r\n");
+    (status, head, body.to_owned())
 }
 
 #[test]
 fn api_edges() {
     let server = start();
+    edges_at(&server.addr().to_string());
+    server.stop();
+    remove_db("edges");
+}
+
+#[test]
+fn api_edges_on_the_worker() {
+    let Some(dir) = worker_support::dir() else {
+        return;
+    };
+    let mut rng = rand::rng();
+    let key = SigningKey::generate(JwsAlg::ES256, &mut rng);
+    let worker = LocalWorker::start(
+        &dir,
+        &WorkerSettings {
+            owner_identity: kms_core::signal::identity::IdentityKeyPair::generate(&mut rng)
+                .public_key(),
+            issuer: "https://owner.example".into(),
+            audience: "vending".into(),
+            jwks: Jwks {
+                keys: vec![Jwk::from_public_key(&key.public_key(), Some("k"))],
+            },
+            rate_limit: None,
+            retry_after_secs: 5,
+            persist: None,
+        },
+    )
+    .unwrap();
+    edges_at(worker.url().trim_start_matches("http://"));
+}
+
+/// The edges of an empty server at `addr` with a `Retry-After` of 5 s, byte for byte.
+fn edges_at(addr: &str) {
     let get = |path: &str| {
         raw(
-            &server,
+            addr,
             &format!("GET {path} HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n"),
         )
     };
     let (s, head, body) = get("/api/v1/prekey");
     assert_eq!(s, 503);
-    assert!(head.contains("Retry-After: 5"), "{head}");
+    assert!(head.contains("retry-after: 5"), "{head}");
+    assert!(head.contains("content-type: application/json"), "{head}");
+    assert!(head.contains("cache-control: no-store"), "{head}");
     assert_eq!(body, r#"{"error":"exhausted","fallback":"epoch"}"#);
     assert_eq!(
         get("/api/v1/prekeys/count").2,
         r#"{"available":0,"consumed":0}"#
     );
-    assert_eq!(get("/api/v1/epoch").0, 404);
+    assert_eq!(
+        get("/api/v1/epoch"),
+        (
+            404,
+            get("/api/v1/epoch").1,
+            r#"{"error":"no_epoch_key","message":"no epoch key has been set"}"#.into()
+        )
+    );
     assert_eq!(get("/healthz"), (200, get("/healthz").1, "ok".into()));
-    assert_eq!(get("/nope").0, 404);
-    let (s, _, _) = raw(
-        &server,
+    assert_eq!(
+        get("/nope").2,
+        r#"{"error":"not_found","message":"no such endpoint"}"#
+    );
+    let (s, _, body) = raw(
+        addr,
         "DELETE /api/v1/prekey HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n",
     );
     assert_eq!(s, 405);
+    assert_eq!(
+        body,
+        r#"{"error":"method_not_allowed","message":"method not allowed"}"#
+    );
     // Upload without a token: 401 with a WWW-Authenticate challenge.
     let (s, head, body) = raw(
-        &server,
+        addr,
         "POST /api/v1/prekeys HTTP/1.1\r\nHost: x\r\nContent-Length: 2\r\nConnection: close\r\n\r\n{}",
     );
     assert_eq!(s, 401);
-    assert!(head.contains("WWW-Authenticate: Bearer"), "{head}");
-    assert!(body.contains("missing_token"), "{body}");
-    // A forged HS256 token is refused before any body is read.
+    assert!(
+        head.contains(r#"www-authenticate: Bearer error="invalid_token""#),
+        "{head}"
+    );
+    assert_eq!(
+        body,
+        r#"{"error":"unauthorized","reason":"missing_token","message":"a Bearer relay token is required"}"#
+    );
+    // A forged HS256 token is refused before the body is looked at.
     let (s, _, body) = raw(
-        &server,
+        addr,
         "POST /api/v1/prekeys HTTP/1.1\r\nHost: x\r\nAuthorization: Bearer eyJhbGciOiJIUzI1NiJ9.e30.AAAA\r\nContent-Length: 2\r\nConnection: close\r\n\r\n{}",
     );
     assert_eq!(s, 401);
     assert!(body.contains("unsupported_alg"), "{body}");
-    server.stop();
-    remove_db("edges");
 }
 
 fn remove_db(name: &str) {
@@ -166,6 +232,24 @@ fn load_test_postgres_full_size() {
     .unwrap();
     assert_eq!(r.taken, 10_000);
     eprintln!("PostgreSQL: {:.0} takes/s (test profile)", r.takes_per_sec);
+}
+
+#[test]
+fn load_test_worker_full_size() {
+    let Some(dir) = worker_support::dir() else {
+        return;
+    };
+    let r = loadtest::run_worker(
+        &dir,
+        LoadTest {
+            keys: 10_000,
+            clients: 64,
+            threads: 16,
+        },
+    )
+    .unwrap();
+    assert_eq!(r.taken, 10_000);
+    eprintln!("Worker: {:.0} takes/s (test profile)", r.takes_per_sec);
 }
 
 /// Prints past the test harness's output capture, so the skip is visible in a plain

@@ -1,6 +1,7 @@
 //! The whole story on loopback: the enclave generates signed prekeys and uploads them with a
 //! relay token; a sender takes one, verifies it and seals a message; the holder opens it and
-//! the private key is shredded; exhaustion answers 503 and the epoch fallback works.
+//! the private key is shredded; exhaustion answers 503 and the epoch fallback works. On
+//! SQLite, PostgreSQL and the Cloudflare Worker on local workerd with D1.
 #![allow(
     clippy::unwrap_used,
     clippy::expect_used,
@@ -30,8 +31,12 @@ use kms_relay::vending::VendingStore;
 use kms_relay::vending::postgres::PostgresVending;
 use kms_relay::vending::sqlite::SqliteVending;
 use kms_relay::verify::{Policy, Verifier};
+use kms_relay::workerd::{LocalWorker, WorkerSettings};
 use rand::SeedableRng;
 use rand::rngs::StdRng;
+
+#[path = "support/worker.rs"]
+mod worker_support;
 
 const ORIGIN: &str = "https://app.example";
 const AUD: &str = "vending.example";
@@ -196,7 +201,28 @@ fn story<S: VendingStore + 'static>(name: &str, store: impl FnOnce(&std::path::P
     let dir = temp_dir(name);
     let mut owner = Owner::new();
     let server = serve(store(&dir), &owner, None);
-    let client = VendingClient::new(server.url());
+    story_at(&server.url(), &mut owner);
+    server.stop();
+    std::fs::remove_dir_all(&dir).ok();
+}
+
+/// The Worker's settings for `owner`, as `serve` configures the native server.
+fn worker_settings(owner: &Owner, rate_limit: Option<RateLimit>) -> WorkerSettings {
+    WorkerSettings {
+        owner_identity: owner.identity,
+        issuer: ORIGIN.into(),
+        audience: AUD.into(),
+        jwks: owner.jwks.clone(),
+        rate_limit,
+        retry_after_secs: 42,
+        persist: None,
+    }
+}
+
+/// The story against the vending server at `url`, which serves `owner` with a
+/// `Retry-After` of 42 s.
+fn story_at(url: &str, owner: &mut Owner) {
+    let client = VendingClient::new(url);
 
     // The enclave uploads 3 hybrid prekeys and its epoch key, authorized by relay tokens.
     let prekeys = owner.prekeys(3, true);
@@ -286,9 +312,6 @@ fn story<S: VendingStore + 'static>(name: &str, store: impl FnOnce(&std::path::P
         ApiError::BadPrekey { index: 0, .. } => {}
         other => panic!("{other:?}"),
     }
-
-    server.stop();
-    std::fs::remove_dir_all(&dir).ok();
 }
 
 #[test]
@@ -321,19 +344,48 @@ fn whole_story_on_postgres() {
 }
 
 #[test]
+fn whole_story_on_the_worker() {
+    let Some(dir) = worker_support::dir() else {
+        return;
+    };
+    let mut owner = Owner::new();
+    let worker = LocalWorker::start(&dir, &worker_settings(&owner, None)).unwrap();
+    story_at(worker.url(), &mut owner);
+}
+
+const RATE: RateLimit = RateLimit {
+    burst: 2.0,
+    per_sec: 0.1,
+};
+
+#[test]
 fn rate_limit_answers_429_with_retry_after() {
     let dir = temp_dir("rate");
     let owner = Owner::new();
     let server = serve(
         SqliteVending::open(&dir.join("vending.db")).unwrap(),
         &owner,
-        Some(RateLimit {
-            burst: 2.0,
-            per_sec: 0.1,
-        }),
+        Some(RATE),
     );
-    let client = VendingClient::new(server.url());
-    // Empty store: the first two are 503 (counted), the third is over the limit.
+    rate_limited_at(&server.url());
+    server.stop();
+    std::fs::remove_dir_all(&dir).ok();
+}
+
+#[test]
+fn rate_limit_on_the_worker() {
+    let Some(dir) = worker_support::dir() else {
+        return;
+    };
+    let owner = Owner::new();
+    let worker = LocalWorker::start(&dir, &worker_settings(&owner, Some(RATE))).unwrap();
+    rate_limited_at(worker.url());
+}
+
+/// A server limited to [`RATE`] with an empty store: the first two takes are 503 (counted),
+/// the third is over the limit.
+fn rate_limited_at(url: &str) {
+    let client = VendingClient::new(url);
     assert!(matches!(client.take().unwrap(), Vend::Exhausted { .. }));
     assert!(matches!(client.take().unwrap(), Vend::Exhausted { .. }));
     assert_eq!(
@@ -342,8 +394,6 @@ fn rate_limit_answers_429_with_retry_after() {
             retry_after: Some(10)
         }
     );
-    server.stop();
-    std::fs::remove_dir_all(&dir).ok();
 }
 
 /// Prints past the test harness's output capture, so the skip is visible in a plain

@@ -1,5 +1,6 @@
-//! The vending-store conformance suite against a real SQLite file and a real PostgreSQL
-//! server.
+//! The vending-store conformance suite against a real SQLite file, a real PostgreSQL
+//! server, and over HTTP against the native server and the Cloudflare Worker on local
+//! workerd with D1 (whose replenish script also goes through `wrangler d1 execute --local`).
 //!
 //! PostgreSQL: `KMS_RELAY_PG_URL` names the server (`cargo xtask test` starts one on
 //! loopback and sets it). Without it, plain `cargo test` skips those tests with a note;
@@ -11,13 +12,32 @@
     reason = "tests"
 )]
 
-use std::path::PathBuf;
+use std::path::{Path, PathBuf};
+use std::process::Command;
+use std::sync::Arc;
 
+use kms_core::SystemClock;
 use kms_core::envelope::PrekeyUse;
-use kms_relay::vending::conformance::{self, make_prekeys};
+use kms_core::jwk::{Jwk, Jwks};
+use kms_core::jws::{JwsAlg, SigningKey};
+use kms_core::relay_token::{self, RelayTokenRequest};
+use kms_core::signal::identity::IdentityKeyPair;
+use kms_relay::client::VendingClient;
+use kms_relay::jwks::{KeyStore, StaticJwks};
+use kms_relay::server::{self, ServerConfig, UPLOAD_SCOPE};
+use kms_relay::vending::conformance::{self, make_prekeys, make_prekeys_by};
+use kms_relay::vending::http::{HttpVending, TokenIssuer};
 use kms_relay::vending::postgres::PostgresVending;
 use kms_relay::vending::sqlite::SqliteVending;
-use kms_relay::vending::{VendingStore, sql_script};
+use kms_relay::vending::{VendingError, VendingStore, d1_script, sql_script};
+use kms_relay::verify::{Policy, Verifier};
+use kms_relay::workerd::{LocalWorker, WorkerSettings};
+
+#[path = "support/worker.rs"]
+mod worker_support;
+
+const ISSUER: &str = "https://owner.example";
+const AUDIENCE: &str = "vending.conformance";
 
 fn temp_dir(name: &str) -> PathBuf {
     let dir = std::env::temp_dir().join(format!(
@@ -127,7 +147,7 @@ fn sql_script_imports_into_postgres() {
     assert_eq!(s.take(6).unwrap().unwrap(), keys[0]);
 }
 
-fn rusqlite_exec(path: &std::path::Path, sql: &str) {
+fn rusqlite_exec(path: &Path, sql: &str) {
     // A separate connection, as an operator's `sqlite3 vending.db < script.sql` would be.
     let conn = rusqlite::Connection::open(path).unwrap();
     conn.execute_batch(sql).unwrap();
@@ -163,6 +183,196 @@ fn postgres_pool_replaces_a_killed_connection() {
         more += 1;
     }
     assert_eq!(taken + more, 2);
+}
+
+/// An owner for the HTTP suites: the identity that signs prekeys and the relay key that
+/// signs upload tokens.
+struct Owner {
+    identity: IdentityKeyPair,
+    relay_key: Arc<SigningKey>,
+    jwks: Jwks,
+}
+
+impl Owner {
+    fn new() -> Self {
+        let mut rng = rand::rng();
+        let relay_key = SigningKey::generate(JwsAlg::EdDSA, &mut rng);
+        let jwks = Jwks {
+            keys: vec![Jwk::from_public_key(&relay_key.public_key(), Some("k"))],
+        };
+        Self {
+            identity: IdentityKeyPair::generate(&mut rng),
+            relay_key: Arc::new(relay_key),
+            jwks,
+        }
+    }
+
+    /// Fresh upload tokens, one per call.
+    fn tokens(&self) -> TokenIssuer {
+        let key = Arc::clone(&self.relay_key);
+        Box::new(move || {
+            let now = kms_core::Clock::now_secs(&SystemClock);
+            relay_token::issue(
+                &key,
+                "k",
+                &RelayTokenRequest {
+                    iss: ISSUER.into(),
+                    aud: AUDIENCE.into(),
+                    scope: Some(vec![UPLOAD_SCOPE.into()]),
+                    ttl_secs: Some(120),
+                },
+                now,
+                &mut rand::rng(),
+            )
+            .map(|t| t.token)
+            .map_err(|e| VendingError::Backend(e.to_string()))
+        })
+    }
+
+    fn worker(&self, persist: Option<PathBuf>) -> WorkerSettings {
+        WorkerSettings {
+            owner_identity: self.identity.public_key(),
+            issuer: ISSUER.into(),
+            audience: AUDIENCE.into(),
+            jwks: self.jwks.clone(),
+            rate_limit: None,
+            retry_after_secs: 5,
+            persist,
+        }
+    }
+}
+
+/// The suite over HTTP against `kms-relay serve` on SQLite: the HTTP store itself conforms,
+/// so a failure against the Worker is the Worker's.
+#[test]
+fn http_conformance_on_the_native_server() {
+    let dir = temp_dir("http-conf");
+    let owner = Owner::new();
+    let mut servers = Vec::new();
+    let mut n = 0;
+    let checks = conformance::run_as(&owner.identity, || {
+        n += 1;
+        let verifier = Verifier::new(
+            KeyStore::new(Box::new(StaticJwks(owner.jwks.clone())), 0)
+                .map_err(|e| VendingError::Backend(e.to_string()))?,
+            Policy::new(ISSUER, AUDIENCE).with_scope(UPLOAD_SCOPE),
+            SystemClock,
+        );
+        let server = server::start(
+            Arc::new(SqliteVending::open(&dir.join(format!("v{n}.db")))?),
+            Arc::new(verifier),
+            ServerConfig {
+                bind: ([127, 0, 0, 1], 0).into(),
+                threads: 8,
+                rate_limit: None,
+                owner_identity: owner.identity.public_key(),
+                retry_after_secs: 5,
+            },
+        )
+        .map_err(|e| VendingError::Backend(e.to_string()))?;
+        let store = HttpVending::new(server.url(), owner.tokens());
+        servers.push(server);
+        Ok(store)
+    })
+    .unwrap();
+    assert_eq!(checks, conformance::CHECKS.len());
+    drop(servers);
+    std::fs::remove_dir_all(&dir).ok();
+}
+
+/// The suite over HTTP against the Worker on workerd with a local D1 database, emptied
+/// before each check.
+#[test]
+fn worker_conformance() {
+    let Some(dir) = worker_support::dir() else {
+        return;
+    };
+    let owner = Owner::new();
+    let mut worker = LocalWorker::start(&dir, &owner.worker(None)).unwrap();
+    let url = worker.url().to_owned();
+    let checks = conformance::run_as(&owner.identity, || {
+        worker
+            .reset()
+            .map_err(|e| VendingError::Backend(e.to_string()))?;
+        Ok(HttpVending::new(&url, owner.tokens()))
+    })
+    .unwrap();
+    assert_eq!(checks, conformance::CHECKS.len());
+}
+
+/// Runs wrangler from the Worker's npm packages in `dir`, offline and without telemetry.
+fn wrangler(dir: &Path, args: &[&str]) {
+    let out = Command::new(dir.join("node_modules/.bin/wrangler"))
+        .args(args)
+        .current_dir(dir)
+        .env("WRANGLER_SEND_METRICS", "false")
+        .env("CI", "1")
+        .stdin(std::process::Stdio::null())
+        .output()
+        .unwrap();
+    assert!(
+        out.status.success(),
+        "wrangler {args:?}: {}\n{}",
+        String::from_utf8_lossy(&out.stdout),
+        String::from_utf8_lossy(&out.stderr)
+    );
+}
+
+/// The owner's offline replenish (`kms-relay-admin prekeys replenish --sql FILE --d1`):
+/// the migration and the script go through `wrangler d1 … --local` as they are, twice (the
+/// second run skips every kid), and the Worker then vends exactly those keys.
+#[test]
+fn d1_script_runs_in_wrangler_and_the_worker_vends_it() {
+    let Some(dir) = worker_support::dir() else {
+        return;
+    };
+    let tmp = temp_dir("wrangler");
+    let persist = tmp.join("state");
+    let persist_arg = persist.to_string_lossy().into_owned();
+    let owner = Owner::new();
+    let keys = make_prekeys_by(&owner.identity, "w", 40, PrekeyUse::OneTime);
+    let script = tmp.join("import.sql");
+    std::fs::write(&script, d1_script(&keys, 7).unwrap()).unwrap();
+    let script_arg = script.to_string_lossy().into_owned();
+    wrangler(
+        &dir,
+        &[
+            "d1",
+            "migrations",
+            "apply",
+            "kms-vending",
+            "--local",
+            "--persist-to",
+            &persist_arg,
+        ],
+    );
+    for _ in 0..2 {
+        wrangler(
+            &dir,
+            &[
+                "d1",
+                "execute",
+                "kms-vending",
+                "--local",
+                "--persist-to",
+                &persist_arg,
+                "--file",
+                &script_arg,
+            ],
+        );
+    }
+    let worker = LocalWorker::start(&dir, &owner.worker(Some(persist))).unwrap();
+    let client = VendingClient::new(worker.url());
+    assert_eq!(client.count().unwrap(), (40, 0));
+    let store = HttpVending::new(worker.url(), owner.tokens());
+    let mut got = Vec::new();
+    while let Some(k) = store.take(0).unwrap() {
+        k.verify(&owner.identity.public_key()).unwrap();
+        got.push(k);
+    }
+    assert_eq!(got, keys);
+    drop(worker);
+    std::fs::remove_dir_all(&tmp).ok();
 }
 
 /// Prints past the test harness's output capture, so the skip is visible in a plain

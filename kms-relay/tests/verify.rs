@@ -6,15 +6,12 @@
     reason = "tests"
 )]
 
-use std::sync::Arc;
-use std::sync::atomic::{AtomicUsize, Ordering};
-
 use jwt_simple::prelude::*;
 use kms_core::ManualClock;
 use kms_core::jwk::{Jwk, Jwks};
 use kms_core::jws::{JwsAlg, SigningKey};
 use kms_core::relay_token::{self, RelayTokenRequest};
-use kms_relay::jwks::{FileJwks, HttpJwks, KeyStore, StaticJwks};
+use kms_relay::jwks::{FileJwks, KeyStore, StaticJwks};
 use kms_relay::verify::{Policy, Rejection, Verifier};
 use rand::SeedableRng;
 use rand::rngs::StdRng;
@@ -384,56 +381,67 @@ fn rotation_through_a_jwks_file() {
     std::fs::remove_dir_all(&dir).ok();
 }
 
-fn with_header_kid(token: &str, kid: &str) -> String {
-    with_header(
-        token,
-        &format!(r#"{{"alg":"EdDSA","typ":"JWT","kid":"{kid}"}}"#),
-    )
-}
+/// Refreshes over HTTP (`HttpJwks` is the `client` feature's).
+#[cfg(feature = "client")]
+mod over_http {
+    use std::sync::Arc;
+    use std::sync::atomic::{AtomicUsize, Ordering};
 
-/// A JWKS endpoint on loopback that counts fetches.
-fn jwks_server(body: Arc<std::sync::Mutex<String>>, hits: Arc<AtomicUsize>) -> String {
-    let server = tiny_http::Server::http("127.0.0.1:0").unwrap();
-    let url = format!("http://{}/jwks.json", server.server_addr().to_ip().unwrap());
-    std::thread::spawn(move || {
-        for req in server.incoming_requests() {
-            hits.fetch_add(1, Ordering::SeqCst);
-            // Slow enough that concurrent verifiers pile up behind the one refresh.
-            std::thread::sleep(std::time::Duration::from_millis(200));
-            let text = body.lock().unwrap().clone();
-            let _ = req.respond(tiny_http::Response::from_string(text));
-        }
-    });
-    url
-}
+    use kms_relay::jwks::HttpJwks;
 
-#[test]
-fn unknown_kid_refreshes_once_single_flight_over_http() {
-    let mut owner = Owner::new(13);
-    let mut first = owner.jwks();
-    first.keys.truncate(1); // only "es" at start
-    let body = Arc::new(std::sync::Mutex::new(
-        serde_json::to_string(&first).unwrap(),
-    ));
-    let hits = Arc::new(AtomicUsize::new(0));
-    let url = jwks_server(body.clone(), hits.clone());
-    let keys = KeyStore::new(Box::new(HttpJwks::new(url)), NOW - 3600).unwrap();
-    assert_eq!(hits.load(Ordering::SeqCst), 1);
-    let v = Verifier::new(keys, Policy::new(ISS, AUD), ManualClock::new(NOW * 1000));
-    // The owner publishes its second key; 16 verifiers see tokens with the new kid at once.
-    *body.lock().unwrap() = serde_json::to_string(&owner.jwks()).unwrap();
-    let tokens: Vec<String> = (0..16).map(|_| owner.token("ed")).collect();
-    std::thread::scope(|s| {
-        for t in &tokens {
-            let v = &v;
-            s.spawn(move || v.verify(t).unwrap());
-        }
-    });
-    assert_eq!(hits.load(Ordering::SeqCst), 2, "one refresh for all 16");
-    // Random unknown kids within the refresh interval do not reach the key source.
-    for i in 0..5 {
-        let t = with_header_kid(&owner.token("ed"), &format!("nope-{i}"));
-        assert!(matches!(v.verify(&t), Err(Rejection::UnknownKid(_))));
+    use super::*;
+
+    fn with_header_kid(token: &str, kid: &str) -> String {
+        with_header(
+            token,
+            &format!(r#"{{"alg":"EdDSA","typ":"JWT","kid":"{kid}"}}"#),
+        )
     }
-    assert_eq!(hits.load(Ordering::SeqCst), 2);
+
+    /// A JWKS endpoint on loopback that counts fetches.
+    fn jwks_server(body: Arc<std::sync::Mutex<String>>, hits: Arc<AtomicUsize>) -> String {
+        let server = tiny_http::Server::http("127.0.0.1:0").unwrap();
+        let url = format!("http://{}/jwks.json", server.server_addr().to_ip().unwrap());
+        std::thread::spawn(move || {
+            for req in server.incoming_requests() {
+                hits.fetch_add(1, Ordering::SeqCst);
+                // Slow enough that concurrent verifiers pile up behind the one refresh.
+                std::thread::sleep(std::time::Duration::from_millis(200));
+                let text = body.lock().unwrap().clone();
+                let _ = req.respond(tiny_http::Response::from_string(text));
+            }
+        });
+        url
+    }
+
+    #[test]
+    fn unknown_kid_refreshes_once_single_flight_over_http() {
+        let mut owner = Owner::new(13);
+        let mut first = owner.jwks();
+        first.keys.truncate(1); // only "es" at start
+        let body = Arc::new(std::sync::Mutex::new(
+            serde_json::to_string(&first).unwrap(),
+        ));
+        let hits = Arc::new(AtomicUsize::new(0));
+        let url = jwks_server(body.clone(), hits.clone());
+        let keys = KeyStore::new(Box::new(HttpJwks::new(url)), NOW - 3600).unwrap();
+        assert_eq!(hits.load(Ordering::SeqCst), 1);
+        let v = Verifier::new(keys, Policy::new(ISS, AUD), ManualClock::new(NOW * 1000));
+        // The owner publishes its second key; 16 verifiers see tokens with the new kid at once.
+        *body.lock().unwrap() = serde_json::to_string(&owner.jwks()).unwrap();
+        let tokens: Vec<String> = (0..16).map(|_| owner.token("ed")).collect();
+        std::thread::scope(|s| {
+            for t in &tokens {
+                let v = &v;
+                s.spawn(move || v.verify(t).unwrap());
+            }
+        });
+        assert_eq!(hits.load(Ordering::SeqCst), 2, "one refresh for all 16");
+        // Random unknown kids within the refresh interval do not reach the key source.
+        for i in 0..5 {
+            let t = with_header_kid(&owner.token("ed"), &format!("nope-{i}"));
+            assert!(matches!(v.verify(&t), Err(Rejection::UnknownKid(_))));
+        }
+        assert_eq!(hits.load(Ordering::SeqCst), 2);
+    }
 }

@@ -5,7 +5,8 @@
 //! - `cargo xtask demo`: builds and serves the enclave and the demo PWA (`--headless`: drives it).
 //! - `cargo xtask e2e`: the real-browser suite.
 //! - `cargo xtask bench`: browser benchmarks beside WebCrypto (`--native`: Criterion).
-//! - `cargo xtask loadtest`: the prekey vending load test (SQLite and PostgreSQL).
+//! - `cargo xtask loadtest`: the prekey vending load test (SQLite, PostgreSQL, the Worker).
+//! - `cargo xtask worker build`: the vending Worker's wasm module (and its npm packages).
 //! - `cargo xtask dist [--check]`: the reproducible, content-addressed release build.
 //! - `cargo xtask release`: appends the release to the transparency log.
 //! - `cargo xtask verify`: checks a deployment against its manifest and the log.
@@ -45,8 +46,10 @@ enum Task {
     Types(tasks::types::Args),
     /// Browser benchmarks beside the browser's WebCrypto, and the shipped sizes.
     Bench(tasks::bench::Args),
-    /// Drain 10 000 prekeys with 64 clients (SQLite and PostgreSQL).
+    /// Drain 10 000 prekeys with 64 clients (SQLite, PostgreSQL and the Worker on workerd).
     Loadtest(tasks::relay::LoadtestArgs),
+    /// The prekey vending Worker (Cloudflare Workers + D1): build its wasm module.
+    Worker(tasks::worker::Args),
     /// The reproducible, content-addressed release build into dist/ and sri-manifest.json.
     Dist(tasks::dist::Args),
     /// Append sri-manifest.json to the release transparency log.
@@ -65,6 +68,7 @@ impl Task {
             Task::Types(_) => "types",
             Task::Bench(_) => "bench",
             Task::Loadtest(_) => "loadtest",
+            Task::Worker(_) => "worker",
             Task::Dist(_) => "dist",
             Task::Release(_) => "release",
             Task::Verify(_) => "verify",
@@ -82,6 +86,7 @@ fn main() -> ExitCode {
         Task::Types(a) => tasks::types::run(a),
         Task::Bench(a) => tasks::bench::run(a),
         Task::Loadtest(a) => tasks::relay::loadtest(a),
+        Task::Worker(a) => tasks::worker::run(a),
         Task::Dist(a) => tasks::dist::run(a),
         Task::Release(a) => tasks::release::run(a),
         Task::Verify(a) => tasks::verify::run(a),

@@ -11,3 +11,4 @@ pub(crate) mod release;
 pub(crate) mod test;
 pub(crate) mod types;
 pub(crate) mod verify;
+pub(crate) mod worker;

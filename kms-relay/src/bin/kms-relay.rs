@@ -5,8 +5,9 @@
 //!                 (--jwks-file <path> | --jwks-url <url>)
 //!                 [--db sqlite:<path> | --db postgres:<url>] [--bind 127.0.0.1:8787]
 //!                 [--threads 16] [--rate <burst>/<per-sec>] [--retry-after <secs>]
-//! kms-relay loadtest [--backend sqlite|postgres|both] [--keys 10000] [--clients 64]
-//!                    [--pg-url <url>]     (default: $KMS_RELAY_PG_URL)
+//! kms-relay loadtest [--backend sqlite|postgres|both|worker|all] [--keys 10000]
+//!                    [--clients 64] [--pg-url <url>]     (default: $KMS_RELAY_PG_URL)
+//!                    [--worker-dir kms-relay/worker]
 //! ```
 
 use std::net::SocketAddr;
@@ -80,7 +81,12 @@ struct Serve {
 enum Backend {
     Sqlite,
     Postgres,
+    /// SQLite and PostgreSQL.
     Both,
+    /// The Cloudflare Worker on local workerd with D1 (needs `--worker-dir`).
+    Worker,
+    /// SQLite, PostgreSQL and the Worker, in one run.
+    All,
 }
 
 #[derive(clap::Args)]
@@ -100,6 +106,9 @@ struct Load {
     /// PostgreSQL connection string (default: `$KMS_RELAY_PG_URL`).
     #[arg(long, value_name = "URL")]
     pg_url: Option<String>,
+    /// The Worker's directory (`kms-relay/worker`, built with `cargo xtask worker build`).
+    #[arg(long, value_name = "DIR")]
+    worker_dir: Option<PathBuf>,
 }
 
 fn main() -> ExitCode {
@@ -118,16 +127,7 @@ fn main() -> ExitCode {
 
 /// `--rate`: `<burst>/<per-sec>` or `off`.
 fn rate_limit(text: &str) -> Result<Option<RateLimit>> {
-    if text == "off" {
-        return Ok(None);
-    }
-    let (b, r) = text
-        .split_once('/')
-        .context("--rate: expected <burst>/<per-sec> or off")?;
-    Ok(Some(RateLimit {
-        burst: b.parse().context("--rate: bad burst")?,
-        per_sec: r.parse().context("--rate: bad rate")?,
-    }))
+    RateLimit::parse(text).context("--rate")
 }
 
 fn serve(o: &Serve) -> Result<()> {
@@ -171,7 +171,7 @@ fn load(o: &Load) -> Result<()> {
         clients: o.clients,
         threads: o.threads,
     };
-    if matches!(o.backend, Backend::Sqlite | Backend::Both) {
+    if matches!(o.backend, Backend::Sqlite | Backend::Both | Backend::All) {
         let dir = std::env::temp_dir().join(format!("kms-relay-load-{}", std::process::id()));
         std::fs::create_dir_all(&dir).with_context(|| format!("creating {}", dir.display()))?;
         let path = dir.join("vending.db");
@@ -181,7 +181,7 @@ fn load(o: &Load) -> Result<()> {
         let _ = std::fs::remove_dir_all(&dir);
         report("SQLite", &t, &r.context("loadtest SQLite")?);
     }
-    if matches!(o.backend, Backend::Postgres | Backend::Both) {
+    if matches!(o.backend, Backend::Postgres | Backend::Both | Backend::All) {
         let url = match &o.pg_url {
             Some(u) => u.clone(),
             None => std::env::var("KMS_RELAY_PG_URL")
@@ -193,13 +193,21 @@ fn load(o: &Load) -> Result<()> {
         let r = loadtest::run(store, t).context("loadtest PostgreSQL")?;
         report("PostgreSQL", &t, &r);
     }
+    if matches!(o.backend, Backend::Worker | Backend::All) {
+        let dir = o
+            .worker_dir
+            .as_deref()
+            .context("the Worker: set --worker-dir")?;
+        let r = loadtest::run_worker(dir, t).context("loadtest Worker")?;
+        report("Worker (workerd + D1)", &t, &r);
+    }
     Ok(())
 }
 
 fn report(name: &str, t: &LoadTest, r: &loadtest::LoadReport) {
     println!(
         "loadtest {name}: {} keys, {} clients: {} taken, 0 duplicates, 0 lost, then 503; \
-         {:.2} s, {:.0} takes/s",
-        t.keys, t.clients, r.taken, r.seconds, r.takes_per_sec
+         {:.2} s, {:.0} takes/s ({} takes sent again after the server closed a connection)",
+        t.keys, t.clients, r.taken, r.seconds, r.takes_per_sec, r.reconnects
     );
 }

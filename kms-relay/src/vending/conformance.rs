@@ -1,5 +1,6 @@
-//! The behaviour every [`VendingStore`] must have, run against SQLite and PostgreSQL alike.
-//! Each check gets a fresh, empty store from the factory.
+//! The behaviour every [`VendingStore`] must have, run against SQLite and PostgreSQL alike,
+//! and over HTTP against any vending server (the Worker on D1 among them) through
+//! [`super::http::HttpVending`]. Each check gets a fresh, empty store from the factory.
 
 use std::collections::HashSet;
 
@@ -41,14 +42,29 @@ pub enum Detail {
     Backend(VendingError),
 }
 
-/// Signed X25519 prekeys `"<prefix>-<i>"` for tests and load tests.
+/// Signed X25519 prekeys `"<prefix>-<i>"` for tests and load tests, under a fresh identity.
 pub fn make_prekeys(prefix: &str, count: usize, use_: PrekeyUse) -> Vec<SignedPrekey> {
+    make_prekeys_by(
+        &IdentityKeyPair::generate(&mut rand::rng()),
+        prefix,
+        count,
+        use_,
+    )
+}
+
+/// Signed X25519 prekeys `"<prefix>-<i>"` under `owner`'s identity (what a server that checks
+/// the owner's signature accepts).
+pub fn make_prekeys_by(
+    owner: &IdentityKeyPair,
+    prefix: &str,
+    count: usize,
+    use_: PrekeyUse,
+) -> Vec<SignedPrekey> {
     let mut rng = rand::rng();
-    let identity = IdentityKeyPair::generate(&mut rng);
     (0..count)
         .filter_map(|i| {
             PrekeySecret::generate(EnvelopeFormat::X25519AesGcmV1, &mut rng)
-                .sign_public(&identity, &format!("{prefix}-{i}"), use_, &mut rng)
+                .sign_public(owner, &format!("{prefix}-{i}"), use_, &mut rng)
                 .ok()
         })
         .collect()
@@ -89,9 +105,22 @@ fn expect<T: PartialEq + core::fmt::Debug>(
 /// # Errors
 /// The first [`Failure`].
 pub fn run<S: VendingStore, F: FnMut() -> Result<S, VendingError>>(
+    fresh: F,
+) -> Result<usize, Failure> {
+    run_as(&IdentityKeyPair::generate(&mut rand::rng()), fresh)
+}
+
+/// [`run`] with every prekey signed by `owner` (for a server that accepts only the owner's).
+///
+/// # Errors
+/// The first [`Failure`].
+pub fn run_as<S: VendingStore, F: FnMut() -> Result<S, VendingError>>(
+    owner: &IdentityKeyPair,
     mut fresh: F,
 ) -> Result<usize, Failure> {
     let mut get = |check: &'static str| fresh().map_err(backend(check));
+    let make_prekeys =
+        |prefix: &str, count: usize, use_: PrekeyUse| make_prekeys_by(owner, prefix, count, use_);
 
     let c = "empty_store";
     let s = get(c)?;

@@ -25,8 +25,9 @@ use super::{
     Counts, MAX_BATCH, UploadOutcome, VendingError, VendingStore, decode, encode, to_i64, to_u64,
 };
 
+use super::sql;
 /// The schema, created on open.
-pub const SCHEMA: &str = super::schema!("INTEGER PRIMARY KEY AUTOINCREMENT", "INTEGER", "INTEGER");
+pub use super::sql::SCHEMA;
 
 /// The SQLite vending store.
 pub struct SqliteVending {
@@ -97,12 +98,7 @@ fn take_group(
         let tx = conn.transaction_with_behavior(rusqlite::TransactionBehavior::Immediate)?;
         let mut rows = Vec::with_capacity(group.len());
         {
-            let mut stmt = tx.prepare_cached(
-                "UPDATE kms_prekeys SET consumed_ms = ?1
-                 WHERE id = (SELECT id FROM kms_prekeys WHERE consumed_ms IS NULL
-                             ORDER BY id LIMIT 1)
-                 RETURNING kid, body",
-            )?;
+            let mut stmt = tx.prepare_cached(sql::TAKE)?;
             for &(_, now_ms) in group {
                 rows.push(
                     stmt.query_row(params![to_i64(now_ms)], |r| Ok((r.get(0)?, r.get(1)?)))
@@ -135,10 +131,7 @@ impl VendingStore for SqliteVending {
         let tx = conn.transaction()?;
         let mut inserted = 0;
         {
-            let mut stmt = tx.prepare_cached(
-                "INSERT INTO kms_prekeys (kid, body, uploaded_ms) VALUES (?1, ?2, ?3)
-                 ON CONFLICT (kid) DO NOTHING",
-            )?;
+            let mut stmt = tx.prepare_cached(sql::INSERT)?;
             for p in prekeys {
                 inserted += stmt.execute(params![p.kid, encode(p)?, to_i64(now_ms)])? as u64;
             }
@@ -179,12 +172,8 @@ impl VendingStore for SqliteVending {
 
     fn counts(&self) -> Result<Counts, VendingError> {
         let conn = self.lock();
-        let (available, consumed): (i64, i64) = conn.query_row(
-            "SELECT COUNT(*) FILTER (WHERE consumed_ms IS NULL),
-                    COUNT(*) FILTER (WHERE consumed_ms IS NOT NULL) FROM kms_prekeys",
-            [],
-            |r| Ok((r.get(0)?, r.get(1)?)),
-        )?;
+        let (available, consumed): (i64, i64) =
+            conn.query_row(sql::COUNTS, [], |r| Ok((r.get(0)?, r.get(1)?)))?;
         Ok(Counts {
             available: to_u64(available),
             consumed: to_u64(consumed),
@@ -193,8 +182,7 @@ impl VendingStore for SqliteVending {
 
     fn set_epoch(&self, prekey: &SignedPrekey, now_ms: u64) -> Result<(), VendingError> {
         self.lock().execute(
-            "INSERT INTO kms_epoch (slot, kid, body, set_ms) VALUES (0, ?1, ?2, ?3)
-             ON CONFLICT (slot) DO UPDATE SET kid = ?1, body = ?2, set_ms = ?3",
+            sql::SET_EPOCH,
             params![prekey.kid, encode(prekey)?, to_i64(now_ms)],
         )?;
         Ok(())
@@ -203,9 +191,7 @@ impl VendingStore for SqliteVending {
     fn epoch(&self) -> Result<Option<SignedPrekey>, VendingError> {
         let row: Option<(String, String)> = self
             .lock()
-            .query_row("SELECT kid, body FROM kms_epoch WHERE slot = 0", [], |r| {
-                Ok((r.get(0)?, r.get(1)?))
-            })
+            .query_row(sql::EPOCH, [], |r| Ok((r.get(0)?, r.get(1)?)))
             .optional()?;
         row.map(|(kid, body)| decode(&kid, &body)).transpose()
     }

@@ -1,5 +1,6 @@
-//! The relay's PostgreSQL-backed checks: a throwaway PostgreSQL server on loopback for the
-//! vending conformance tests (`cargo xtask test`) and the load test (`cargo xtask loadtest`).
+//! The relay's checks that need servers: a throwaway PostgreSQL server on loopback and the
+//! Worker on local workerd for the vending conformance tests (`cargo xtask test`) and the
+//! load test (`cargo xtask loadtest`).
 //!
 //! Finds `initdb`/`pg_ctl` on `PATH` or under `/usr/lib/postgresql/<version>/bin`, installing
 //! Debian's `postgresql` package when neither has them. PostgreSQL refuses to run as root, so
@@ -154,14 +155,17 @@ impl Drop for Postgres {
     }
 }
 
-/// The kms-relay tests with PostgreSQL required (a missing server fails them), then the
-/// envelope test vector recomputed by an independent implementation.
+/// The kms-relay tests with PostgreSQL and the Worker on local workerd required (a missing
+/// server or an unbuilt Worker fails them), then the envelope test vector recomputed by an
+/// independent implementation.
 pub(crate) fn test() -> Result<()> {
+    super::worker::build()?;
     {
         let pg = Postgres::start()?;
         let mut c = command("cargo", &["test", "-p", "kms-relay", "--locked"]);
         c.env("KMS_RELAY_PG_URL", pg.url())
-            .env("KMS_RELAY_REQUIRE_PG", "1");
+            .env("KMS_RELAY_REQUIRE_PG", "1")
+            .env("KMS_RELAY_REQUIRE_WORKER", "1");
         exec(&mut c)?;
     }
     envelope_vector()
@@ -212,8 +216,11 @@ pub(crate) struct LoadtestArgs {
     args: Vec<String>,
 }
 
-/// `cargo xtask loadtest`: 10 000 keys, 64 clients, SQLite and PostgreSQL; prints takes/s.
+/// `cargo xtask loadtest`: 10 000 keys, 64 clients, SQLite, PostgreSQL and the Worker on
+/// local workerd; prints takes/s.
 pub(crate) fn loadtest(args: &LoadtestArgs) -> Result<()> {
+    let worker = super::worker::build()?;
+    let worker = worker.to_string_lossy();
     let pg = Postgres::start()?;
     let mut forwarded = vec![
         "run",
@@ -225,9 +232,14 @@ pub(crate) fn loadtest(args: &LoadtestArgs) -> Result<()> {
         "--bin",
         "kms-relay",
         "--",
-        // Both backends unless `--backend` says otherwise (kms-relay's default).
         "loadtest",
+        "--worker-dir",
+        &worker,
     ];
+    // Every backend unless `--backend` says otherwise.
+    if !args.args.iter().any(|a| a.starts_with("--backend")) {
+        forwarded.extend(["--backend", "all"]);
+    }
     forwarded.extend(args.args.iter().map(String::as_str));
     let mut c = command("cargo", &forwarded);
     c.env("KMS_RELAY_PG_URL", pg.url());

@@ -6,7 +6,12 @@ use crate::cmd::{command, exec};
 use crate::setup;
 
 /// The npm projects the suites run, each installed from its lock file.
-const NPM_PROJECTS: [&str; 3] = ["enclave-html/sdk", "e2e", "interop/libsignal"];
+const NPM_PROJECTS: [&str; 4] = [
+    "enclave-html/sdk",
+    "e2e",
+    "interop/libsignal",
+    super::worker::DIR,
+];
 
 pub(crate) fn run() -> Result<()> {
     preflight()?;
