@@ -794,3 +794,53 @@ fn addresses_are_checked_and_shards_are_apart() {
     let sessions = call(&mut bob, other, "signal.sessions", Value::Null).unwrap();
     assert_eq!(sessions["sessions"], json!([]));
 }
+
+#[test]
+fn two_tabs_encrypting_at_once_never_reuse_a_message_key() {
+    let Conversation {
+        mut alice,
+        alice_store,
+        mut bob,
+        first,
+        ..
+    } = conversation(true);
+    decrypt(&mut bob, BOB, "alice", &first).unwrap();
+    let reply = encrypt(&mut bob, BOB, "alice", "hi");
+    decrypt(&mut alice, ALICE, "bob", &reply).unwrap();
+    // Tab 2 encrypts while tab 1 is between reading the session and committing: tab 1's
+    // commit loses, and its retry encrypts with the next message key.
+    let clock = ManualClock::new(T0);
+    let tab2 = unlocked_tab(&alice_store, &clock, 40);
+    let out = RefCell::new(None);
+    let store = Interleaved {
+        inner: alice_store.clone(),
+        before_commit: RefCell::new(None),
+    };
+    let mut tab1: TestKms<&Interleaved> =
+        Kms::new(&store, clock.clone(), StdRng::seed_from_u64(41));
+    call(
+        &mut tab1,
+        ALICE,
+        "unlock.passphrase",
+        json!({ "passphrase": PASS }),
+    )
+    .unwrap();
+    {
+        let out = &out;
+        *store.before_commit.borrow_mut() = Some(Box::new(move || {
+            let mut tab2 = tab2;
+            *out.borrow_mut() = Some(encrypt(&mut tab2, ALICE, "bob", "from tab 2"));
+        }));
+    }
+    let m1 = encrypt(&mut tab1, ALICE, "bob", "from tab 1");
+    let m2 = out.borrow_mut().take().expect("the other tab ran");
+    assert_ne!(m1["message"], m2["message"]);
+    assert_eq!(
+        text(&decrypt(&mut bob, BOB, "alice", &m1).unwrap()),
+        "from tab 1"
+    );
+    assert_eq!(
+        text(&decrypt(&mut bob, BOB, "alice", &m2).unwrap()),
+        "from tab 2"
+    );
+}

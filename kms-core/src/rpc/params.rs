@@ -342,8 +342,9 @@ pub struct SignalStartSessionParams {
     pub bundle: crate::signal::PreKeyBundle,
 }
 
-/// Params of `signal.encrypt`.
-#[derive(Debug, Deserialize)]
+/// Params of `signal.encrypt`. `Debug` leaves the plaintext out: it is the caller's
+/// message, never something to log.
+#[derive(Deserialize)]
 #[cfg_attr(feature = "ts", derive(ts_rs::TS))]
 #[cfg_attr(feature = "ts", ts(optional_fields))]
 #[serde(rename_all = "camelCase", deny_unknown_fields)]
@@ -355,6 +356,19 @@ pub struct SignalEncryptParams {
     /// Our account name, when it is a service id: the first messages then carry both
     /// addresses, as libsignal's do.
     pub local_name: Option<String>,
+}
+
+impl core::fmt::Debug for SignalEncryptParams {
+    fn fmt(&self, f: &mut core::fmt::Formatter<'_>) -> core::fmt::Result {
+        f.debug_struct("SignalEncryptParams")
+            .field("address", &self.address)
+            .field(
+                "plaintext",
+                &format_args!("<{} bytes redacted>", self.plaintext.0.len()),
+            )
+            .field("local_name", &self.local_name)
+            .finish()
+    }
 }
 
 /// Params of `signal.decrypt`.
