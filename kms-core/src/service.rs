@@ -559,7 +559,11 @@ impl<S: Store, C: Clock, R: CryptoRng, P: Pbkdf2Provider, D: DeviceKey> Kms<S, C
                 audit_ops::encode_checkpoint(&checkpoint)?,
             );
         }
-        let writes_keys = tx.writes_under(&layout::shard_keys(shard));
+        // Only a commit that writes a signing key can make the cache stale: a Signal
+        // message (its session record) or a prekey batch leaves it warm.
+        let writes_keys = [KeyKind::Vapid, KeyKind::Relay].iter().any(|kind| {
+            tx.writes_under(&format!("{}{}", layout::shard_keys(shard), kind.prefix()))
+        });
         match self.store.commit(tx).await {
             Ok(()) => {
                 self.heads.insert(shard.as_str().to_owned(), head);
