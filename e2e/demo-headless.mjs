@@ -1,6 +1,6 @@
 // `cargo xtask demo --headless`: runs the demo PWA in headless Chromium, with a virtual
 // passkey authenticator, and prints what the page shows.
-import { APP, SETTLE_MS, addPasskeyAuthenticator, enclaveFrames, launch } from "./lib/browser.mjs";
+import { APP, LAYOUT, SETTLE_MS, addPasskeyAuthenticator, enclaveFrames, launch } from "./lib/browser.mjs";
 
 /** Stands in for the user at the enclave's prompts: types the passphrase into its form
  * and clicks its first button (Save, Unlock, Continue) — real input in the enclave frame. */
@@ -27,6 +27,49 @@ function actAsUser(page, passphrase) {
   };
 }
 
+/**
+ * A short Signal conversation between this enclave and a second one: another browser
+ * profile on the second PWA origin. The messages travel through this script, a stand-in
+ * for a server that sees ciphertext only. Returns the number of failures.
+ */
+async function conversation(alicePage) {
+  console.log(`demo: a conversation with a second enclave (another profile, ${LAYOUT.app2})`);
+  const context = await browser.newContext();
+  try {
+    const bobPage = await context.newPage();
+    bobPage.on("console", (m) => {
+      const t = m.text();
+      if (t.startsWith("[demo] ")) console.log(`  [bob] ${t.slice(7)}`);
+    });
+    await bobPage.goto(`${LAYOUT.app2}/`);
+    const stop = actAsUser(bobPage, "correct horse battery staple");
+    const ok = await bobPage.evaluate(() => window.kmsDemo.peer.open());
+    await stop();
+    if (!ok) return 1;
+    const alice = (f, ...a) => alicePage.evaluate(([f, a]) => window.kmsDemo.peer[f](...a), [f, a]);
+    const bob = (f, ...a) => bobPage.evaluate(([f, a]) => window.kmsDemo.peer[f](...a), [f, a]);
+    const [A, B] = [{ name: "alice", deviceId: 1 }, { name: "bob", deviceId: 1 }];
+    const before = [await alice("failures"), await bob("failures")];
+    await alice("startSession", B, await bob("bundle"));
+    const first = await alice("send", B, "Hi Bob, it's Alice. Keys stay in our enclaves.");
+    const got = await bob("receive", A, first);
+    const reply = await bob("send", A, "Hi Alice! Only ciphertext went past the relay.");
+    await alice("receive", B, reply);
+    const third = await alice("send", B, "Let's compare safety numbers.");
+    await bob("receive", A, third);
+    await bob("replay", A, third);
+    const [na, nb] = [await alice("safetyNumber", B, "alice", "bob"), await bob("safetyNumber", A, "bob", "alice")];
+    console.log(na === nb ? "  both sides show the same safety number" : "  ✗ the safety numbers differ");
+    const after = [await alice("failures"), await bob("failures")];
+    return (after[0] - before[0]) + (after[1] - before[1]) + (na === nb && got.startsWith("Hi Bob") ? 0 : 1);
+  } catch (e) {
+    console.log(`  ✗ conversation: ${e.message}`);
+    return 1;
+  } finally {
+    await context.close();
+  }
+}
+
 const browser = await launch();
 let failures = 1;
 try {
@@ -43,6 +86,7 @@ try {
   const stop = actAsUser(page, "correct horse battery staple");
   failures = await page.evaluate(() => window.kmsDemo.runAll());
   await stop();
+  failures += await conversation(page);
 } finally {
   await browser.close();
 }

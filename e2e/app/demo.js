@@ -123,4 +123,52 @@ for (const b of document.querySelectorAll("button[data-step]")) {
   b.addEventListener("click", () => runStep(b.dataset.step));
 }
 document.getElementById("run-all").addEventListener("click", () => runAll());
-window.kmsDemo = { runAll };
+const b64u = (text) => btoa(String.fromCharCode(...new TextEncoder().encode(text)))
+  .replace(/\+/g, "-").replace(/\//g, "_").replace(/=+$/, "");
+const fromB64u = (s) => new TextDecoder().decode(Uint8Array.from(
+  atob(s.replace(/-/g, "+").replace(/_/g, "/")), (c) => c.charCodeAt(0)));
+
+/**
+ * One side of a conversation with another enclave (the headless demo opens a second
+ * profile on another PWA origin and carries the messages between the two pages): only
+ * bundles, ciphertexts and plaintexts cross this page, never a session key.
+ */
+const peer = {
+  async open() {
+    await runStep("connect");
+    await runStep("setupOrUnlock");
+    return failures === 0;
+  },
+  bundle: () => kms.signal.bundle({ oneTime: true }),
+  async startSession(address, bundle) {
+    const r = await kms.signal.startSession({ address, bundle });
+    log(true, `started a session with ${address.name} from their bundle (identity ${short(r.identityKey, 20)}, trusted on first use: ${r.identityChange})`);
+  },
+  async send(to, text) {
+    const m = await kms.signal.encrypt({ address: to, plaintext: b64u(text) });
+    log(true, `→ ${to.name}: "${text}" as a type-${m.messageType} message (${m.message.length} base64url chars)`);
+    return m;
+  },
+  async receive(from, m) {
+    const r = await kms.signal.decrypt({ address: from, ...m });
+    const text = fromB64u(r.plaintext);
+    const used = r.preKeysUsed
+      ? ` (it started the session: one-time prekey #${r.preKeysUsed.oneTimePreKeyId} shredded in the same commit)`
+      : "";
+    log(true, `← ${from.name}: "${text}"${used}`);
+    return text;
+  },
+  async replay(from, m) {
+    await expectError("DuplicateMessage", `the same message from ${from.name} again`, () =>
+      kms.signal.decrypt({ address: from, ...m }));
+  },
+  async safetyNumber(address, localName, remoteName) {
+    const n = await kms.signal.safetyNumber({ address, localName, remoteName });
+    const groups = n.safetyNumber.match(/.{5}/g).join(" ");
+    log(true, `safety number with ${address.name}: ${groups}`);
+    return n.safetyNumber;
+  },
+  failures: () => failures,
+};
+
+window.kmsDemo = { runAll, peer };

@@ -89,6 +89,24 @@ pub enum Error {
     /// Concurrent writers kept conflicting; nothing was written. Retry.
     #[error("conflicting concurrent update; retry")]
     Conflict,
+    /// There is no usable Signal session with the address: start one from its bundle
+    /// (`signal.startSession`). The reason says which (none, or an unanswered one too old).
+    #[error("no session with this address: {reason}")]
+    NoSession {
+        /// Why the session cannot be used.
+        reason: &'static str,
+    },
+    /// The peer's identity key is not the one trusted for the address; only the user, in
+    /// the enclave's UI, can accept a new one (`signal.trust`).
+    #[error("untrusted identity key for this address")]
+    UntrustedIdentity,
+    /// The message was already decrypted (a replay, or another tab got it first), or its
+    /// key was dropped under the skipped-key bounds.
+    #[error("duplicate message: it was already decrypted")]
+    DuplicateMessage,
+    /// The message did not decrypt. Deliberately carries no detail.
+    #[error("decryption failed")]
+    DecryptFailed,
     /// Something inside the enclave failed: not the caller's doing. The cause says what
     /// (never secret data).
     #[error("internal error: {0}")]
@@ -159,6 +177,14 @@ pub enum ErrorCode {
     Storage,
     /// See [`Error::Conflict`].
     Conflict,
+    /// See [`Error::NoSession`].
+    NoSession,
+    /// See [`Error::UntrustedIdentity`].
+    UntrustedIdentity,
+    /// See [`Error::DuplicateMessage`].
+    DuplicateMessage,
+    /// See [`Error::DecryptFailed`].
+    DecryptFailed,
     /// See [`Error::Internal`].
     Internal,
 }
@@ -184,6 +210,10 @@ impl ErrorCode {
             Self::StorageBlocked => "StorageBlocked",
             Self::Storage => "Storage",
             Self::Conflict => "Conflict",
+            Self::NoSession => "NoSession",
+            Self::UntrustedIdentity => "UntrustedIdentity",
+            Self::DuplicateMessage => "DuplicateMessage",
+            Self::DecryptFailed => "DecryptFailed",
             Self::Internal => "Internal",
         }
     }
@@ -216,6 +246,10 @@ impl Error {
             Self::StorageBlocked => ErrorCode::StorageBlocked,
             Self::Storage { .. } => ErrorCode::Storage,
             Self::Conflict => ErrorCode::Conflict,
+            Self::NoSession { .. } => ErrorCode::NoSession,
+            Self::UntrustedIdentity => ErrorCode::UntrustedIdentity,
+            Self::DuplicateMessage => ErrorCode::DuplicateMessage,
+            Self::DecryptFailed => ErrorCode::DecryptFailed,
             Self::Internal(_) => ErrorCode::Internal,
         }
     }

@@ -237,6 +237,34 @@ method::methods! {
     /// this message".
     SignalSign(SignalSignParams) = "signal.sign": Page -> SignalSignatureResponse,
         audits [SignalCreateIdentity, SignalSign];
+    /// Start a session with a peer device from its prekey bundle (PQXDH initiator); the
+    /// first messages are `PreKeySignalMessage`s. The bundle's identity key is trusted on
+    /// first use; a key other than the trusted one is refused (`UntrustedIdentity`).
+    SignalStartSession(SignalStartSessionParams) = "signal.startSession":
+        Page -> SignalSessionStartedResponse, audits [SignalCreateIdentity, SignalStartSession];
+    /// Encrypt a message to a peer with the session: the ratchet state stays in the enclave.
+    SignalEncrypt(SignalEncryptParams) = "signal.encrypt": Page -> SignalEncryptedResponse,
+        audits [SignalEncrypt];
+    /// Decrypt a message from a peer; a session's first message starts the session and
+    /// shreds the one-time prekey it used, in the same transaction. A message that does not
+    /// decrypt changes nothing stored and records nothing.
+    SignalDecrypt(SignalDecryptParams) = "signal.decrypt": Page -> SignalDecryptedResponse,
+        audits [SignalDecrypt];
+    /// The shard's sessions (addresses and public data only).
+    SignalSessions = "signal.sessions": Page -> SignalSessionsResponse, audits [];
+    /// Delete the sessions with an address (the trusted identity key stays).
+    SignalDeleteSession(SignalDeleteSessionParams) = "signal.deleteSession": Page -> (),
+        audits [SignalDeleteSession];
+    /// The identity key trusted for an address.
+    SignalIdentity(SignalIdentityParams) = "signal.identity": Page -> SignalIdentityResponse,
+        audits [];
+    /// Trust an identity key for an address (a changed key, or one the user verified): an
+    /// authority decision, made by the user in the enclave's UI.
+    SignalTrust(SignalTrustParams) = "signal.trust": EnclaveUi -> SignalIdentityResponse,
+        audits [SignalTrust];
+    /// The safety number of our identity key and the one trusted for an address.
+    SignalSafetyNumber(SignalSafetyNumberParams) = "signal.safetyNumber":
+        Page -> SignalSafetyNumberResponse, audits [SignalCreateIdentity];
     /// Generate one-time envelope prekeys signed by the identity key; returns their public
     /// parts for upload to a vending service.
     EnvelopePrekeys(EnvelopePrekeysParams) = "envelope.prekeys": Page -> EnvelopePrekeysResponse,

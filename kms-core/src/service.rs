@@ -421,6 +421,38 @@ impl<S: Store, C: Clock, R: CryptoRng, P: Pbkdf2Provider, D: DeviceKey, E: Signe
                 reply::<m::SignalRotateSignedPrekey>(self.signal_rotate_signed_prekey(o).await)
             }
             Q::SignalSign(p) => reply::<m::SignalSign>(self.signal_sign(o, &p.message.0).await),
+            Q::SignalStartSession(p) => reply::<m::SignalStartSession>(
+                self.signal_start_session(o, &p.address, &p.bundle).await,
+            ),
+            Q::SignalEncrypt(p) => reply::<m::SignalEncrypt>(
+                self.signal_encrypt(o, &p.address, &p.plaintext.0, p.local_name.as_deref())
+                    .await,
+            ),
+            Q::SignalDecrypt(p) => reply::<m::SignalDecrypt>(
+                self.signal_decrypt(
+                    o,
+                    &p.address,
+                    &p.message.0,
+                    p.message_type,
+                    p.local_name.as_deref(),
+                )
+                .await,
+            ),
+            Q::SignalSessions => reply::<m::SignalSessions>(self.signal_sessions(o).await),
+            Q::SignalDeleteSession(p) => {
+                reply::<m::SignalDeleteSession>(self.signal_delete_session(o, &p.address).await)
+            }
+            Q::SignalIdentity(p) => {
+                reply::<m::SignalIdentity>(self.signal_peer_identity(o, &p.address).await)
+            }
+            Q::SignalTrust(p) => reply::<m::SignalTrust>(
+                self.signal_trust(o, &p.address, &p.identity_key, p.verified.unwrap_or(false))
+                    .await,
+            ),
+            Q::SignalSafetyNumber(p) => reply::<m::SignalSafetyNumber>(
+                self.signal_safety_number(o, &p.address, &p.local_name, &p.remote_name)
+                    .await,
+            ),
             Q::EnvelopePrekeys(p) => {
                 reply::<m::EnvelopePrekeys>(self.envelope_prekeys(o, p.count, p.format()).await)
             }
@@ -557,7 +589,11 @@ impl<S: Store, C: Clock, R: CryptoRng, P: Pbkdf2Provider, D: DeviceKey, E: Signe
                 audit_ops::encode_checkpoint(&checkpoint)?,
             );
         }
-        let writes_keys = tx.writes_under(&layout::shard_keys(shard));
+        // Only a commit that writes a signing key can make the cache stale: a Signal
+        // message (its session record) or a prekey batch leaves it warm.
+        let writes_keys = [KeyKind::Vapid, KeyKind::Relay].iter().any(|kind| {
+            tx.writes_under(&format!("{}{}", layout::shard_keys(shard), kind.prefix()))
+        });
         match self.store.commit(tx).await {
             Ok(()) => {
                 self.heads.insert(shard.as_str().to_owned(), head);

@@ -28,12 +28,34 @@ const PASS: &str = "correct horse battery staple";
 type TestKms = Kms<MemoryStore, ManualClock, StdRng>;
 
 fn call(kms: &mut TestKms, json: &str) -> Result<Response, Error> {
+    call_as(kms, APP, json)
+}
+
+/// A second PWA origin on the same enclave: the peer of `APP` in the conversation.
+const APP2: &str = "https://app2.example";
+
+fn call_as(kms: &mut TestKms, origin: &str, json: &str) -> Result<Response, Error> {
     let r: Request = serde_json::from_str(json).unwrap();
-    pollster::block_on(kms.handle(&routed(APP, &r), r))
+    pollster::block_on(kms.handle(&routed(origin, &r), r))
+}
+
+/// The `json` of a reply, as a page would read it.
+fn value(r: &Result<Response, Error>) -> serde_json::Value {
+    match r {
+        Ok(resp) => serde_json::to_value(resp).unwrap(),
+        Err(e) => serde_json::to_value(e).unwrap(),
+    }
 }
 
 fn new_kms(store: &MemoryStore, clock: &ManualClock, seed: u64) -> TestKms {
-    Kms::new(store.clone(), clock.clone(), StdRng::seed_from_u64(seed))
+    // Few one-time prekeys: the tamper walk unlocks twice per stored record, and a hundred
+    // prekeys of one kind per shard would tell it nothing more than ten.
+    let config = kms_core::Config {
+        one_time_prekey_low_water: 5,
+        one_time_prekey_high_water: 10,
+        ..Default::default()
+    };
+    Kms::new(store.clone(), clock.clone(), StdRng::seed_from_u64(seed)).with_config(config)
 }
 
 fn full_session() -> (MemoryStore, TestKms, Vec<String>) {
@@ -87,6 +109,62 @@ fn full_session() -> (MemoryStore, TestKms, Vec<String>) {
             ));
         }
     }
+    // A conversation between the two origins' shards, through every session method.
+    let bundle = value(&call_as(
+        &mut kms,
+        APP2,
+        r#"{"method":"signal.bundle","params":{"oneTime":true}}"#,
+    ))["bundle"]
+        .clone();
+    let start = serde_json::json!({"method": "signal.startSession",
+        "params": {"address": {"name": "bob", "deviceId": 1}, "bundle": bundle}});
+    let _ = record(call(&mut kms, &start.to_string()));
+    let (to_bob, to_alice) = (
+        r#"{"name":"bob","deviceId":1}"#,
+        r#"{"name":"alice","deviceId":1}"#,
+    );
+    for turn in 0..3 {
+        let m = record(call(
+            &mut kms,
+            &format!(
+                r#"{{"method":"signal.encrypt","params":{{"address":{to_bob},"plaintext":"aGVsbG8"}}}}"#
+            ),
+        ));
+        let m = value(&m);
+        let dec = serde_json::json!({"method": "signal.decrypt", "params": {
+            "address": {"name": "alice", "deviceId": 1},
+            "message": m["message"], "messageType": m["messageType"]}});
+        let _ = record(call_as(&mut kms, APP2, &dec.to_string()));
+        // A replay and a tampered copy: typed errors.
+        let _ = record(call_as(&mut kms, APP2, &dec.to_string()));
+        let r = record(call_as(
+            &mut kms,
+            APP2,
+            &format!(
+                r#"{{"method":"signal.encrypt","params":{{"address":{to_alice},"plaintext":"aGk{turn}"}}}}"#
+            ),
+        ));
+        let r = value(&r);
+        let dec = serde_json::json!({"method": "signal.decrypt", "params": {
+            "address": {"name": "bob", "deviceId": 1},
+            "message": r["message"], "messageType": r["messageType"]}});
+        let _ = record(call(&mut kms, &dec.to_string()));
+    }
+    for json in [
+        r#"{"method":"signal.sessions"}"#.to_owned(),
+        format!(r#"{{"method":"signal.identity","params":{{"address":{to_bob}}}}}"#),
+        format!(
+            r#"{{"method":"signal.safetyNumber","params":{{"address":{to_bob},"localName":"alice","remoteName":"bob"}}}}"#
+        ),
+        r#"{"method":"keys.list"}"#.to_owned(),
+    ] {
+        let _ = record(call(&mut kms, &json));
+    }
+    let _ = record(call_as(&mut kms, APP2, r#"{"method":"signal.sessions"}"#));
+    let _ = record(call(
+        &mut kms,
+        &format!(r#"{{"method":"signal.deleteSession","params":{{"address":{to_bob}}}}}"#),
+    ));
     let _ = record(call(&mut kms, r#"{"method":"lock"}"#));
     outputs.push(format!("{kms:?}"));
     (store, kms, outputs)
@@ -109,10 +187,75 @@ fn stored_secrets(store: &MemoryStore) -> Vec<Vec<u8>> {
         if key.starts_with("k/") || key == "g/audit-key" {
             let rec: KeyRecord = serde_json::from_slice(raw).unwrap();
             let secret = rec.open(&kek).unwrap();
+            if rec.header.kind == kms_core::service::KeyKind::SignalSession {
+                // A session record holds many keys: every 32-byte field at any depth (root,
+                // chain, ratchet, skipped and PQ keys; public keys are 33 bytes).
+                let mut found = Vec::new();
+                fields_of_32(&secret.expose()[1..], &mut found);
+                assert!(
+                    found.len() >= 4,
+                    "{}: {} secrets",
+                    rec.header.id,
+                    found.len()
+                );
+                secrets.extend(found);
+            }
             secrets.push(secret.expose().to_vec());
         }
     }
     secrets
+}
+
+/// Every 32-byte length-delimited field of protobuf `buf`, recursing into fields that parse
+/// as protobuf themselves.
+fn fields_of_32(buf: &[u8], out: &mut Vec<Vec<u8>>) -> bool {
+    fn varint(buf: &[u8], i: &mut usize) -> Option<u64> {
+        let mut v = 0u64;
+        for shift in (0..64).step_by(7) {
+            let b = *buf.get(*i)?;
+            *i += 1;
+            v |= u64::from(b & 0x7f) << shift;
+            if b & 0x80 == 0 {
+                return Some(v);
+            }
+        }
+        None
+    }
+    let mut i = 0;
+    let mut found = Vec::new();
+    while i < buf.len() {
+        let Some(tag) = varint(buf, &mut i) else {
+            return false;
+        };
+        match tag & 7 {
+            0 => {
+                if varint(buf, &mut i).is_none() {
+                    return false;
+                }
+            }
+            1 => i += 8,
+            5 => i += 4,
+            2 => {
+                let Some(len) = varint(buf, &mut i) else {
+                    return false;
+                };
+                let Some(field) = buf.get(i..i + len as usize) else {
+                    return false;
+                };
+                i += len as usize;
+                if field.len() == 32 {
+                    found.push(field.to_vec());
+                }
+                fields_of_32(field, &mut found);
+            }
+            _ => return false,
+        }
+        if tag >> 3 == 0 || i > buf.len() {
+            return false;
+        }
+    }
+    out.extend(found);
+    true
 }
 
 fn encodings(secret: &[u8]) -> Vec<String> {
@@ -182,6 +325,8 @@ fn tampered_records_are_detected_and_nothing_else_changes() {
             };
             tally(call(&mut open, r#"{"method":"keys.list"}"#));
             tally(call(&mut open, r#"{"method":"audit.verify"}"#));
+            tally(call_as(&mut open, APP2, r#"{"method":"keys.list"}"#));
+            tally(call_as(&mut open, APP2, r#"{"method":"audit.verify"}"#));
             let mut fresh = new_kms(&store, &clock, 5);
             tally(call(
                 &mut fresh,

@@ -272,3 +272,39 @@ fn only_recording_commits_are_relaxed() {
         &[Durability::Strict, Durability::Relaxed]
     );
 }
+
+#[test]
+fn signal_upkeep_and_messages_leave_the_cache_warm() {
+    let store = store();
+    let mut a = kms(&store, 7);
+    set_up(&mut a);
+    authorization(&mut a).unwrap();
+    // Writes under the shard's keys that are not signing keys: prekeys, a session.
+    let page = Caller::Page(app());
+    let bundle = pollster::block_on(a.call::<methods::SignalBundle>(
+        &page,
+        kms_core::rpc::SignalBundleParams {
+            one_time: Some(true),
+        },
+    ))
+    .unwrap()
+    .bundle;
+    pollster::block_on(a.call::<methods::SignalStartSession>(
+        &page,
+        kms_core::rpc::SignalStartSessionParams {
+            address: kms_core::rpc::SignalAddress {
+                name: "me-again".into(),
+                device_id: 1,
+            },
+            bundle,
+        },
+    ))
+    .unwrap();
+    let before = store.reads.get();
+    authorization(&mut a).unwrap();
+    assert_eq!(
+        store.reads.get(),
+        before,
+        "a Signal write dropped the cached VAPID key"
+    );
+}

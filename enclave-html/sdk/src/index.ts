@@ -318,6 +318,40 @@ export class Kms {
      */
     sign: (message: Bytes) =>
       this.call("signal.sign", { message }).then((r) => r.signature),
+    /**
+     * Starts a session with a peer device from its prekey bundle. Its identity key is
+     * trusted on first use; another key for a known address is refused
+     * (`UntrustedIdentity`) until the user accepts it in the enclave's UI.
+     */
+    startSession: (params: ParamsOf<"signal.startSession">) =>
+      this.call("signal.startSession", params),
+    /**
+     * Encrypts `plaintext` to `address` with the session: `{message, messageType}` to hand to
+     * the transport (type 3 until the peer answers, then 2). The ratchet keys stay in the
+     * enclave.
+     */
+    encrypt: (params: ParamsOf<"signal.encrypt">) =>
+      this.call("signal.encrypt", params).then(({ message, messageType }) => ({
+        message,
+        messageType,
+      })),
+    /**
+     * Decrypts a message from `address`; `plaintext` is base64url (see {@link fromBase64Url}).
+     * A replay, or a message another tab already decrypted, fails with `DuplicateMessage`;
+     * a failed message changes nothing stored.
+     */
+    decrypt: (params: ParamsOf<"signal.decrypt">) => this.call("signal.decrypt", params),
+    /** The shard's sessions: addresses and public data only. */
+    sessions: () => this.call("signal.sessions").then((r) => r.sessions),
+    /** Deletes the sessions with `address` (the trusted identity key stays). */
+    deleteSession: (address: ParamsOf<"signal.deleteSession">["address"]) =>
+      this.call("signal.deleteSession", { address }).then(() => undefined),
+    /** The identity key trusted for `address`, and whether the user verified it. */
+    identity: (address: ParamsOf<"signal.identity">["address"]) =>
+      this.call("signal.identity", { address }),
+    /** The 60-digit safety number (and QR bytes) of our identity and the one trusted for `address`. */
+    safetyNumber: (params: ParamsOf<"signal.safetyNumber">) =>
+      this.call("signal.safetyNumber", params),
   };
 
   /** Sealed envelopes to one-time prekeys (the pre-key vending machine's keys). */
@@ -390,6 +424,15 @@ function modPow(base: bigint, exp: bigint, m: bigint): bigint {
     e >>= 1n;
   }
   return r;
+}
+
+/** Decodes base64url (unpadded, as the enclave writes it), e.g. a decrypted `plaintext`. */
+export function fromBase64Url(text: string): Uint8Array<ArrayBuffer> {
+  const b64 = text.replace(/-/g, "+").replace(/_/g, "/");
+  const bin = atob(b64 + "=".repeat((4 - (b64.length % 4)) % 4));
+  const out = new Uint8Array(bin.length);
+  for (let i = 0; i < bin.length; i++) out[i] = bin.charCodeAt(i);
+  return out;
 }
 
 function bytesOf(b: Bytes): Uint8Array {

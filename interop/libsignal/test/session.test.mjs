@@ -1,5 +1,7 @@
 // Sessions between kms-core (the `signal-fixture session` runs) and libsignal
-// (@signalapp/libsignal-client from npm), in both directions and across restarts.
+// (@signalapp/libsignal-client from npm), in both directions and across restarts; and
+// between libsignal and the key service itself (`signal-fixture service`: the RPC methods,
+// sealed records in a store that survives each restart).
 //
 // Every fixture call is a restart of our side: the session record travels in its encoded
 // form between calls. libsignal's stores keep serialized records only and are rebuilt
@@ -384,4 +386,93 @@ test('the SignalMessage vector of docs/formats/signal.md is what libsignal write
     '440a21058f40c5adb68f25624ae5b214ea767a6ec94d829d3d7b5e1ad1ba6f3e2138285f' +
       '100718032210aaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa2a04010108008b2b19476d72002b',
   );
+});
+
+/**
+ * The key service itself (`signal-fixture service`: `Kms` over a store that travels between
+ * runs, so every run is a restart that unlocks again), called with the page's RPC frames.
+ */
+class Service {
+  store = null;
+  seed = 1;
+  calls(calls) {
+    const out = runFixture(['service'], {
+      store: this.store,
+      origin: 'https://app.example',
+      now: NOW,
+      seed: this.seed++,
+      calls,
+    });
+    this.store = out.store;
+    return out.results;
+  }
+  call(method, params) {
+    return this.calls([{ method, params }])[0];
+  }
+}
+
+// Service ids, so the first messages carry both addresses (and are checked against them).
+const SVC_NAME = '0f1e2d3c-4b5a-4978-8695-a4b3c2d1e0ff';
+const SVC_ADDRESS = S.ProtocolAddress.new(SVC_NAME, 1);
+const PEER_NAME = '9d0652a3-dcc3-4d11-975f-74d61598733f';
+const PEER = { name: PEER_NAME, deviceId: 1 };
+const uuidBytes = (u) => new Uint8Array(Buffer.from(u.replace(/-/g, ''), 'hex'));
+
+test('libsignal converses with the key service: its bundle, sealed sessions, shredded prekey', async () => {
+  const svc = new Service();
+  const bundle = svc.call('signal.bundle', { oneTime: true }).ok.bundle;
+  const a = new Libsignal(PEER_NAME);
+  await a.startTo(SVC_ADDRESS, bundle);
+  const first = await a.encrypt(SVC_ADDRESS, text('hello, enclave'));
+  assert.equal(first.type, S.CiphertextMessageType.PreKey);
+  const decrypt = (m) => svc.call('signal.decrypt', { address: PEER, message: m.body, messageType: m.type, localName: SVC_NAME });
+  const got = decrypt(first);
+  assert.ok(got.ok, JSON.stringify(got));
+  assert.equal(str(b64(got.ok.plaintext)), 'hello, enclave');
+  assert.equal(got.ok.identityChange, 'new');
+  assert.equal(got.ok.preKeysUsed.oneTimePreKeyId, bundle.preKeyId);
+  assert.ok(!Object.keys(svc.store.records).some((k) => k.endsWith(`/signal-otpk/${bundle.preKeyId}`)), 'shredded');
+  assert.equal(decrypt(first).err.code, 'DuplicateMessage');
+
+  for (let turn = 0; turn < 3; turn++) {
+    const r = svc.call('signal.encrypt', { address: PEER, plaintext: toB64(text(`reply ${turn}`)), localName: SVC_NAME }).ok;
+    assert.equal(r.messageType, S.CiphertextMessageType.Whisper);
+    a.restart();
+    assert.equal(str(await a.decrypt(SVC_ADDRESS, { type: r.messageType, body: r.message })), `reply ${turn}`);
+    const m = await a.encrypt(SVC_ADDRESS, text(`message ${turn}`));
+    assert.equal(m.type, S.CiphertextMessageType.Whisper);
+    assert.equal(str(b64(decrypt(m).ok.plaintext)), `message ${turn}`);
+  }
+
+  // The safety number the service shows is libsignal's fingerprint of the two ACIs.
+  const sn = svc.call('signal.safetyNumber', { address: PEER, localName: SVC_NAME, remoteName: PEER_NAME }).ok;
+  assert.equal(sn.version, 2);
+  const theirs = S.Fingerprint.new(
+    5200, 2,
+    uuidBytes(PEER_NAME), a.identity.getPublicKey(),
+    uuidBytes(SVC_NAME), S.PublicKey.deserialize(b64(bundle.identityKey)),
+  );
+  assert.equal(sn.safetyNumber, theirs.displayableFingerprint().toString());
+});
+
+test('the key service starts a session to a libsignal bundle and libsignal answers', async () => {
+  const svc = new Service();
+  const b = new Libsignal(PEER_NAME);
+  const started = svc.call('signal.startSession', { address: PEER, bundle: await b.bundle() });
+  assert.equal(started.ok.identityChange, 'new', JSON.stringify(started));
+  const sent = svc.calls([0, 1].map((i) => ({
+    method: 'signal.encrypt',
+    params: { address: PEER, plaintext: toB64(text(`first ${i}`)), localName: SVC_NAME },
+  })));
+  assert.ok(sent.every((r) => r.ok.messageType === S.CiphertextMessageType.PreKey));
+  assert.equal(str(await b.decrypt(SVC_ADDRESS, { type: 3, body: sent[1].ok.message })), 'first 1');
+  assert.equal(str(await b.decrypt(SVC_ADDRESS, { type: 3, body: sent[0].ok.message })), 'first 0');
+  const reply = await b.encrypt(SVC_ADDRESS, text('got both'));
+  const got = svc.call('signal.decrypt', { address: PEER, message: reply.body, messageType: reply.type, localName: SVC_NAME });
+  assert.equal(str(b64(got.ok.plaintext)), 'got both');
+  const listed = svc.call('signal.sessions').ok.sessions;
+  assert.deepEqual(listed.map((s) => [s.address.name, s.awaitingReply]), [[PEER_NAME, false]]);
+  const next = svc.call('signal.encrypt', { address: PEER, plaintext: toB64(text('now plain')), localName: SVC_NAME }).ok;
+  assert.equal(next.messageType, S.CiphertextMessageType.Whisper);
+  assert.equal(str(await b.decrypt(SVC_ADDRESS, { type: next.messageType, body: next.message })), 'now plain');
 });

@@ -80,6 +80,17 @@ ops! {
     SignalRotateSignedPrekey = "signal.rotate-signed-prekey",
     /// `signal.sign`: a page signature.
     SignalSign = "signal.sign",
+    /// `signal.startSession`: a session was started from a peer's prekey bundle.
+    SignalStartSession = "signal.start-session",
+    /// `signal.encrypt`: a message was encrypted with a session.
+    SignalEncrypt = "signal.encrypt",
+    /// `signal.decrypt`: a message was decrypted (and, for a session's first message, its
+    /// one-time prekey shredded). A message that fails to decrypt records nothing.
+    SignalDecrypt = "signal.decrypt",
+    /// `signal.deleteSession`.
+    SignalDeleteSession = "signal.delete-session",
+    /// `signal.trust`: the user set the identity key trusted for an address.
+    SignalTrust = "signal.trust",
     /// `envelope.prekeys`: one-time envelope prekeys were generated.
     EnvelopePrekeys = "envelope.prekeys",
     /// `envelope.epochKey`: an epoch key was created.

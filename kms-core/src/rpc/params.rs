@@ -280,3 +280,158 @@ impl RelayTokenParams {
         self.iss.as_deref().unwrap_or(caller.as_str())
     }
 }
+
+/// A peer's address in a Signal request: account name and device id, as libsignal's
+/// `ProtocolAddress`.
+#[derive(Debug, Clone, PartialEq, Eq, Deserialize, serde::Serialize)]
+#[cfg_attr(feature = "ts", derive(ts_rs::TS))]
+#[serde(rename_all = "camelCase", deny_unknown_fields)]
+pub struct SignalAddress {
+    /// The account's name (1 to [`MAX_ADDRESS_NAME`] bytes; a service id on the Signal
+    /// service: `<uuid>` or `PNI:<uuid>`).
+    pub name: String,
+    /// The device id (1 to [`MAX_DEVICE_ID`]).
+    pub device_id: u32,
+}
+
+/// Longest account name of a [`SignalAddress`], in bytes.
+pub const MAX_ADDRESS_NAME: usize = 256;
+/// Largest device id (libsignal's `DeviceId` range is 1 to 127).
+pub const MAX_DEVICE_ID: u32 = 127;
+
+impl SignalAddress {
+    /// The address as the session code takes it, after checking its bounds.
+    ///
+    /// # Errors
+    /// [`crate::Error::BadRequest`] for an empty or overlong name, a control character in
+    /// it, or a device id outside 1 to [`MAX_DEVICE_ID`].
+    pub fn checked(&self) -> Result<crate::signal::Address, crate::Error> {
+        if self.name.is_empty() || self.name.len() > MAX_ADDRESS_NAME {
+            return Err(crate::Error::bad_request(format!(
+                "address.name: expected 1 to {MAX_ADDRESS_NAME} bytes, got {}",
+                self.name.len()
+            )));
+        }
+        if self.name.chars().any(char::is_control) {
+            return Err(crate::Error::bad_request(
+                "address.name: control characters are not allowed",
+            ));
+        }
+        if !(1..=MAX_DEVICE_ID).contains(&self.device_id) {
+            return Err(crate::Error::bad_request(format!(
+                "address.deviceId: expected 1 to {MAX_DEVICE_ID}, got {}",
+                self.device_id
+            )));
+        }
+        Ok(crate::signal::Address::new(
+            self.name.clone(),
+            self.device_id,
+        ))
+    }
+}
+
+/// Params of `signal.startSession`.
+#[derive(Debug, Deserialize)]
+#[cfg_attr(feature = "ts", derive(ts_rs::TS))]
+#[cfg_attr(feature = "ts", ts(optional_fields))]
+#[serde(rename_all = "camelCase", deny_unknown_fields)]
+pub struct SignalStartSessionParams {
+    /// The peer.
+    pub address: SignalAddress,
+    /// The peer device's prekey bundle (its `deviceId` must be the address's).
+    pub bundle: crate::signal::PreKeyBundle,
+}
+
+/// Params of `signal.encrypt`. `Debug` leaves the plaintext out: it is the caller's
+/// message, never something to log.
+#[derive(Deserialize)]
+#[cfg_attr(feature = "ts", derive(ts_rs::TS))]
+#[cfg_attr(feature = "ts", ts(optional_fields))]
+#[serde(rename_all = "camelCase", deny_unknown_fields)]
+pub struct SignalEncryptParams {
+    /// The peer.
+    pub address: SignalAddress,
+    /// The message.
+    pub plaintext: Bytes,
+    /// Our account name, when it is a service id: the first messages then carry both
+    /// addresses, as libsignal's do.
+    pub local_name: Option<String>,
+}
+
+impl core::fmt::Debug for SignalEncryptParams {
+    fn fmt(&self, f: &mut core::fmt::Formatter<'_>) -> core::fmt::Result {
+        f.debug_struct("SignalEncryptParams")
+            .field("address", &self.address)
+            .field(
+                "plaintext",
+                &format_args!("<{} bytes redacted>", self.plaintext.0.len()),
+            )
+            .field("local_name", &self.local_name)
+            .finish()
+    }
+}
+
+/// Params of `signal.decrypt`.
+#[derive(Debug, Deserialize)]
+#[cfg_attr(feature = "ts", derive(ts_rs::TS))]
+#[cfg_attr(feature = "ts", ts(optional_fields))]
+#[serde(rename_all = "camelCase", deny_unknown_fields)]
+pub struct SignalDecryptParams {
+    /// The sender.
+    pub address: SignalAddress,
+    /// The serialized message.
+    pub message: Bytes,
+    /// libsignal's message type: 2 (`SignalMessage`) or 3 (`PreKeySignalMessage`).
+    pub message_type: u8,
+    /// Our account name, when it is a service id (checked against the addresses a
+    /// message carries).
+    pub local_name: Option<String>,
+}
+
+/// Params of `signal.deleteSession`.
+#[derive(Debug, Deserialize)]
+#[cfg_attr(feature = "ts", derive(ts_rs::TS))]
+#[cfg_attr(feature = "ts", ts(optional_fields))]
+#[serde(rename_all = "camelCase", deny_unknown_fields)]
+pub struct SignalDeleteSessionParams {
+    /// The peer.
+    pub address: SignalAddress,
+}
+
+/// Params of `signal.identity`.
+#[derive(Debug, Deserialize)]
+#[cfg_attr(feature = "ts", derive(ts_rs::TS))]
+#[cfg_attr(feature = "ts", ts(optional_fields))]
+#[serde(rename_all = "camelCase", deny_unknown_fields)]
+pub struct SignalIdentityParams {
+    /// The peer.
+    pub address: SignalAddress,
+}
+
+/// Params of `signal.trust` (the enclave's UI only).
+#[derive(Debug, Deserialize)]
+#[cfg_attr(feature = "ts", derive(ts_rs::TS))]
+#[cfg_attr(feature = "ts", ts(optional_fields))]
+#[serde(rename_all = "camelCase", deny_unknown_fields)]
+pub struct SignalTrustParams {
+    /// The peer.
+    pub address: SignalAddress,
+    /// The identity key to trust for it (base64url of `0x05 ‖ u`).
+    pub identity_key: String,
+    /// The user compared the safety number (default: no).
+    pub verified: Option<bool>,
+}
+
+/// Params of `signal.safetyNumber`.
+#[derive(Debug, Deserialize)]
+#[cfg_attr(feature = "ts", derive(ts_rs::TS))]
+#[cfg_attr(feature = "ts", ts(optional_fields))]
+#[serde(rename_all = "camelCase", deny_unknown_fields)]
+pub struct SignalSafetyNumberParams {
+    /// The peer whose trusted identity key to use.
+    pub address: SignalAddress,
+    /// Our account name as the fingerprint names it (an ACI UUID, or e.g. a phone number).
+    pub local_name: String,
+    /// The peer's account name as the fingerprint names it.
+    pub remote_name: String,
+}

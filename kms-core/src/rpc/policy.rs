@@ -138,6 +138,9 @@ mod tests {
         "methods.addPrf",
         "methods.addGate",
         "methods.remove",
+        // Which identity key a peer's address may use: a changed key accepted silently is
+        // what an attacker in the page would want.
+        "signal.trust",
     ];
 
     #[test]

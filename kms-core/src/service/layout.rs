@@ -7,7 +7,7 @@
 //! | [`BACKOFF`] | the failed-attempt counter (not authenticated: no key material) |
 //! | [`AUDIT_KEY`] | key record of the audit checkpoint key (shard `""`) |
 //! | [`method`] `u/<method id>` | unlock record |
-//! | [`key`] `k/<origin>/<key id>` | key record of that origin's shard |
+//! | [`key`] `k/<origin>/<key id>` | key record of that origin's shard (also its Signal sessions, trusted peer identities and Kyber-use marks, by peer address) |
 //! | [`checkpoint`] `c/<origin>` | latest signed audit checkpoint of that shard |
 //! | [`tombstone`] `e/<origin>/used/<kid>` | a shredded one-time envelope prekey (no key material) |
 //! | audit log [`audit_log`] `<origin>` | that shard's audit entries |

@@ -36,6 +36,13 @@ pub enum KeyKind {
     SignalKyberPrekey,
     /// Sealed Signal bookkeeping (next ids, registration id).
     SignalState,
+    /// The sessions with one peer address (a sealed `SessionRecord`).
+    SignalSession,
+    /// The identity key trusted for one peer address (public; sealed trust details).
+    SignalPeerIdentity,
+    /// A base key that started a session with a Kyber prekey (libsignal's
+    /// `mark_kyber_pre_key_used`): no key material.
+    SignalKyberUse,
     /// The enclave's audit checkpoint key (Ed25519).
     Audit,
     /// One-time envelope prekey (X25519, optionally + ML-KEM-768), shredded when used.
@@ -45,6 +52,18 @@ pub enum KeyKind {
 }
 
 impl KeyKind {
+    /// Whether records of this kind hold a key of the shard (what `keys.list` shows), not
+    /// Signal bookkeeping, sessions or trusted peer identities.
+    pub fn is_key(self) -> bool {
+        !matches!(
+            self,
+            Self::SignalState
+                | Self::SignalSession
+                | Self::SignalPeerIdentity
+                | Self::SignalKyberUse
+        )
+    }
+
     /// The id prefix of keys of this kind.
     pub fn prefix(self) -> &'static str {
         match self {
@@ -55,6 +74,9 @@ impl KeyKind {
             Self::SignalOneTimePrekey => "signal-otpk/",
             Self::SignalKyberPrekey => "signal-kyber/",
             Self::SignalState => "signal-state/",
+            Self::SignalSession => "signal-session/",
+            Self::SignalPeerIdentity => "signal-peer/",
+            Self::SignalKyberUse => "signal-kyber-used/",
             Self::Audit => "audit/",
             Self::EnvelopePrekey => "env-otpk/",
             Self::EnvelopeEpoch => "env-epoch/",
@@ -84,6 +106,9 @@ pub enum KeyAlg {
     /// An envelope prekey of format `hybrid-mlkem768-aesgcm-v1`.
     #[serde(rename = "hybrid-mlkem768-aesgcm-v1")]
     EnvelopeHybridMlKem768,
+    /// A Signal session record (`SessionRecord::encode`, record version 1).
+    #[serde(rename = "signal-session-v1")]
+    SignalSessionV1,
     /// No key: sealed bookkeeping (the Signal state record).
     #[serde(rename = "none")]
     None,

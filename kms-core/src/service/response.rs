@@ -8,6 +8,7 @@ use serde::Serialize;
 use super::KeyInfo;
 use crate::ids::{KeyId, MethodId};
 use crate::jwk::{Jwk, Jwks};
+use crate::rpc::SignalAddress;
 use crate::signal::bundle::PreKeyBundle;
 
 /// Public description of an unlock method.
@@ -292,6 +293,137 @@ impl core::fmt::Debug for EnvelopeOpenedResponse {
     }
 }
 
+/// What a successful Signal operation recorded about the peer's identity key (libsignal's
+/// `IdentityChange`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[cfg_attr(feature = "ts", derive(ts_rs::TS))]
+#[serde(rename_all = "camelCase")]
+pub enum IdentityChangeInfo {
+    /// No key was trusted for the address: this one now is (trust on first use).
+    New,
+    /// The key is the one trusted for the address.
+    Unchanged,
+}
+
+/// A session was started from the peer's bundle.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+#[cfg_attr(feature = "ts", derive(ts_rs::TS))]
+#[serde(rename_all = "camelCase")]
+pub struct SignalSessionStartedResponse {
+    /// The peer.
+    pub address: SignalAddress,
+    /// The peer's identity key (base64url of `0x05 ‖ u`).
+    pub identity_key: String,
+    /// What the identity store recorded.
+    pub identity_change: IdentityChangeInfo,
+}
+
+/// An encrypted Signal message.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+#[cfg_attr(feature = "ts", derive(ts_rs::TS))]
+#[serde(rename_all = "camelCase")]
+pub struct SignalEncryptedResponse {
+    /// The serialized message, base64url.
+    pub message: String,
+    /// libsignal's message type: 3 (`PreKeySignalMessage`) until the peer answers, then 2.
+    pub message_type: u8,
+}
+
+/// The prekeys a session's first message used (the one-time prekey is shredded).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[cfg_attr(feature = "ts", derive(ts_rs::TS))]
+#[serde(rename_all = "camelCase")]
+pub struct PreKeysUsedInfo {
+    /// The one-time prekey, if the message used one.
+    pub one_time_pre_key_id: Option<u32>,
+    /// The signed prekey.
+    pub signed_pre_key_id: u32,
+    /// The Kyber prekey.
+    pub kyber_pre_key_id: u32,
+}
+
+/// A decrypted Signal message. `Debug` leaves the plaintext out.
+#[derive(Clone, PartialEq, Serialize)]
+#[cfg_attr(feature = "ts", derive(ts_rs::TS))]
+#[serde(rename_all = "camelCase")]
+pub struct SignalDecryptedResponse {
+    /// The message, base64url: the caller asked for it.
+    pub plaintext: String,
+    /// What the identity store recorded.
+    pub identity_change: IdentityChangeInfo,
+    /// For a message that started a session: the prekeys it used.
+    pub pre_keys_used: Option<PreKeysUsedInfo>,
+}
+
+impl core::fmt::Debug for SignalDecryptedResponse {
+    fn fmt(&self, f: &mut core::fmt::Formatter<'_>) -> core::fmt::Result {
+        f.debug_struct("SignalDecryptedResponse")
+            .field(
+                "plaintext",
+                &format_args!("<{} chars redacted>", self.plaintext.len()),
+            )
+            .field("identity_change", &self.identity_change)
+            .field("pre_keys_used", &self.pre_keys_used)
+            .finish()
+    }
+}
+
+/// Public description of the sessions with one address.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+#[cfg_attr(feature = "ts", derive(ts_rs::TS))]
+#[serde(rename_all = "camelCase")]
+pub struct SignalSessionInfo {
+    /// The peer.
+    pub address: SignalAddress,
+    /// The current session's remote identity key (base64url), if there is a current one.
+    pub remote_identity_key: Option<String>,
+    /// The current session's remote registration id.
+    pub remote_registration_id: Option<u32>,
+    /// We started the current session and the peer has not answered yet.
+    pub awaiting_reply: bool,
+    /// Archived sessions kept for late messages.
+    pub archived_sessions: u32,
+    /// When the record was first written, ms since the epoch.
+    pub created_ms: u64,
+}
+
+/// The shard's sessions.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+#[cfg_attr(feature = "ts", derive(ts_rs::TS))]
+#[serde(rename_all = "camelCase")]
+pub struct SignalSessionsResponse {
+    /// One entry per address, sorted by name then device id.
+    pub sessions: Vec<SignalSessionInfo>,
+}
+
+/// The identity key trusted for an address.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+#[cfg_attr(feature = "ts", derive(ts_rs::TS))]
+#[serde(rename_all = "camelCase")]
+pub struct SignalIdentityResponse {
+    /// The peer.
+    pub address: SignalAddress,
+    /// The trusted identity key (base64url of `0x05 ‖ u`); none before first contact.
+    pub identity_key: Option<String>,
+    /// The user compared the safety number in the enclave's UI and marked it verified.
+    pub verified: bool,
+    /// When the key was first trusted (or last set by the user), ms since the epoch.
+    pub trusted_ms: Option<u64>,
+}
+
+/// A safety number (libsignal's fingerprint).
+#[derive(Debug, Clone, PartialEq, Serialize)]
+#[cfg_attr(feature = "ts", derive(ts_rs::TS))]
+#[serde(rename_all = "camelCase")]
+pub struct SignalSafetyNumberResponse {
+    /// The 60 digits both users see.
+    pub safety_number: String,
+    /// Our QR code's bytes (libsignal `ScannableFingerprint`), base64url.
+    pub scannable: String,
+    /// The fingerprint version: 2 when both names are ACI UUIDs, else 1.
+    pub version: u32,
+}
+
 /// The shard's audit log.
 #[derive(Debug, Clone, PartialEq, Serialize)]
 #[cfg_attr(feature = "ts", derive(ts_rs::TS))]
@@ -462,6 +594,18 @@ responses! {
     EnvelopeEpochKey(EnvelopeEpochKeyResponse) = "envelopeEpochKey";
     /// An opened envelope (its one-time prekey is shredded).
     EnvelopeOpened(EnvelopeOpenedResponse) = "envelopeOpened";
+    /// A session was started from the peer's bundle.
+    SignalSessionStarted(SignalSessionStartedResponse) = "signalSessionStarted";
+    /// An encrypted Signal message.
+    SignalEncrypted(SignalEncryptedResponse) = "signalEncrypted";
+    /// A decrypted Signal message.
+    SignalDecrypted(SignalDecryptedResponse) = "signalDecrypted";
+    /// The shard's sessions.
+    SignalSessions(SignalSessionsResponse) = "signalSessions";
+    /// The identity key trusted for an address.
+    SignalIdentity(SignalIdentityResponse) = "signalIdentity";
+    /// A safety number.
+    SignalSafetyNumber(SignalSafetyNumberResponse) = "signalSafetyNumber";
     /// The shard's audit log.
     AuditExport(AuditExportResponse) = "auditExport";
     /// The audit log verified.

@@ -1,4 +1,7 @@
-//! Signal identity and prekeys, stored per origin shard, and page signatures.
+//! Signal identity and prekeys, stored per origin shard, and page signatures; sessions
+//! and trusted peer identities in [`sessions`].
+
+mod sessions;
 
 use rand_core::CryptoRng;
 use serde::{Deserialize, Serialize};

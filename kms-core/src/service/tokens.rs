@@ -35,7 +35,7 @@ struct CachedKey<K> {
 /// The signing keys opened during a session, so that a signature needs no read
 /// transaction and no key derivation: the shards' current VAPID keys and the relay keys
 /// used so far. Dropped with the session (the keys zeroize on drop), and per shard after
-/// any commit that writes the shard's keys or loses a race.
+/// any commit that writes the shard's VAPID or relay keys or loses a race.
 ///
 /// A cached key is only a hint. Each use commits its audit entry with a check that the
 /// record is still exactly as read, and at the next `seq` of the shard's log, which every

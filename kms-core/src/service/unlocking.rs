@@ -771,7 +771,7 @@ impl<S: Store, C: Clock, R: CryptoRng, P: Pbkdf2Provider, D: DeviceKey, E: Signe
             .shard_records(o, None)
             .await?
             .iter()
-            .filter(|Loaded { record: r, .. }| r.header.kind != KeyKind::SignalState)
+            .filter(|Loaded { record: r, .. }| r.header.kind.is_key())
             .map(|Loaded { record: r, .. }| (&r.header).into())
             .collect();
         Ok(KeysResponse { keys })
@@ -787,7 +787,22 @@ impl<S: Store, C: Clock, R: CryptoRng, P: Pbkdf2Provider, D: DeviceKey, E: Signe
             .ok_or_else(|| Error::KeyNotFound {
                 id: key_id.to_string(),
             })?;
-        KeyRecord::decode(&raw, o.into(), key_id)?;
+        let record = KeyRecord::decode(&raw, o.into(), key_id)?;
+        match record.header.kind {
+            KeyKind::SignalSession => {
+                return Err(Error::bad_request(
+                    "a session is deleted with signal.deleteSession",
+                ));
+            }
+            // Deleting a trusted identity would let the next key for the address be
+            // trusted on first use: trust belongs to the user (`signal.trust`).
+            KeyKind::SignalPeerIdentity | KeyKind::SignalKyberUse => {
+                return Err(Error::bad_request(format!(
+                    "{key_id} is Signal bookkeeping, not a key"
+                )));
+            }
+            _ => {}
+        }
         let mut tx = Transaction::new();
         tx.check(Check::Equals(key.clone(), raw)).delete(key);
         self.commit(o, tx, Op::DeleteKey, Some(key_id.as_str()), Outcome::Ok)

@@ -276,7 +276,7 @@ pub(crate) fn encode_addresses(sender: &Address, recipient: &Address) -> Option<
 }
 
 /// A hyphenated UUID (`8-4-4-4-12` hex digits, either case).
-fn parse_uuid(s: &str) -> Option<[u8; 16]> {
+pub(crate) fn parse_uuid(s: &str) -> Option<[u8; 16]> {
     let b = s.as_bytes();
     if b.len() != 36 || [8, 13, 18, 23].iter().any(|&i| b[i] != b'-') {
         return None;

@@ -16,6 +16,12 @@
 //!   op keeps the state as it was.
 //! - `fingerprint`: reads `{version, iterations, localId, localKey, remoteId, remoteKey}`
 //!   and prints `{display, scannable}`.
+//! - `service`: one run of the key service (`Kms` over an in-memory store) as the page of
+//!   `origin` sees it: reads `{store, origin, now, seed, calls}` and prints `{store,
+//!   results}`. `store` (`{records, logs}`, base64url values; null at first) is the whole
+//!   store between runs, so each call is a restart: set up (or unlocked) with a fixed
+//!   passphrase, then `calls` (`[{method, params}]`, RPC request frames) as the page; a result
+//!   is `{ok: <reply>}` or `{err: {code, message}}`.
 //!
 //! The keys are derived from a constant seed: they are test keys and nothing else.
 
@@ -315,6 +321,79 @@ fn fingerprint(input: &Value) -> Result<Value> {
     Ok(json!({ "display": sn.display(), "scannable": b64::encode(sn.scannable()) }))
 }
 
+/// The passphrase of the `service` mode's enclave (a test enclave).
+const SERVICE_PASSPHRASE: &str = "interop passphrase, test only";
+
+fn service(input: &Value) -> Result<Value> {
+    use kms_core::rpc::Request;
+    use kms_core::rpc::policy::{Caller, Policy};
+    use kms_core::{Kms, ManualClock, MemoryStore, Origin};
+
+    let store = MemoryStore::new();
+    let restored = match input.get("store").filter(|s| !s.is_null()) {
+        None => false,
+        Some(saved) => {
+            let records = saved["records"].as_object().context("store.records")?;
+            for (key, value) in records {
+                store.raw_put(key, b64::decode(value.as_str().context("a record")?)?);
+            }
+            let logs = saved["logs"].as_object().context("store.logs")?;
+            for (log, entries) in logs {
+                let entries = entries
+                    .as_array()
+                    .context("a log")?
+                    .iter()
+                    .map(|e| Ok(b64::decode(e.as_str().context("an entry")?)?))
+                    .collect::<Result<Vec<_>>>()?;
+                store.raw_set_log(log, entries);
+            }
+            true
+        }
+    };
+    let origin = Origin::parse(field(input, "origin")?)?;
+    let now = input.get("now").and_then(Value::as_u64).context("now")?;
+    let seed = input.get("seed").and_then(Value::as_u64).context("seed")?;
+    let mut kms = Kms::new(
+        store.clone(),
+        ManualClock::new(now),
+        StdRng::seed_from_u64(seed),
+    );
+    let (ui, page) = (Caller::EnclaveUi(origin.clone()), Caller::Page(origin));
+    let open: Request = serde_json::from_value(json!({
+        "method": if restored { "unlock.passphrase" } else { "setup" },
+        "params": { "passphrase": SERVICE_PASSPHRASE },
+    }))?;
+    pollster::block_on(kms.handle(&ui, open)).map_err(|e| anyhow!("opening the enclave: {e}"))?;
+    let mut results = Vec::new();
+    for call in input
+        .get("calls")
+        .and_then(Value::as_array)
+        .context("calls")?
+    {
+        let request: Request = serde_json::from_value(call.clone()).context("a call")?;
+        let caller = if request.policy() == Policy::Page {
+            &page
+        } else {
+            &ui
+        };
+        results.push(match pollster::block_on(kms.handle(caller, request)) {
+            Ok(reply) => json!({ "ok": reply }),
+            Err(e) => json!({ "err": e }),
+        });
+    }
+    let records: serde_json::Map<String, Value> = store
+        .snapshot()
+        .into_iter()
+        .map(|(k, v)| (k, Value::from(b64::encode(v))))
+        .collect();
+    let logs: serde_json::Map<String, Value> = store
+        .audit_snapshot()
+        .into_iter()
+        .map(|(k, entries)| (k, entries.iter().map(b64::encode).collect()))
+        .collect();
+    Ok(json!({ "store": { "records": records, "logs": logs }, "results": results }))
+}
+
 fn read_stdin_json() -> Result<Value> {
     let mut text = String::new();
     std::io::stdin()
@@ -331,8 +410,10 @@ fn main() -> std::process::ExitCode {
         Some("respond") => read_stdin_json().and_then(|v| respond(&v)),
         Some("session") => read_stdin_json().and_then(|v| session(&v)),
         Some("fingerprint") => read_stdin_json().and_then(|v| fingerprint(&v)),
+        Some("service") => read_stdin_json().and_then(|v| service(&v)),
         Some(other) => Err(anyhow!(
-            "unknown mode {other:?}; expected none, `verify`, `respond`, `session` or `fingerprint`"
+            "unknown mode {other:?}; expected none, `verify`, `respond`, `session`, \
+             `fingerprint` or `service`"
         )),
     };
     match result {

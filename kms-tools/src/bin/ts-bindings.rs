@@ -19,9 +19,10 @@ use kms_core::jwk::{Jwk, Jwks};
 use kms_core::rpc::ceremony::{CEREMONIES, Ceremony, CeremonySpec};
 use kms_core::rpc::frame::{Outcome, Reply};
 use kms_core::rpc::policy::Policy;
-use kms_core::rpc::{Bytes, METHODS, MethodSpec, RelayAlg, Request, SecretInput};
+use kms_core::rpc::{Bytes, METHODS, MethodSpec, RelayAlg, Request, SecretInput, SignalAddress};
 use kms_core::service::{
-    KeyAlg, KeyInfo, KeyKind, MethodInfo, OneTimePrekeyInfo, Protection, Response,
+    IdentityChangeInfo, KeyAlg, KeyInfo, KeyKind, MethodInfo, OneTimePrekeyInfo, PreKeysUsedInfo,
+    Protection, Response, SignalSessionInfo,
 };
 use kms_core::signal::bundle::PreKeyBundle;
 use kms_core::{ErrorBody, ErrorCode};
@@ -196,6 +197,8 @@ fn main() -> ExitCode {
     d.decl::<MethodId>();
     d.decl::<RelayAlg>();
     d.decl::<Envelope>();
+    d.decl::<SignalAddress>();
+    d.decl::<PreKeyBundle>();
     d.decl_parts::<Request>();
     d.decl::<Request>();
     d.decl::<Ceremony>();
@@ -206,6 +209,9 @@ fn main() -> ExitCode {
     d.decl::<Protection>();
     d.decl::<MethodInfo>();
     d.decl::<OneTimePrekeyInfo>();
+    d.decl::<IdentityChangeInfo>();
+    d.decl::<PreKeysUsedInfo>();
+    d.decl::<SignalSessionInfo>();
     d.decl::<Jwk>();
     d.decl::<Jwks>();
     d.decl::<PreKeyBundle>();

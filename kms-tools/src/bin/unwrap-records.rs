@@ -32,6 +32,60 @@ fn prefixes(record: &str, secret: &[u8]) -> serde_json::Value {
     })
 }
 
+/// Every 32-byte length-delimited field of protobuf `buf` at any depth (recursing into each
+/// field that parses as protobuf itself); false if `buf` does not parse.
+fn fields_of_32(buf: &[u8], out: &mut Vec<Vec<u8>>) -> bool {
+    fn varint(buf: &[u8], i: &mut usize) -> Option<u64> {
+        let mut v = 0u64;
+        for shift in (0..64).step_by(7) {
+            let b = *buf.get(*i)?;
+            *i += 1;
+            v |= u64::from(b & 0x7f) << shift;
+            if b & 0x80 == 0 {
+                return Some(v);
+            }
+        }
+        None
+    }
+    let (mut i, mut found) = (0, Vec::new());
+    while i < buf.len() {
+        let Some(tag) = varint(buf, &mut i) else {
+            return false;
+        };
+        if tag >> 3 == 0 {
+            return false;
+        }
+        match tag & 7 {
+            0 => {
+                if varint(buf, &mut i).is_none() {
+                    return false;
+                }
+            }
+            1 => i += 8,
+            5 => i += 4,
+            2 => {
+                let Some(len) = varint(buf, &mut i).and_then(|l| usize::try_from(l).ok()) else {
+                    return false;
+                };
+                let Some(field) = i.checked_add(len).and_then(|end| buf.get(i..end)) else {
+                    return false;
+                };
+                i += len;
+                if field.len() == 32 {
+                    found.push(field.to_vec());
+                }
+                fields_of_32(field, &mut found);
+            }
+            _ => return false,
+        }
+    }
+    if i > buf.len() {
+        return false;
+    }
+    out.extend(found);
+    true
+}
+
 fn main() -> ExitCode {
     match run() {
         Ok(()) => ExitCode::SUCCESS,
@@ -82,6 +136,16 @@ fn run() -> Result<()> {
                 .open(&kek)
                 .with_context(|| format!("{key}: opening the record"))?;
             out.push(prefixes(key, secret.expose()));
+            if record.header.kind == kms_core::service::KeyKind::SignalSession {
+                // A session record (version byte, then protobuf) holds many keys: root,
+                // chain, ratchet, skipped and post-quantum keys, each a 32-byte field
+                // (public keys are 33 bytes).
+                let mut keys = Vec::new();
+                fields_of_32(secret.expose().get(1..).unwrap_or_default(), &mut keys);
+                for k in keys {
+                    out.push(prefixes(key, &k));
+                }
+            }
         }
     }
     println!("{}", serde_json::Value::Array(out));

@@ -71,6 +71,7 @@ pub(crate) fn run(args: &Args) -> Result<()> {
     let mut results: Value =
         serde_json::from_slice(&out.stdout).context("benchmark output is not JSON")?;
     results["sizes"] = sizes()?;
+    results["sizes"]["sessionCode"] = session_code(&site::release_wasm())?;
     let dir = root().join("target/bench");
     std::fs::create_dir_all(&dir).with_context(|| format!("creating {}", dir.display()))?;
     let text = serde_json::to_string_pretty(&results).context("encoding the results")?;
@@ -131,6 +132,177 @@ fn sizes() -> Result<Value> {
     );
     result.insert("total".into(), json!({ "raw": total.0, "gzip": total.1 }));
     Ok(Value::Object(result))
+}
+
+/// The symbol paths of the Signal session code: sessions, the ratchets, the wire messages,
+/// safety numbers and the service's session operations, as a mangled symbol spells a path
+/// (`<len><ident>` components) and as a generic argument inside one spells it (`a..b`, so
+/// drop glue and containers of session types count too).
+const SESSION_MODULES: &[&str] = &[
+    "6signal7session",
+    "6signal7ratchet",
+    "6signal10pq_ratchet",
+    "6signal4wire",
+    "6signal11fingerprint",
+    "10signal_ops8sessions",
+    "kms_core..signal..session..",
+    "kms_core..signal..ratchet..",
+    "kms_core..signal..pq_ratchet..",
+    "kms_core..signal..wire..",
+    "kms_core..signal..fingerprint..",
+    "kms_core..service..signal_ops..sessions..",
+];
+
+/// How many bytes of the enclave's wasm code are the Signal session code: the bodies of the
+/// functions whose symbols lie in [`SESSION_MODULES`], read from the wasm's code and name
+/// sections (the release build keeps its names until wasm-bindgen drops them). A lower
+/// bound: link-time optimisation inlines some of that code into its callers.
+fn session_code(wasm: &Path) -> Result<Value> {
+    let bytes = std::fs::read(wasm).with_context(|| format!("reading {}", wasm.display()))?;
+    let (bodies, names) =
+        wasm_functions(&bytes).with_context(|| format!("reading {}", wasm.display()))?;
+    let (mut code, mut functions, mut total) = (0u64, 0u64, 0u64);
+    for (index, size) in &bodies {
+        total += size;
+        if names
+            .get(index)
+            .is_some_and(|n| SESSION_MODULES.iter().any(|m| n.contains(m)))
+        {
+            code += size;
+            functions += 1;
+        }
+    }
+    if names.is_empty() {
+        bail!("{} has no name section", wasm.display());
+    }
+    Ok(json!({ "raw": code, "functions": functions, "allCode": total }))
+}
+
+/// A wasm module's function bodies (function index → body size) and function names.
+fn wasm_functions(
+    b: &[u8],
+) -> Result<(
+    std::collections::BTreeMap<u32, u64>,
+    std::collections::BTreeMap<u32, String>,
+)> {
+    struct R<'a> {
+        b: &'a [u8],
+        i: usize,
+    }
+    impl R<'_> {
+        fn byte(&mut self) -> Result<u8> {
+            let v = *self.b.get(self.i).context("truncated wasm")?;
+            self.i += 1;
+            Ok(v)
+        }
+        fn leb(&mut self) -> Result<u64> {
+            let (mut v, mut shift) = (0u64, 0);
+            loop {
+                let x = self.byte()?;
+                v |= u64::from(x & 0x7f) << shift;
+                if x < 0x80 {
+                    return Ok(v);
+                }
+                shift += 7;
+                if shift > 63 {
+                    bail!("overlong LEB128");
+                }
+            }
+        }
+        fn u32(&mut self) -> Result<u32> {
+            u32::try_from(self.leb()?).context("LEB128 beyond u32")
+        }
+        fn take(&mut self, n: u64) -> Result<&[u8]> {
+            let n = usize::try_from(n)?;
+            let s = self.b.get(self.i..self.i + n).context("truncated wasm")?;
+            self.i += n;
+            Ok(s)
+        }
+        fn limits(&mut self) -> Result<()> {
+            let flags = self.byte()?;
+            self.leb()?;
+            if flags & 1 != 0 {
+                self.leb()?;
+            }
+            Ok(())
+        }
+    }
+    let mut r = R { b, i: 8 };
+    let (mut imported, mut bodies, mut names) = (0u32, Default::default(), Default::default());
+    while r.i < b.len() {
+        let id = r.byte()?;
+        let len = r.leb()?;
+        let mut s = R {
+            b: r.take(len)?,
+            i: 0,
+        };
+        match id {
+            // Imports: count the functions, which come first in the index space.
+            2 => {
+                for _ in 0..s.u32()? {
+                    let module = s.leb()?;
+                    s.take(module)?;
+                    let field = s.leb()?;
+                    s.take(field)?;
+                    match s.byte()? {
+                        0 => {
+                            s.u32()?;
+                            imported += 1;
+                        }
+                        1 => {
+                            s.byte()?;
+                            s.limits()?;
+                        }
+                        2 => s.limits()?,
+                        3 => {
+                            s.byte()?;
+                            s.byte()?;
+                        }
+                        4 => {
+                            s.byte()?;
+                            s.u32()?;
+                        }
+                        k => bail!("unknown import kind {k}"),
+                    }
+                }
+            }
+            10 => {
+                let mut map = std::collections::BTreeMap::new();
+                for n in 0..s.u32()? {
+                    let size = s.leb()?;
+                    s.take(size)?;
+                    map.insert(imported + n, size);
+                }
+                bodies = map;
+            }
+            0 => {
+                let name_len = s.leb()?;
+                if s.take(name_len)? != b"name" {
+                    continue;
+                }
+                while s.i < s.b.len() {
+                    let sub = s.byte()?;
+                    let sub_len = s.leb()?;
+                    let mut t = R {
+                        b: s.take(sub_len)?,
+                        i: 0,
+                    };
+                    if sub != 1 {
+                        continue;
+                    }
+                    let mut map = std::collections::BTreeMap::new();
+                    for _ in 0..t.u32()? {
+                        let index = t.u32()?;
+                        let n = t.leb()?;
+                        map.insert(index, String::from_utf8_lossy(t.take(n)?).into_owned());
+                    }
+                    names = map;
+                }
+            }
+            _ => {}
+        }
+    }
+    Ok((bodies, names))
 }
 
 fn gzip_len(path: &Path) -> Result<u64> {
@@ -226,6 +398,26 @@ fn table(r: &Value) -> String {
         primitive("ES256 (P-256) sign, wasm vs WebCrypto", "es256Sign"),
         primitive("Ed25519 sign, wasm vs WebCrypto", "ed25519Sign"),
         primitive("X25519, wasm vs WebCrypto", "x25519"),
+        (
+            "Signal message round trip through the RPC (`signal.encrypt` + `signal.decrypt`)"
+                .into(),
+            format!(
+                "p50 {:.2} ms, p99 {:.2} ms",
+                f(&rpc["signalRoundTripMs"]["p50"]),
+                f(&rpc["signalRoundTripMs"]["p99"])
+            ),
+            String::new(),
+        ),
+        (
+            "Signal session code in the wasm (sessions, ratchets, wire, safety numbers)".into(),
+            format!(
+                "{} of {} code ({} functions; a lower bound, LTO inlines some into callers)",
+                kb(&s["sessionCode"]["raw"]),
+                kb(&s["sessionCode"]["allCode"]),
+                s["sessionCode"]["functions"]
+            ),
+            String::new(),
+        ),
         (
             "Replenish 100 one-time prekeys (RPC)".into(),
             format!("{:.1} ms", f(&rpc["replenish100Ms"])),

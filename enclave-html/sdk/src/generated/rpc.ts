@@ -35,6 +35,63 @@ kem_ct?: string,
  */
 ct: string, };
 
+export type SignalAddress = { 
+/**
+ * The account's name (1 to [`MAX_ADDRESS_NAME`] bytes; a service id on the Signal
+ * service: `<uuid>` or `PNI:<uuid>`).
+ */
+name: string, 
+/**
+ * The device id (1 to [`MAX_DEVICE_ID`]).
+ */
+deviceId: number, };
+
+export type PreKeyBundle = { 
+/**
+ * The device's registration id.
+ */
+registrationId: number, 
+/**
+ * The device id.
+ */
+deviceId: number, 
+/**
+ * The identity public key.
+ */
+identityKey: string, 
+/**
+ * Signed prekey id.
+ */
+signedPreKeyId: number, 
+/**
+ * Signed prekey public key.
+ */
+signedPreKeyPublic: string, 
+/**
+ * XEdDSA signature by `identity_key` over `signed_pre_key_public.serialize()`.
+ */
+signedPreKeySignature: string, 
+/**
+ * One-time prekey id, when the bundle carries one.
+ */
+preKeyId?: number, 
+/**
+ * One-time prekey public key, when the bundle carries one.
+ */
+preKeyPublic?: string, 
+/**
+ * Kyber prekey id.
+ */
+kyberPreKeyId: number, 
+/**
+ * Kyber prekey public key.
+ */
+kyberPreKeyPublic: string, 
+/**
+ * XEdDSA signature by `identity_key` over `kyber_pre_key_public.serialize()`.
+ */
+kyberPreKeySignature: string, };
+
 export type SetupParams = { 
 /**
  * The passphrase (at least 8 bytes).
@@ -199,6 +256,90 @@ export type SignalSignParams = {
  */
 message: Bytes, };
 
+export type SignalStartSessionParams = { 
+/**
+ * The peer.
+ */
+address: SignalAddress, 
+/**
+ * The peer device's prekey bundle (its `deviceId` must be the address's).
+ */
+bundle: PreKeyBundle, };
+
+export type SignalEncryptParams = { 
+/**
+ * The peer.
+ */
+address: SignalAddress, 
+/**
+ * The message.
+ */
+plaintext: Bytes, 
+/**
+ * Our account name, when it is a service id: the first messages then carry both
+ * addresses, as libsignal's do.
+ */
+localName?: string, };
+
+export type SignalDecryptParams = { 
+/**
+ * The sender.
+ */
+address: SignalAddress, 
+/**
+ * The serialized message.
+ */
+message: Bytes, 
+/**
+ * libsignal's message type: 2 (`SignalMessage`) or 3 (`PreKeySignalMessage`).
+ */
+messageType: number, 
+/**
+ * Our account name, when it is a service id (checked against the addresses a
+ * message carries).
+ */
+localName?: string, };
+
+export type SignalDeleteSessionParams = { 
+/**
+ * The peer.
+ */
+address: SignalAddress, };
+
+export type SignalIdentityParams = { 
+/**
+ * The peer.
+ */
+address: SignalAddress, };
+
+export type SignalTrustParams = { 
+/**
+ * The peer.
+ */
+address: SignalAddress, 
+/**
+ * The identity key to trust for it (base64url of `0x05 ‖ u`).
+ */
+identityKey: string, 
+/**
+ * The user compared the safety number (default: no).
+ */
+verified?: boolean, };
+
+export type SignalSafetyNumberParams = { 
+/**
+ * The peer whose trusted identity key to use.
+ */
+address: SignalAddress, 
+/**
+ * Our account name as the fingerprint names it (an ACI UUID, or e.g. a phone number).
+ */
+localName: string, 
+/**
+ * The peer's account name as the fingerprint names it.
+ */
+remoteName: string, };
+
 export type EnvelopePrekeysParams = { 
 /**
  * How many (1 to 1000).
@@ -225,7 +366,7 @@ export type EnvelopeOpenParams = {
  */
 envelope: Envelope, };
 
-export type Request = { "method": "ping" } | { "method": "status" } | { "method": "setup", "params": SetupParams } | { "method": "lock" } | { "method": "unlock.passphrase", "params": UnlockPassphraseParams } | { "method": "unlock.prf", "params": UnlockPrfParams } | { "method": "unlock.gateChallenge" } | { "method": "unlock.gate", "params": UnlockGateParams } | { "method": "methods.list" } | { "method": "methods.addPassphrase", "params": AddPassphraseParams } | { "method": "methods.changePassphrase", "params": ChangePassphraseParams } | { "method": "methods.prfInput" } | { "method": "methods.addPrf", "params": AddPrfParams } | { "method": "methods.addGate", "params": AddGateParams } | { "method": "methods.remove", "params": RemoveMethodParams } | { "method": "keys.list" } | { "method": "keys.delete", "params": DeleteKeyParams } | { "method": "vapid.publicKey" } | { "method": "vapid.authorization", "params": VapidAuthorizationParams } | { "method": "vapid.rotate" } | { "method": "relay.createKey", "params": RelayCreateKeyParams } | { "method": "relay.token", "params": RelayTokenParams } | { "method": "relay.jwks" } | { "method": "signal.bundle", "params": SignalBundleParams } | { "method": "signal.oneTimePrekeys" } | { "method": "signal.replenish", "params": SignalReplenishParams } | { "method": "signal.rotateSignedPrekey" } | { "method": "signal.sign", "params": SignalSignParams } | { "method": "envelope.prekeys", "params": EnvelopePrekeysParams } | { "method": "envelope.epochKey", "params": EnvelopeEpochKeyParams } | { "method": "envelope.open", "params": EnvelopeOpenParams } | { "method": "audit.export" } | { "method": "audit.verify" };
+export type Request = { "method": "ping" } | { "method": "status" } | { "method": "setup", "params": SetupParams } | { "method": "lock" } | { "method": "unlock.passphrase", "params": UnlockPassphraseParams } | { "method": "unlock.prf", "params": UnlockPrfParams } | { "method": "unlock.gateChallenge" } | { "method": "unlock.gate", "params": UnlockGateParams } | { "method": "methods.list" } | { "method": "methods.addPassphrase", "params": AddPassphraseParams } | { "method": "methods.changePassphrase", "params": ChangePassphraseParams } | { "method": "methods.prfInput" } | { "method": "methods.addPrf", "params": AddPrfParams } | { "method": "methods.addGate", "params": AddGateParams } | { "method": "methods.remove", "params": RemoveMethodParams } | { "method": "keys.list" } | { "method": "keys.delete", "params": DeleteKeyParams } | { "method": "vapid.publicKey" } | { "method": "vapid.authorization", "params": VapidAuthorizationParams } | { "method": "vapid.rotate" } | { "method": "relay.createKey", "params": RelayCreateKeyParams } | { "method": "relay.token", "params": RelayTokenParams } | { "method": "relay.jwks" } | { "method": "signal.bundle", "params": SignalBundleParams } | { "method": "signal.oneTimePrekeys" } | { "method": "signal.replenish", "params": SignalReplenishParams } | { "method": "signal.rotateSignedPrekey" } | { "method": "signal.sign", "params": SignalSignParams } | { "method": "signal.startSession", "params": SignalStartSessionParams } | { "method": "signal.encrypt", "params": SignalEncryptParams } | { "method": "signal.decrypt", "params": SignalDecryptParams } | { "method": "signal.sessions" } | { "method": "signal.deleteSession", "params": SignalDeleteSessionParams } | { "method": "signal.identity", "params": SignalIdentityParams } | { "method": "signal.trust", "params": SignalTrustParams } | { "method": "signal.safetyNumber", "params": SignalSafetyNumberParams } | { "method": "envelope.prekeys", "params": EnvelopePrekeysParams } | { "method": "envelope.epochKey", "params": EnvelopeEpochKeyParams } | { "method": "envelope.open", "params": EnvelopeOpenParams } | { "method": "audit.export" } | { "method": "audit.verify" };
 
 export type Ceremony = { "method": "ui.setup", "params": { 
 /**
@@ -265,9 +406,9 @@ label?: string,
  */
 userName?: string, } } | { "method": "storage.requestAccess" };
 
-export type KeyKind = "vapid" | "relay" | "signal-identity" | "signal-signed-prekey" | "signal-one-time-prekey" | "signal-kyber-prekey" | "signal-state" | "audit" | "envelope-prekey" | "envelope-epoch";
+export type KeyKind = "vapid" | "relay" | "signal-identity" | "signal-signed-prekey" | "signal-one-time-prekey" | "signal-kyber-prekey" | "signal-state" | "signal-session" | "signal-peer-identity" | "signal-kyber-use" | "audit" | "envelope-prekey" | "envelope-epoch";
 
-export type KeyAlg = "ES256" | "EdDSA" | "X25519" | "Kyber1024" | "x25519-aesgcm-v1" | "hybrid-mlkem768-aesgcm-v1" | "none";
+export type KeyAlg = "ES256" | "EdDSA" | "X25519" | "Kyber1024" | "x25519-aesgcm-v1" | "hybrid-mlkem768-aesgcm-v1" | "signal-session-v1" | "none";
 
 export type KeyInfo = { 
 /**
@@ -336,6 +477,48 @@ id: number,
  */
 publicKey: string, };
 
+export type IdentityChangeInfo = "new" | "unchanged";
+
+export type PreKeysUsedInfo = { 
+/**
+ * The one-time prekey, if the message used one.
+ */
+oneTimePreKeyId: number | null, 
+/**
+ * The signed prekey.
+ */
+signedPreKeyId: number, 
+/**
+ * The Kyber prekey.
+ */
+kyberPreKeyId: number, };
+
+export type SignalSessionInfo = { 
+/**
+ * The peer.
+ */
+address: SignalAddress, 
+/**
+ * The current session's remote identity key (base64url), if there is a current one.
+ */
+remoteIdentityKey: string | null, 
+/**
+ * The current session's remote registration id.
+ */
+remoteRegistrationId: number | null, 
+/**
+ * We started the current session and the peer has not answered yet.
+ */
+awaitingReply: boolean, 
+/**
+ * Archived sessions kept for late messages.
+ */
+archivedSessions: number, 
+/**
+ * When the record was first written, ms since the epoch.
+ */
+createdMs: number, };
+
 export type Jwk = { 
 /**
  * `EC` or `OKP`.
@@ -371,52 +554,6 @@ export type Jwks = {
  * The keys.
  */
 keys: Array<Jwk>, };
-
-export type PreKeyBundle = { 
-/**
- * The device's registration id.
- */
-registrationId: number, 
-/**
- * The device id.
- */
-deviceId: number, 
-/**
- * The identity public key.
- */
-identityKey: string, 
-/**
- * Signed prekey id.
- */
-signedPreKeyId: number, 
-/**
- * Signed prekey public key.
- */
-signedPreKeyPublic: string, 
-/**
- * XEdDSA signature by `identity_key` over `signed_pre_key_public.serialize()`.
- */
-signedPreKeySignature: string, 
-/**
- * One-time prekey id, when the bundle carries one.
- */
-preKeyId?: number, 
-/**
- * One-time prekey public key, when the bundle carries one.
- */
-preKeyPublic?: string, 
-/**
- * Kyber prekey id.
- */
-kyberPreKeyId: number, 
-/**
- * Kyber prekey public key.
- */
-kyberPreKeyPublic: string, 
-/**
- * XEdDSA signature by `identity_key` over `kyber_pre_key_public.serialize()`.
- */
-kyberPreKeySignature: string, };
 
 export type PrekeyUse = "one-time" | "epoch";
 
@@ -643,6 +780,82 @@ plaintext: string,
  */
 shredded: boolean, };
 
+export type SignalSessionStartedResponse = { 
+/**
+ * The peer.
+ */
+address: SignalAddress, 
+/**
+ * The peer's identity key (base64url of `0x05 ‖ u`).
+ */
+identityKey: string, 
+/**
+ * What the identity store recorded.
+ */
+identityChange: IdentityChangeInfo, };
+
+export type SignalEncryptedResponse = { 
+/**
+ * The serialized message, base64url.
+ */
+message: string, 
+/**
+ * libsignal's message type: 3 (`PreKeySignalMessage`) until the peer answers, then 2.
+ */
+messageType: number, };
+
+export type SignalDecryptedResponse = { 
+/**
+ * The message, base64url: the caller asked for it.
+ */
+plaintext: string, 
+/**
+ * What the identity store recorded.
+ */
+identityChange: IdentityChangeInfo, 
+/**
+ * For a message that started a session: the prekeys it used.
+ */
+preKeysUsed: PreKeysUsedInfo | null, };
+
+export type SignalSessionsResponse = { 
+/**
+ * One entry per address, sorted by name then device id.
+ */
+sessions: Array<SignalSessionInfo>, };
+
+export type SignalIdentityResponse = { 
+/**
+ * The peer.
+ */
+address: SignalAddress, 
+/**
+ * The trusted identity key (base64url of `0x05 ‖ u`); none before first contact.
+ */
+identityKey: string | null, 
+/**
+ * The user compared the safety number in the enclave's UI and marked it verified.
+ */
+verified: boolean, 
+/**
+ * When the key was first trusted (or last set by the user), ms since the epoch.
+ */
+trustedMs: number | null, };
+
+export type SignalSafetyNumberResponse = { 
+/**
+ * The 60 digits both users see.
+ */
+safetyNumber: string, 
+/**
+ * Our QR code's bytes (libsignal `ScannableFingerprint`), base64url.
+ */
+scannable: string, 
+/**
+ * The fingerprint version: 2 when both names are ACI UUIDs, else 1.
+ */
+version: number, };
+
 export type AuditExportResponse = { 
 /**
  * JSON lines, one entry per line, then the checkpoint line.
@@ -677,9 +890,9 @@ checkpointSize: number,
  */
 head: string, };
 
-export type Response = { "type": "done" } | { "type": "status" } & StatusResponse | { "type": "unlocked" } & UnlockedResponse | { "type": "challenge" } & ChallengeResponse | { "type": "prfInput" } & PrfInputResponse | { "type": "methods" } & MethodsResponse | { "type": "methodAdded" } & MethodAddedResponse | { "type": "keys" } & KeysResponse | { "type": "vapidPublicKey" } & VapidPublicKeyResponse | { "type": "vapidAuthorization" } & VapidAuthorizationResponse | { "type": "relayKey" } & RelayKeyResponse | { "type": "relayToken" } & RelayTokenResponse | { "type": "jwks" } & JwksResponse | { "type": "signalBundle" } & SignalBundleResponse | { "type": "signalOneTimePrekeys" } & SignalOneTimePrekeysResponse | { "type": "signalReplenished" } & SignalReplenishedResponse | { "type": "signalSignedPrekey" } & SignalSignedPrekeyResponse | { "type": "signalSignature" } & SignalSignatureResponse | { "type": "envelopePrekeys" } & EnvelopePrekeysResponse | { "type": "envelopeEpochKey" } & EnvelopeEpochKeyResponse | { "type": "envelopeOpened" } & EnvelopeOpenedResponse | { "type": "auditExport" } & AuditExportResponse | { "type": "auditVerified" } & AuditVerifiedResponse;
+export type Response = { "type": "done" } | { "type": "status" } & StatusResponse | { "type": "unlocked" } & UnlockedResponse | { "type": "challenge" } & ChallengeResponse | { "type": "prfInput" } & PrfInputResponse | { "type": "methods" } & MethodsResponse | { "type": "methodAdded" } & MethodAddedResponse | { "type": "keys" } & KeysResponse | { "type": "vapidPublicKey" } & VapidPublicKeyResponse | { "type": "vapidAuthorization" } & VapidAuthorizationResponse | { "type": "relayKey" } & RelayKeyResponse | { "type": "relayToken" } & RelayTokenResponse | { "type": "jwks" } & JwksResponse | { "type": "signalBundle" } & SignalBundleResponse | { "type": "signalOneTimePrekeys" } & SignalOneTimePrekeysResponse | { "type": "signalReplenished" } & SignalReplenishedResponse | { "type": "signalSignedPrekey" } & SignalSignedPrekeyResponse | { "type": "signalSignature" } & SignalSignatureResponse | { "type": "envelopePrekeys" } & EnvelopePrekeysResponse | { "type": "envelopeEpochKey" } & EnvelopeEpochKeyResponse | { "type": "envelopeOpened" } & EnvelopeOpenedResponse | { "type": "signalSessionStarted" } & SignalSessionStartedResponse | { "type": "signalEncrypted" } & SignalEncryptedResponse | { "type": "signalDecrypted" } & SignalDecryptedResponse | { "type": "signalSessions" } & SignalSessionsResponse | { "type": "signalIdentity" } & SignalIdentityResponse | { "type": "signalSafetyNumber" } & SignalSafetyNumberResponse | { "type": "auditExport" } & AuditExportResponse | { "type": "auditVerified" } & AuditVerifiedResponse;
 
-export type ErrorCode = "NotInitialized" | "AlreadyInitialized" | "Locked" | "BadCredential" | "RateLimited" | "KeyNotFound" | "KeyConsumed" | "BadRequest" | "OriginDenied" | "NotPermitted" | "ReauthRequired" | "Misconfigured" | "Unsupported" | "Tampered" | "StorageBlocked" | "Storage" | "Conflict" | "Internal";
+export type ErrorCode = "NotInitialized" | "AlreadyInitialized" | "Locked" | "BadCredential" | "RateLimited" | "KeyNotFound" | "KeyConsumed" | "BadRequest" | "OriginDenied" | "NotPermitted" | "ReauthRequired" | "Misconfigured" | "Unsupported" | "Tampered" | "StorageBlocked" | "Storage" | "Conflict" | "NoSession" | "UntrustedIdentity" | "DuplicateMessage" | "DecryptFailed" | "Internal";
 
 export type ErrorBody = { 
 /**
@@ -888,6 +1101,59 @@ export interface Methods {
    */
   "signal.sign": { params: SignalSignParams; result: ResponseOf<"signalSignature"> };
   /**
+   * Start a session with a peer device from its prekey bundle (PQXDH initiator); the
+   * first messages are `PreKeySignalMessage`s. The bundle's identity key is trusted on
+   * first use; a key other than the trusted one is refused (`UntrustedIdentity`).
+   *
+   * Audit log: `signal.create-identity`, `signal.start-session`.
+   */
+  "signal.startSession": { params: SignalStartSessionParams; result: ResponseOf<"signalSessionStarted"> };
+  /**
+   * Encrypt a message to a peer with the session: the ratchet state stays in the enclave.
+   *
+   * Audit log: `signal.encrypt`.
+   */
+  "signal.encrypt": { params: SignalEncryptParams; result: ResponseOf<"signalEncrypted"> };
+  /**
+   * Decrypt a message from a peer; a session's first message starts the session and
+   * shreds the one-time prekey it used, in the same transaction. A message that does not
+   * decrypt changes nothing stored and records nothing.
+   *
+   * Audit log: `signal.decrypt`.
+   */
+  "signal.decrypt": { params: SignalDecryptParams; result: ResponseOf<"signalDecrypted"> };
+  /**
+   * The shard's sessions (addresses and public data only).
+   *
+   * Audit log: nothing.
+   */
+  "signal.sessions": { params: undefined; result: ResponseOf<"signalSessions"> };
+  /**
+   * Delete the sessions with an address (the trusted identity key stays).
+   *
+   * Audit log: `signal.delete-session`.
+   */
+  "signal.deleteSession": { params: SignalDeleteSessionParams; result: ResponseOf<"done"> };
+  /**
+   * The identity key trusted for an address.
+   *
+   * Audit log: nothing.
+   */
+  "signal.identity": { params: SignalIdentityParams; result: ResponseOf<"signalIdentity"> };
+  /**
+   * Trust an identity key for an address (a changed key, or one the user verified): an
+   * authority decision, made by the user in the enclave's UI.
+   *
+   * Audit log: `signal.trust`.
+   */
+  "signal.trust": { params: SignalTrustParams; result: ResponseOf<"signalIdentity"> };
+  /**
+   * The safety number of our identity key and the one trusted for an address.
+   *
+   * Audit log: `signal.create-identity`.
+   */
+  "signal.safetyNumber": { params: SignalSafetyNumberParams; result: ResponseOf<"signalSafetyNumber"> };
+  /**
    * Generate one-time envelope prekeys signed by the identity key; returns their public
    * parts for upload to a vending service.
    *
@@ -959,6 +1225,14 @@ export const RESULT_TYPE = {
   "signal.replenish": "signalReplenished",
   "signal.rotateSignedPrekey": "signalSignedPrekey",
   "signal.sign": "signalSignature",
+  "signal.startSession": "signalSessionStarted",
+  "signal.encrypt": "signalEncrypted",
+  "signal.decrypt": "signalDecrypted",
+  "signal.sessions": "signalSessions",
+  "signal.deleteSession": "done",
+  "signal.identity": "signalIdentity",
+  "signal.trust": "signalIdentity",
+  "signal.safetyNumber": "signalSafetyNumber",
   "envelope.prekeys": "envelopePrekeys",
   "envelope.epochKey": "envelopeEpochKey",
   "envelope.open": "envelopeOpened",
@@ -996,6 +1270,14 @@ export const POLICY = {
   "signal.replenish": "page",
   "signal.rotateSignedPrekey": "page",
   "signal.sign": "page",
+  "signal.startSession": "page",
+  "signal.encrypt": "page",
+  "signal.decrypt": "page",
+  "signal.sessions": "page",
+  "signal.deleteSession": "page",
+  "signal.identity": "page",
+  "signal.trust": "enclaveUi",
+  "signal.safetyNumber": "page",
   "envelope.prekeys": "page",
   "envelope.epochKey": "page",
   "envelope.open": "page",
