@@ -627,32 +627,26 @@ impl SessionRecord {
         if self.current.is_none() && self.previous.is_empty() {
             return Err(SessionError::NoSession);
         }
+        // The current session first, then the archived ones (`Some(index)`) in stored order.
+        let candidates = self
+            .current
+            .iter()
+            .map(|c| (None, c))
+            .chain(self.previous.iter().enumerate().map(|(i, p)| (Some(i), p)));
         let mut first_error = None;
-        let mut record = self.clone();
-        if let Some(current) = &self.current {
-            let mut attempt = current.clone();
+        for (archived, candidate) in candidates {
+            let mut attempt = candidate.clone();
             match attempt.decrypt(message, local, remote, now_ms, rng) {
                 Ok(plaintext) => {
                     let identity = trust.check(&attempt.remote_identity)?;
-                    record.current = Some(attempt);
-                    return Ok(Decrypted {
-                        plaintext,
-                        record,
-                        identity,
-                        pre_keys_used: None,
-                    });
-                }
-                Err(e @ SessionError::Duplicate { .. }) => return Err(e),
-                Err(e) => first_error = Some(e),
-            }
-        }
-        for (i, previous) in self.previous.iter().enumerate() {
-            let mut attempt = previous.clone();
-            match attempt.decrypt(message, local, remote, now_ms, rng) {
-                Ok(plaintext) => {
-                    let identity = trust.check(&attempt.remote_identity)?;
-                    record.previous.remove(i);
-                    record.promote(attempt);
+                    let mut record = self.clone();
+                    match archived {
+                        None => record.current = Some(attempt),
+                        Some(i) => {
+                            record.previous.remove(i);
+                            record.promote(attempt);
+                        }
+                    }
                     return Ok(Decrypted {
                         plaintext,
                         record,
