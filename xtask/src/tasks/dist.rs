@@ -121,6 +121,10 @@ pub(crate) fn run(args: &Args) -> Result<()> {
             "dist: two builds in two directories gave identical bytes ({} files)",
             a.files.len()
         );
+        // The second build only had to exist: its tree is a full target directory.
+        let b_dir = root().join("target/dist-build-b");
+        std::fs::remove_dir_all(&b_dir)
+            .with_context(|| format!("clearing {}", b_dir.display()))?;
     }
     write_dir(&a, &root().join(DIST_DIR))?;
     let committed = root().join(MANIFEST_FILE);

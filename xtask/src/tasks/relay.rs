@@ -155,20 +155,17 @@ impl Drop for Postgres {
     }
 }
 
-/// The kms-relay tests with PostgreSQL and the Worker on local workerd required (a missing
-/// server or an unbuilt Worker fails them), then the envelope test vector recomputed by an
-/// independent implementation.
-pub(crate) fn test() -> Result<()> {
+/// Runs `tests` (a `cargo test` command that includes kms-relay's suites) with PostgreSQL
+/// and the Worker on local workerd required: a missing server or an unbuilt Worker fails
+/// them instead of skipping them.
+pub(crate) fn with_servers(mut tests: Command) -> Result<()> {
     super::worker::build()?;
-    {
-        let pg = Postgres::start()?;
-        let mut c = command("cargo", &["test", "-p", "kms-relay", "--locked"]);
-        c.env("KMS_RELAY_PG_URL", pg.url())
-            .env("KMS_RELAY_REQUIRE_PG", "1")
-            .env("KMS_RELAY_REQUIRE_WORKER", "1");
-        exec(&mut c)?;
-    }
-    envelope_vector()
+    let pg = Postgres::start()?;
+    tests
+        .env("KMS_RELAY_PG_URL", pg.url())
+        .env("KMS_RELAY_REQUIRE_PG", "1")
+        .env("KMS_RELAY_REQUIRE_WORKER", "1");
+    exec(&mut tests)
 }
 
 /// A Python with pyca/cryptography: the one on `PATH`, or Debian's (installed if needed).
@@ -196,8 +193,9 @@ pub(crate) fn python_with_cryptography() -> Result<String> {
     Ok("/usr/bin/python3".into())
 }
 
-/// `docs/formats/envelope.md`'s test vector, recomputed with pyca/cryptography.
-fn envelope_vector() -> Result<()> {
+/// `docs/formats/envelope.md`'s test vector, recomputed with pyca/cryptography (an
+/// independent implementation).
+pub(crate) fn envelope_vector() -> Result<()> {
     let py = python_with_cryptography()?;
     exec(&mut command(
         &py,
