@@ -51,8 +51,15 @@ async function conversation(alicePage) {
     const [A, B] = [{ name: "alice", deviceId: 1 }, { name: "bob", deviceId: 1 }];
     const before = [await alice("failures"), await bob("failures")];
     await alice("startSession", B, await bob("bundle"));
+    // Trusting a new contact is the user's: the enclave shows the safety number in its own
+    // prompt, and the person clicks "Trust" there.
+    const [stopAlice, stopBob] = [actAsUser(alicePage, ""), actAsUser(bobPage, "")];
+    await alice("trust", B, "alice", "bob");
     const first = await alice("send", B, "Hi Bob, it's Alice. Keys stay in our enclaves.");
     const got = await bob("receive", A, first);
+    await bob("trust", A, "bob", "alice");
+    await stopAlice();
+    await stopBob();
     const reply = await bob("send", A, "Hi Alice! Only ciphertext went past the relay.");
     await alice("receive", B, reply);
     const third = await alice("send", B, "Let's compare safety numbers.");

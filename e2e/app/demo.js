@@ -142,7 +142,13 @@ const peer = {
   bundle: () => kms.signal.bundle({ oneTime: true }),
   async startSession(address, bundle) {
     const r = await kms.signal.startSession({ address, bundle });
-    log(true, `started a session with ${address.name} from their bundle (identity ${short(r.identityKey, 20)}, trusted on first use: ${r.identityChange})`);
+    log(true, `started a session with ${address.name} from their bundle (identity ${short(r.identityKey, 20)}: ${r.identityChange}, ${r.trust})`);
+  },
+  async trust(address, localName, remoteName) {
+    await expectError("UntrustedIdentity", `a message to ${address.name} before the user trusts their key`, () =>
+      kms.signal.encrypt({ address, plaintext: b64u("too soon") }));
+    const r = await kms.signal.trust({ address, localName, remoteName });
+    log(true, `the user compared the safety number in the enclave's prompt and trusted ${address.name} (${r.trust})`);
   },
   async send(to, text) {
     const m = await kms.signal.encrypt({ address: to, plaintext: b64u(text) });

@@ -6,7 +6,8 @@
 import assert from "node:assert/strict";
 import { execFileSync } from "node:child_process";
 import { test } from "node:test";
-import { ORIGINS, PASSPHRASE, dumpRecords, newContext, openHarness, run, setupByUser, unlockByUser } from "../lib/fixture.mjs";
+import { answerPrompt } from "../lib/browser.mjs";
+import { ORIGINS, PASSPHRASE, dumpRecords, enclaveFrame, newContext, openHarness, run, runWithUser, setupByUser, unlockByUser } from "../lib/fixture.mjs";
 
 const ALICE = { name: "alice", deviceId: 1 };
 const BOB = { name: "bob", deviceId: 1 };
@@ -48,6 +49,27 @@ async function read(page, net, me) {
   return texts;
 }
 
+/**
+ * The user, in the enclave's prompt on `page`, trusts `peer`'s identity key (`button`:
+ * "Trust" or "Numbers match"; `identityKey`: a changed key). Resolves to the identity.
+ */
+async function trustByUser(page, me, peer, { button = "Trust", identityKey } = {}) {
+  const r = await runWithUser(page, "signal.trust",
+    [{ address: peer, localName: me.name, remoteName: peer.name, identityKey }], [{ button }]);
+  assert.ok(r.ok, JSON.stringify(r));
+  return r.ok;
+}
+
+/** Runs `trust()` and reads the safety number the enclave's prompt shows meanwhile. */
+async function shownSafetyNumber(page, trust) {
+  const done = trust();
+  const code = enclaveFrame(page).locator("form p", { hasText: /^(\d{5} ){11}\d{5}$/ });
+  await code.waitFor({ timeout: 15_000 });
+  const text = await code.textContent();
+  await done;
+  return text.replace(/ /g, "");
+}
+
 /** An app page of `origin` in a fresh profile (its own enclave), set up by the user. */
 async function enclaveUser(origin) {
   const context = await newContext();
@@ -73,10 +95,24 @@ test("two enclaves on two origins converse through a relay; no reply carries key
     const bundle = (await run(bob.page, "signal.bundle", { oneTime: true })).ok;
     const started = await run(alice.page, "signal.startSession", { address: BOB, bundle });
     assert.equal(started.ok.identityChange, "new", JSON.stringify(started));
+    assert.equal(started.ok.trust, "unconfirmed");
+
+    // Nothing goes to a key until the user confirms it in the enclave's prompt, which shows
+    // the safety number; cancelling leaves it unconfirmed.
+    const early = await run(alice.page, "signal.encrypt", { address: BOB, plaintext: b64u("too soon") });
+    assert.equal(early.code, "UntrustedIdentity", JSON.stringify(early));
+    const cancelled = await runWithUser(alice.page, "signal.trust",
+      [{ address: BOB, localName: "alice", remoteName: "bob" }], [{ button: "Cancel" }]);
+    assert.ok(cancelled.code, JSON.stringify(cancelled));
+    assert.equal((await run(alice.page, "signal.identity", BOB)).ok.trust, "unconfirmed");
+    const shown = await shownSafetyNumber(alice.page, () =>
+      trustByUser(alice.page, ALICE, BOB));
+    assert.equal((await run(alice.page, "signal.identity", BOB)).ok.trust, "confirmed");
 
     const first = await say(alice.page, net, ALICE, BOB, "hello bob");
     assert.equal(first.messageType, 3, "a PreKey message until Bob answers");
     assert.deepEqual(await read(bob.page, net, BOB), ["hello bob"]);
+    assert.equal((await trustByUser(bob.page, BOB, ALICE, { button: "Numbers match" })).trust, "verified");
     const reply = await say(bob.page, net, BOB, ALICE, "hi alice");
     assert.equal(reply.messageType, 2);
     assert.deepEqual(await read(alice.page, net, ALICE), ["hi alice"]);
@@ -98,6 +134,7 @@ test("two enclaves on two origins converse through a relay; no reply carries key
     const theirs = (await run(bob.page, "signal.safetyNumber", { address: ALICE, localName: "bob", remoteName: "alice" })).ok;
     assert.match(ours.safetyNumber, /^\d{60}$/);
     assert.equal(ours.safetyNumber, theirs.safetyNumber);
+    assert.equal(shown, ours.safetyNumber, "the prompt showed the number both users see");
 
     // A replayed message is refused, typed.
     const again = await run(bob.page, "signal.decrypt", { address: ALICE, ...first });
@@ -136,6 +173,7 @@ test("two tabs decrypting one incoming message: one succeeds, the other gets Dup
     const net = relay();
     const bundle = (await run(tab1, "signal.bundle", { oneTime: true })).ok;
     assert.ok((await run(alice.page, "signal.startSession", { address: BOB, bundle })).ok);
+    await trustByUser(alice.page, ALICE, BOB);
 
     // The session's first message (it shreds a one-time prekey), then a plain one: each
     // decrypted by both tabs at once.
@@ -152,6 +190,7 @@ test("two tabs decrypting one incoming message: one succeeds, the other gets Dup
       assert.equal([a, b].find((r) => !r.ok).code, "DuplicateMessage", JSON.stringify([a, b]));
     };
     await race(first, "first");
+    await trustByUser(tab1, BOB, ALICE);
     const reply = await say(tab2, net, BOB, ALICE, "from tab 2");
     assert.deepEqual(await read(alice.page, net, ALICE), ["from tab 2"]);
     const second = await say(alice.page, net, ALICE, BOB, "second");
@@ -181,6 +220,7 @@ test("a failed message changes nothing stored; a changed identity needs the user
     const net = relay();
     const bundle = (await run(bob.page, "signal.bundle", { oneTime: true })).ok;
     await run(alice.page, "signal.startSession", { address: BOB, bundle });
+    await trustByUser(alice.page, ALICE, BOB);
     const first = await say(alice.page, net, ALICE, BOB, "hello");
     net.take(BOB);
 
@@ -198,6 +238,7 @@ test("a failed message changes nothing stored; a changed identity needs the user
     const claim = await run(alice.page, "signal.startSession", { address: BOB, bundle: other });
     assert.equal(claim.code, "UntrustedIdentity", JSON.stringify(claim));
     await run(newBob.page, "signal.startSession", { address: ALICE, bundle: (await run(alice.page, "signal.bundle", {})).ok });
+    await trustByUser(newBob.page, BOB, ALICE);
     const forged = (await run(newBob.page, "signal.encrypt", { address: ALICE, plaintext: b64u("trust me") })).ok;
     const refused = await run(alice.page, "signal.decrypt", { address: BOB, ...forged });
     assert.equal(refused.code, "UntrustedIdentity");
@@ -214,6 +255,14 @@ test("a failed message changes nothing stored; a changed identity needs the user
     const peer = records.find((k) => k.includes("/signal-peer/"));
     const keyId = peer.slice(peer.indexOf("/signal-peer/") + 1);
     assert.equal((await run(alice.page, "keys.delete", keyId)).code, "BadRequest");
+
+    // The user accepts the new key in the enclave's prompt, which says it changed.
+    const accepted = run(alice.page, "signal.trust",
+      { address: BOB, localName: "alice", remoteName: "bob", identityKey: other.identityKey });
+    const title = await answerPrompt(alice.page, { button: "Trust" });
+    assert.equal(title, "Safety number changed");
+    assert.equal((await accepted).ok.identityKey, other.identityKey);
+    assert.equal(utf8((await run(alice.page, "signal.decrypt", { address: BOB, ...forged })).ok.plaintext), "trust me");
   } finally {
     await alice.context.close();
     await bob.context.close();

@@ -221,6 +221,7 @@ const ceremonies = {
   "passkey.addGate": addGate,
   "passkey.unlockGate": unlockGate,
   "storage.requestAccess": requestStorageAccess,
+  "ui.trust": trust,
 };
 
 /** A ceremony's typed failure: the body of the error reply the page gets. */
@@ -386,6 +387,7 @@ function el(tag, text, style) {
  * @param {object} p
  * @param {string} p.title
  * @param {string} [p.detail]
+ * @param {string} [p.code] shown in a fixed-width block (a safety number)
  * @param {string} [p.hint] the page's words, shown as such
  * @param {string} [p.origin] the page's origin
  * @param {{name: string, label: string, autocomplete?: AutoFill}[]} [p.fields]
@@ -393,7 +395,7 @@ function el(tag, text, style) {
  * @param {string} [p.error]
  * @returns {Promise<{action: string, values: Record<string, string>}>}
  */
-function prompt({ title, detail, hint, origin, fields = [], actions, error }) {
+function prompt({ title, detail, code, hint, origin, fields = [], actions, error }) {
   return new Promise((resolve, reject) => {
     const box = el("form", null, {
       font: "15px/1.4 system-ui, sans-serif", padding: ".75rem 1rem", color: "#1b1d21",
@@ -401,6 +403,11 @@ function prompt({ title, detail, hint, origin, fields = [], actions, error }) {
     });
     box.append(el("p", title, { fontWeight: "600", margin: "0 0 .4rem" }));
     if (detail) box.append(el("p", detail, { margin: "0 0 .4rem" }));
+    if (code) {
+      box.append(el("p", code, {
+        font: "600 16px/1.5 ui-monospace, monospace", margin: "0 0 .4rem", letterSpacing: ".05em",
+      }));
+    }
     if (hint) box.append(el("p", `“${hint}” — says ${origin}`, { margin: "0 0 .4rem", color: "#555", fontStyle: "italic" }));
     /** @type {Record<string, HTMLInputElement>} */
     const inputs = {};
@@ -812,4 +819,38 @@ async function requestStorageAccess(ui, params, origin, state) {
   }
   state.enclave = reopened;
   return { type: "done" };
+}
+
+/**
+ * Signal: the user trusts a peer's identity key after seeing its safety number. The key is
+ * the stored one unless the page names another (a changed identity); either way the
+ * number shown is computed here from the key that is then trusted.
+ * @param {Ui} ui
+ * @param {CeremonyParams<"ui.trust">} params
+ * @param {string} origin
+ */
+async function trust(ui, params, origin) {
+  const { address, localName, remoteName } = params;
+  const stored = await ui("signal.identity", { address });
+  const identityKey = params.identityKey || stored.identityKey;
+  if (!identityKey) throw fail("KeyNotFound", `no identity key is stored for ${address.name}`);
+  const changed = Boolean(stored.identityKey) && stored.identityKey !== identityKey;
+  const known = !changed && stored.trust !== "unconfirmed";
+  const { safetyNumber } = await ui("signal.safetyNumber", { address, localName, remoteName, identityKey });
+  const who = `${remoteName === address.name ? address.name : `${remoteName} (${address.name})`}, device ${address.deviceId}`;
+  const { action } = await prompt({
+    title: changed ? "Safety number changed" : known ? "Verify a contact" : "Trust a new contact",
+    detail: changed
+      ? `The identity key of ${who} is not the one you trusted. Messages to them stay blocked unless you trust the new one. Compare this safety number with theirs. Requested by ${origin}.`
+      : known
+        ? `You trust ${who}. Compare this safety number with theirs to mark it verified. Requested by ${origin}.`
+        : `Send end-to-end encrypted messages to ${who}? Compare this safety number with theirs to be sure no one is in between. Requested by ${origin}.`,
+    code: safetyNumber.replace(/(\d{5})(?=\d)/g, "$1 "),
+    actions: [
+      { id: "ok", label: "Trust" },
+      { id: "verified", label: "Numbers match" },
+      { id: "cancel", label: "Cancel" },
+    ],
+  });
+  return ui("signal.trust", { address, identityKey, verified: action === "verified" });
 }

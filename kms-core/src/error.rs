@@ -96,10 +96,14 @@ pub enum Error {
         /// Why the session cannot be used.
         reason: &'static str,
     },
-    /// The peer's identity key is not the one trusted for the address; only the user, in
-    /// the enclave's UI, can accept a new one (`signal.trust`).
-    #[error("untrusted identity key for this address")]
-    UntrustedIdentity,
+    /// The peer's identity key is not one the user trusts for the address: it is not the
+    /// stored one, or the user has not confirmed the stored one yet. Only the user, in the
+    /// enclave's UI, can trust a key (the `ui.trust` ceremony). The reason says which.
+    #[error("untrusted identity key for this address: {reason}")]
+    UntrustedIdentity {
+        /// Why the key is not trusted.
+        reason: &'static str,
+    },
     /// The message was already decrypted (a replay, or another tab got it first), or its
     /// key was dropped under the skipped-key bounds.
     #[error("duplicate message: it was already decrypted")]
@@ -247,7 +251,7 @@ impl Error {
             Self::Storage { .. } => ErrorCode::Storage,
             Self::Conflict => ErrorCode::Conflict,
             Self::NoSession { .. } => ErrorCode::NoSession,
-            Self::UntrustedIdentity => ErrorCode::UntrustedIdentity,
+            Self::UntrustedIdentity { .. } => ErrorCode::UntrustedIdentity,
             Self::DuplicateMessage => ErrorCode::DuplicateMessage,
             Self::DecryptFailed => ErrorCode::DecryptFailed,
             Self::Internal(_) => ErrorCode::Internal,

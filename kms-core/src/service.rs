@@ -450,8 +450,14 @@ impl<S: Store, C: Clock, R: CryptoRng, P: Pbkdf2Provider, D: DeviceKey, E: Signe
                     .await,
             ),
             Q::SignalSafetyNumber(p) => reply::<m::SignalSafetyNumber>(
-                self.signal_safety_number(o, &p.address, &p.local_name, &p.remote_name)
-                    .await,
+                self.signal_safety_number(
+                    o,
+                    &p.address,
+                    &p.local_name,
+                    &p.remote_name,
+                    p.identity_key.as_deref(),
+                )
+                .await,
             ),
             Q::EnvelopePrekeys(p) => {
                 reply::<m::EnvelopePrekeys>(self.envelope_prekeys(o, p.count, p.format()).await)

@@ -118,7 +118,14 @@ fn full_session() -> (MemoryStore, TestKms, Vec<String>) {
         .clone();
     let start = serde_json::json!({"method": "signal.startSession",
         "params": {"address": {"name": "bob", "deviceId": 1}, "bundle": bundle}});
-    let _ = record(call(&mut kms, &start.to_string()));
+    let started = value(&record(call(&mut kms, &start.to_string())));
+    // The user trusts each side's key in the enclave's UI (`signal.trust`, routed as it).
+    let trust = |address: &str, key: &serde_json::Value| {
+        serde_json::json!({"method": "signal.trust", "params": {
+            "address": {"name": address, "deviceId": 1}, "identityKey": key}})
+        .to_string()
+    };
+    let _ = record(call(&mut kms, &trust("bob", &started["identityKey"])));
     let (to_bob, to_alice) = (
         r#"{"name":"bob","deviceId":1}"#,
         r#"{"name":"alice","deviceId":1}"#,
@@ -135,6 +142,18 @@ fn full_session() -> (MemoryStore, TestKms, Vec<String>) {
             "address": {"name": "alice", "deviceId": 1},
             "message": m["message"], "messageType": m["messageType"]}});
         let _ = record(call_as(&mut kms, APP2, &dec.to_string()));
+        if turn == 0 {
+            let alice = value(&record(call_as(
+                &mut kms,
+                APP2,
+                r#"{"method":"signal.identity","params":{"address":{"name":"alice","deviceId":1}}}"#,
+            )));
+            let _ = record(call_as(
+                &mut kms,
+                APP2,
+                &trust("alice", &alice["identityKey"]),
+            ));
+        }
         // A replay and a tampered copy: typed errors.
         let _ = record(call_as(&mut kms, APP2, &dec.to_string()));
         let r = record(call_as(

@@ -115,6 +115,25 @@ fn decrypt<S: Store>(
     )
 }
 
+/// The user confirms, in the enclave's UI, the identity key stored for `peer` (what the
+/// `ui.trust` ceremony ends in). Returns the identity as now trusted.
+fn confirm<S: Store>(kms: &mut TestKms<S>, origin: &str, peer: &str) -> Value {
+    let stored = call(
+        kms,
+        origin,
+        "signal.identity",
+        json!({ "address": addr(peer) }),
+    )
+    .unwrap();
+    call(
+        kms,
+        origin,
+        "signal.trust",
+        json!({ "address": addr(peer), "identityKey": stored["identityKey"] }),
+    )
+    .unwrap()
+}
+
 fn text(decrypted: &Value) -> String {
     String::from_utf8(b64::decode(decrypted["plaintext"].as_str().unwrap()).unwrap()).unwrap()
 }
@@ -163,7 +182,9 @@ fn conversation(one_time: bool) -> Conversation {
     )
     .unwrap();
     assert_eq!(started["identityChange"], "new");
+    assert_eq!(started["trust"], "unconfirmed");
     assert_eq!(started["identityKey"], b["identityKey"]);
+    assert_eq!(confirm(&mut alice, ALICE, "bob")["trust"], "confirmed");
     let first = encrypt(&mut alice, ALICE, "bob", "hello bob");
     assert_eq!(first["type"], "signalEncrypted");
     assert_eq!(first["messageType"], 3);
@@ -191,8 +212,10 @@ fn two_enclaves_hold_a_conversation() {
     let got = decrypt(&mut bob, BOB, "alice", &first).unwrap();
     assert_eq!(text(&got), "hello bob");
     assert_eq!(got["identityChange"], "new");
+    assert_eq!(got["trust"], "unconfirmed");
     assert_eq!(got["preKeysUsed"]["oneTimePreKeyId"], otpk);
     assert!(!has_key(&bob_store, BOB, &format!("signal-otpk/{otpk}")));
+    confirm(&mut bob, BOB, "alice");
 
     // Until Bob answers, Alice's messages are PreKey messages; after, plain ones.
     let second = encrypt(&mut alice, ALICE, "bob", "still there?");
@@ -280,7 +303,7 @@ fn two_enclaves_hold_a_conversation() {
         json!({ "address": addr("bob") }),
     )
     .unwrap();
-    assert_eq!(id["verified"], false);
+    assert_eq!(id["trust"], "confirmed");
     assert!(id["identityKey"].is_string());
 }
 
@@ -363,6 +386,7 @@ fn replays_are_refused() {
         let e = decrypt(&mut bob, BOB, "alice", &first).unwrap_err();
         assert_eq!(e, Error::DuplicateMessage, "one_time={one_time}");
         assert_eq!(state(&bob_store), before);
+        confirm(&mut bob, BOB, "alice");
         let reply = encrypt(&mut bob, BOB, "alice", "hi");
         decrypt(&mut alice, ALICE, "bob", &reply).unwrap();
         let e = decrypt(&mut alice, ALICE, "bob", &reply).unwrap_err();
@@ -443,6 +467,7 @@ fn prekey_upkeep_keeps_working_while_sessions_are_open() {
         json!({ "address": addr("bob"), "bundle": old }),
     )
     .unwrap();
+    confirm(&mut carol, ALICE, "bob");
     let late = encrypt(&mut carol, ALICE, "bob", "late");
     // Bob rotates his signed prekey and replenishes before Alice's first message arrives:
     // the old signed prekey is within its grace period and still opens it.
@@ -458,6 +483,7 @@ fn prekey_upkeep_keeps_working_while_sessions_are_open() {
     bob_clock.advance_ms(30 * 24 * 3600 * 1000);
     call(&mut bob, BOB, "signal.rotateSignedPrekey", Value::Null).unwrap();
     call(&mut bob, BOB, "signal.rotateSignedPrekey", Value::Null).unwrap();
+    confirm(&mut bob, BOB, "alice");
     let reply = encrypt(&mut bob, BOB, "alice", "after rotation");
     assert_eq!(
         text(&decrypt(&mut alice, ALICE, "bob", &reply).unwrap()),
@@ -557,6 +583,7 @@ fn two_tabs_decrypting_one_message_one_wins_the_other_gets_duplicate() {
         1,
         "{log:?}"
     );
+    confirm(&mut tab1, BOB, "alice");
     let reply = encrypt(&mut tab1, BOB, "alice", "from tab 1");
     assert_eq!(
         text(&decrypt(&mut alice, ALICE, "bob", &reply).unwrap()),
@@ -584,6 +611,7 @@ fn two_threads_racing_on_one_store_decrypt_each_message_once() {
     let mut tab2 = unlocked_tab(&bob_store, &bob_clock, 30);
     let mut messages = vec![first];
     decrypt(&mut bob, BOB, "alice", &messages[0]).unwrap();
+    confirm(&mut bob, BOB, "alice");
     let reply = encrypt(&mut bob, BOB, "alice", "hi");
     decrypt(&mut alice, ALICE, "bob", &reply).unwrap();
     messages.clear();
@@ -632,7 +660,7 @@ fn a_changed_identity_needs_the_user_in_the_enclave_ui() {
     let before = state(&alice_store);
     let start = json!({ "address": addr("bob"), "bundle": b });
     let e = call(&mut alice, ALICE, "signal.startSession", start.clone()).unwrap_err();
-    assert_eq!(e, Error::UntrustedIdentity);
+    assert!(matches!(e, Error::UntrustedIdentity { .. }), "{e:?}");
     assert_eq!(state(&alice_store), before);
     // A message from the new key is refused too, and writes nothing.
     call(
@@ -642,12 +670,11 @@ fn a_changed_identity_needs_the_user_in_the_enclave_ui() {
         json!({ "address": addr("alice"), "bundle": bundle(&mut alice, ALICE, true) }),
     )
     .unwrap();
+    confirm(&mut new_bob, BOB, "alice");
     let m = encrypt(&mut new_bob, BOB, "alice", "trust me");
     let before = state(&alice_store);
-    assert_eq!(
-        decrypt(&mut alice, ALICE, "bob", &m).unwrap_err(),
-        Error::UntrustedIdentity
-    );
+    let e = decrypt(&mut alice, ALICE, "bob", &m).unwrap_err();
+    assert!(matches!(e, Error::UntrustedIdentity { .. }), "{e:?}");
     assert_eq!(state(&alice_store), before);
 
     // What an attacker in the page can try: trust the key itself (refused, audited), delete
@@ -664,10 +691,8 @@ fn a_changed_identity_needs_the_user_in_the_enclave_ui() {
         json!({ "address": addr("bob") }),
     )
     .unwrap();
-    assert_eq!(
-        call(&mut alice, ALICE, "signal.startSession", start.clone()).unwrap_err(),
-        Error::UntrustedIdentity
-    );
+    let e = call(&mut alice, ALICE, "signal.startSession", start.clone()).unwrap_err();
+    assert!(matches!(e, Error::UntrustedIdentity { .. }), "{e:?}");
     let peer_key = alice_store
         .snapshot()
         .into_keys()
@@ -686,11 +711,133 @@ fn a_changed_identity_needs_the_user_in_the_enclave_ui() {
     )
     .unwrap();
     assert_eq!(trusted["identityKey"], b["identityKey"]);
-    assert_eq!(trusted["verified"], true);
+    assert_eq!(trusted["trust"], "verified");
     assert_eq!(
         text(&decrypt(&mut alice, ALICE, "bob", &m).unwrap()),
         "trust me"
     );
+}
+
+#[test]
+fn a_session_the_page_started_sends_nothing_until_the_user_confirms() {
+    // An attacker in Alice's page starts a session to "bob" from a bundle of its own
+    // (Mallory's enclave), and forges a first message from "carol".
+    let (alice_store, _, mut alice) = enclave(1);
+    let (_, _, mut mallory) = enclave(4);
+    let fake = bundle(&mut mallory, BOB, true);
+    let started = call(
+        &mut alice,
+        ALICE,
+        "signal.startSession",
+        json!({ "address": addr("bob"), "bundle": fake }),
+    )
+    .unwrap();
+    assert_eq!(started["trust"], "unconfirmed");
+    let send = |to: &str| json!({ "address": addr(to), "plaintext": b64::encode("secret") });
+    let before = state(&alice_store);
+    let e = call(&mut alice, ALICE, "signal.encrypt", send("bob")).unwrap_err();
+    assert!(matches!(e, Error::UntrustedIdentity { .. }), "{e:?}");
+    assert_eq!(
+        state(&alice_store),
+        before,
+        "a refused encrypt writes nothing"
+    );
+
+    call(
+        &mut mallory,
+        BOB,
+        "signal.startSession",
+        json!({ "address": addr("alice"), "bundle": bundle(&mut alice, ALICE, true) }),
+    )
+    .unwrap();
+    confirm(&mut mallory, BOB, "alice");
+    let forged = encrypt(&mut mallory, BOB, "alice", "from carol");
+    let got = decrypt(&mut alice, ALICE, "carol", &forged).unwrap();
+    assert_eq!(text(&got), "from carol", "what the page could read anyway");
+    assert_eq!(got["trust"], "unconfirmed");
+    let e = call(&mut alice, ALICE, "signal.encrypt", send("carol")).unwrap_err();
+    assert!(matches!(e, Error::UntrustedIdentity { .. }), "{e:?}");
+
+    // The page cannot confirm a key itself, nor get rid of the stored one to start over.
+    for peer in ["bob", "carol"] {
+        let key = call(
+            &mut alice,
+            ALICE,
+            "signal.identity",
+            json!({ "address": addr(peer) }),
+        )
+        .unwrap();
+        assert_eq!(key["trust"], "unconfirmed");
+        let trust = json!({ "address": addr(peer), "identityKey": key["identityKey"] });
+        let e = call_as_page(&mut alice, ALICE, "signal.trust", trust).unwrap_err();
+        assert!(matches!(e, Error::NotPermitted { .. }), "{e:?}");
+    }
+    call(
+        &mut alice,
+        ALICE,
+        "signal.deleteSession",
+        json!({ "address": addr("bob") }),
+    )
+    .unwrap();
+    call(
+        &mut alice,
+        ALICE,
+        "signal.startSession",
+        json!({ "address": addr("bob"), "bundle": bundle(&mut mallory, BOB, true) }),
+    )
+    .unwrap();
+    let e = call(&mut alice, ALICE, "signal.encrypt", send("bob")).unwrap_err();
+    assert!(matches!(e, Error::UntrustedIdentity { .. }), "{e:?}");
+
+    // Once the user confirms the key in the enclave's UI, messages go to it.
+    assert_eq!(confirm(&mut alice, ALICE, "bob")["trust"], "confirmed");
+    let m = encrypt(&mut alice, ALICE, "bob", "now");
+    assert_eq!(
+        text(&decrypt(&mut mallory, BOB, "alice", &m).unwrap()),
+        "now"
+    );
+}
+
+#[test]
+fn the_page_cannot_delete_the_shards_identity_state_or_audit_key() {
+    let (store, _, mut alice) = enclave(1);
+    bundle(&mut alice, ALICE, true);
+    call(&mut alice, ALICE, "audit.verify", Value::Null).unwrap();
+    let ids: Vec<String> = store
+        .snapshot()
+        .into_keys()
+        .filter_map(|k| k.strip_prefix(&format!("k/{ALICE}/")).map(str::to_owned))
+        .filter(|id| {
+            ["signal-identity/", "signal-state/", "audit/"]
+                .iter()
+                .any(|p| id.starts_with(p))
+        })
+        .collect();
+    assert!(
+        ids.iter().any(|id| id.starts_with("signal-identity/")),
+        "{ids:?}"
+    );
+    assert!(
+        ids.iter().any(|id| id.starts_with("signal-state/")),
+        "{ids:?}"
+    );
+    let before = store.snapshot();
+    for id in &ids {
+        let e = call(&mut alice, ALICE, "keys.delete", json!({ "keyId": id })).unwrap_err();
+        assert!(matches!(e, Error::NotPermitted { .. }), "{id}: {e:?}");
+    }
+    assert_eq!(store.snapshot(), before, "nothing was deleted");
+    // Prekeys stay the page's to manage.
+    let otpk = bundle(&mut alice, ALICE, true)["preKeyId"]
+        .as_u64()
+        .unwrap();
+    call(
+        &mut alice,
+        ALICE,
+        "keys.delete",
+        json!({ "keyId": format!("signal-otpk/{otpk}") }),
+    )
+    .unwrap();
 }
 
 #[test]
@@ -805,6 +952,7 @@ fn two_tabs_encrypting_at_once_never_reuse_a_message_key() {
         ..
     } = conversation(true);
     decrypt(&mut bob, BOB, "alice", &first).unwrap();
+    confirm(&mut bob, BOB, "alice");
     let reply = encrypt(&mut bob, BOB, "alice", "hi");
     decrypt(&mut alice, ALICE, "bob", &reply).unwrap();
     // Tab 2 encrypts while tab 1 is between reading the session and committing: tab 1's

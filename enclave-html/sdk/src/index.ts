@@ -319,16 +319,18 @@ export class Kms {
     sign: (message: Bytes) =>
       this.call("signal.sign", { message }).then((r) => r.signature),
     /**
-     * Starts a session with a peer device from its prekey bundle. Its identity key is
-     * trusted on first use; another key for a known address is refused
-     * (`UntrustedIdentity`) until the user accepts it in the enclave's UI.
+     * Starts a session with a peer device from its prekey bundle. A first identity key for
+     * the address is stored unconfirmed (`trust: "unconfirmed"`): nothing is encrypted to
+     * it until the user confirms it ({@link trust}). Another key for a known address is
+     * refused (`UntrustedIdentity`) until the user accepts it the same way.
      */
     startSession: (params: ParamsOf<"signal.startSession">) =>
       this.call("signal.startSession", params),
     /**
      * Encrypts `plaintext` to `address` with the session: `{message, messageType}` to hand to
      * the transport (type 3 until the peer answers, then 2). The ratchet keys stay in the
-     * enclave.
+     * enclave. Fails with `UntrustedIdentity` until the user confirmed the address's
+     * identity key ({@link trust}).
      */
     encrypt: (params: ParamsOf<"signal.encrypt">) =>
       this.call("signal.encrypt", params).then(({ message, messageType }) => ({
@@ -346,10 +348,17 @@ export class Kms {
     /** Deletes the sessions with `address` (the trusted identity key stays). */
     deleteSession: (address: ParamsOf<"signal.deleteSession">["address"]) =>
       this.call("signal.deleteSession", { address }).then(() => undefined),
-    /** The identity key trusted for `address`, and whether the user verified it. */
+    /** The identity key stored for `address`, and how far the user trusts it. */
     identity: (address: ParamsOf<"signal.identity">["address"]) =>
       this.call("signal.identity", { address }),
-    /** The 60-digit safety number (and QR bytes) of our identity and the one trusted for `address`. */
+    /**
+     * The user decides, in the enclave's UI, whether to trust `address`'s identity key: the
+     * stored one, or `identityKey` after an identity change. The enclave shows the safety
+     * number of `localName` and `remoteName` and the user clicks "Trust" or "Numbers match"
+     * (verified); resolves to the identity as now trusted, or fails if the user cancels.
+     */
+    trust: (params: CeremonyParams<"ui.trust">) => this.ceremony("ui.trust", params),
+    /** The 60-digit safety number (and QR bytes) of our identity and the one stored for `address` (or `identityKey`). */
     safetyNumber: (params: ParamsOf<"signal.safetyNumber">) =>
       this.call("signal.safetyNumber", params),
   };

@@ -430,9 +430,17 @@ test('libsignal converses with the key service: its bundle, sealed sessions, shr
   assert.ok(got.ok, JSON.stringify(got));
   assert.equal(str(b64(got.ok.plaintext)), 'hello, enclave');
   assert.equal(got.ok.identityChange, 'new');
+  assert.equal(got.ok.trust, 'unconfirmed');
   assert.equal(got.ok.preKeysUsed.oneTimePreKeyId, bundle.preKeyId);
   assert.ok(!Object.keys(svc.store.records).some((k) => k.endsWith(`/signal-otpk/${bundle.preKeyId}`)), 'shredded');
   assert.equal(decrypt(first).err.code, 'DuplicateMessage');
+
+  // No reply until the user confirms the sender's key (`signal.trust` is the enclave UI's).
+  const early = svc.call('signal.encrypt', { address: PEER, plaintext: toB64(text('too soon')), localName: SVC_NAME });
+  assert.equal(early.err?.code, 'UntrustedIdentity', JSON.stringify(early));
+  const stored = svc.call('signal.identity', { address: PEER }).ok;
+  assert.equal(stored.identityKey, toB64(a.identity.getPublicKey().serialize()));
+  assert.equal(svc.call('signal.trust', { address: PEER, identityKey: stored.identityKey }).ok.trust, 'confirmed');
 
   for (let turn = 0; turn < 3; turn++) {
     const r = svc.call('signal.encrypt', { address: PEER, plaintext: toB64(text(`reply ${turn}`)), localName: SVC_NAME }).ok;
@@ -460,6 +468,8 @@ test('the key service starts a session to a libsignal bundle and libsignal answe
   const b = new Libsignal(PEER_NAME);
   const started = svc.call('signal.startSession', { address: PEER, bundle: await b.bundle() });
   assert.equal(started.ok.identityChange, 'new', JSON.stringify(started));
+  assert.equal(started.ok.trust, 'unconfirmed');
+  svc.call('signal.trust', { address: PEER, identityKey: started.ok.identityKey });
   const sent = svc.calls([0, 1].map((i) => ({
     method: 'signal.encrypt',
     params: { address: PEER, plaintext: toB64(text(`first ${i}`)), localName: SVC_NAME },

@@ -20,7 +20,9 @@ use serde::Deserialize;
 use super::frame::{FrameHeader, RequestId};
 use crate::error::Error;
 use crate::ids::MethodId;
-use crate::service::{MethodAddedResponse, Payload, UnlockedResponse};
+use crate::rpc::SignalAddress;
+use crate::rpc::params::MAX_ADDRESS_NAME;
+use crate::service::{MethodAddedResponse, Payload, SignalIdentityResponse, UnlockedResponse};
 
 /// Longest hint or label a page may pass.
 pub const MAX_TEXT_LEN: usize = 128;
@@ -153,6 +155,20 @@ ceremonies! {
     } = "passkey.addGate" -> MethodAddedResponse;
     /// Cross-site embedding: the user grants the enclave storage (Storage Access API).
     RequestStorageAccess = "storage.requestAccess" -> ();
+    /// The user trusts a peer's Signal identity key after seeing the safety number: the
+    /// stored key (seen first by the page, unconfirmed) or, after an identity change, the
+    /// new one. Until then nothing is encrypted to the address.
+    Trust {
+        /// The peer.
+        address: SignalAddress,
+        /// Our account name, for the safety number (an ACI UUID, or e.g. a phone number).
+        local_name: String,
+        /// The peer's account name, for the safety number.
+        remote_name: String,
+        /// The key to trust when it is not the stored one (base64url of `0x05 ‖ u`): the
+        /// new key of a peer whose identity changed. Default: the stored key.
+        identity_key: Option<String>,
+    } = "ui.trust" -> SignalIdentityResponse;
 }
 
 /// A complete ceremony frame.
@@ -172,30 +188,61 @@ pub fn is_ceremony(method: &str) -> bool {
     method.starts_with("ui.") || method.starts_with("passkey.") || method == "storage.requestAccess"
 }
 
+/// True for a character that must not reach a prompt: a control character, or a
+/// bidirectional formatting character (which could make a displayed name read as another).
+fn unsafe_to_display(c: char) -> bool {
+    c.is_control()
+        || matches!(c, '\u{200e}' | '\u{200f}' | '\u{202a}'..='\u{202e}' | '\u{2066}'..='\u{2069}')
+}
+
 impl Ceremony {
-    /// Checks the page's texts: at most [`MAX_TEXT_LEN`] characters, none a control
-    /// character (a hint is displayed, so it must not restyle or break the prompt).
+    /// Checks the page's texts: at most [`MAX_TEXT_LEN`] characters, none a control or
+    /// bidirectional formatting character (a text is displayed, so it must not restyle,
+    /// break or reorder the prompt).
     ///
     /// # Errors
     /// [`Error::BadRequest`] naming the field.
     pub fn validate(&self) -> Result<(), Error> {
-        let texts: [(&str, Option<&str>); 2] = match self {
-            Self::Setup { hint } | Self::Unlock { hint } => [("hint", hint.as_deref()), ("", None)],
-            Self::AddPassphrase { label } => [("label", label.as_deref()), ("", None)],
+        let texts: &[(&str, Option<&str>)] = match self {
+            Self::Setup { hint } | Self::Unlock { hint } => &[("hint", hint.as_deref())],
+            Self::AddPassphrase { label } => &[("label", label.as_deref())],
             Self::ChangePassphrase { method_id } | Self::RemoveMethod { method_id } => {
-                [("methodId", Some(method_id.as_str())), ("", None)]
+                &[("methodId", Some(method_id.as_str()))]
             }
-            Self::AddPasskey { label, user_name } | Self::AddGate { label, user_name } => [
+            Self::AddPasskey { label, user_name } | Self::AddGate { label, user_name } => &[
                 ("label", label.as_deref()),
                 ("userName", user_name.as_deref()),
             ],
-            Self::UnlockPasskey | Self::UnlockGate | Self::RequestStorageAccess => {
-                [("", None), ("", None)]
+            Self::UnlockPasskey | Self::UnlockGate | Self::RequestStorageAccess => &[],
+            Self::Trust {
+                address,
+                local_name,
+                remote_name,
+                identity_key,
+            } => {
+                address.checked()?;
+                // Names are as long as the session methods take them (bytes); the prompt
+                // shows them, so they are checked for what may be displayed too.
+                for (field, name) in [
+                    ("address.name", address.name.as_str()),
+                    ("localName", local_name),
+                    ("remoteName", remote_name),
+                ] {
+                    if name.is_empty()
+                        || name.len() > MAX_ADDRESS_NAME
+                        || name.chars().any(unsafe_to_display)
+                    {
+                        return Err(Error::bad_request(format!(
+                            "{field}: expected 1 to {MAX_ADDRESS_NAME} bytes of printable characters"
+                        )));
+                    }
+                }
+                &[("identityKey", identity_key.as_deref())]
             }
         };
-        for (name, text) in texts {
+        for &(name, text) in texts {
             if let Some(t) = text
-                && (t.chars().count() > MAX_TEXT_LEN || t.chars().any(char::is_control))
+                && (t.chars().count() > MAX_TEXT_LEN || t.chars().any(unsafe_to_display))
             {
                 return Err(Error::bad_request(format!(
                     "{name}: expected at most {MAX_TEXT_LEN} printable characters"
@@ -246,6 +293,7 @@ mod tests {
             r#"{"method":"passkey.addPrf","params":{"userName":"u"}}"#,
             r#"{"method":"passkey.addGate","params":{}}"#,
             r#"{"method":"storage.requestAccess"}"#,
+            r#"{"method":"ui.trust","params":{"address":{"name":"bob","deviceId":1},"localName":"alice","remoteName":"bob"}}"#,
         ];
         assert_eq!(samples.len(), CEREMONIES.len());
         for (spec, json) in CEREMONIES.iter().zip(samples) {
@@ -271,7 +319,8 @@ mod tests {
                 "done",
                 "methodAdded",
                 "methodAdded",
-                "done"
+                "done",
+                "signalIdentity"
             ]
         );
     }
@@ -310,6 +359,24 @@ mod tests {
             parse_json(r#"{"v":1,"id":8,"method":"ui.setup","params":{"hint":"a\u0007b"}}"#),
             Err((Some(8), Error::BadRequest { .. }))
         ));
+        // A name the trust prompt shows may not reorder itself (U+202E) or break a line.
+        for name in ["bob\u{202e}gnp.exe", "bob\nalice", ""] {
+            let frame = serde_json::json!({"v": 1, "id": 9, "method": "ui.trust", "params": {
+                "address": {"name": name, "deviceId": 1}, "localName": "a", "remoteName": "b"}});
+            assert!(
+                matches!(
+                    parse_json(&frame.to_string()),
+                    Err((Some(9), Error::BadRequest { .. }))
+                ),
+                "{name:?}"
+            );
+        }
+        let frame = serde_json::json!({"v": 1, "id": 10, "method": "ui.trust", "params": {
+            "address": {"name": "b".repeat(256), "deviceId": 1}, "localName": "a", "remoteName": "b"}});
+        assert!(
+            parse_json(&frame.to_string()).is_ok(),
+            "the longest name an address has"
+        );
         assert!(is_ceremony("ui.setup") && !is_ceremony("setup"));
     }
 }

@@ -428,10 +428,13 @@ pub struct SignalTrustParams {
 #[cfg_attr(feature = "ts", ts(optional_fields))]
 #[serde(rename_all = "camelCase", deny_unknown_fields)]
 pub struct SignalSafetyNumberParams {
-    /// The peer whose trusted identity key to use.
+    /// The peer whose stored identity key to use.
     pub address: SignalAddress,
     /// Our account name as the fingerprint names it (an ACI UUID, or e.g. a phone number).
     pub local_name: String,
     /// The peer's account name as the fingerprint names it.
     pub remote_name: String,
+    /// A key to use instead of the stored one (base64url of `0x05 ‖ u`): the new key of a
+    /// peer whose identity changed, so that the user can compare before trusting it.
+    pub identity_key: Option<String>,
 }

@@ -299,10 +299,31 @@ impl core::fmt::Debug for EnvelopeOpenedResponse {
 #[cfg_attr(feature = "ts", derive(ts_rs::TS))]
 #[serde(rename_all = "camelCase")]
 pub enum IdentityChangeInfo {
-    /// No key was trusted for the address: this one now is (trust on first use).
+    /// No key was stored for the address: this one now is, unconfirmed until the user
+    /// confirms it in the enclave's UI (`ui.trust`).
     New,
-    /// The key is the one trusted for the address.
+    /// The key is the one stored for the address.
     Unchanged,
+}
+
+/// How far the user trusts the identity key stored for an address.
+///
+/// A page can store a first key for an address (by starting a session from a bundle, or by
+/// decrypting a first message), but only the user can trust it: `signal.encrypt` refuses
+/// an address whose key is `unconfirmed` (`UntrustedIdentity`), so a session that a
+/// compromised page started with its own bundle carries nothing once the page is honest
+/// again, unless the user confirmed it.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[cfg_attr(feature = "ts", derive(ts_rs::TS))]
+#[serde(rename_all = "camelCase")]
+pub enum IdentityTrust {
+    /// No key is stored, or the stored one was seen first by a page and the user has not
+    /// confirmed it: messages from the address decrypt, none are encrypted to it.
+    Unconfirmed,
+    /// The user confirmed the key in the enclave's UI.
+    Confirmed,
+    /// The user confirmed the key and said the safety numbers match.
+    Verified,
 }
 
 /// A session was started from the peer's bundle.
@@ -316,6 +337,9 @@ pub struct SignalSessionStartedResponse {
     pub identity_key: String,
     /// What the identity store recorded.
     pub identity_change: IdentityChangeInfo,
+    /// How far the user trusts the key: `unconfirmed` until the user confirms it in the
+    /// enclave's UI (`ui.trust`), and encrypting waits for that.
+    pub trust: IdentityTrust,
 }
 
 /// An encrypted Signal message.
@@ -351,6 +375,8 @@ pub struct SignalDecryptedResponse {
     pub plaintext: String,
     /// What the identity store recorded.
     pub identity_change: IdentityChangeInfo,
+    /// How far the user trusts the sender's key (replying waits for `confirmed`).
+    pub trust: IdentityTrust,
     /// For a message that started a session: the prekeys it used.
     pub pre_keys_used: Option<PreKeysUsedInfo>,
 }
@@ -363,6 +389,7 @@ impl core::fmt::Debug for SignalDecryptedResponse {
                 &format_args!("<{} chars redacted>", self.plaintext.len()),
             )
             .field("identity_change", &self.identity_change)
+            .field("trust", &self.trust)
             .field("pre_keys_used", &self.pre_keys_used)
             .finish()
     }
@@ -396,18 +423,18 @@ pub struct SignalSessionsResponse {
     pub sessions: Vec<SignalSessionInfo>,
 }
 
-/// The identity key trusted for an address.
+/// The identity key stored for an address, and how far the user trusts it.
 #[derive(Debug, Clone, PartialEq, Serialize)]
 #[cfg_attr(feature = "ts", derive(ts_rs::TS))]
 #[serde(rename_all = "camelCase")]
 pub struct SignalIdentityResponse {
     /// The peer.
     pub address: SignalAddress,
-    /// The trusted identity key (base64url of `0x05 ‖ u`); none before first contact.
+    /// The stored identity key (base64url of `0x05 ‖ u`); none before first contact.
     pub identity_key: Option<String>,
-    /// The user compared the safety number in the enclave's UI and marked it verified.
-    pub verified: bool,
-    /// When the key was first trusted (or last set by the user), ms since the epoch.
+    /// How far the user trusts it.
+    pub trust: IdentityTrust,
+    /// When the key was first stored, or last set by the user, ms since the epoch.
     pub trusted_ms: Option<u64>,
 }
 
@@ -602,7 +629,7 @@ responses! {
     SignalDecrypted(SignalDecryptedResponse) = "signalDecrypted";
     /// The shard's sessions.
     SignalSessions(SignalSessionsResponse) = "signalSessions";
-    /// The identity key trusted for an address.
+    /// The identity key stored for an address, and how far the user trusts it.
     SignalIdentity(SignalIdentityResponse) = "signalIdentity";
     /// A safety number.
     SignalSafetyNumber(SignalSafetyNumberResponse) = "signalSafetyNumber";

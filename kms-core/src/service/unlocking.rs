@@ -801,6 +801,16 @@ impl<S: Store, C: Clock, R: CryptoRng, P: Pbkdf2Provider, D: DeviceKey, E: Signe
                     "{key_id} is Signal bookkeeping, not a key"
                 )));
             }
+            // What the shard is to others: its Signal identity (peers would see a new
+            // identity, and every session would end), the state its prekeys hang on, and
+            // the key that signs its audit checkpoints. A page that ran an attacker's
+            // script must not be able to destroy them; no caller deletes them one by one.
+            KeyKind::SignalIdentity | KeyKind::SignalState | KeyKind::Audit => {
+                return Err(Error::NotPermitted {
+                    method: "keys.delete",
+                    allowed: "no caller: the shard's Signal identity, Signal state and audit key stay with the shard",
+                });
+            }
             _ => {}
         }
         let mut tx = Transaction::new();

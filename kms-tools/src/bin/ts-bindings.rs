@@ -21,8 +21,8 @@ use kms_core::rpc::frame::{Outcome, Reply};
 use kms_core::rpc::policy::Policy;
 use kms_core::rpc::{Bytes, METHODS, MethodSpec, RelayAlg, Request, SecretInput, SignalAddress};
 use kms_core::service::{
-    IdentityChangeInfo, KeyAlg, KeyInfo, KeyKind, MethodInfo, OneTimePrekeyInfo, PreKeysUsedInfo,
-    Protection, Response, SignalSessionInfo,
+    IdentityChangeInfo, IdentityTrust, KeyAlg, KeyInfo, KeyKind, MethodInfo, OneTimePrekeyInfo,
+    PreKeysUsedInfo, Protection, Response, SignalSessionInfo,
 };
 use kms_core::signal::bundle::PreKeyBundle;
 use kms_core::{ErrorBody, ErrorCode};
@@ -210,6 +210,7 @@ fn main() -> ExitCode {
     d.decl::<MethodInfo>();
     d.decl::<OneTimePrekeyInfo>();
     d.decl::<IdentityChangeInfo>();
+    d.decl::<IdentityTrust>();
     d.decl::<PreKeysUsedInfo>();
     d.decl::<SignalSessionInfo>();
     d.decl::<Jwk>();

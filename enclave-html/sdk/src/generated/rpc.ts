@@ -328,7 +328,7 @@ verified?: boolean, };
 
 export type SignalSafetyNumberParams = { 
 /**
- * The peer whose trusted identity key to use.
+ * The peer whose stored identity key to use.
  */
 address: SignalAddress, 
 /**
@@ -338,7 +338,12 @@ localName: string,
 /**
  * The peer's account name as the fingerprint names it.
  */
-remoteName: string, };
+remoteName: string, 
+/**
+ * A key to use instead of the stored one (base64url of `0x05 ‖ u`): the new key of a
+ * peer whose identity changed, so that the user can compare before trusting it.
+ */
+identityKey?: string, };
 
 export type EnvelopePrekeysParams = { 
 /**
@@ -404,7 +409,24 @@ label?: string,
 /**
  * The user name the authenticator shows.
  */
-userName?: string, } } | { "method": "storage.requestAccess" };
+userName?: string, } } | { "method": "storage.requestAccess" } | { "method": "ui.trust", "params": { 
+/**
+ * The peer.
+ */
+address: SignalAddress, 
+/**
+ * Our account name, for the safety number (an ACI UUID, or e.g. a phone number).
+ */
+localName: string, 
+/**
+ * The peer's account name, for the safety number.
+ */
+remoteName: string, 
+/**
+ * The key to trust when it is not the stored one (base64url of `0x05 ‖ u`): the
+ * new key of a peer whose identity changed. Default: the stored key.
+ */
+identityKey?: string, } };
 
 export type KeyKind = "vapid" | "relay" | "signal-identity" | "signal-signed-prekey" | "signal-one-time-prekey" | "signal-kyber-prekey" | "signal-state" | "signal-session" | "signal-peer-identity" | "signal-kyber-use" | "audit" | "envelope-prekey" | "envelope-epoch";
 
@@ -478,6 +500,8 @@ id: number,
 publicKey: string, };
 
 export type IdentityChangeInfo = "new" | "unchanged";
+
+export type IdentityTrust = "unconfirmed" | "confirmed" | "verified";
 
 export type PreKeysUsedInfo = { 
 /**
@@ -792,7 +816,12 @@ identityKey: string,
 /**
  * What the identity store recorded.
  */
-identityChange: IdentityChangeInfo, };
+identityChange: IdentityChangeInfo, 
+/**
+ * How far the user trusts the key: `unconfirmed` until the user confirms it in the
+ * enclave's UI (`ui.trust`), and encrypting waits for that.
+ */
+trust: IdentityTrust, };
 
 export type SignalEncryptedResponse = { 
 /**
@@ -814,6 +843,10 @@ plaintext: string,
  */
 identityChange: IdentityChangeInfo, 
 /**
+ * How far the user trusts the sender's key (replying waits for `confirmed`).
+ */
+trust: IdentityTrust, 
+/**
  * For a message that started a session: the prekeys it used.
  */
 preKeysUsed: PreKeysUsedInfo | null, };
@@ -830,15 +863,15 @@ export type SignalIdentityResponse = {
  */
 address: SignalAddress, 
 /**
- * The trusted identity key (base64url of `0x05 ‖ u`); none before first contact.
+ * The stored identity key (base64url of `0x05 ‖ u`); none before first contact.
  */
 identityKey: string | null, 
 /**
- * The user compared the safety number in the enclave's UI and marked it verified.
+ * How far the user trusts it.
  */
-verified: boolean, 
+trust: IdentityTrust, 
 /**
- * When the key was first trusted (or last set by the user), ms since the epoch.
+ * When the key was first stored, or last set by the user, ms since the epoch.
  */
 trustedMs: number | null, };
 
@@ -1297,6 +1330,7 @@ export const CEREMONY_RESULT_TYPE = {
   "passkey.addPrf": "methodAdded",
   "passkey.addGate": "methodAdded",
   "storage.requestAccess": "done",
+  "ui.trust": "signalIdentity",
 } as const satisfies { readonly [C in Ceremony["method"]]: Response["type"] };
 
 /** The reply ceremony `C` ends with. */

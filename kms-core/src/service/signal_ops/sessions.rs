@@ -9,9 +9,13 @@
 //! already decrypted ([`Error::DuplicateMessage`]). A message that does not decrypt writes
 //! nothing, not even an audit entry: anyone can send one, and the log is not theirs to fill.
 //!
-//! Trust: the first identity key seen for an address is trusted (trust on first use); any
-//! other is refused with [`Error::UntrustedIdentity`] until the user accepts it with
-//! `signal.trust`, which only the enclave's UI may call (`docs/threat-model.md`).
+//! Trust: the first identity key seen for an address is stored, unconfirmed; any other is
+//! refused with [`Error::UntrustedIdentity`]. Messages from an unconfirmed key decrypt, but
+//! none is encrypted to it until the user confirms it in the enclave's UI (the `ui.trust`
+//! ceremony, which ends in `signal.trust`, a method only the enclave's UI may call). So a
+//! page cannot make the enclave send to a key the page chose: a session that a compromised
+//! page started with its own bundle, or from a first message it forged, is useless to it
+//! once the page is honest again (`docs/threat-model.md`).
 
 use rand_core::CryptoRng;
 use serde::{Deserialize, Serialize};
@@ -19,8 +23,8 @@ use serde::{Deserialize, Serialize};
 use super::super::layout;
 use super::super::records::{KeyAlg, KeyHeader, KeyKind, KeyRecord, Loaded};
 use super::super::{
-    IdentityChangeInfo, Kms, PreKeysUsedInfo, SignalDecryptedResponse, SignalEncryptedResponse,
-    SignalIdentityResponse, SignalSafetyNumberResponse, SignalSessionInfo,
+    IdentityChangeInfo, IdentityTrust, Kms, PreKeysUsedInfo, SignalDecryptedResponse,
+    SignalEncryptedResponse, SignalIdentityResponse, SignalSafetyNumberResponse, SignalSessionInfo,
     SignalSessionStartedResponse, SignalSessionsResponse,
 };
 use super::{SignalKeys, otpk_id, secret32};
@@ -49,11 +53,43 @@ use crate::store::{Check, Store, Transaction};
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(deny_unknown_fields, rename_all = "camelCase")]
 struct PeerTrust {
+    /// The user confirmed the key in the enclave's UI (absent in records written before
+    /// confirmation existed: those keys were only seen first, so they are unconfirmed).
+    #[serde(default)]
+    confirmed: bool,
     /// The user compared the safety number and marked the key verified.
     verified: bool,
-    /// When the key was trusted: first seen, or set by the user.
+    /// When the key was stored: first seen, or set by the user.
     trusted_ms: u64,
 }
+
+impl PeerTrust {
+    fn level(&self) -> IdentityTrust {
+        // Only the user sets `verified` (in the enclave's UI), so it implies confirmed.
+        if self.verified {
+            IdentityTrust::Verified
+        } else if self.confirmed {
+            IdentityTrust::Confirmed
+        } else {
+            IdentityTrust::Unconfirmed
+        }
+    }
+}
+
+/// How far the user trusts the key of `peer` (none stored: unconfirmed).
+fn trust_level(peer: Option<&StoredPeer>) -> IdentityTrust {
+    peer.map_or(IdentityTrust::Unconfirmed, |p| p.trust.level())
+}
+
+/// What [`Kms::record_identity`] recorded, and the trust that results.
+struct Recorded {
+    change: IdentityChangeInfo,
+    trust: IdentityTrust,
+}
+
+const KEY_NOT_STORED: &str = "the message's identity key is not the one stored for the address";
+const NOT_CONFIRMED: &str =
+    "the user has not confirmed the address's identity key in the enclave's UI (ui.trust)";
 
 /// The sealed part of a Kyber-use marker: which signed prekey the session used with it.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
@@ -115,6 +151,16 @@ fn local_address(local_name: Option<&str>, keys: &SignalKeys) -> Result<Address,
     Ok(Address::new(name, keys.state.device_id))
 }
 
+/// An identity key as the RPC carries it: base64url of `0x05 ‖ u`.
+fn parse_identity_key(b64: &str) -> Result<PublicKey, Error> {
+    crate::b64::decode(b64)
+        .ok()
+        .and_then(|b| PublicKey::deserialize(&b).ok())
+        .ok_or_else(|| {
+            Error::bad_request("identityKey: expected base64url of a 0x05 ‖ u public key")
+        })
+}
+
 /// The service error for a session error while running a session.
 fn session_error(e: SessionError) -> Error {
     match e {
@@ -124,7 +170,9 @@ fn session_error(e: SessionError) -> Error {
         SessionError::StaleSession => Error::NoSession {
             reason: "the session we started was not answered within 30 days",
         },
-        SessionError::UntrustedIdentity => Error::UntrustedIdentity,
+        SessionError::UntrustedIdentity => Error::UntrustedIdentity {
+            reason: KEY_NOT_STORED,
+        },
         SessionError::Duplicate { .. } => Error::DuplicateMessage,
         SessionError::InvalidMessage(_)
         | SessionError::LegacyVersion { .. }
@@ -242,17 +290,21 @@ impl<S: Store, C: Clock, R: CryptoRng, P: Pbkdf2Provider, D: DeviceKey, E: Signe
         peer: Option<&StoredPeer>,
         change: IdentityChange,
         remote: Option<PublicKey>,
-    ) -> Result<IdentityChangeInfo, Error> {
+    ) -> Result<Recorded, Error> {
         match (change, peer) {
             (IdentityChange::Unchanged, Some(p)) => {
                 tx.check(p.loaded.unchanged());
-                Ok(IdentityChangeInfo::Unchanged)
+                Ok(Recorded {
+                    change: IdentityChangeInfo::Unchanged,
+                    trust: p.trust.level(),
+                })
             }
             (IdentityChange::New, None) => {
                 let key = remote.ok_or(InternalError::Invariant(
                     "a new identity without the session's remote key",
                 ))?;
                 let trust = PeerTrust {
+                    confirmed: false,
                     verified: false,
                     trusted_ms: self.clock.now_ms(),
                 };
@@ -260,7 +312,10 @@ impl<S: Store, C: Clock, R: CryptoRng, P: Pbkdf2Provider, D: DeviceKey, E: Signe
                 let store_key = layout::key(o, &peer_id(a));
                 tx.check(Check::Absent(store_key.clone()))
                     .put(store_key, rec.encode()?);
-                Ok(IdentityChangeInfo::New)
+                Ok(Recorded {
+                    change: IdentityChangeInfo::New,
+                    trust: trust.level(),
+                })
             }
             // The page's calls never allow a change (`Trust::known`), and the session code
             // reports `New` only when nothing is trusted.
@@ -351,11 +406,13 @@ impl<S: Store, C: Clock, R: CryptoRng, P: Pbkdf2Provider, D: DeviceKey, E: Signe
                 &mut self.rng,
             )
             .map_err(|e| match e {
-                SessionError::UntrustedIdentity => Error::UntrustedIdentity,
+                SessionError::UntrustedIdentity => Error::UntrustedIdentity {
+                    reason: "the bundle's identity key is not the one stored for the address",
+                },
                 e => Error::bad_request(format!("bundle: {e}")),
             })?;
         let mut tx = Transaction::new();
-        let identity_change = self.record_identity(
+        let recorded = self.record_identity(
             &mut tx,
             o,
             &a,
@@ -375,7 +432,8 @@ impl<S: Store, C: Clock, R: CryptoRng, P: Pbkdf2Provider, D: DeviceKey, E: Signe
         Ok(SignalSessionStartedResponse {
             address: to_wire(&a),
             identity_key: crate::b64::encode(bundle.identity_key.serialize()),
-            identity_change,
+            identity_change: recorded.change,
+            trust: recorded.trust,
         })
     }
 
@@ -403,6 +461,12 @@ impl<S: Store, C: Clock, R: CryptoRng, P: Pbkdf2Provider, D: DeviceKey, E: Signe
                 &mut self.rng,
             )
             .map_err(session_error)?;
+        // Only to a key the user confirmed: the page may have chosen this one.
+        if trust_level(peer.as_ref()) == IdentityTrust::Unconfirmed {
+            return Err(Error::UntrustedIdentity {
+                reason: NOT_CONFIRMED,
+            });
+        }
         let mut tx = Transaction::new();
         self.record_identity(
             &mut tx,
@@ -467,7 +531,7 @@ impl<S: Store, C: Clock, R: CryptoRng, P: Pbkdf2Provider, D: DeviceKey, E: Signe
                     .await?
             }
         };
-        let identity_change = self.record_identity(
+        let recorded = self.record_identity(
             &mut tx,
             o,
             &a,
@@ -486,7 +550,8 @@ impl<S: Store, C: Clock, R: CryptoRng, P: Pbkdf2Provider, D: DeviceKey, E: Signe
         .await?;
         Ok(SignalDecryptedResponse {
             plaintext: crate::b64::encode(&*decrypted.plaintext),
-            identity_change,
+            identity_change: recorded.change,
+            trust: recorded.trust,
             pre_keys_used: decrypted.pre_keys_used.map(|u| PreKeysUsedInfo {
                 one_time_pre_key_id: u.one_time_pre_key_id,
                 signed_pre_key_id: u.signed_pre_key_id,
@@ -664,7 +729,7 @@ impl<S: Store, C: Clock, R: CryptoRng, P: Pbkdf2Provider, D: DeviceKey, E: Signe
         SignalIdentityResponse {
             address: to_wire(a),
             identity_key: peer.map(|p| crate::b64::encode(p.key.serialize())),
-            verified: peer.is_some_and(|p| p.trust.verified),
+            trust: trust_level(peer),
             trusted_ms: peer.map(|p| p.trust.trusted_ms),
         }
     }
@@ -688,14 +753,10 @@ impl<S: Store, C: Clock, R: CryptoRng, P: Pbkdf2Provider, D: DeviceKey, E: Signe
         verified: bool,
     ) -> Result<SignalIdentityResponse, Error> {
         let a = address.checked()?;
-        let key = crate::b64::decode(identity_key)
-            .ok()
-            .and_then(|b| PublicKey::deserialize(&b).ok())
-            .ok_or_else(|| {
-                Error::bad_request("identityKey: expected base64url of a 0x05 ‖ u public key")
-            })?;
+        let key = parse_identity_key(identity_key)?;
         let peer = self.load_peer(o, &a).await?;
         let trust = PeerTrust {
+            confirmed: true,
             verified,
             trusted_ms: self.clock.now_ms(),
         };
@@ -725,6 +786,7 @@ impl<S: Store, C: Clock, R: CryptoRng, P: Pbkdf2Provider, D: DeviceKey, E: Signe
         address: &SignalAddress,
         local_name: &str,
         remote_name: &str,
+        identity_key: Option<&str>,
     ) -> Result<SignalSafetyNumberResponse, Error> {
         let a = address.checked()?;
         for (field, name) in [("localName", local_name), ("remoteName", remote_name)] {
@@ -735,13 +797,19 @@ impl<S: Store, C: Clock, R: CryptoRng, P: Pbkdf2Provider, D: DeviceKey, E: Signe
                 )));
             }
         }
+        let remote_key = match identity_key {
+            Some(k) => parse_identity_key(k)?,
+            None => {
+                self.kek()?;
+                self.load_peer(o, &a)
+                    .await?
+                    .ok_or_else(|| Error::KeyNotFound {
+                        id: peer_id(&a).to_string(),
+                    })?
+                    .key
+            }
+        };
         let keys = self.ensure_signal(o).await?;
-        let peer = self
-            .load_peer(o, &a)
-            .await?
-            .ok_or_else(|| Error::KeyNotFound {
-                id: peer_id(&a).to_string(),
-            })?;
         // Signal's apps: version 2 over the ACIs' 16 UUID bytes; else libsignal's version 1
         // over the names' bytes (as for phone numbers).
         let (version, local_id, remote_id) = match (
@@ -761,7 +829,7 @@ impl<S: Store, C: Clock, R: CryptoRng, P: Pbkdf2Provider, D: DeviceKey, E: Signe
             &local_id,
             &keys.identity.public_key(),
             &remote_id,
-            &peer.key,
+            &remote_key,
         )
         .map_err(|_| InternalError::Invariant("the fingerprint iteration count is refused"))?;
         Ok(SignalSafetyNumberResponse {
@@ -769,5 +837,29 @@ impl<S: Store, C: Clock, R: CryptoRng, P: Pbkdf2Provider, D: DeviceKey, E: Signe
             scannable: crate::b64::encode(number.scannable()),
             version,
         })
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    #![allow(clippy::unwrap_used, reason = "tests")]
+    use super::*;
+
+    #[test]
+    fn a_trust_record_from_before_confirmation_reads_as_the_user_left_it() {
+        let read = |json: &str| serde_json::from_str::<PeerTrust>(json).unwrap().level();
+        // First seen by a page: unconfirmed. Marked verified: only the user could.
+        assert_eq!(
+            read(r#"{"verified":false,"trustedMs":1}"#),
+            IdentityTrust::Unconfirmed
+        );
+        assert_eq!(
+            read(r#"{"verified":true,"trustedMs":1}"#),
+            IdentityTrust::Verified
+        );
+        assert_eq!(
+            read(r#"{"confirmed":true,"verified":false,"trustedMs":1}"#),
+            IdentityTrust::Confirmed
+        );
     }
 }
