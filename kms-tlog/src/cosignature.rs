@@ -601,7 +601,8 @@ mod tests {
     fn adding_the_same_cosignature_twice_keeps_one() {
         let a = witness("a", 1);
         let line = a.cosign(TEXT, 1).unwrap();
-        let once = add_cosignatures(log_note(TEXT).as_bytes(), std::slice::from_ref(&line)).unwrap();
+        let once =
+            add_cosignatures(log_note(TEXT).as_bytes(), std::slice::from_ref(&line)).unwrap();
         let twice = add_cosignatures(once.as_bytes(), &[line]).unwrap();
         assert_eq!(once, twice);
     }
