@@ -34,10 +34,45 @@ pub struct WitnessEndpoint {
     pub key: CosignatureVerifier,
 }
 
+impl WitnessEndpoint {
+    /// Parses `<vkey> <url>`: the witness's verifier key and its submission prefix, separated
+    /// by one space (neither contains spaces).
+    ///
+    /// # Errors
+    /// [`WitnessError::Endpoint`].
+    pub fn parse(text: &str) -> Result<Self, WitnessError> {
+        let bad = |reason: &'static str| WitnessError::Endpoint {
+            text: text.to_owned(),
+            reason,
+        };
+        let (vkey, url) = text
+            .trim()
+            .split_once(' ')
+            .ok_or(bad("expected `<vkey> <url>`"))?;
+        if !(url.starts_with("http://") || url.starts_with("https://")) || url.contains(' ') {
+            return Err(bad("expected an http:// or https:// URL after the key"));
+        }
+        let key = CosignatureVerifier::parse(vkey)
+            .map_err(|_| bad("expected a witness verifier key (type 0x04)"))?;
+        Ok(Self {
+            url: url.to_owned(),
+            key,
+        })
+    }
+}
+
 /// A witness did not cosign.
 #[derive(Debug, thiserror::Error)]
 #[non_exhaustive]
 pub enum WitnessError {
+    /// A witness endpoint string does not parse.
+    #[error("witness {text:?}: {reason}")]
+    Endpoint {
+        /// The string.
+        text: String,
+        /// What is wrong.
+        reason: &'static str,
+    },
     /// The checkpoint to submit does not parse.
     #[error("the checkpoint does not parse")]
     Checkpoint(#[source] NoteError),
@@ -446,6 +481,22 @@ mod tests {
             "{:?}",
             collected.failures
         );
+    }
+
+    #[test]
+    fn endpoints_parse() {
+        let vkey = witness_key(1).verifier().to_string();
+        let e = WitnessEndpoint::parse(&format!("{vkey} http://127.0.0.1:8090/w1")).unwrap();
+        assert_eq!(e.url, "http://127.0.0.1:8090/w1");
+        assert_eq!(e.key, witness_key(1).verifier());
+        for bad in [
+            vkey.clone(),
+            format!("{vkey} ftp://x"),
+            format!("http://x {vkey}"),
+            format!("{} http://x", key().verifier()),
+        ] {
+            assert!(WitnessEndpoint::parse(&bad).is_err(), "{bad}");
+        }
     }
 
     #[test]
