@@ -66,10 +66,9 @@ fn main() -> ExitCode {
 fn run(cli: Cli) -> Result<()> {
     match cli.command {
         Command::Keygen { name } => {
-            let mut seed = [0u8; 32];
-            getrandom::fill(&mut seed).context("randomness")?;
+            let mut seed = zeroize::Zeroizing::new([0u8; 32]);
+            getrandom::fill(seed.as_mut()).context("randomness")?;
             let key = CosignerKey::from_seed(&name, &seed)?;
-            seed.fill(0);
             println!("{}", key.dangerous_encode());
             println!("{}", key.verifier());
             Ok(())
