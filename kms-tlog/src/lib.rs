@@ -8,6 +8,9 @@
 //!   and consistency proofs.
 //! - [`note`]: C2SP `signed-note` with Ed25519 keys, and the verifier/signer key strings.
 //! - [`checkpoint`]: C2SP `tlog-checkpoint`, the signed tree head.
+//! - [`cosignature`]: C2SP `tlog-cosignature` (Ed25519 `cosignature/v1`), a witness's
+//!   timestamped signature on a checkpoint, and quorum counting.
+//! - [`witness`]: the request and response bodies of C2SP `tlog-witness` `add-checkpoint`.
 //! - [`proof_file`]: C2SP `tlog-proof`, the self-contained `.tlog-proof` file per entry.
 //! - [`log`]: a file-backed log laid out per C2SP `tlog-tiles`, so its directory can be served
 //!   as static files.
@@ -46,6 +49,7 @@
 #![forbid(unsafe_code)]
 
 pub mod checkpoint;
+pub mod cosignature;
 pub mod hash;
 pub mod log;
 pub mod note;
@@ -53,3 +57,4 @@ pub mod proof;
 pub mod proof_file;
 pub mod statement;
 pub mod tree;
+pub mod witness;

@@ -30,7 +30,7 @@ use std::path::{Path, PathBuf};
 
 use crate::checkpoint::{Checkpoint, CheckpointError};
 use crate::hash::{HASH_LEN, Hash, leaf_hash};
-use crate::note::{self, Note, NoteError, SignerKey};
+use crate::note::{self, Note, NoteError, NoteSignature, SignerKey};
 use crate::proof::{self, ProofError};
 use crate::proof_file::TlogProof;
 use crate::tree::Tree;
@@ -527,6 +527,21 @@ impl Log {
         let signed = Checkpoint::new(&self.origin, self.size(), self.root()).sign(signer)?;
         write_atomic(&self.dir.join(CHECKPOINT_FILE), signed.as_bytes())?;
         Ok(signed)
+    }
+
+    /// Adds witness cosignature lines to the saved checkpoint (after its signatures, lines
+    /// already there not repeated) and saves it; returns the cosigned note. The caller
+    /// verifies the lines ([`crate::cosignature::verify_cosignatures`]): the log only
+    /// stores them.
+    ///
+    /// # Errors
+    /// [`LogError::NoCheckpoint`], [`LogError::Note`] for too many signatures,
+    /// [`LogError::Checkpoint`] if the saved checkpoint does not parse, [`LogError::Io`].
+    pub fn add_cosignatures(&self, lines: &[NoteSignature]) -> Result<String, LogError> {
+        let (text, _) = self.saved_checkpoint()?.ok_or(LogError::NoCheckpoint)?;
+        let cosigned = crate::cosignature::add_cosignatures(text.as_bytes(), lines)?;
+        write_atomic(&self.dir.join(CHECKPOINT_FILE), cosigned.as_bytes())?;
+        Ok(cosigned)
     }
 
     /// The `.tlog-proof` of entry `index` against the saved checkpoint.

@@ -90,9 +90,15 @@ pub enum NoteError {
 
 /// The key id of an Ed25519 key: `SHA-256(name ‖ 0x0A ‖ 0x01 ‖ public key)[..4]`, big-endian.
 pub fn key_id(name: &str, public_key: &[u8; 32]) -> u32 {
+    typed_key_id(name, ALG_ED25519, public_key)
+}
+
+/// The key id of a key of signature type `alg`: `SHA-256(name ‖ 0x0A ‖ alg ‖ key)[..4]`,
+/// big-endian.
+pub(crate) fn typed_key_id(name: &str, alg: u8, public_key: &[u8; 32]) -> u32 {
     let mut h = Sha256::new();
     h.update(name.as_bytes());
-    h.update([b'\n', ALG_ED25519]);
+    h.update([b'\n', alg]);
     h.update(public_key);
     let digest = h.finalize();
     u32::from_be_bytes([digest[0], digest[1], digest[2], digest[3]])
@@ -115,7 +121,7 @@ pub fn check_key_name(name: &str) -> Result<(), NoteError> {
     }
 }
 
-fn parse_key_id(hex: &str) -> Result<u32, NoteError> {
+pub(crate) fn parse_key_id(hex: &str) -> Result<u32, NoteError> {
     if hex.len() != 8 || !hex.bytes().all(|b| matches!(b, b'0'..=b'9' | b'a'..=b'f')) {
         return Err(NoteError::MalformedKey(
             "expected 8 lowercase hex digits of key id",
@@ -126,24 +132,34 @@ fn parse_key_id(hex: &str) -> Result<u32, NoteError> {
 
 /// Decodes `base64(0x01 ‖ 32 bytes)`.
 fn decode_typed_key(b64: &str) -> Result<[u8; 32], NoteError> {
+    decode_key_of_type(ALG_ED25519, b64)
+}
+
+/// Decodes `base64(alg ‖ 32 bytes)`.
+pub(crate) fn decode_key_of_type(alg: u8, b64: &str) -> Result<[u8; 32], NoteError> {
     let mut buf = [0u8; 33];
     let bytes = Base64::decode(b64, &mut buf)
         .map_err(|_| NoteError::MalformedKey("expected base64 of 33 bytes"))?;
     match bytes {
-        [ALG_ED25519, rest @ ..] => rest
+        [got, rest @ ..] if *got == alg => rest
             .try_into()
             .map_err(|_| NoteError::MalformedKey("expected base64 of 33 bytes")),
-        [alg, ..] => Err(NoteError::UnknownAlgorithm {
-            expected: ALG_ED25519,
-            got: *alg,
+        [got, ..] => Err(NoteError::UnknownAlgorithm {
+            expected: alg,
+            got: *got,
         }),
         [] => Err(NoteError::MalformedKey("expected base64 of 33 bytes")),
     }
 }
 
 fn encode_typed_key(key: &[u8; 32]) -> String {
+    encode_key_of_type(ALG_ED25519, key)
+}
+
+/// Encodes `base64(alg ‖ 32 bytes)`.
+pub(crate) fn encode_key_of_type(alg: u8, key: &[u8; 32]) -> String {
     let mut buf = [0u8; 33];
-    buf[0] = ALG_ED25519;
+    buf[0] = alg;
     buf[1..].copy_from_slice(key);
     Base64::encode_string(&buf)
 }
@@ -365,7 +381,8 @@ pub struct NoteSignature {
 }
 
 impl NoteSignature {
-    fn line(&self) -> String {
+    /// The signature line, `— <name> <base64(key id ‖ signature)>` and a newline.
+    pub fn to_line(&self) -> String {
         let mut blob = Vec::with_capacity(4 + self.signature.len());
         blob.extend_from_slice(&self.key_id.to_be_bytes());
         blob.extend_from_slice(&self.signature);
@@ -376,7 +393,11 @@ impl NoteSignature {
         )
     }
 
-    fn parse_line(line: &str) -> Result<Self, NoteError> {
+    /// Parses one signature line, without its newline.
+    ///
+    /// # Errors
+    /// [`NoteError::Malformed`] or [`NoteError::InvalidKeyName`].
+    pub fn parse_line(line: &str) -> Result<Self, NoteError> {
         let rest = line
             .strip_prefix(SIGNATURE_PREFIX)
             .ok_or(NoteError::Malformed(
@@ -437,7 +458,7 @@ pub fn sign(text: &str, signers: &[&SignerKey]) -> Result<String, NoteError> {
             key_id: signer.key_id,
             signature: signer.key.sign(text.as_bytes()).to_bytes().to_vec(),
         };
-        out.push_str(&sig.line());
+        out.push_str(&sig.to_line());
     }
     Ok(out)
 }
@@ -546,7 +567,7 @@ impl fmt::Display for Note {
         f.write_str(&self.text)?;
         f.write_str("\n")?;
         for sig in &self.signatures {
-            f.write_str(&sig.line())?;
+            f.write_str(&sig.to_line())?;
         }
         Ok(())
     }

@@ -314,3 +314,40 @@ fn an_append_interrupted_before_its_commit_is_discarded() {
     assert_eq!(log.size(), 256);
     assert_eq!(log.entry(255).unwrap(), entry(255));
 }
+
+#[test]
+fn cosignatures_are_added_to_the_saved_checkpoint() {
+    use kms_tlog::cosignature::{CosignerKey, verify_cosignatures};
+    use kms_tlog::note::Note;
+    let dir = TempDir::new();
+    let mut log = filled(&dir.0, 3);
+    let w = CosignerKey::from_seed("witness.example/w1", &[5; 32]).unwrap();
+    assert!(matches!(
+        log.add_cosignatures(&[]),
+        Err(LogError::NoCheckpoint)
+    ));
+    let signed = log.checkpoint(&key()).unwrap();
+    let text = Note::parse(signed.as_bytes()).unwrap().text().to_owned();
+    let line = w.cosign(&text, 100).unwrap();
+    let cosigned = log.add_cosignatures(std::slice::from_ref(&line)).unwrap();
+    assert_eq!(
+        fs::read_to_string(dir.0.join(CHECKPOINT_FILE)).unwrap(),
+        cosigned
+    );
+    assert!(cosigned.starts_with(&signed));
+    let note = Note::parse(cosigned.as_bytes()).unwrap();
+    assert_eq!(
+        verify_cosignatures(&note, &[w.verifier()]).unwrap().len(),
+        1
+    );
+    // The log still opens its checkpoint, proves from it and signs the next one.
+    assert_eq!(log.tlog_proof(2).unwrap().checkpoint, cosigned);
+    log.append(&entry(3)).unwrap();
+    let next = log.checkpoint(&key()).unwrap();
+    assert_eq!(
+        Checkpoint::open(next.as_bytes(), &key().verifier())
+            .unwrap()
+            .size,
+        4
+    );
+}

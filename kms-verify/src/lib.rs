@@ -7,14 +7,19 @@
 //!   release transparency log.
 //! - [`rebuild`]: rebuilding the release from its source and comparing it with the
 //!   deployment.
+//! - [`witness`]: collecting witness cosignatures for a new checkpoint, and the quorum check.
+//! - [`monitor`]: following the log (`kms-verify monitor`).
 
 pub mod manifest;
+pub mod monitor;
 pub mod rebuild;
 pub mod release;
 pub mod verify;
+pub mod witness;
 
 use std::path::{Path, PathBuf};
 
+use kms_tlog::cosignature::{CosignatureError, CosignatureVerifier};
 use kms_tlog::note::{NoteError, VerifierKey};
 
 /// The verifier's command line, shared by `kms-verify` and `cargo xtask verify`.
@@ -42,6 +47,48 @@ pub struct VerifyArgs {
     /// with its own `cargo xtask dist`, and compare every hash.
     #[arg(long, value_name = "CHECKOUT", num_args = 0..=1, default_missing_value = ".")]
     pub rebuild: Option<PathBuf>,
+    /// The witnesses whose cosignatures the log's checkpoint must carry.
+    #[command(flatten)]
+    pub witnesses: WitnessArgs,
+}
+
+/// The witnesses whose cosignatures the log's checkpoint must carry.
+#[derive(Debug, Clone, Default, clap::Args)]
+pub struct WitnessArgs {
+    /// A witness's verifier key (C2SP cosignature/v1 vkey, type 0x04); repeat for each.
+    #[arg(long = "witness", value_name = "VKEY")]
+    pub witnesses: Vec<String>,
+    /// How many of the witnesses must have cosigned (default: all of them).
+    #[arg(long, value_name = "N", requires = "witnesses")]
+    pub quorum: Option<usize>,
+}
+
+impl WitnessArgs {
+    /// Parses the keys and checks the quorum: `(keys, quorum)`, `(vec![], 0)` when none are
+    /// given.
+    ///
+    /// # Errors
+    /// [`ArgsError::Witness`], [`ArgsError::Quorum`].
+    pub fn resolve(&self) -> Result<(Vec<CosignatureVerifier>, usize), ArgsError> {
+        let keys = self
+            .witnesses
+            .iter()
+            .map(|w| {
+                CosignatureVerifier::parse(w).map_err(|source| ArgsError::Witness {
+                    key: w.clone(),
+                    source,
+                })
+            })
+            .collect::<Result<Vec<_>, _>>()?;
+        let quorum = self.quorum.unwrap_or(keys.len());
+        if quorum > keys.len() || (quorum == 0 && !keys.is_empty()) {
+            return Err(ArgsError::Quorum {
+                quorum,
+                witnesses: keys.len(),
+            });
+        }
+        Ok((keys, quorum))
+    }
 }
 
 /// A command line resolved into what to check.
@@ -71,6 +118,23 @@ pub enum ArgsError {
         /// Why.
         #[source]
         source: std::io::Error,
+    },
+    /// A `--witness` is not a cosignature verifier key.
+    #[error("--witness {key:?}: not a witness verifier key")]
+    Witness {
+        /// The argument.
+        key: String,
+        /// Why it does not parse.
+        #[source]
+        source: CosignatureError,
+    },
+    /// The quorum is 0 or larger than the number of witnesses.
+    #[error("--quorum {quorum}: expected 1 to {witnesses} (the number of --witness keys)")]
+    Quorum {
+        /// The quorum given.
+        quorum: usize,
+        /// The number of witnesses.
+        witnesses: usize,
     },
     /// The key file does not hold a verifier key.
     #[error("{}: not a log verifier key", path.display())]
@@ -114,11 +178,8 @@ impl VerifyArgs {
             .key
             .or_else(|| default_key.map(Path::to_path_buf))
             .ok_or(ArgsError::MissingKey)?;
-        let key_text = std::fs::read_to_string(&key_file).map_err(unreadable(&key_file))?;
-        let log_key = VerifierKey::parse(key_text.trim()).map_err(|source| ArgsError::Key {
-            path: key_file.clone(),
-            source,
-        })?;
+        let log_key = read_log_key(&key_file)?;
+        let (witnesses, quorum) = self.witnesses.resolve()?;
         let manifest = match self.manifest {
             Some(m) => Some(std::fs::read(&m).map_err(unreadable(&m))?),
             None => None,
@@ -135,10 +196,24 @@ impl VerifyArgs {
                 log: verify::Location::parse(&log),
                 log_key,
                 state,
+                witnesses,
+                quorum,
             },
             rebuild: self.rebuild,
         })
     }
+}
+
+/// Reads a log verifier key file.
+///
+/// # Errors
+/// [`ArgsError::Read`], [`ArgsError::Key`].
+pub fn read_log_key(path: &Path) -> Result<VerifierKey, ArgsError> {
+    let text = std::fs::read_to_string(path).map_err(unreadable(path))?;
+    VerifierKey::parse(text.trim()).map_err(|source| ArgsError::Key {
+        path: path.to_path_buf(),
+        source,
+    })
 }
 
 /// [`ArgsError::Read`] for `path`.
@@ -151,6 +226,11 @@ fn unreadable(path: &Path) -> impl FnOnce(std::io::Error) -> ArgsError + '_ {
 
 /// `$XDG_STATE_HOME` (or `~/.local/state`) `/kms-verify/<log name>.checkpoint`.
 fn default_state(key: &VerifierKey) -> Option<PathBuf> {
+    default_state_file(key, "checkpoint")
+}
+
+/// `$XDG_STATE_HOME` (or `~/.local/state`) `/kms-verify/<log name>.<extension>`.
+pub fn default_state_file(key: &VerifierKey, extension: &str) -> Option<PathBuf> {
     let base = std::env::var_os("XDG_STATE_HOME")
         .map(PathBuf::from)
         .or_else(|| std::env::var_os("HOME").map(|h| PathBuf::from(h).join(".local/state")))?;
@@ -165,7 +245,7 @@ fn default_state(key: &VerifierKey) -> Option<PathBuf> {
             }
         })
         .collect();
-    Some(base.join("kms-verify").join(format!("{name}.checkpoint")))
+    Some(base.join("kms-verify").join(format!("{name}.{extension}")))
 }
 
 /// Runs the verification (and the rebuild, when asked), printing each check.

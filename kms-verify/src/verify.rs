@@ -7,6 +7,7 @@
 //! 2. the served page and every served artifact have the size, SHA-384 and SHA-256 the
 //!    manifest lists, and the page pins every artifact with its SRI string;
 //! 3. the log's checkpoint is signed by the log key, and the log's entries hash to its root;
+//!    when witnesses are configured, at least a quorum of them cosigned it;
 //! 4. an entry of the log is the release statement of exactly this manifest;
 //! 5. that release's `.tlog-proof` proves the entry's inclusion under a checkpoint signed by
 //!    the log key, consistent with the log's current checkpoint;
@@ -17,6 +18,7 @@ use std::fs;
 use std::path::{Path, PathBuf};
 
 use kms_tlog::checkpoint::{Checkpoint, CheckpointError};
+use kms_tlog::cosignature::{CosignatureError, CosignatureVerifier};
 use kms_tlog::hash::leaf_hash;
 use kms_tlog::log::{CHECKPOINT_FILE, TILE_WIDTH, tile_path};
 use kms_tlog::note::{NoteError, VerifierKey};
@@ -93,6 +95,25 @@ pub enum VerifyError {
     /// The log's history differs from the one trusted before.
     #[error("FORK: the log is not an extension of the checkpoint trusted before")]
     Fork(#[source] CheckpointError),
+    /// A log entry is not a release statement.
+    #[error("log entry {index} is not a release statement")]
+    NotAStatement {
+        /// The entry's index.
+        index: u64,
+    },
+    /// A cosignature by a configured witness does not verify.
+    #[error("witness cosignature")]
+    Cosignature(#[from] CosignatureError),
+    /// Fewer configured witnesses cosigned the checkpoint than the quorum.
+    #[error(
+        "QUORUM NOT MET: expected cosignatures by at least {needed} of the configured witnesses, got {got}"
+    )]
+    QuorumNotMet {
+        /// The quorum.
+        needed: usize,
+        /// The witnesses whose cosignature verified.
+        got: usize,
+    },
     /// The trusted-checkpoint file cannot be written.
     #[error("cannot save the trusted checkpoint to {path}: {reason}")]
     State {
@@ -194,6 +215,10 @@ pub struct Options {
     pub log_key: VerifierKey,
     /// The file holding the last trusted checkpoint; `None` checks no history.
     pub state: Option<PathBuf>,
+    /// The witnesses whose cosignatures count; empty checks none.
+    pub witnesses: Vec<CosignatureVerifier>,
+    /// How many of `witnesses` must have cosigned the log's checkpoint (0: no check).
+    pub quorum: usize,
 }
 
 /// What a successful verification established.
@@ -266,6 +291,16 @@ pub fn verify(options: &Options, report: &mut dyn FnMut(&str)) -> Result<Verifie
         checkpoint.size,
         options.log_key.name()
     ));
+    if options.quorum > 0 {
+        let cosigned = crate::witness::check_quorum(&signed, &options.witnesses, options.quorum)?;
+        report(&format!(
+            "ok  witnessed: cosigned by {} of {} configured witnesses ({}), quorum {}",
+            cosigned.len(),
+            options.witnesses.len(),
+            cosigned.join(", "),
+            options.quorum
+        ));
+    }
 
     // 4. The release statement of this manifest.
     let (index, statement) = entries
@@ -348,14 +383,18 @@ fn check_file(expected: &crate::manifest::FileEntry, bytes: &[u8]) -> Result<(),
 }
 
 /// `newer` extends `older`, with the consistency proof taken from the verified tree.
-fn extends(tree: &Tree, older: &Checkpoint, newer: &Checkpoint) -> Result<(), CheckpointError> {
+pub(crate) fn extends(
+    tree: &Tree,
+    older: &Checkpoint,
+    newer: &Checkpoint,
+) -> Result<(), CheckpointError> {
     let proof = prove_consistency(tree, older.size.min(newer.size), newer.size)
         .map_err(CheckpointError::Inconsistent)?;
     older.verify_extended_by(newer, &proof)
 }
 
 /// Every entry of the first `size`, read from the log's entry bundles.
-fn read_entries(log: &Location, size: u64) -> Result<Vec<Vec<u8>>, VerifyError> {
+pub(crate) fn read_entries(log: &Location, size: u64) -> Result<Vec<Vec<u8>>, VerifyError> {
     let mut entries = Vec::new();
     let mut start = 0;
     while start < size {
@@ -382,7 +421,7 @@ fn split_bundle(mut bytes: &[u8]) -> Option<Vec<Vec<u8>>> {
     bytes.is_empty().then_some(out)
 }
 
-fn save_state(path: &Path, signed: &[u8]) -> Result<(), VerifyError> {
+pub(crate) fn save_state(path: &Path, signed: &[u8]) -> Result<(), VerifyError> {
     let fail = |e: std::io::Error| VerifyError::State {
         path: path.to_owned(),
         reason: e.to_string(),
@@ -396,7 +435,7 @@ fn save_state(path: &Path, signed: &[u8]) -> Result<(), VerifyError> {
 }
 
 #[cfg(test)]
-mod tests {
+pub(crate) mod tests {
     use super::*;
     use crate::manifest::{FileEntry, MANIFEST_FORMAT, Source, Toolchain};
     use crate::release::append_release;
@@ -405,7 +444,7 @@ mod tests {
 
     const ORIGIN: &str = "example.org/kms-releases";
 
-    fn temp_dir(what: &str) -> PathBuf {
+    pub(crate) fn temp_dir(what: &str) -> PathBuf {
         static N: AtomicU32 = AtomicU32::new(0);
         let d = std::env::temp_dir().join(format!(
             "kms-verify-test-{}-{what}-{}",
@@ -418,7 +457,7 @@ mod tests {
     }
 
     /// A release directory of two artifacts and a page pinning them; returns its manifest.
-    fn deployment(dir: &Path, wasm: &[u8]) -> Vec<u8> {
+    pub(crate) fn deployment(dir: &Path, wasm: &[u8]) -> Vec<u8> {
         let artifacts = vec![
             FileEntry::of("kms-1.wasm", wasm),
             FileEntry::of("kms-2.js", b"export {}"),
@@ -450,17 +489,19 @@ mod tests {
         manifest
     }
 
-    fn options(site: &Path, log: &Path, key: &SignerKey, state: &Path) -> Options {
+    pub(crate) fn options(site: &Path, log: &Path, key: &SignerKey, state: &Path) -> Options {
         Options {
             target: Location::Dir(site.to_owned()),
             manifest: None,
             log: Location::Dir(log.to_owned()),
             log_key: key.verifier(),
             state: Some(state.to_owned()),
+            witnesses: vec![],
+            quorum: 0,
         }
     }
 
-    fn key() -> SignerKey {
+    pub(crate) fn key() -> SignerKey {
         SignerKey::from_seed(ORIGIN, &[9; 32]).unwrap()
     }
 
@@ -613,6 +654,8 @@ mod tests {
             log: Location::parse(&serve(log)),
             log_key: key().verifier(),
             state: Some(state.join("t")),
+            witnesses: vec![],
+            quorum: 0,
         };
         assert!(matches!(options.target, Location::Url(_)));
         verify(&options, &mut |_| {}).unwrap();

@@ -8,6 +8,12 @@
 //! The release runs `cargo xtask dist --check` first (`--no-check` skips it), so only a
 //! manifest this checkout reproduces is logged. Other flags: `--version V` (default: the
 //! workspace version), `--log DIR`, `--pub FILE`.
+//!
+//! With `--witness '<vkey> <url>'` (repeated) the new checkpoint is sent to those witnesses
+//! (C2SP tlog-witness) and saved with their cosignatures; fewer than `--quorum N` (default:
+//! all) fails the release after the entry is logged, and `cargo xtask release cosign
+//! --witness …` asks again for the log's current checkpoint. Without `--witness` nothing is
+//! sent.
 
 use std::path::PathBuf;
 
@@ -15,6 +21,7 @@ use anyhow::{Context as _, Result, bail};
 use kms_tlog::note::SignerKey;
 use kms_verify::manifest::MANIFEST_FILE;
 use kms_verify::release::append_release;
+use kms_verify::witness::{WitnessEndpoint, cosign_log};
 
 use crate::cmd::root;
 
@@ -46,6 +53,19 @@ pub(crate) struct Args {
     /// Skip `cargo xtask dist --check` before logging.
     #[arg(long)]
     no_check: bool,
+    #[command(flatten)]
+    witnesses: WitnessArgs,
+}
+
+/// The witnesses asked to cosign the new checkpoint.
+#[derive(Debug, Clone, clap::Args)]
+struct WitnessArgs {
+    /// A witness: its verifier key and submission URL, `'<vkey> <url>'`; repeat for each.
+    #[arg(long = "witness", value_name = "VKEY URL")]
+    witnesses: Vec<String>,
+    /// How many witnesses must cosign (default: all of them).
+    #[arg(long, value_name = "N", requires = "witnesses")]
+    quorum: Option<usize>,
 }
 
 /// `cargo xtask release <command>`.
@@ -58,12 +78,30 @@ enum Command {
         /// Where to write the signer key.
         file: PathBuf,
     },
+    /// Ask witnesses to cosign the log's current checkpoint and save their cosignatures.
+    Cosign {
+        /// The log directory (default: `transparency/log`).
+        #[arg(long, value_name = "DIR")]
+        log: Option<PathBuf>,
+        #[command(flatten)]
+        witnesses: WitnessArgs,
+    },
 }
 
 pub(crate) fn run(args: &Args) -> Result<()> {
-    if let Some(Command::Keygen { name, file }) = &args.keygen {
-        return keygen(name, file);
+    match &args.keygen {
+        Some(Command::Keygen { name, file }) => return keygen(name, file),
+        Some(Command::Cosign { log, witnesses }) => {
+            let log_dir = log.clone().unwrap_or_else(|| root().join(LOG_DIR));
+            if witnesses.witnesses.is_empty() {
+                bail!("expected at least one --witness '<vkey> <url>'");
+            }
+            return cosign(&log_dir, witnesses, 0);
+        }
+        None => {}
     }
+    // Parsed before anything is logged, so a mistyped witness stops the release early.
+    witness_endpoints(&args.witnesses)?;
     let key_file = args.key_file.clone();
     let version = args
         .version
@@ -121,7 +159,61 @@ pub(crate) fn run(args: &Args) -> Result<()> {
         log_dir.display(),
         appended.proof_path.display()
     );
+    if !args.witnesses.witnesses.is_empty() {
+        cosign(&log_dir, &args.witnesses, appended.size.saturating_sub(1))
+            .context("the release is logged; retry with `cargo xtask release cosign`")?;
+    }
     Ok(())
+}
+
+fn witness_endpoints(args: &WitnessArgs) -> Result<(Vec<WitnessEndpoint>, usize)> {
+    let endpoints = args
+        .witnesses
+        .iter()
+        .map(|w| WitnessEndpoint::parse(w))
+        .collect::<Result<Vec<_>, _>>()?;
+    let quorum = args.quorum.unwrap_or(endpoints.len());
+    if quorum > endpoints.len() || (quorum == 0 && !endpoints.is_empty()) {
+        bail!(
+            "--quorum {quorum}: expected 1 to {} (the number of --witness)",
+            endpoints.len()
+        );
+    }
+    Ok((endpoints, quorum))
+}
+
+/// Collects cosignatures on the log's checkpoint (first assuming each witness holds
+/// `old_size`) and saves them; fails below the quorum.
+fn cosign(log_dir: &std::path::Path, args: &WitnessArgs, old_size: u64) -> Result<()> {
+    let (endpoints, quorum) = witness_endpoints(args)?;
+    let collected = cosign_log(log_dir, &endpoints, old_size)
+        .with_context(|| format!("collecting cosignatures for {}", log_dir.display()))?;
+    for name in &collected.cosigned {
+        println!("release: cosigned by {name}");
+    }
+    for (name, why) in &collected.failures {
+        println!("release: NOT cosigned by {name}: {}", error_chain(why));
+    }
+    if collected.cosigned.len() < quorum {
+        bail!(
+            "cosigned by {} of {} witnesses, quorum {quorum}",
+            collected.cosigned.len(),
+            endpoints.len()
+        );
+    }
+    Ok(())
+}
+
+/// An error and its causes on one line.
+fn error_chain(e: &dyn std::error::Error) -> String {
+    let mut out = e.to_string();
+    let mut source = e.source();
+    while let Some(s) = source {
+        out.push_str(": ");
+        out.push_str(&s.to_string());
+        source = s.source();
+    }
+    out
 }
 
 /// `keygen <name> <file>`: writes a new signer key to `file` (owner-only) and prints the
