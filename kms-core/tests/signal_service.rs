@@ -452,6 +452,7 @@ fn prekey_upkeep_keeps_working_while_sessions_are_open() {
     let Conversation {
         mut alice,
         mut bob,
+        bob_store,
         bob_clock,
         first,
         ..
@@ -479,10 +480,21 @@ fn prekey_upkeep_keeps_working_while_sessions_are_open() {
         text(&decrypt(&mut bob, BOB, "alice", &first).unwrap()),
         "hello bob"
     );
-    // Long after, rotations delete the old signed prekeys: the open session needs none.
+    // Alice's first message left a mark of its Kyber prekey's use, with signed prekey 1.
+    let marks = |store: &MemoryStore| {
+        store
+            .snapshot()
+            .into_keys()
+            .filter(|k| k.contains("/signal-kyber-used/"))
+            .count()
+    };
+    assert_eq!(marks(&bob_store), 1);
+    // Long after, rotations delete the old signed prekeys: the open session needs none,
+    // and the marks of the sessions they started go with them.
     bob_clock.advance_ms(30 * 24 * 3600 * 1000);
     call(&mut bob, BOB, "signal.rotateSignedPrekey", Value::Null).unwrap();
     call(&mut bob, BOB, "signal.rotateSignedPrekey", Value::Null).unwrap();
+    assert_eq!(marks(&bob_store), 0, "the mark went with signed prekey 1");
     confirm(&mut bob, BOB, "alice");
     let reply = encrypt(&mut bob, BOB, "alice", "after rotation");
     assert_eq!(

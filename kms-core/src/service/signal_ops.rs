@@ -462,6 +462,7 @@ impl<S: Store, C: Clock, R: CryptoRng, P: Pbkdf2Provider, D: DeviceKey, E: Signe
             .clock
             .now_ms()
             .saturating_sub(self.config.signed_prekey_grace_ms);
+        let mut deleted = Vec::new();
         for Loaded {
             key,
             raw,
@@ -472,9 +473,17 @@ impl<S: Store, C: Clock, R: CryptoRng, P: Pbkdf2Provider, D: DeviceKey, E: Signe
         {
             if rec.header.id != spk_id(l.state.current_signed_id) && rec.header.created_ms < cutoff
             {
+                let signed_id = rec
+                    .header
+                    .id
+                    .name(KeyKind::SignalSignedPrekey)
+                    .and_then(|n| n.parse::<u32>().ok())
+                    .ok_or_else(|| Error::tampered(rec.header.id.to_string()))?;
+                deleted.push(signed_id);
                 tx.check(Check::Equals(key.clone(), raw)).delete(key);
             }
         }
+        self.prune_kyber_uses(&mut tx, o, &deleted).await?;
         self.commit(
             o,
             tx,

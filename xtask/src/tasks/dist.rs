@@ -123,8 +123,7 @@ pub(crate) fn run(args: &Args) -> Result<()> {
         );
         // The second build only had to exist: its tree is a full target directory.
         let b_dir = root().join("target/dist-build-b");
-        std::fs::remove_dir_all(&b_dir)
-            .with_context(|| format!("clearing {}", b_dir.display()))?;
+        std::fs::remove_dir_all(&b_dir).with_context(|| format!("clearing {}", b_dir.display()))?;
     }
     write_dir(&a, &root().join(DIST_DIR))?;
     let committed = root().join(MANIFEST_FILE);

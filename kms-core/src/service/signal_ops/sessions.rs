@@ -667,6 +667,33 @@ impl<S: Store, C: Clock, R: CryptoRng, P: Pbkdf2Provider, D: DeviceKey, E: Signe
         Ok(decrypted)
     }
 
+    /// Adds to `tx` the deletion of the Kyber-use marks of sessions started with one of the
+    /// `signed` prekeys, which `tx` deletes: a first message that names a deleted signed
+    /// prekey fails anyway, so its mark stops nothing more (libsignal keeps the signed
+    /// prekey id with each mark for the same pruning). Without it the marks of a
+    /// last-resort Kyber prekey would pile up for as long as the shard lives.
+    pub(in crate::service) async fn prune_kyber_uses(
+        &self,
+        tx: &mut Transaction,
+        o: &Origin,
+        signed: &[u32],
+    ) -> Result<(), Error> {
+        if signed.is_empty() {
+            return Ok(());
+        }
+        let kek = self.kek()?;
+        for Loaded { key, raw, record } in
+            self.shard_records(o, Some(KeyKind::SignalKyberUse)).await?
+        {
+            let used: KyberUse = serde_json::from_slice(record.open(kek)?.expose())
+                .map_err(|_| Error::tampered(record.header.id.to_string()))?;
+            if signed.contains(&used.signed_pre_key_id) {
+                tx.check(Check::Equals(key.clone(), raw)).delete(key);
+            }
+        }
+        Ok(())
+    }
+
     pub(in crate::service) async fn signal_sessions(
         &self,
         o: &Origin,
