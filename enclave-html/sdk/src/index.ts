@@ -7,7 +7,6 @@ import {
   RESULT_TYPE,
   CEREMONY_RESULT_TYPE,
   type ErrorBody,
-  type ErrorCode,
   type Bytes,
   type Reply,
   type Response,
@@ -21,23 +20,18 @@ import {
   type Ceremony,
   type CeremonyResultOf,
 } from "./generated/rpc.js";
+import { KmsError } from "./errors.js";
+import { verifyRelease, type LogTrust } from "./tlog.js";
 
 export * from "./generated/rpc.js";
 
-/** Errors raised by the SDK itself, beside the enclave's own {@link ErrorCode}s. */
-export type ClientErrorCode = "Timeout" | "Closed" | "HandshakeFailed" | "UnexpectedReply" | "IntegrityMismatch";
+export { KmsError, type ClientErrorCode } from "./errors.js";
+export { MAX_LOG_SIZE, type LogTrust } from "./tlog.js";
 
-/** A failed request: `code` is the enclave's stable error code or a client-side one. */
-export class KmsError extends Error {
-  override readonly name = "KmsError";
-  constructor(
-    readonly code: ErrorCode | ClientErrorCode,
-    message: string,
-    /** For `RateLimited`: milliseconds until the next attempt is accepted. */
-    readonly retryAfterMs?: number,
-  ) {
-    super(message);
-  }
+/** The release transparency log a page checks the enclave against ({@link KmsOptions.log}). */
+export interface LogOptions extends LogTrust {
+  /** URL of the log's directory (C2SP tlog-tiles: `checkpoint`, `tile/entries/…`). */
+  url: string;
 }
 
 /** Options of {@link createKms}. */
@@ -61,6 +55,16 @@ export interface KmsOptions {
    * the page's inline import map.
    */
   expectedPageHash?: string;
+  /**
+   * Checks the release in its transparency log before mounting: the log's `checkpoint` must
+   * be signed by `key` and cosigned by `quorum` of `witnesses`; the enclave's
+   * `sri-manifest.json` (next to the page) must be one of the log's entries; the log must
+   * extend the checkpoint this origin stored before (else `Rollback` or `Fork`); and the page
+   * must have the manifest's page hash (`IntegrityMismatch`). Only then is the checkpoint
+   * stored (`localStorage`, under `kms-log-checkpoint:<log origin>`) and the frame mounted,
+   * pinned to that page hash as with {@link expectedPageHash}.
+   */
+  log?: LogOptions;
 }
 
 /** What the enclave reported when it linked. */
@@ -508,14 +512,28 @@ function toError(e: ErrorBody): KmsError {
  * Mounts the enclave iframe and links to it.
  *
  * Rejects with `HandshakeFailed` when the enclave does not answer (this page's origin is
- * not on its allow list, the page was not found) or refuses.
+ * not on its allow list, the page was not found) or refuses. With `expectedPageHash` or
+ * `log`, the release is checked before anything is mounted: a refusal (`IntegrityMismatch`,
+ * `NotInLog`, `QuorumNotMet`, `Rollback`, `Fork`, `LogUnavailable`, `LogTooLarge`,
+ * `InvalidLogConfig`) leaves no frame behind.
  */
 export async function createKms(options: KmsOptions): Promise<Kms> {
   const url = new URL(options.enclaveUrl, location.href);
   if (url.origin === location.origin) {
     throw new KmsError("HandshakeFailed", "the enclave must be served from its own origin");
   }
-  const requiredCsp = options.expectedPageHash === undefined ? null : await checkPage(url, options.expectedPageHash);
+  let pageHash = options.expectedPageHash;
+  let trustCheckpoint: (() => void) | undefined;
+  if (options.log) {
+    const logged = await verifyLogged(url, options.log);
+    if (pageHash !== undefined && pageHash !== logged.pageHash) {
+      throw new KmsError("IntegrityMismatch", `the logged release has page ${logged.pageHash}, not the pinned ${pageHash}`);
+    }
+    pageHash = logged.pageHash;
+    trustCheckpoint = logged.trust;
+  }
+  const requiredCsp = pageHash === undefined ? null : await checkPage(url, pageHash);
+  trustCheckpoint?.();
   const iframe = document.createElement("iframe");
   if (requiredCsp) iframe.setAttribute("csp", requiredCsp);
   iframe.src = url.href;
@@ -548,6 +566,62 @@ export async function createKms(options: KmsOptions): Promise<Kms> {
   }
 }
 
+const NO_CREDENTIALS: RequestInit = { credentials: "omit", cache: "no-store", redirect: "error" };
+
+async function fetchBytes(url: URL): Promise<Uint8Array> {
+  const r = await fetch(url.href, NO_CREDENTIALS);
+  if (!r.ok) throw new Error(`HTTP ${r.status}`);
+  return new Uint8Array(await r.arrayBuffer());
+}
+
+/** The `localStorage` key of the last checkpoint trusted for the log named `origin`. */
+const storageKey = (origin: string) => `kms-log-checkpoint:${origin}`;
+
+function storage(): Storage | null {
+  try {
+    return globalThis.localStorage ?? null;
+  } catch {
+    return null;
+  }
+}
+
+/**
+ * Verifies the enclave's release in the log (see {@link KmsOptions.log}); returns the page
+ * hash its manifest names and a function that stores the checkpoint as trusted.
+ */
+async function verifyLogged(enclave: URL, log: LogOptions): Promise<{ pageHash: string; trust: () => void }> {
+  let manifest: Uint8Array;
+  let pageHash: unknown;
+  try {
+    manifest = await fetchBytes(new URL("sri-manifest.json", enclave));
+    pageHash = (JSON.parse(new TextDecoder().decode(manifest)) as { page?: { sri?: unknown } }).page?.sri;
+  } catch (e) {
+    throw new KmsError("IntegrityMismatch", `cannot read the enclave's sri-manifest.json: ${String(e)}`);
+  }
+  if (typeof pageHash !== "string" || !pageHash.startsWith("sha384-")) {
+    throw new KmsError("IntegrityMismatch", "the enclave's sri-manifest.json names no page hash");
+  }
+  const base = new URL(log.url.endsWith("/") ? log.url : `${log.url}/`, location.href);
+  const origin = log.key.slice(0, Math.max(0, log.key.indexOf("+")));
+  let stored: string | null = null;
+  try {
+    stored = storage()?.getItem(storageKey(origin)) ?? null;
+  } catch {
+    // no storage: nothing was trusted before
+  }
+  const verified = await verifyRelease(log, manifest, stored, (path) => fetchBytes(new URL(path, base)));
+  return {
+    pageHash,
+    trust: () => {
+      try {
+        storage()?.setItem(storageKey(verified.checkpoint.origin), verified.signed);
+      } catch {
+        // storage blocked or full: the next visit checks no history
+      }
+    },
+  };
+}
+
 function sri(algorithm: "SHA-256" | "SHA-384", digest: ArrayBuffer): string {
   let binary = "";
   for (const b of new Uint8Array(digest)) binary += String.fromCharCode(b);
@@ -562,7 +636,7 @@ function sri(algorithm: "SHA-256" | "SHA-384", digest: ArrayBuffer): string {
 async function checkPage(url: URL, expected: string): Promise<string> {
   let bytes: ArrayBuffer;
   try {
-    const r = await fetch(url.href, { credentials: "omit", cache: "no-store", redirect: "error" });
+    const r = await fetch(url.href, NO_CREDENTIALS);
     if (!r.ok) throw new Error(`HTTP ${r.status}`);
     bytes = await r.arrayBuffer();
   } catch (e) {

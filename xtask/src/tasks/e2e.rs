@@ -21,8 +21,8 @@ pub(crate) fn run(args: &Args) -> Result<()> {
     // The release build too, served as its own enclave origin (tests/sri.test.mjs).
     super::dist::build_into_dist()?;
     // The secret scan's oracle: `unwrap-records` recovers the stored private keys with
-    // the passphrase.
-    let unwrap = site::build_tools(&["unwrap-records"])?;
+    // the passphrase. `tlog-vectors` writes the release logs of tests/verified.test.mjs.
+    let tools = site::build_tools(&["unwrap-records", "tlog-vectors"])?;
     let served = site::serve(layout)?;
     let e2e = setup::npm("e2e")?;
     let mut c = command(
@@ -42,6 +42,7 @@ pub(crate) fn run(args: &Args) -> Result<()> {
     served.apply(&mut c);
     c.current_dir(e2e)
         .env("CHROMIUM", setup::CHROMIUM)
-        .env("UNWRAP_BIN", &unwrap[0]);
+        .env("UNWRAP_BIN", &tools[0])
+        .env("TLOG_VECTORS_BIN", &tools[1]);
     exec(&mut c)
 }
