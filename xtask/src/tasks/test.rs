@@ -36,6 +36,8 @@ pub(crate) fn run() -> Result<()> {
     wasm_check()?;
     super::browser_unit::run()?;
     super::types::run(&super::types::Args { check: true })?;
+    // The SDK's release-log verifier against the vectors kms-tlog checks too.
+    exec(command("npm", &["test"]).current_dir(setup::npm("enclave-html/sdk")?))?;
     super::dist::run(&super::dist::Args::check())?;
     super::interop::run_all()?;
     super::e2e::run(&super::e2e::Args::default())?;
