@@ -80,6 +80,7 @@ window.benchResult = (async () => {
   for (let i = 0; i < 200; i++) trips.push(await time(() => roundTrip(self, peer, "aGVsbG8gd29ybGQ")));
 
   return {
+    engines: kms.info.engines,
     signalRoundTripMs: { p50: percentile(trips, 0.5), p99: percentile(trips, 0.99) },
     coldStartMs: { first: starts[0], median: median(starts) },
     pingMs: { p50: percentile(pings, 0.5), p99: percentile(pings, 0.99) },

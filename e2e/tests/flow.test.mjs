@@ -15,6 +15,7 @@ test("full flow with passphrase, passkey PRF and gate", async () => {
     const info = await page.evaluate(() => window.harness.connect());
     assert.equal(info.storageAvailable, true);
     assert.equal(info.deviceKeyAvailable, true);
+    assert.deepEqual(info.engines, { pbkdf2: "webCrypto", es256: "webCrypto", eddsa: "wasm" }, "where the keys work, in Chromium");
 
     assert.equal((await run(page, "status")).ok.initialized, false);
     assert.equal((await run(page, "vapid.publicKey")).code, "Locked");

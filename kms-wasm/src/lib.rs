@@ -45,7 +45,7 @@ pub mod idb;
 pub mod webcrypto;
 
 use idb::IdbStore;
-use webcrypto::{WebCryptoDeviceKey, WebCryptoPbkdf2, WebCryptoSigner};
+use webcrypto::{Engine, WebCryptoDeviceKey, WebCryptoPbkdf2, WebCryptoSigner};
 
 /// `Date.now()`.
 #[derive(Debug, Clone, Copy, Default)]
@@ -89,6 +89,21 @@ struct Info {
     device_key_available: bool,
     schema_version: u32,
     rpc_version: u32,
+    /// Where each kind of key operation runs in this browser.
+    engines: Engines,
+}
+
+/// Where the enclave runs each kind of key operation, found out once at open.
+#[derive(Debug, Serialize)]
+#[serde(rename_all = "camelCase")]
+struct Engines {
+    /// Passphrase PBKDF2 (WebCrypto; its output never leaves the enclave).
+    pbkdf2: Engine,
+    /// ES256 signatures (VAPID, relay tokens): WebCrypto with a non-extractable key where
+    /// the browser imports P-256 keys.
+    es256: Engine,
+    /// EdDSA signatures (relay tokens): WebAssembly, as fast as WebCrypto Ed25519 here.
+    eddsa: Engine,
 }
 
 /// The enclave: one [`Kms`] over this origin's IndexedDB.
@@ -127,24 +142,31 @@ impl Enclave {
         let name = o.db_name.as_deref().unwrap_or("kms-enclave");
         let store = IdbStore::open_with(name, indexed_db).await;
         let device = WebCryptoDeviceKey::load_or_create(store.database().ok()).await;
+        let signer = WebCryptoSigner::detect().await;
         let info = Info {
             storage_available: store.is_available(),
             device_key_available: device.is_available(),
             schema_version: idb::SCHEMA_VERSION,
             rpc_version: kms_core::rpc::RPC_VERSION,
+            engines: Engines {
+                pbkdf2: Engine::WebCrypto,
+                es256: signer.es256(),
+                eddsa: Engine::Wasm,
+            },
         };
         let kms = Kms::new(store, BrowserClock, UnwrapErr(SysRng))
             .with_config(config)
             .with_pbkdf2(WebCryptoPbkdf2)
             .with_device_key(device)
-            .with_signer(WebCryptoSigner);
+            .with_signer(signer);
         Ok(Enclave {
             kms: Rc::new(RefCell::new(Some(kms))),
             info,
         })
     }
 
-    /// `{storageAvailable, deviceKeyAvailable, schemaVersion, rpcVersion}`.
+    /// `{storageAvailable, deviceKeyAvailable, schemaVersion, rpcVersion, engines}`
+    /// (`engines`: `{pbkdf2, es256, eddsa}`, each `"webCrypto"` or `"wasm"`).
     pub fn info(&self) -> Result<JsValue, JsError> {
         to_js(&self.info)
     }

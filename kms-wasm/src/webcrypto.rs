@@ -230,10 +230,51 @@ pub enum SessionKey {
 /// JWS signatures for the enclave: ES256 by `crypto.subtle.sign` with the key imported
 /// non-extractable for the session (several times faster than P-256 in WebAssembly), EdDSA
 /// in WebAssembly (as fast as this engine's WebCrypto Ed25519, and the same everywhere).
-/// Where the browser refuses the import, the key stays in WebAssembly
-/// ([`kms_core::jws::RustSigner`], the reference these signatures are tested against).
-#[derive(Debug, Clone, Copy, Default)]
-pub struct WebCryptoSigner;
+/// Where the browser cannot import a P-256 key ([`WebCryptoSigner::detect`] tries once),
+/// or refuses one, the key stays in WebAssembly ([`kms_core::jws::RustSigner`], the
+/// reference these signatures are tested against).
+#[derive(Debug, Clone, Copy)]
+pub struct WebCryptoSigner {
+    es256: bool,
+}
+
+/// Where a kind of operation runs, as `link` reports it.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Serialize)]
+#[serde(rename_all = "camelCase")]
+pub enum Engine {
+    /// The browser's WebCrypto, with a non-extractable key.
+    WebCrypto,
+    /// WebAssembly: the pure-Rust reference.
+    Wasm,
+}
+
+impl WebCryptoSigner {
+    /// Finds out once whether this browser imports a P-256 private key into WebCrypto
+    /// (with a fixed key that signs nothing), so that no session key pays a failed
+    /// import.
+    pub async fn detect() -> Self {
+        let probe = Secret32::from_bytes([0x5a; 32]);
+        let es256 = match SigningKey::from_secret(JwsAlg::ES256, &probe) {
+            Ok(key) => import_es256(&key).await.is_ok(),
+            Err(_) => false,
+        };
+        Self { es256 }
+    }
+
+    /// A signer that keeps every key in WebAssembly (the reference), for comparison.
+    pub fn wasm_only() -> Self {
+        Self { es256: false }
+    }
+
+    /// Where ES256 signatures are made.
+    pub fn es256(&self) -> Engine {
+        if self.es256 {
+            Engine::WebCrypto
+        } else {
+            Engine::Wasm
+        }
+    }
+}
 
 fn signer_error(e: &JsValue) -> SignerError {
     SignerError(describe(e))
@@ -261,7 +302,8 @@ impl Signer for WebCryptoSigner {
     type Key = SessionKey;
 
     async fn import(&self, key: &SigningKey) -> Result<SessionKey, SignerError> {
-        if key.alg() == JwsAlg::ES256
+        if self.es256
+            && key.alg() == JwsAlg::ES256
             && let Ok(k) = import_es256(key).await
         {
             return Ok(SessionKey::WebCrypto(k));

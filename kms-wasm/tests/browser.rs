@@ -690,6 +690,10 @@ async fn enclave_end_to_end() {
     let info = enclave.info().map_err(JsValue::from).unwrap();
     assert_eq!(at(&info, "storageAvailable").as_bool(), Some(true));
     assert_eq!(at(&info, "deviceKeyAvailable").as_bool(), Some(true));
+    // Chromium imports P-256 keys: ES256 runs in WebCrypto, and `link` says so.
+    assert_eq!(text(&info, "engines.es256"), "webCrypto");
+    assert_eq!(text(&info, "engines.eddsa"), "wasm");
+    assert_eq!(text(&info, "engines.pbkdf2"), "webCrypto");
 
     let status = ok(&enclave, 1, "status", None).await;
     assert_eq!(text(&status, "type"), "status");
@@ -1069,9 +1073,10 @@ async fn webcrypto_signatures_verify_as_the_reference_does() {
     use kms_wasm::webcrypto::{SessionKey, WebCryptoSigner};
     let mut rng = UnwrapErr(SysRng);
     let message = b"eyJ0eXAiOiJKV1QifQ.eyJhdWQiOiJodHRwczovL3B1c2guZXhhbXBsZSJ9";
+    let signer = WebCryptoSigner::detect().await;
     for _ in 0..8 {
         let key = SigningKey::generate(JwsAlg::ES256, &mut rng);
-        let imported = WebCryptoSigner.import(&key).await.unwrap();
+        let imported = signer.import(&key).await.unwrap();
         let SessionKey::WebCrypto(crypto_key) = &imported else {
             panic!("Chromium imports P-256 keys into WebCrypto");
         };
@@ -1079,7 +1084,7 @@ async fn webcrypto_signatures_verify_as_the_reference_does() {
             !crypto_key.extractable(),
             "the imported key must be non-extractable"
         );
-        let sig = WebCryptoSigner.sign(&imported, message).await.unwrap();
+        let sig = signer.sign(&imported, message).await.unwrap();
         key.public_key().verify(message, &sig).unwrap();
         let mut tampered = *message;
         tampered[0] ^= 1;
@@ -1088,10 +1093,19 @@ async fn webcrypto_signatures_verify_as_the_reference_does() {
         key.public_key().verify(message, &reference).unwrap();
     }
     let ed = SigningKey::generate(JwsAlg::EdDSA, &mut rng);
-    let imported = WebCryptoSigner.import(&ed).await.unwrap();
+    let imported = signer.import(&ed).await.unwrap();
     assert!(matches!(imported, SessionKey::Wasm(_)));
     assert_eq!(
-        WebCryptoSigner.sign(&imported, message).await.unwrap(),
+        signer.sign(&imported, message).await.unwrap(),
         RustSigner.sign(&ed, message).await.unwrap()
     );
+    // The WebAssembly-only signer (a browser without P-256 import) keeps ES256 keys in
+    // WebAssembly, and its signatures verify too.
+    let wasm = WebCryptoSigner::wasm_only();
+    let key = SigningKey::generate(JwsAlg::ES256, &mut rng);
+    let imported = wasm.import(&key).await.unwrap();
+    assert!(matches!(imported, SessionKey::Wasm(_)));
+    key.public_key()
+        .verify(message, &wasm.sign(&imported, message).await.unwrap())
+        .unwrap();
 }

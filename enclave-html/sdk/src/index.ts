@@ -73,7 +73,15 @@ export interface EnclaveInfo {
   deviceKeyAvailable: boolean;
   schemaVersion: number;
   rpcVersion: number;
+  /**
+   * Where the enclave runs each kind of key operation in this browser: WebCrypto (with a
+   * non-extractable key) or WebAssembly (the pure-Rust reference), found out once at start.
+   */
+  engines: { pbkdf2: Engine; es256: Engine; eddsa: Engine };
 }
+
+/** Where the enclave runs a kind of key operation. */
+export type Engine = "webCrypto" | "wasm";
 
 type ResponseType = Response["type"];
 

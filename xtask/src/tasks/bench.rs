@@ -435,9 +435,13 @@ fn table(r: &Value) -> String {
         size("Client SDK", "sdk"),
         size("Total", "total"),
     ];
+    let engines = &r["rpc"]["engines"];
     let mut t = format!(
-        "\nBrowser benchmarks ({}, headless)\n\n| Measure | Result | Ratio |\n|---|---|---|\n",
-        r["browser"].as_str().unwrap_or("Chromium")
+        "\nBrowser benchmarks ({}, headless; the enclave's engines: PBKDF2 {}, ES256 {}, EdDSA {})\n\n| Measure | Result | Ratio |\n|---|---|---|\n",
+        r["browser"].as_str().unwrap_or("Chromium"),
+        engines["pbkdf2"].as_str().unwrap_or("?"),
+        engines["es256"].as_str().unwrap_or("?"),
+        engines["eddsa"].as_str().unwrap_or("?"),
     );
     for (m, v, q) in rows {
         t.push_str(&format!("| {m} | {v} | {q} |\n"));
