@@ -135,22 +135,11 @@ fn to_usize(n: u64) -> usize {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::verify::tests::temp_dir;
     use kms_tlog::log::Log;
     use kms_tlog::note::SignerKey;
-    use std::sync::atomic::{AtomicU32, Ordering};
 
     const ORIGIN: &str = "example.org/kms-releases";
-
-    fn temp_dir(what: &str) -> PathBuf {
-        static N: AtomicU32 = AtomicU32::new(0);
-        let d = std::env::temp_dir().join(format!(
-            "kms-verify-monitor-{}-{what}-{}",
-            std::process::id(),
-            N.fetch_add(1, Ordering::Relaxed)
-        ));
-        let _ = fs::remove_dir_all(&d);
-        d
-    }
 
     fn key() -> SignerKey {
         SignerKey::from_seed(ORIGIN, &[9; 32]).unwrap()
