@@ -15,6 +15,7 @@
 //! - [`log`]: a file-backed log laid out per C2SP `tlog-tiles`, so its directory can be served
 //!   as static files.
 //! - [`statement`]: the entry format of a release.
+//! - [`release`]: finding a release in its whole log, as a client checks it before trusting it.
 //!
 //! A verifier holds the log's verifier key and the last checkpoint it trusted; given a release
 //! entry and its `.tlog-proof`, it checks the inclusion and then the consistency of the new
@@ -55,6 +56,7 @@ pub mod log;
 pub mod note;
 pub mod proof;
 pub mod proof_file;
+pub mod release;
 pub mod statement;
 pub mod tree;
 pub mod witness;

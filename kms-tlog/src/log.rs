@@ -170,7 +170,7 @@ pub fn tile_path(level: Option<u32>, index: u64, width: u64) -> String {
 ///
 /// # Errors
 /// `None` if a length prefix runs past the end.
-fn parse_bundle(mut bytes: &[u8]) -> Option<Vec<&[u8]>> {
+pub(crate) fn parse_bundle(mut bytes: &[u8]) -> Option<Vec<&[u8]>> {
     let mut entries = Vec::new();
     while let [hi, lo, rest @ ..] = bytes {
         let len = usize::from(u16::from_be_bytes([*hi, *lo]));

@@ -15,10 +15,10 @@ use base64ct::{Base64, Encoding};
 use kms_tlog::checkpoint::Checkpoint;
 use kms_tlog::cosignature::{self, CosignatureVerifier, CosignerKey};
 use kms_tlog::hash::{self, leaf_hash};
-use kms_tlog::log::{self, Log, TILE_WIDTH};
+use kms_tlog::log::{self, Log};
 use kms_tlog::note::{self, Note, NoteSignature, SignerKey, VerifierKey};
+use kms_tlog::release::{self, LogTrust};
 use kms_tlog::statement::ReleaseStatement;
-use kms_tlog::tree::Tree;
 use serde_json::{Value, json};
 
 /// Result of the generator; an error is a verdict kms-tlog does not agree with.
@@ -27,7 +27,7 @@ pub(crate) type Res<T> = Result<T, Box<dyn Error>>;
 /// Format id of the vector file.
 pub(crate) const FORMAT: &str = "kms-tlog-sdk-vectors-v1";
 /// The SDK's bound on the entries it reads (`MAX_LOG_SIZE` in tlog.ts).
-pub(crate) const MAX_LOG_SIZE: u64 = 1 << 16;
+pub(crate) const MAX_LOG_SIZE: u64 = release::MAX_LOG_SIZE;
 /// The log's origin in the vectors.
 pub(crate) const ORIGIN: &str = "example.org/kms-releases";
 /// Witness timestamps (fixed, so the file is reproducible).
@@ -165,63 +165,17 @@ fn release_verdict(
     manifest: &[u8],
     stored: Option<&str>,
 ) -> Verdict {
-    let key = VerifierKey::parse(key).map_err(|_| "InvalidLogConfig")?;
-    let witnesses = witnesses
-        .iter()
-        .map(|w| CosignatureVerifier::parse(w))
-        .collect::<Result<Vec<_>, _>>()
-        .map_err(|_| "InvalidLogConfig")?;
-    let quorum = quorum.unwrap_or(witnesses.len());
-    if quorum > witnesses.len() {
-        return Err("InvalidLogConfig");
-    }
+    let trust = LogTrust::new(key, witnesses, quorum).map_err(|e| e.code())?;
     let signed = files.get("checkpoint").ok_or("LogUnavailable")?;
-    let checkpoint = Checkpoint::open(signed, &key).map_err(|_| "LogUnavailable")?;
-    if checkpoint.size > MAX_LOG_SIZE {
-        return Err("LogTooLarge");
-    }
-    if quorum > 0 {
-        let note = Note::parse(signed).map_err(|_| "LogUnavailable")?;
-        let got =
-            cosignature::verify_cosignatures(&note, &witnesses).map_err(|_| "QuorumNotMet")?;
-        if got.len() < quorum {
-            return Err("QuorumNotMet");
-        }
-    }
-    let mut entries = Vec::new();
-    let mut start = 0;
-    while start < checkpoint.size {
-        let width = (checkpoint.size - start).min(TILE_WIDTH);
-        let bundle = files
-            .get(&log::tile_path(None, start / TILE_WIDTH, width))
-            .ok_or("LogUnavailable")?;
-        let parsed = split_bundle(bundle).ok_or("LogUnavailable")?;
-        if parsed.len() as u64 != width {
-            return Err("LogUnavailable");
-        }
-        entries.extend(parsed);
-        start += width;
-    }
-    let tree = Tree::from_leaf_hashes(entries.iter().map(|e| leaf_hash(e)));
-    if tree.root() != checkpoint.root {
-        return Err("LogUnavailable");
-    }
-    let (index, found) = entries
+    let trusted = trust.open(signed).map_err(|e| e.code())?;
+    let bundles = release::bundle_paths(trusted.checkpoint.size)
         .iter()
-        .enumerate()
-        .filter_map(|(i, e)| Some((i as u64, ReleaseStatement::parse(e).ok()?)))
-        .find(|(_, s)| s.matches_manifest(manifest))
-        .ok_or("NotInLog")?;
-    if let Some(stored) = stored {
-        let old = Checkpoint::open(stored.as_bytes(), &key).map_err(|_| "LogUnavailable")?;
-        if old.size > checkpoint.size {
-            return Err("Rollback");
-        }
-        if tree.root_at(old.size) != Some(old.root) {
-            return Err("Fork");
-        }
-    }
-    Ok((index, found.version))
+        .map(|path| files.get(path).ok_or("LogUnavailable"))
+        .collect::<Result<Vec<_>, _>>()?;
+    let found = trust
+        .find(&trusted, &bundles, manifest, stored.map(str::as_bytes))
+        .map_err(|e| e.code())?;
+    Ok((found.index, found.version))
 }
 
 fn split_bundle(mut bytes: &[u8]) -> Option<Vec<Vec<u8>>> {
