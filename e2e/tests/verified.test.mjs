@@ -203,3 +203,109 @@ test("a pinned page hash that is not the logged release's is refused: IntegrityM
     await context.close();
   }
 });
+
+// The enclave's own account of its release: with a log named in its `kms.config.json`, the
+// enclave checks, from its own origin, the release it runs and shows the result in every
+// prompt, whether or not the page checked anything.
+
+const ENCLAVE_STORAGE_KEY = () => `kms-release-checkpoint:${keys.key}`;
+
+/** Serves the release enclave's `kms.config.json` with `log` added (none: as deployed). */
+async function serveConfig(context, log = { url: LOG_URL, key: keys.key, witnesses: keys.witnesses }) {
+  await context.route(`${DIST}kms.config.json`, async (route) => {
+    const response = await loopbackFetch(route);
+    const config = { ...(await response.json()), log };
+    await route.fulfill({ response, body: JSON.stringify(config) });
+  });
+}
+
+/**
+ * Connects a new harness page without the SDK's check, asks for a ceremony, and returns the
+ * release line of the prompt the enclave shows ({state, text}) and the checkpoint the
+ * enclave stored on its own origin.
+ */
+async function releaseShown(context) {
+  const page = await harness(context);
+  const linked = await page.evaluate(async () => {
+    try {
+      return { ok: await window.harness.connect({}) };
+    } catch (e) {
+      return { code: e.code, message: e.message };
+    }
+  });
+  assert.ok(linked.ok, JSON.stringify(linked));
+  page.evaluate(() => window.harness.run("setup")).catch(() => {});
+  const frame = page.frames().find((f) => f.url().startsWith(DIST));
+  const line = frame.locator('form [data-kms="release"]');
+  await line.waitFor({ timeout: 15_000 });
+  await frame.waitForFunction(() => document.querySelector('[data-kms="release"]')?.dataset.state !== "checking");
+  const shown = { state: await line.getAttribute("data-state"), text: await line.textContent() };
+  shown.stored = await frame.evaluate((k) => localStorage.getItem(k), ENCLAVE_STORAGE_KEY());
+  await page.close();
+  return shown;
+}
+
+test("the enclave shows the release it runs, as it checked it in its log itself", async () => {
+  const context = await newContext();
+  try {
+    await serveLog(context, { log: "release", checkpoint: "release-3" });
+    await serveConfig(context);
+    const shown = await releaseShown(context);
+    const manifest = JSON.parse(readFileSync(MANIFEST, "utf8"));
+    const origin = keys.key.split("+")[0];
+    assert.equal(shown.state, "verified", shown.text);
+    assert.ok(shown.text.includes(`Release ${keys.version} · entry 1 of 3 in ${origin}`), shown.text);
+    assert.ok(shown.text.includes("cosigned by 1 of 1 witness ·"), shown.text);
+    assert.ok(shown.text.endsWith(`page sha256 ${manifest.page.sha256}`), shown.text);
+    assert.equal(shown.stored, checkpoint("release-3"));
+  } finally {
+    await context.close();
+  }
+});
+
+test("the enclave tells the user when its own release does not check out, with the SDK's codes", async () => {
+  const context = await newContext();
+  try {
+    const state = { log: "release", checkpoint: "release-3-uncosigned" };
+    await serveLog(context, state);
+    await serveConfig(context);
+    const uncosigned = await releaseShown(context);
+    assert.equal(uncosigned.state, "refused");
+    assert.match(uncosigned.text, /not verified \(QuorumNotMet\)/);
+    assert.equal(uncosigned.stored, null, "an unverified checkpoint was stored");
+
+    state.checkpoint = "release-3";
+    assert.equal((await releaseShown(context)).state, "verified");
+    state.checkpoint = "release-2";
+    const rolledBack = await releaseShown(context);
+    assert.match(rolledBack.text, /not verified \(Rollback\): the log shrank from 3 to 2 entries/);
+    assert.equal(rolledBack.stored, checkpoint("release-3"), "the rollback replaced the stored checkpoint");
+
+    state.log = "fork";
+    state.checkpoint = "fork-4";
+    assert.match((await releaseShown(context)).text, /not verified \(Fork\)/);
+
+    state.log = "release";
+    state.checkpoint = "release-3";
+    await context.route(`${DIST}sri-manifest.json`, async (route) => {
+      const response = await loopbackFetch(route);
+      const manifest = await response.json();
+      manifest.page.sha256 = "0".repeat(64);
+      await route.fulfill({ response, body: JSON.stringify(manifest) });
+    });
+    assert.match((await releaseShown(context)).text, /not verified \(IntegrityMismatch\): this page \(sha256 [0-9a-f]{64}\)/);
+  } finally {
+    await context.close();
+  }
+});
+
+test("an enclave whose deployment names no log says its release is not verified", async () => {
+  const context = await newContext();
+  try {
+    const shown = await releaseShown(context);
+    assert.equal(shown.state, "unlogged");
+    assert.match(shown.text, /names no release log/);
+  } finally {
+    await context.close();
+  }
+});

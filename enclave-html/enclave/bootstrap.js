@@ -20,7 +20,9 @@
 // It is type-checked (`cargo xtask types --check`) against the RPC types generated from the
 // Rust ones and against the wasm-bindgen glue's declarations.
 
-import init, { Enclave, checkCeremony, errorReply, okReply, routeFrame, sealFrame } from "./kms_wasm.js";
+import init, {
+  Enclave, checkCeremony, errorReply, findRelease, okReply, releaseBundles, routeFrame, sealFrame,
+} from "./kms_wasm.js";
 
 /** @typedef {import("../sdk/src/generated/rpc").Ceremony} Ceremony */
 /** @typedef {import("../sdk/src/generated/rpc").ErrorBody} ErrorBody */
@@ -70,6 +72,15 @@ import init, { Enclave, checkCeremony, errorReply, okReply, routeFrame, sealFram
  * @property {Set<string>} allowed the origins allowed to embed the enclave
  */
 /**
+ * The release this enclave runs, as it checked it itself in the log its `kms.config.json`
+ * names: found (`verified`), refused with the SDK's code, or not checked (`unlogged`: the
+ * deployment names no log).
+ * @typedef {{state: "verified", version: string, index: number, size: number, origin: string,
+ *   cosigned: number, witnesses: number, quorum: number, page: string, commit: string}
+ *   | {state: "refused", code: string, message: string}
+ *   | {state: "unlogged"}} Release
+ */
+/**
  * `Enclave.open`'s options.
  * @typedef {object} Options
  * @property {string} rpId
@@ -80,6 +91,11 @@ import init, { Enclave, checkCeremony, errorReply, okReply, routeFrame, sealFram
  */
 
 const PROTOCOL = 1;
+
+/** @type {Promise<Release> | null} set once the enclave started */
+let release = null;
+/** @type {Release | null} set once the check ended */
+let released = null;
 
 /**
  * Starts loading everything at once; resolves to the enclave's state or rejects.
@@ -105,8 +121,93 @@ const ready = (async () => {
     pagePassphraseUnlock: policy.pagePassphraseUnlock === true,
   };
   const enclave = await Enclave.open(options);
+  release = checkRelease(config.log);
   return { enclave, options, allowed: new Set(allowed) };
 })();
+
+/** The enclave's own storage key of the last checkpoint it trusted for the log `key`. */
+const releaseStorageKey = (/** @type {string} */ key) => `kms-release-checkpoint:${key}`;
+
+/**
+ * Checks the release this enclave runs, from its own origin, as the SDK does before mounting
+ * (docs/formats/release.md): this page's bytes must be the served `sri-manifest.json`'s
+ * page, and that manifest must be in the log (signed by its key, cosigned by a quorum of its
+ * witnesses, consistent with the checkpoint this enclave trusted before, which it then
+ * stores). The wasm judges (`releaseBundles`, `findRelease`); this only fetches.
+ * @param {unknown} log `kms.config.json`'s `log`: {url, key, witnesses?, quorum?}
+ * @returns {Promise<Release>}
+ */
+async function checkRelease(log) {
+  if (log === undefined || log === null) return (released = { state: "unlogged" });
+  /** @param {string} code @param {string} message */
+  const refuse = (code, message) => ({ code, message });
+  try {
+    const config = /** @type {{url?: unknown, key?: unknown}} */ (log);
+    if (typeof config !== "object" || typeof config.url !== "string" || typeof config.key !== "string") {
+      throw refuse("InvalidLogConfig", "kms.config.json: log needs a url and a key");
+    }
+    const base = new URL(config.url.endsWith("/") ? config.url : `${config.url}/`, location.href);
+    /** @param {URL} url */
+    const get = async (url) => {
+      const r = await fetch(url, { credentials: "omit", cache: "no-cache" }).catch(() => null);
+      if (!r || !r.ok) throw refuse("LogUnavailable", `${url.pathname}: ${r ? `HTTP ${r.status}` : "unreachable"}`);
+      return new Uint8Array(await r.arrayBuffer());
+    };
+    const [manifestBytes, page, checkpoint] = await Promise.all([
+      get(new URL("sri-manifest.json", location.href)), get(new URL(location.href)), get(new URL("checkpoint", base)),
+    ]);
+    const manifest = JSON.parse(new TextDecoder().decode(manifestBytes));
+    const hash = [...new Uint8Array(await crypto.subtle.digest("SHA-256", page))]
+      .map((b) => b.toString(16).padStart(2, "0")).join("");
+    if (!manifest || !manifest.page || manifest.page.sha256 !== hash) {
+      throw refuse("IntegrityMismatch", `this page (sha256 ${hash}) is not the served manifest's`);
+    }
+    const paths = releaseBundles(log, checkpoint);
+    const bundles = await Promise.all(paths.map((p) => get(new URL(p, base))));
+    /** @type {string | null} */
+    let stored = null;
+    try { stored = localStorage.getItem(releaseStorageKey(config.key)); } catch { /* no storage */ }
+    const found = findRelease(log, checkpoint, bundles, manifestBytes,
+      stored === null ? undefined : new TextEncoder().encode(stored));
+    try { localStorage.setItem(releaseStorageKey(config.key), new TextDecoder().decode(checkpoint)); } catch { /* no storage */ }
+    return (released = { state: "verified", ...found, page: hash, commit: String(manifest.source?.commit ?? "") });
+  } catch (e) {
+    const error = /** @type {{code?: unknown, message?: unknown}} */ (e);
+    const code = e && typeof error.code === "string" ? error.code : "LogUnavailable";
+    const message = e && typeof error.message === "string" ? error.message : String(e);
+    return (released = { state: "refused", code, message });
+  }
+}
+
+/**
+ * The release line of the enclave's prompts: what `checkRelease` found, said by the enclave
+ * and not by the page. Fills in when a check still running ends.
+ * @returns {HTMLElement}
+ */
+function releaseLine() {
+  const line = el("p", null, { font: "12px/1.4 system-ui, sans-serif", color: "#555", margin: ".6rem 0 0", overflowWrap: "anywhere" });
+  line.dataset.kms = "release";
+  /** @param {Release | null} r */
+  const show = (r) => {
+    line.dataset.state = r ? r.state : "checking";
+    if (!r) {
+      line.textContent = "Checking this enclave's release in its log…";
+    } else if (r.state === "verified") {
+      const witnesses = r.witnesses === 0 ? "no witnesses configured"
+        : `cosigned by ${r.cosigned} of ${r.witnesses} witness${r.witnesses === 1 ? "" : "es"}`;
+      line.textContent = `Release ${r.version} · entry ${r.index} of ${r.size} in ${r.origin} · ${witnesses}` +
+        ` · page sha256 ${r.page}`;
+    } else if (r.state === "refused") {
+      line.style.color = "#b00020";
+      line.textContent = `This enclave's release is not verified (${r.code}): ${r.message}`;
+    } else {
+      line.textContent = "This deployment names no release log: the release running here is not verified.";
+    }
+  };
+  show(released);
+  if (!released && release) release.then(show);
+  return line;
+}
 
 /**
  * Security settings a deployment cannot change without changing the pinned page: a
@@ -457,6 +558,7 @@ function prompt({ title, detail, code, hint, origin, fields = [], actions, error
       });
       box.append(button);
     }
+    box.append(releaseLine());
     document.body.style.margin = "0";
     document.body.replaceChildren(box);
     const first = Object.values(inputs)[0];

@@ -42,6 +42,7 @@ pub mod bench;
 pub mod dispatch;
 pub mod envelope;
 pub mod idb;
+pub mod release;
 pub mod webcrypto;
 
 use idb::IdbStore;

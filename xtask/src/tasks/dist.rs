@@ -67,6 +67,8 @@ pub(crate) const INPUTS: &[&str] = &[
     "enclave-html/enclave/index.html",
     "kms-core/Cargo.toml",
     "kms-core/src",
+    "kms-tlog/Cargo.toml",
+    "kms-tlog/src",
     "kms-wasm/Cargo.toml",
     "kms-wasm/src",
     "xtask/src/tasks/dist.rs",
