@@ -63,16 +63,21 @@ async function harness(context) {
   return page;
 }
 
-/** `harness.connect({log})` in a new page: {ok} or {code, message}, the frames, the stored checkpoint. */
-async function connect(context, extra = {}) {
-  const page = await harness(context);
-  const r = await page.evaluate(async (o) => {
+/** `harness.connect(options)` in `page`: {ok} or {code, message}. */
+function link(page, options) {
+  return page.evaluate(async (o) => {
     try {
       return { ok: await window.harness.connect(o) };
     } catch (e) {
       return { code: e.code, message: e.message };
     }
-  }, { log: logOption(), ...extra });
+  }, options);
+}
+
+/** `harness.connect({log})` in a new page: {ok} or {code, message}, the frames, the stored checkpoint. */
+async function connect(context, extra = {}) {
+  const page = await harness(context);
+  const r = await link(page, { log: logOption(), ...extra });
   r.iframes = await page.evaluate(() => document.querySelectorAll("iframe").length);
   r.enclaveFrames = page.frames().filter((f) => f.url().startsWith(DIST)).length;
   r.stored = await page.evaluate((k) => localStorage.getItem(k), STORAGE_KEY());
@@ -226,13 +231,7 @@ async function serveConfig(context, log = { url: LOG_URL, key: keys.key, witness
  */
 async function releaseShown(context) {
   const page = await harness(context);
-  const linked = await page.evaluate(async () => {
-    try {
-      return { ok: await window.harness.connect({}) };
-    } catch (e) {
-      return { code: e.code, message: e.message };
-    }
-  });
+  const linked = await link(page, {});
   assert.ok(linked.ok, JSON.stringify(linked));
   page.evaluate(() => window.harness.run("setup")).catch(() => {});
   const frame = page.frames().find((f) => f.url().startsWith(DIST));
