@@ -42,6 +42,7 @@ pub mod bench;
 pub mod dispatch;
 pub mod envelope;
 pub mod idb;
+pub mod platform;
 pub mod release;
 pub mod webcrypto;
 
@@ -92,6 +93,8 @@ struct Info {
     rpc_version: u32,
     /// Where each kind of key operation runs in this browser.
     engines: Engines,
+    /// What this browser offers, found by trying it at open.
+    platform: platform::Platform,
 }
 
 /// Where the enclave runs each kind of key operation, found out once at open.
@@ -144,20 +147,32 @@ impl Enclave {
         let store = IdbStore::open_with(name, indexed_db).await;
         let device = WebCryptoDeviceKey::load_or_create(store.database().ok()).await;
         let signer = WebCryptoSigner::detect().await;
+        let pbkdf2 = WebCryptoPbkdf2::detect().await;
+        let (ed25519, x25519) = platform::curves_25519().await;
         let info = Info {
             storage_available: store.is_available(),
             device_key_available: device.is_available(),
             schema_version: idb::SCHEMA_VERSION,
             rpc_version: kms_core::rpc::RPC_VERSION,
             engines: Engines {
-                pbkdf2: Engine::WebCrypto,
+                pbkdf2: pbkdf2.engine(),
                 es256: signer.es256(),
                 eddsa: Engine::Wasm,
+            },
+            platform: platform::Platform {
+                web_crypto: platform::Algorithms {
+                    pbkdf2: pbkdf2.engine() == Engine::WebCrypto,
+                    ecdsa_p256: signer.es256() == Engine::WebCrypto,
+                    ed25519,
+                    x25519,
+                },
+                stored_crypto_keys: store.is_available().then_some(device.is_available()),
+                persistent_storage: platform::persistence().await,
             },
         };
         let kms = Kms::new(store, BrowserClock, UnwrapErr(SysRng))
             .with_config(config)
-            .with_pbkdf2(WebCryptoPbkdf2)
+            .with_pbkdf2(pbkdf2)
             .with_device_key(device)
             .with_signer(signer);
         Ok(Enclave {
@@ -166,8 +181,10 @@ impl Enclave {
         })
     }
 
-    /// `{storageAvailable, deviceKeyAvailable, schemaVersion, rpcVersion, engines}`
-    /// (`engines`: `{pbkdf2, es256, eddsa}`, each `"webCrypto"` or `"wasm"`).
+    /// `{storageAvailable, deviceKeyAvailable, schemaVersion, rpcVersion, engines, platform}`
+    /// (`engines`: `{pbkdf2, es256, eddsa}`, each `"webCrypto"` or `"wasm"`; `platform`:
+    /// `{webCrypto: {pbkdf2, ecdsaP256, ed25519, x25519}, storedCryptoKeys,
+    /// persistentStorage}`, see [`platform::Platform`]).
     pub fn info(&self) -> Result<JsValue, JsError> {
         to_js(&self.info)
     }

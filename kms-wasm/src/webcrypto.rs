@@ -9,7 +9,7 @@ use kms_core::hazmat::format::AES256GCM_V1;
 use kms_core::hazmat::wrap::{NONCE_LEN, Sealed};
 use kms_core::jws::{JwsAlg, RustSigner, Signer, SignerError, SigningKey};
 use kms_core::{DeviceKey, DeviceKeyError};
-use kms_core::{KdfError, Pbkdf2Provider};
+use kms_core::{KdfError, Pbkdf2Provider, RustPbkdf2};
 use wasm_bindgen::{JsCast, JsValue};
 use wasm_bindgen_futures::JsFuture;
 use web_sys::{AesGcmParams, CryptoKey, IdbDatabase, Pbkdf2Params, SubtleCrypto};
@@ -40,8 +40,39 @@ fn usages(list: &[&str]) -> Array {
 /// PBKDF2-HMAC-SHA256 by `crypto.subtle.deriveBits`; byte-identical to
 /// [`kms_core::RustPbkdf2`] (tested in the browser suite) and several times faster
 /// than the same code in WebAssembly.
-#[derive(Debug, Clone, Copy, Default)]
-pub struct WebCryptoPbkdf2;
+///
+/// Where the browser cannot derive (no PBKDF2 in its WebCrypto, found by [`Self::detect`]),
+/// and for an empty password or salt (WebKit refuses both with `OperationError`), the
+/// pure-Rust reference derives instead, so every input has the same key in every engine.
+#[derive(Debug, Clone, Copy)]
+pub struct WebCryptoPbkdf2 {
+    native: bool,
+}
+
+impl Default for WebCryptoPbkdf2 {
+    /// Assumes WebCrypto PBKDF2 (every current engine has it); [`Self::detect`] checks.
+    fn default() -> Self {
+        Self { native: true }
+    }
+}
+
+impl WebCryptoPbkdf2 {
+    /// Finds out once whether this browser's WebCrypto derives PBKDF2-SHA256 (one
+    /// iteration over fixed inputs).
+    pub async fn detect() -> Self {
+        let native = derive_bits(b"probe", b"probe-salt", 1).await.is_ok();
+        Self { native }
+    }
+
+    /// Where passphrases are stretched.
+    pub fn engine(&self) -> Engine {
+        if self.native {
+            Engine::WebCrypto
+        } else {
+            Engine::Wasm
+        }
+    }
+}
 
 impl Pbkdf2Provider for WebCryptoPbkdf2 {
     async fn pbkdf2_sha256(
@@ -50,35 +81,42 @@ impl Pbkdf2Provider for WebCryptoPbkdf2 {
         salt: &[u8],
         iterations: u32,
     ) -> Result<Secret32, KdfError> {
-        let fail = |e: JsValue| KdfError(describe(&e));
-        let subtle = subtle().map_err(fail)?;
-        let pw = Uint8Array::from(password);
-        let imported =
-            subtle.import_key_with_str("raw", &pw, "PBKDF2", false, &usages(&["deriveBits"]));
-        // The browser copied the password into the key; clear our copy on the JS heap.
-        pw.fill(0, 0, pw.length());
-        let key: CryptoKey = JsFuture::from(imported.map_err(fail)?)
-            .await
-            .map_err(fail)?
-            .unchecked_into();
-        let params =
-            Pbkdf2Params::new_with_str("PBKDF2", "SHA-256", iterations, &Uint8Array::from(salt));
-        let bits = JsFuture::from(
-            subtle
-                .derive_bits_with_object(&params, &key, 256)
-                .map_err(fail)?,
-        )
-        .await
-        .map_err(fail)?;
-        let bits = Uint8Array::new(&bits);
-        let mut out = [0u8; 32];
-        if bits.length() != 32 {
-            return Err(KdfError("deriveBits returned the wrong length".into()));
+        if !self.native || password.is_empty() || salt.is_empty() {
+            return RustPbkdf2.pbkdf2_sha256(password, salt, iterations).await;
         }
-        bits.copy_to(&mut out);
-        bits.fill(0, 0, 32);
-        Ok(Secret32::from_bytes(out))
+        derive_bits(password, salt, iterations).await
     }
+}
+
+async fn derive_bits(password: &[u8], salt: &[u8], iterations: u32) -> Result<Secret32, KdfError> {
+    let fail = |e: JsValue| KdfError(describe(&e));
+    let subtle = subtle().map_err(fail)?;
+    let pw = Uint8Array::from(password);
+    let imported =
+        subtle.import_key_with_str("raw", &pw, "PBKDF2", false, &usages(&["deriveBits"]));
+    // The browser copied the password into the key; clear our copy on the JS heap.
+    pw.fill(0, 0, pw.length());
+    let key: CryptoKey = JsFuture::from(imported.map_err(fail)?)
+        .await
+        .map_err(fail)?
+        .unchecked_into();
+    let params =
+        Pbkdf2Params::new_with_str("PBKDF2", "SHA-256", iterations, &Uint8Array::from(salt));
+    let bits = JsFuture::from(
+        subtle
+            .derive_bits_with_object(&params, &key, 256)
+            .map_err(fail)?,
+    )
+    .await
+    .map_err(fail)?;
+    let bits = Uint8Array::new(&bits);
+    let mut out = [0u8; 32];
+    if bits.length() != 32 {
+        return Err(KdfError("deriveBits returned the wrong length".into()));
+    }
+    bits.copy_to(&mut out);
+    bits.fill(0, 0, 32);
+    Ok(Secret32::from_bytes(out))
 }
 
 /// Key of the device key in the `device` object store.
@@ -121,15 +159,16 @@ impl WebCryptoDeviceKey {
         )?)
         .await?
         .unchecked_into();
-        match idb::device_add(db, DEVICE_KEY_ID, &key).await {
-            Ok(()) => Ok(key),
-            // Another tab stored one first: use that one.
-            Err(_) => idb::device_get(db, DEVICE_KEY_ID)
-                .await
-                .map_err(|e| JsValue::from_str(&e.to_string()))?
-                .dyn_into::<CryptoKey>()
-                .map_err(|_| JsValue::from_str("device key missing")),
-        }
+        // Stored, or another tab stored one first: either way the key is the one that
+        // comes back from storage. A browser that cannot keep a CryptoKey in IndexedDB
+        // (Safari in Lockdown Mode or Private Browsing: `DataCloneError`; a key that reads
+        // back as null) has no device key, rather than one that is gone on the next load.
+        let _ = idb::device_add(db, DEVICE_KEY_ID, &key).await;
+        idb::device_get(db, DEVICE_KEY_ID)
+            .await
+            .map_err(|e| JsValue::from_str(&e.to_string()))?
+            .dyn_into::<CryptoKey>()
+            .map_err(|_| JsValue::from_str("this browser does not keep CryptoKeys in IndexedDB"))
     }
 
     /// True when a device key could be loaded or created.

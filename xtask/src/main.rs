@@ -12,6 +12,7 @@
 //! - `cargo xtask verify`: checks a deployment against its manifest and the log.
 
 mod cmd;
+mod engines;
 mod serve;
 mod setup;
 mod site;
@@ -41,6 +42,8 @@ enum Task {
     Demo(tasks::demo::Args),
     /// The real-browser suite (headless Chromium, the https layout).
     E2e(tasks::e2e::Args),
+    /// The kms-wasm browser suite in Chromium, Firefox and WebKit, with the summary table.
+    BrowserUnit(tasks::browser_unit::Args),
     /// Regenerate the SDK's TypeScript RPC declarations from the Rust types, and type-check
     /// the enclave's bootstrap against them.
     Types(tasks::types::Args),
@@ -65,6 +68,7 @@ impl Task {
             Task::Setup => "setup",
             Task::Demo(_) => "demo",
             Task::E2e(_) => "e2e",
+            Task::BrowserUnit(_) => "browser-unit",
             Task::Types(_) => "types",
             Task::Bench(_) => "bench",
             Task::Loadtest(_) => "loadtest",
@@ -83,6 +87,7 @@ fn main() -> ExitCode {
         Task::Setup => tasks::test::preflight(),
         Task::Demo(a) => tasks::demo::run(a),
         Task::E2e(a) => tasks::e2e::run(a),
+        Task::BrowserUnit(a) => tasks::browser_unit::run_in(&a.engines()),
         Task::Types(a) => tasks::types::run(a),
         Task::Bench(a) => tasks::bench::run(a),
         Task::Loadtest(a) => tasks::relay::loadtest(a),

@@ -78,6 +78,25 @@ export interface EnclaveInfo {
    * non-extractable key) or WebAssembly (the pure-Rust reference), found out once at start.
    */
   engines: { pbkdf2: Engine; es256: Engine; eddsa: Engine };
+  /** What this browser offers the enclave, found by trying it (never by user agent). */
+  platform: Platform;
+}
+
+/** What the enclave found this browser to offer when it opened. */
+export interface Platform {
+  /** The WebCrypto algorithms this browser has. */
+  webCrypto: { pbkdf2: boolean; ecdsaP256: boolean; ed25519: boolean; x25519: boolean };
+  /**
+   * Whether a non-extractable `CryptoKey` (the passkey gate's device key) comes back from
+   * IndexedDB; `null` without storage. Without it the passkey gate answers `Unsupported`;
+   * passphrase and passkey-PRF unlock keep working (keys are stored as wrapped bytes).
+   */
+  storedCryptoKeys: boolean | null;
+  /**
+   * `navigator.storage.persisted()`: `"bestEffort"` storage may be evicted (Safari deletes
+   * it after seven days without a visit), so offer the user a backup.
+   */
+  persistentStorage: "persisted" | "bestEffort" | "unsupported";
 }
 
 /** Where the enclave runs a kind of key operation. */

@@ -52,18 +52,22 @@ pub(crate) fn run() -> Result<()> {
 pub(crate) fn preflight() -> Result<()> {
     println!("xtask test: checking the tools the suites need");
     setup::wasm_toolchain()?;
-    setup::chromium()?;
+    for engine in crate::engines::Engine::ALL {
+        engine.install()?;
+    }
     for project in NPM_PROJECTS {
         setup::npm(project)?;
     }
     let pg = super::relay::postgres_bin()?;
     let py = super::relay::python_with_cryptography()?;
     println!(
-        "xtask test: {} target, wasm-bindgen {}, {}, {}, npm projects, PostgreSQL in {}, {py} with cryptography",
+        "xtask test: {} target, wasm-bindgen {}, {} and {}, {} and geckodriver, {} and Xvfb, npm projects, PostgreSQL in {}, {py} with cryptography",
         setup::WASM_TARGET,
         setup::wasm_bindgen_version()?,
         setup::CHROMIUM,
         setup::CHROMEDRIVER,
+        crate::engines::FIREFOX,
+        crate::engines::WEBKITWEBDRIVER,
         pg.display()
     );
     Ok(())

@@ -1,0 +1,319 @@
+//! The three browser engines the suites run in — Chromium, Firefox (Gecko) and WebKit — each
+//! a Debian package driven over W3C WebDriver: ChromeDriver, geckodriver (built from
+//! crates.io) and WebKitGTK's WebKitWebDriver with its `MiniBrowser`, under an Xvfb display
+//! of its own. And the summary the test command prints: engine × test, pass /
+//! typed-unsupported / fail.
+
+use std::collections::BTreeMap;
+use std::fmt::Write as _;
+use std::path::{Path, PathBuf};
+use std::process::{Child, Command, Stdio};
+use std::time::{Duration, Instant};
+
+use anyhow::{Context as _, Result, bail};
+
+use crate::cmd::{command, exec, target_dir};
+use crate::setup;
+
+/// Debian's Firefox ESR.
+pub(crate) const FIREFOX: &str = "/usr/bin/firefox-esr";
+/// WebKitGTK's WebDriver (Debian `webkit2gtk-driver`); it starts `MiniBrowser`.
+pub(crate) const WEBKITWEBDRIVER: &str = "/usr/bin/WebKitWebDriver";
+/// The X server WebKitGTK's MiniBrowser draws into (it has no headless mode).
+const XVFB: &str = "/usr/bin/Xvfb";
+/// geckodriver, pinned: built from crates.io into cargo's bin directory.
+const GECKODRIVER_VERSION: &str = "0.37.1";
+
+/// A browser engine.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, clap::ValueEnum)]
+pub(crate) enum Engine {
+    /// Debian's Chromium, headless, through ChromeDriver.
+    Chromium,
+    /// Debian's Firefox ESR, headless, through geckodriver.
+    Firefox,
+    /// WebKitGTK's MiniBrowser under Xvfb, through WebKitWebDriver.
+    #[value(name = "webkit")]
+    WebKit,
+}
+
+impl Engine {
+    /// Every engine, in the order the suites run them.
+    pub(crate) const ALL: [Engine; 3] = [Engine::Chromium, Engine::Firefox, Engine::WebKit];
+
+    /// Its name in output and in `KMS_ENGINE`.
+    pub(crate) fn name(self) -> &'static str {
+        match self {
+            Engine::Chromium => "chromium",
+            Engine::Firefox => "firefox",
+            Engine::WebKit => "webkit",
+        }
+    }
+
+    /// Installs the engine and its driver unless present.
+    pub(crate) fn install(self) -> Result<()> {
+        match self {
+            Engine::Chromium => setup::chromium(),
+            Engine::Firefox => {
+                if !Path::new(FIREFOX).exists() {
+                    setup::apt_install(&["firefox-esr"], true)?;
+                }
+                geckodriver().map(|_| ())
+            }
+            Engine::WebKit => {
+                if !(Path::new(WEBKITWEBDRIVER).exists() && Path::new(XVFB).exists()) {
+                    setup::apt_install(&["webkit2gtk-driver", "xvfb"], true)?;
+                }
+                Ok(())
+            }
+        }
+    }
+}
+
+/// The geckodriver binary, installed with `cargo install` at the pinned version unless
+/// that version is already in cargo's bin directory.
+pub(crate) fn geckodriver() -> Result<PathBuf> {
+    let bin = cargo_bin_dir().join("geckodriver");
+    let current = Command::new(&bin)
+        .arg("--version")
+        .output()
+        .map(|o| {
+            String::from_utf8_lossy(&o.stdout)
+                .lines()
+                .next()
+                .is_some_and(|l| l.trim() == format!("geckodriver {GECKODRIVER_VERSION}"))
+        })
+        .unwrap_or(false);
+    if !current {
+        exec(&mut command(
+            "cargo",
+            &[
+                "install",
+                "geckodriver",
+                "--locked",
+                "--version",
+                &format!("={GECKODRIVER_VERSION}"),
+            ],
+        ))?;
+    }
+    Ok(bin)
+}
+
+fn cargo_bin_dir() -> PathBuf {
+    std::env::var_os("CARGO_HOME")
+        .map(PathBuf::from)
+        .or_else(|| std::env::var_os("HOME").map(|h| Path::new(&h).join(".cargo")))
+        .unwrap_or_else(|| PathBuf::from(".cargo"))
+        .join("bin")
+}
+
+/// An Xvfb display for the lifetime of the value (killed on drop).
+pub(crate) struct Display {
+    child: Child,
+    name: String,
+}
+
+impl Display {
+    /// Starts Xvfb on the first free display number from 90.
+    pub(crate) fn start() -> Result<Display> {
+        for n in 90..120 {
+            if Path::new(&format!("/tmp/.X11-unix/X{n}")).exists()
+                || Path::new(&format!("/tmp/.X{n}-lock")).exists()
+            {
+                continue;
+            }
+            let name = format!(":{n}");
+            let mut child = Command::new(XVFB)
+                .args([&name, "-screen", "0", "1280x1024x24", "-nolisten", "tcp"])
+                .stdout(Stdio::null())
+                .stderr(Stdio::null())
+                .spawn()
+                .with_context(|| format!("starting {XVFB}"))?;
+            let deadline = Instant::now() + Duration::from_secs(10);
+            while Instant::now() < deadline {
+                if Path::new(&format!("/tmp/.X11-unix/X{n}")).exists() {
+                    return Ok(Display { child, name });
+                }
+                if let Some(status) = child.try_wait()? {
+                    bail!("Xvfb exited at start ({status})");
+                }
+                std::thread::sleep(Duration::from_millis(50));
+            }
+            let _ = child.kill();
+        }
+        bail!("Xvfb did not start on any display from :90 to :119")
+    }
+
+    /// `DISPLAY` for the browser.
+    pub(crate) fn name(&self) -> &str {
+        &self.name
+    }
+}
+
+impl Drop for Display {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
+/// How one test ended in one engine.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum Outcome {
+    /// It passed.
+    Pass,
+    /// The engine lacks what the test needs; the enclave gave its typed answer and the test
+    /// asserted that answer.
+    TypedUnsupported,
+    /// It failed.
+    Fail,
+}
+
+impl Outcome {
+    fn cell(self) -> &'static str {
+        match self {
+            Outcome::Pass => "pass",
+            Outcome::TypedUnsupported => "typed-unsupported",
+            Outcome::Fail => "**fail**",
+        }
+    }
+}
+
+/// Engine × test outcomes of one suite.
+#[derive(Debug, Default)]
+pub(crate) struct Summary {
+    rows: BTreeMap<String, BTreeMap<Engine, Outcome>>,
+}
+
+impl Summary {
+    /// Records `test`'s outcome in `engine` (a later record of the same pair wins).
+    pub(crate) fn record(&mut self, engine: Engine, test: &str, outcome: Outcome) {
+        self.rows
+            .entry(test.to_owned())
+            .or_default()
+            .insert(engine, outcome);
+    }
+
+    /// True when no test failed or is missing in an engine that ran.
+    pub(crate) fn all_passed(&self, engines: &[Engine]) -> bool {
+        self.rows.values().all(|by_engine| {
+            engines
+                .iter()
+                .all(|e| by_engine.get(e).is_some_and(|o| *o != Outcome::Fail))
+        })
+    }
+
+    /// The table in Markdown (a missing cell: the test did not run there).
+    pub(crate) fn table(&self, title: &str, engines: &[Engine]) -> String {
+        let mut out = format!("| {title} |");
+        for e in engines {
+            let _ = write!(out, " {} |", e.name());
+        }
+        out.push_str("\n|---|");
+        for _ in engines {
+            out.push_str("---|");
+        }
+        for (test, by_engine) in &self.rows {
+            let _ = write!(out, "\n| `{test}` |");
+            for e in engines {
+                let cell = by_engine.get(e).map_or("**not run**", |o| o.cell());
+                let _ = write!(out, " {cell} |");
+            }
+        }
+        let mut totals = String::from("\n| **total** |");
+        for e in engines {
+            let count = |want: Outcome| {
+                self.rows
+                    .values()
+                    .filter(|r| r.get(e) == Some(&want))
+                    .count()
+            };
+            let _ = write!(
+                totals,
+                " {} pass, {} typed-unsupported, {} fail |",
+                count(Outcome::Pass),
+                count(Outcome::TypedUnsupported),
+                self.rows.len() - count(Outcome::Pass) - count(Outcome::TypedUnsupported)
+            );
+        }
+        out.push_str(&totals);
+        out.push('\n');
+        out
+    }
+
+    /// Prints the table and keeps it in `target/engines/<file>.md` (the README's copy is
+    /// made from it).
+    pub(crate) fn publish(&self, title: &str, engines: &[Engine], file: &str) -> Result<()> {
+        let table = self.table(title, engines);
+        println!("\n{table}");
+        let dir = target_dir().join("engines");
+        std::fs::create_dir_all(&dir)?;
+        std::fs::write(dir.join(file), table)?;
+        Ok(())
+    }
+}
+
+/// Reads libtest-style lines (`test NAME ... ok` / `... FAILED` / `... FAIL`) into
+/// `summary` for `engine`; a test that printed `typed-unsupported: NAME` passed by asserting
+/// the enclave's typed answer.
+pub(crate) fn read_libtest(summary: &mut Summary, engine: Engine, output: &str) {
+    let unsupported: Vec<&str> = output
+        .lines()
+        .filter_map(|l| l.trim().strip_prefix("typed-unsupported: "))
+        .filter_map(|rest| rest.split(':').next())
+        .collect();
+    for line in output.lines() {
+        let Some(rest) = line.strip_prefix("test ") else {
+            continue;
+        };
+        let Some((name, result)) = rest.split_once(" ... ") else {
+            continue;
+        };
+        let outcome = match result.trim() {
+            "ok" if unsupported.contains(&name) => Outcome::TypedUnsupported,
+            "ok" => Outcome::Pass,
+            "ignored" => continue,
+            _ => Outcome::Fail,
+        };
+        summary.record(engine, name, outcome);
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::{Engine, Outcome, Summary, read_libtest};
+
+    #[test]
+    fn libtest_lines_become_rows_and_a_failure_fails_the_summary() {
+        let mut s = Summary::default();
+        read_libtest(
+            &mut s,
+            Engine::Chromium,
+            "test a ... ok\ntest b ... ok\ntypeless\n",
+        );
+        read_libtest(
+            &mut s,
+            Engine::WebKit,
+            "test a ... ok\ntest b ... FAIL\n  typed-unsupported: a: no PRF\n",
+        );
+        let both = [Engine::Chromium, Engine::WebKit];
+        assert!(!s.all_passed(&both));
+        assert!(s.all_passed(&[Engine::Chromium]));
+        let table = s.table("suite", &both);
+        assert!(
+            table.contains("| `a` | pass | typed-unsupported |"),
+            "{table}"
+        );
+        assert!(table.contains("| `b` | pass | **fail** |"), "{table}");
+        assert!(
+            table.contains(
+                "| 2 pass, 0 typed-unsupported, 0 fail | 0 pass, 1 typed-unsupported, 1 fail |"
+            ),
+            "{table}"
+        );
+        s.record(Engine::WebKit, "b", Outcome::Pass);
+        assert!(s.all_passed(&both));
+        // A test missing in one engine is not a pass there.
+        s.record(Engine::Chromium, "c", Outcome::Pass);
+        assert!(!s.all_passed(&both));
+    }
+}
