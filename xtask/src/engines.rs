@@ -256,11 +256,7 @@ impl Summary {
 /// `summary` for `engine`; a test that printed `typed-unsupported: NAME` passed by asserting
 /// the enclave's typed answer.
 pub(crate) fn read_libtest(summary: &mut Summary, engine: Engine, output: &str) {
-    let unsupported: Vec<&str> = output
-        .lines()
-        .filter_map(|l| l.trim().strip_prefix("typed-unsupported: "))
-        .filter_map(|rest| rest.split(':').next())
-        .collect();
+    let unsupported = typed_unsupported(output);
     for line in output.lines() {
         let Some(rest) = line.strip_prefix("test ") else {
             continue;
@@ -278,9 +274,51 @@ pub(crate) fn read_libtest(summary: &mut Summary, engine: Engine, output: &str) 
     }
 }
 
+/// The tests that printed `typed-unsupported: NAME: reason` (possibly as a TAP comment):
+/// they passed by asserting the enclave's typed answer.
+fn typed_unsupported(output: &str) -> Vec<&str> {
+    output
+        .lines()
+        .map(|l| l.trim().trim_start_matches("# "))
+        .filter_map(|l| l.strip_prefix("typed-unsupported: "))
+        .filter_map(|rest| rest.split(": ").next())
+        .collect()
+}
+
+/// Reads the top-level results of Node's TAP reporter (`ok N - NAME`, `not ok N - NAME`)
+/// into `summary` for `engine`. A skipped or to-do test counts as failed: a test that does
+/// not run where it should is a defect, and an engine that lacks something answers it with
+/// `typed-unsupported`.
+pub(crate) fn read_tap(summary: &mut Summary, engine: Engine, output: &str) {
+    let unsupported = typed_unsupported(output);
+    for line in output.lines() {
+        let (passed, rest) = if let Some(rest) = line.strip_prefix("ok ") {
+            (true, rest)
+        } else if let Some(rest) = line.strip_prefix("not ok ") {
+            (false, rest)
+        } else {
+            continue;
+        };
+        let Some((_, described)) = rest.split_once(" - ") else {
+            continue;
+        };
+        let (name, directive) = match described.split_once(" # ") {
+            Some((name, directive)) => (name, Some(directive)),
+            None => (described, None),
+        };
+        let name = name.replace("\\#", "#");
+        let outcome = match (passed, directive) {
+            (true, None) if unsupported.contains(&name.as_str()) => Outcome::TypedUnsupported,
+            (true, None) => Outcome::Pass,
+            _ => Outcome::Fail,
+        };
+        summary.record(engine, &name, outcome);
+    }
+}
+
 #[cfg(test)]
 mod tests {
-    use super::{Engine, Outcome, Summary, read_libtest};
+    use super::{Engine, Outcome, Summary, read_libtest, read_tap};
 
     #[test]
     fn libtest_lines_become_rows_and_a_failure_fails_the_summary() {
@@ -315,5 +353,25 @@ mod tests {
         // A test missing in one engine is not a pass there.
         s.record(Engine::Chromium, "c", Outcome::Pass);
         assert!(!s.all_passed(&both));
+    }
+
+    #[test]
+    fn tap_top_level_results_become_rows_and_a_skip_fails() {
+        let tap = "TAP version 13\n# Subtest: links\nok 1 - links\n  ---\n  ...\n\
+                   # typed-unsupported: passkey unlock: no virtual authenticator\n\
+                   ok 2 - passkey unlock\n    not ok 1 - inner\nnot ok 3 - push\n\
+                   ok 4 - later # SKIP\n1..4\n";
+        let mut s = Summary::default();
+        read_tap(&mut s, Engine::Firefox, tap);
+        let table = s.table("suite", &[Engine::Firefox]);
+        assert!(table.contains("| `links` | pass |"), "{table}");
+        assert!(
+            table.contains("| `passkey unlock` | typed-unsupported |"),
+            "{table}"
+        );
+        assert!(table.contains("| `push` | **fail** |"), "{table}");
+        assert!(table.contains("| `later` | **fail** |"), "{table}");
+        assert!(!table.contains("inner"), "{table}");
+        assert!(!s.all_passed(&[Engine::Firefox]));
     }
 }

@@ -42,6 +42,9 @@ enum Task {
     Demo(tasks::demo::Args),
     /// The real-browser suite (headless Chromium, the https layout).
     E2e(tasks::e2e::Args),
+    /// The engine suite (e2e/engines) in Chromium, Firefox and WebKit over WebDriver, with
+    /// the summary table.
+    EngineE2e(tasks::engine_e2e::Args),
     /// The kms-wasm browser suite in Chromium, Firefox and WebKit, with the summary table.
     BrowserUnit(tasks::browser_unit::Args),
     /// Regenerate the SDK's TypeScript RPC declarations from the Rust types, and type-check
@@ -68,6 +71,7 @@ impl Task {
             Task::Setup => "setup",
             Task::Demo(_) => "demo",
             Task::E2e(_) => "e2e",
+            Task::EngineE2e(_) => "engine-e2e",
             Task::BrowserUnit(_) => "browser-unit",
             Task::Types(_) => "types",
             Task::Bench(_) => "bench",
@@ -87,6 +91,7 @@ fn main() -> ExitCode {
         Task::Setup => tasks::test::preflight(),
         Task::Demo(a) => tasks::demo::run(a),
         Task::E2e(a) => tasks::e2e::run(a),
+        Task::EngineE2e(a) => tasks::engine_e2e::run(a),
         Task::BrowserUnit(a) => tasks::browser_unit::run_in(&a.engines()),
         Task::Types(a) => tasks::types::run(a),
         Task::Bench(a) => tasks::bench::run(a),

@@ -5,6 +5,7 @@ pub(crate) mod browser_unit;
 pub(crate) mod demo;
 pub(crate) mod dist;
 pub(crate) mod e2e;
+pub(crate) mod engine_e2e;
 pub(crate) mod interop;
 pub(crate) mod relay;
 pub(crate) mod release;

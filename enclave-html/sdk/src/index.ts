@@ -139,8 +139,8 @@ interface Pending {
 const CEREMONY_TIMEOUT_MS = 5 * 60 * 1000;
 const HIDDEN_FRAME = "position:absolute;width:0;height:0;border:0;visibility:hidden";
 const VISIBLE_FRAME =
-  "position:fixed;z-index:2147483647;left:50%;top:30%;width:24rem;height:17rem;" +
-  "transform:translate(-50%,-30%);border:1px solid #8a94a6;border-radius:.5rem;" +
+  "position:fixed;z-index:2147483647;left:calc(50% - 12rem);top:calc(30% - 5.1rem);" +
+  "width:24rem;height:17rem;border:1px solid #8a94a6;border-radius:.5rem;" +
   "box-shadow:0 .5rem 2rem rgba(0,0,0,.3);background:#fff;visibility:visible";
 
 /** A linked enclave. */
