@@ -370,6 +370,13 @@ async function dispatch(state, origin, frame) {
   }
 }
 
+/** Whether this browser has WebAuthn (WebKitGTK's MiniBrowser, for one, has none). */
+function webAuthnAvailable() {
+  return typeof PublicKeyCredential === "function" &&
+    typeof navigator.credentials?.create === "function" &&
+    typeof navigator.credentials?.get === "function";
+}
+
 /**
  * Runs a ceremony the page asked for, after the core checked its frame (version, id,
  * params, text bounds).
@@ -385,6 +392,9 @@ async function runCeremony(state, origin, frame) {
   const call = /** @type {CeremonyFrame} */ (frame);
   if (!Object.hasOwn(ceremonies, call.method)) {
     return errorReply(frame, { code: "BadRequest", message: `unknown ceremony ${call.method}` });
+  }
+  if (call.method.startsWith("passkey.") && !webAuthnAvailable()) {
+    return errorReply(frame, { code: "Unsupported", message: "passkey: this browser has no WebAuthn (navigator.credentials)" });
   }
   const ceremony = /** @type {CeremonyRun<CeremonyName>} */ (ceremonies[call.method]);
   /**
