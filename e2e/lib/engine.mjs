@@ -90,12 +90,12 @@ async function enclaveFrames(browser) {
  * Stands in for the user at the enclave's own prompt: waits for its form, types
  * `passphrase` into every passphrase field and clicks `button` (default: the first one),
  * with the driver's real input in the enclave frame. Resolves to the prompt's title and
- * any alert it showed before the click (`{title, alert}`), or null when `stop()` turns
- * true first. Leaves the driver in the top-level context.
+ * any alert it showed before the click (`{title, alert}`), or null when `stop()` (which
+ * may be async) turns true first. Leaves the driver in the top-level context.
  */
 export async function answerPrompt(browser, { passphrase, button } = {}, stop = () => false, timeoutMs = 20_000) {
   const deadline = Date.now() + timeoutMs;
-  while (!stop()) {
+  while (!(await stop())) {
     for (const frame of await enclaveFrames(browser)) {
       await browser.frame(frame);
       try {
@@ -150,15 +150,11 @@ export async function answerPrompt(browser, { passphrase, button } = {}, stop = 
  */
 export async function runWithUser(browser, path, args = [], answers = [{ passphrase: PASSPHRASE }]) {
   const id = await begin(browser, path, ...args);
-  const settled = async () => browser.evaluate((i) => window.__calls[i].done, id);
-  let done = false;
+  const settled = () => browser.evaluate((i) => window.__calls[i].done, id);
   for (const answer of answers) {
-    if (await settled()) break;
-    if ((await answerPrompt(browser, answer, () => done)) === null) break;
+    if ((await answerPrompt(browser, answer, settled)) === null) break;
   }
-  const result = await settle(browser, id);
-  done = true;
-  return result;
+  return settle(browser, id);
 }
 
 /** The user sets the enclave up with `passphrase` in its own form. */
@@ -169,4 +165,56 @@ export function setupByUser(browser, passphrase = PASSPHRASE) {
 /** The user unlocks with `passphrase` in the enclave's own form. */
 export function unlockByUser(browser, passphrase = PASSPHRASE) {
   return runWithUser(browser, "unlock", [], [{ passphrase, button: "Unlock" }]);
+}
+
+/** Runs `fn(...args)` inside the (first) enclave frame of the current page. */
+export async function inEnclave(browser, fn, ...args) {
+  const [frame] = await enclaveFrames(browser);
+  if (!frame) throw new Error("no enclave frame");
+  await browser.frame(frame);
+  try {
+    return await browser.evaluate(fn, ...args);
+  } finally {
+    await browser.frame(null);
+  }
+}
+
+/** Every record of the enclave's database, read in its own origin: {key: number[]}. */
+export function dumpRecords(browser) {
+  return inEnclave(browser, () => new Promise((resolve, reject) => {
+    const open = indexedDB.open("kms-enclave");
+    open.onerror = () => reject(open.error);
+    open.onsuccess = () => {
+      const tx = open.result.transaction("records");
+      const store = tx.objectStore("records");
+      const keys = store.getAllKeys();
+      const values = store.getAll();
+      tx.oncomplete = () => {
+        const out = {};
+        keys.result.forEach((k, i) => { out[k] = Array.from(new Uint8Array(values.result[i])); });
+        open.result.close();
+        resolve(out);
+      };
+    };
+  }));
+}
+
+/** Flips one byte of a stored record, in the enclave's own origin. */
+export function flipByte(browser, key, index) {
+  return inEnclave(browser, (k, i) => new Promise((resolve, reject) => {
+    const open = indexedDB.open("kms-enclave");
+    open.onerror = () => reject(open.error);
+    open.onsuccess = () => {
+      const tx = open.result.transaction("records", "readwrite");
+      const store = tx.objectStore("records");
+      const get = store.get(k);
+      get.onsuccess = () => {
+        const bytes = new Uint8Array(get.result);
+        bytes[i % bytes.length] ^= 0x01;
+        store.put(bytes, k);
+      };
+      tx.oncomplete = () => { open.result.close(); resolve(); };
+      tx.onerror = () => reject(tx.error);
+    };
+  }), key, index);
 }

@@ -67,6 +67,9 @@ function driverFor(engine, port, { prefs = {} } = {}) {
             prefs: {
               "datareporting.policy.dataSubmissionEnabled": false,
               "browser.shell.checkDefaultBrowser": false,
+              // WebAuthn answered by WebDriver's virtual authenticators, not USB tokens.
+              "security.webauth.webauthn_enable_softtoken": true,
+              "security.webauth.webauthn_enable_usbtoken": false,
               ...prefs,
             },
           },
@@ -220,9 +223,10 @@ export class Browser {
 
   /**
    * Adds a virtual CTAP2 authenticator (WebDriver's WebAuthn extension): internal, resident
-   * keys, user verification, and the PRF extension where the driver takes it. Resolves to
-   * its id, or rejects with the driver's error where the engine has no virtual
-   * authenticator.
+   * keys, user verification, and PRF (`hmac-secret`). ChromeDriver takes PRF as the
+   * extension `prf`; geckodriver's authenticator has it without asking (and fails every
+   * ceremony when asked for `prf`). Resolves to its id, or rejects with the driver's error
+   * where the engine has no virtual authenticator.
    */
   addVirtualAuthenticator(options = {}) {
     return this.command("POST", "/webauthn/authenticator", {
@@ -232,6 +236,7 @@ export class Browser {
       hasUserVerification: true,
       isUserConsenting: true,
       isUserVerified: true,
+      ...(this.engine === "chromium" ? { extensions: ["prf"] } : {}),
       ...options,
     });
   }
