@@ -65,5 +65,36 @@ window.harness = {
     };
     return link;
   },
+  /** Web Push through this page's Service Worker (push-sw.js). */
+  push: {
+    /** Payloads the Service Worker was woken with, in order. */
+    received: [],
+    /** What this browser has of the Push API. */
+    support() {
+      return {
+        serviceWorker: "serviceWorker" in navigator,
+        pushManager: typeof PushManager === "function",
+        notification: typeof Notification === "function" ? Notification.permission : null,
+      };
+    },
+    /**
+     * Registers the Service Worker and subscribes with `applicationServerKey` (base64url):
+     * {ok: PushSubscription.toJSON()} or {code: DOMException name, message}.
+     */
+    async subscribe(applicationServerKey) {
+      try {
+        const registration = await navigator.serviceWorker.register("push-sw.js");
+        await navigator.serviceWorker.ready;
+        const key = Uint8Array.from(atob(applicationServerKey.replace(/-/g, "+").replace(/_/g, "/")), (c) => c.charCodeAt(0));
+        const subscription = await registration.pushManager.subscribe({ userVisibleOnly: true, applicationServerKey: key });
+        return { ok: subscription.toJSON() };
+      } catch (e) {
+        return { code: e.name, message: e.message };
+      }
+    },
+  },
 };
+navigator.serviceWorker?.addEventListener("message", (e) => {
+  if (e.data && "push" in e.data) window.harness.push.received.push(e.data.push);
+});
 document.getElementById("ready").textContent = "ready";
