@@ -7,8 +7,8 @@ import assert from "node:assert/strict";
 import { execFileSync } from "node:child_process";
 import { test } from "node:test";
 import {
-  LAYOUT, PASSPHRASE, connect, dumpRecords, flipByte, openHarness, run, setupByUser, unlockByUser,
-  withBrowser,
+  LAYOUT, PASSPHRASE, connect, dumpRecords, flipByte, openHarness, run, setupByUser,
+  typedUnsupported, unlockByUser, withBrowser,
 } from "../lib/engine.mjs";
 
 const bytes32 = Array.from({ length: 32 }, (_, i) => i + 1);
@@ -79,4 +79,39 @@ test("a tampered record is detected and not used; the others still sign", () => 
   assert.equal(used.code, "Tampered", JSON.stringify(used));
   const token = await run(browser, "relay.token", { kid: relay.kid, aud: "https://relay.example.net" });
   assert.ok(token.ok, `the untouched relay key still signs: ${JSON.stringify(token)}`);
+}));
+
+test("a second PWA origin cannot see or use the first origin's keys", () => withBrowser(async (browser) => {
+  await openHarness(browser, LAYOUT.app);
+  await connect(browser);
+  await setupByUser(browser);
+  const aKey = (await run(browser, "vapid.publicKey")).ok;
+  const aKeys = (await run(browser, "keys.list")).ok;
+
+  // The same enclave (same site, same storage), linked from another allow-listed origin.
+  await openHarness(browser, LAYOUT.app2);
+  await connect(browser);
+  if (!(await run(browser, "status")).ok.initialized) {
+    // This engine partitions the frame's storage by the top-level host, not the site: app2
+    // has an enclave of its own (stronger isolation than asked for; the user sets it up).
+    assert.equal((await unlockByUser(browser)).code, "NotInitialized");
+    assert.equal((await setupByUser(browser)).ok?.type, "unlocked");
+    typedUnsupported("a second PWA origin cannot see or use the first origin's keys",
+      "the enclave frame's storage is partitioned by top-level host: app2's enclave is a fresh one (NotInitialized)");
+  } else {
+    assert.equal((await unlockByUser(browser)).ok?.type, "unlocked");
+  }
+  assert.deepEqual((await run(browser, "keys.list")).ok, [], "app2 starts with an empty shard");
+  const bKey = (await run(browser, "vapid.publicKey")).ok;
+  assert.notEqual(bKey.applicationServerKey, aKey.applicationServerKey);
+  const bIds = (await run(browser, "keys.list")).ok.map((k) => k.id);
+  for (const k of aKeys) assert.ok(!bIds.includes(k.id), `app's key ${k.id} is visible to app2`);
+  assert.equal((await run(browser, "keys.delete", aKey.keyId)).code, "KeyNotFound", "app2 cannot delete app's key");
+
+  await openHarness(browser, LAYOUT.app);
+  await connect(browser);
+  assert.equal((await unlockByUser(browser)).ok?.type, "unlocked");
+  assert.equal((await run(browser, "vapid.publicKey")).ok.applicationServerKey, aKey.applicationServerKey, "app's key untouched");
+  const log = (await run(browser, "audit.export")).ok.jsonl;
+  assert.ok(!log.includes(LAYOUT.app2), "app2's operations are not in app's audit log");
 }));
