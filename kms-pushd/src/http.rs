@@ -9,6 +9,10 @@
 //! | `DELETE /subscriptions/<id>` | 204; later messages get 410 |
 //! | `GET /log` | 200 `[{"method","path","status","reason"}]` (every request but this one) |
 //! | `GET /acks` | 200 `[{"kind","uaid","channelId","version","code"}]` |
+//! | `OPTIONS *` | 204, a CORS preflight answer |
+//!
+//! Every answer allows any origin (`Access-Control-Allow-Origin: *`), so a test page can
+//! call the service directly.
 
 use std::io::Read as _;
 use std::sync::Arc;
@@ -71,10 +75,35 @@ fn read_body(req: &mut Request, max: usize) -> Result<Vec<u8>, std::io::Error> {
     Ok(body)
 }
 
+/// Request headers a page may send (CORS).
+const ALLOWED_HEADERS: &str = "Authorization, TTL, Content-Encoding, Content-Type, Urgency, Topic";
+
 pub(crate) fn handle(side: &HttpSide, mut req: Request) {
     let method = req.method().as_str().to_owned();
     let path = req.url().split('?').next().unwrap_or_default().to_owned();
-    let (reply, status, reason) = route(side, &mut req, &path);
+    let (mut reply, status, reason) = if *req.method() == Method::Options {
+        let mut r = text(204, "");
+        for (k, v) in [
+            ("Access-Control-Allow-Methods", "GET, POST, DELETE, OPTIONS"),
+            ("Access-Control-Allow-Headers", ALLOWED_HEADERS),
+            ("Access-Control-Max-Age", "600"),
+        ] {
+            if let Some(h) = header(k, v) {
+                r.add_header(h);
+            }
+        }
+        (r, 204, "CORS preflight".to_owned())
+    } else {
+        route(side, &mut req, &path)
+    };
+    for (k, v) in [
+        ("Access-Control-Allow-Origin", "*"),
+        ("Access-Control-Expose-Headers", "Location, TTL"),
+    ] {
+        if let Some(h) = header(k, v) {
+            reply.add_header(h);
+        }
+    }
     if !(method == "GET" && path == "/log") {
         side.hub.log(&method, &path, status, reason);
     }

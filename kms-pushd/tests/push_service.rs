@@ -217,6 +217,22 @@ fn firefox_protocol_delivers_decryptable_messages_and_records_acks() {
         Err(SendError::Gone { .. })
     ));
 
+    // The WebSocket side's messages are in the log too.
+    let log = get_json(&format!("{}/log", service.http_url()));
+    for (path, reason) in [
+        ("hello", "new uaid"),
+        ("register", "channel 5b3a0f4e"),
+        ("ack", "code 100"),
+        ("unregister", "unregistered"),
+    ] {
+        assert!(
+            log.as_array().unwrap().iter().any(|e| e["method"] == "WS"
+                && e["path"] == path
+                && e["reason"].as_str().unwrap().contains(reason)),
+            "{path}: {log}"
+        );
+    }
+
     // An unknown uaid gets a new one (as autopush does).
     let mut other = connect(&service.ws_url());
     assert_ne!(hello(&mut other, "0123456789abcdef0123456789abcdef"), uaid);
@@ -452,6 +468,40 @@ fn unrestricted_and_malformed_subscriptions() {
         .send(json!({"applicationServerKey": "AAAA"}).to_string())
         .unwrap();
     assert_eq!(bad.status().as_u16(), 400);
+
+    // A page may call the service: CORS preflight and headers.
+    let preflight = agent
+        .run(
+            ureq::http::Request::builder()
+                .method("OPTIONS")
+                .uri(endpoint)
+                .header("Origin", "http://127.0.0.1:1")
+                .header("Access-Control-Request-Method", "POST")
+                .body(())
+                .unwrap(),
+        )
+        .unwrap();
+    assert_eq!(preflight.status().as_u16(), 204);
+    let allowed = preflight.headers()["access-control-allow-headers"]
+        .to_str()
+        .unwrap();
+    assert!(
+        allowed.contains("Authorization") && allowed.contains("TTL"),
+        "{allowed}"
+    );
+    assert_eq!(preflight.headers()["access-control-allow-origin"], "*");
+    let posted = agent
+        .post(endpoint)
+        .header("TTL", "0")
+        .send(&b""[..])
+        .unwrap();
+    assert_eq!(posted.headers()["access-control-allow-origin"], "*");
+    assert!(
+        posted.headers()["access-control-expose-headers"]
+            .to_str()
+            .unwrap()
+            .contains("Location")
+    );
 }
 
 /// Kills the binary when the test ends.
