@@ -271,6 +271,7 @@ fn push(side: &HttpSide, req: &mut Request, id: &str) -> Outcome {
     let (version, reason) = match accepted {
         Accepted::Sent(v) => (v, "delivered on the WebSocket"),
         Accepted::Queued(v) => (v, "queued"),
+        Accepted::Dropped(v) => (v, "not sent: TTL 0 and the user agent is not connected"),
     };
     let location = format!("{}/m/{version}", side.hub.origin());
     let mut reply = text(201, "");

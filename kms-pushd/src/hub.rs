@@ -103,13 +103,22 @@ pub struct AckEntry {
     pub code: u16,
 }
 
+/// A notification not yet acknowledged.
+#[derive(Debug, Clone)]
+struct Pending {
+    version: String,
+    frame: String,
+    /// When its TTL runs out (ms since the epoch): it is then no longer sent.
+    expires_ms: u64,
+}
+
 /// A user agent known to the WebSocket side.
 #[derive(Debug, Default)]
 struct UserAgent {
     /// The connection currently serving it: (connection number, outgoing frames).
     connection: Option<(u64, Sender<String>)>,
     /// Notifications sent or waiting, not yet acknowledged, in order.
-    unacked: Vec<(String, String)>,
+    unacked: Vec<Pending>,
 }
 
 #[derive(Debug, Default)]
@@ -129,6 +138,9 @@ pub enum Accepted {
     Sent(String),
     /// Kept until the user agent connects (or for `GET /subscriptions/<id>/messages`).
     Queued(String),
+    /// Not sent: `TTL: 0` and the user agent is not connected (still listed in
+    /// `GET /subscriptions/<id>/messages`).
+    Dropped(String),
 }
 
 /// Registering a channel failed.
@@ -262,7 +274,9 @@ impl Hub {
         };
         let agent = inner.agents.entry(uaid.clone()).or_default();
         agent.connection = Some((connection, frames));
-        let waiting = agent.unacked.iter().map(|(_, n)| n.clone()).collect();
+        let now = now_ms();
+        agent.unacked.retain(|p| p.expires_ms > now);
+        let waiting = agent.unacked.iter().map(|p| p.frame.clone()).collect();
         (uaid, waiting)
     }
 
@@ -354,15 +368,25 @@ impl Hub {
         }
         let frame = frame.to_string();
         let agent = inner.agents.entry(uaid).or_default();
-        agent.unacked.push((version.clone(), frame.clone()));
         let sent = agent
             .connection
             .as_ref()
-            .is_some_and(|(_, tx)| tx.send(frame).is_ok());
+            .is_some_and(|(_, tx)| tx.send(frame.clone()).is_ok());
+        // Kept until acknowledged, and sent again after each `hello`, while its TTL lasts:
+        // a TTL of 0 means now or never (RFC 8030 §5.2).
+        if sent || ttl > 0 {
+            agent.unacked.push(Pending {
+                version: version.clone(),
+                frame,
+                expires_ms: now_ms().saturating_add(ttl.saturating_mul(1000)),
+            });
+        }
         Some(if sent {
             Accepted::Sent(version)
-        } else {
+        } else if ttl > 0 {
             Accepted::Queued(version)
+        } else {
+            Accepted::Dropped(version)
         })
     }
 
@@ -370,7 +394,7 @@ impl Hub {
     pub fn ack(&self, kind: &str, uaid: &str, channel_id: Option<&str>, version: &str, code: u16) {
         let mut inner = self.lock();
         if let Some(agent) = inner.agents.get_mut(uaid) {
-            agent.unacked.retain(|(v, _)| v != version);
+            agent.unacked.retain(|p| p.version != version);
         }
         // Versions are unique across subscriptions.
         let message = inner

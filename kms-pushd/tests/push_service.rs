@@ -190,8 +190,23 @@ fn firefox_protocol_delivers_decryptable_messages_and_records_acks() {
     assert_eq!(messages[0]["headers"]["ttl"], 90);
     assert_eq!(messages[0]["headers"]["vapidSub"], "mailto:ops@app.example");
 
-    // Disconnected: the message waits, and comes after the next hello with the same uaid.
+    // Disconnected: the message waits, and comes after the next hello with the same uaid;
+    // one with TTL 0 does not.
     drop(ws);
+    let id_log = format!("{}/log", service.http_url());
+    eventually(|| {
+        // The service has seen the connection close once a TTL 0 message is not sent.
+        let now_or_never = SendOptions {
+            ttl: 0,
+            ..SendOptions::default()
+        };
+        webpush::send(&sub, &auth.header, b"now or never", &now_or_never).unwrap();
+        get_json(&id_log)
+            .as_array()
+            .unwrap()
+            .iter()
+            .any(|e| e["reason"].as_str().unwrap().starts_with("not sent: TTL 0"))
+    });
     let queued = webpush::send(&sub, &auth.header, b"while away", &options).unwrap();
     assert_eq!(queued.status, 201);
     let mut ws = connect(&service.ws_url());
