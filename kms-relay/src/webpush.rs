@@ -1,7 +1,7 @@
 //! Web Push for an application server: the message encryption of RFC 8291 in the
 //! `aes128gcm` content coding of RFC 8188 ([`ece`]), the subscription a browser hands out
 //! ([`subscription`]) and, with the `client` feature, sending a message to a push service
-//! ([`send`]).
+//! ([`mod@send`]).
 //!
 //! The `Authorization` header is not made here: the enclave signs it (`vapid.authorization`,
 //! `kms_core::vapid`), and [`send()`] carries the value it produced.
