@@ -6,6 +6,9 @@
 //! - [`vending`]: the one-time prekey vending machine's storage (SQLite and PostgreSQL behind
 //!   one trait, one conformance suite), [`api`] its HTTP API as types, [`server`] the server
 //!   and [`client`] a client for owners and senders.
+//! - [`webpush`]: Web Push for the owner's application server — RFC 8291 message encryption
+//!   (`aes128gcm`), the browser's subscription JSON and, with `client`, sending a message
+//!   with the enclave's VAPID authorization.
 //! - [`loadtest`]: the vending server under many concurrent clients (`kms-relay loadtest`),
 //!   native or the Cloudflare Worker on local workerd ([`workerd`]).
 //!
@@ -34,5 +37,6 @@ pub mod replay;
 pub mod server;
 pub mod vending;
 pub mod verify;
+pub mod webpush;
 #[cfg(feature = "server")]
 pub mod workerd;

@@ -8,7 +8,12 @@
 //! kms-relay loadtest [--backend sqlite|postgres|both|worker|all] [--keys 10000]
 //!                    [--clients 64] [--pg-url <url>]     (default: $KMS_RELAY_PG_URL)
 //!                    [--worker-dir kms-relay/worker]
+//! kms-relay push send --subscription <file> --authorization "vapid t=…, k=…"
+//!                     --payload <text> [--ttl 60] [--urgency high] [--topic <t>]
 //! ```
+//!
+//! `push send` prints one JSON line (`{"status":201,"outcome":"delivered",…}`) and exits 0
+//! when the push service accepted the message, 2 when it (or the size check) refused it.
 
 use std::net::SocketAddr;
 use std::path::PathBuf;
@@ -25,6 +30,7 @@ use kms_relay::server::{self, RateLimit, ServerConfig, UPLOAD_SCOPE};
 use kms_relay::vending::postgres::PostgresVending;
 use kms_relay::vending::sqlite::SqliteVending;
 use kms_relay::verify::{Policy, Verifier};
+use kms_relay::webpush::{self, SendError, SendOptions, Subscription, Urgency};
 
 /// The one-time prekey vending server of the key management enclave, and its load test.
 #[derive(Parser)]
@@ -40,6 +46,45 @@ enum Command {
     Serve(Serve),
     /// Drain prekeys with many concurrent clients and print takes per second.
     Loadtest(Load),
+    /// Web Push: send a message to a browser's push subscription.
+    #[command(subcommand)]
+    Push(Push),
+}
+
+#[derive(Subcommand)]
+enum Push {
+    /// Encrypt a payload to a subscription (RFC 8291) and POST it to its push service.
+    Send(PushSend),
+}
+
+#[derive(clap::Args)]
+struct PushSend {
+    /// The subscription: a file holding `PushSubscription.toJSON()`.
+    #[arg(long, value_name = "FILE")]
+    subscription: PathBuf,
+    /// The `Authorization` value the enclave signed (`vapid t=<jwt>, k=<key>`).
+    #[arg(long, value_name = "VALUE")]
+    authorization: String,
+    /// The message (UTF-8 text).
+    #[arg(long, value_name = "TEXT")]
+    payload: String,
+    /// `TTL` in seconds.
+    #[arg(long, default_value_t = 60)]
+    ttl: u32,
+    /// `Urgency`.
+    #[arg(long, value_enum)]
+    urgency: Option<UrgencyArg>,
+    /// `Topic`.
+    #[arg(long)]
+    topic: Option<String>,
+}
+
+#[derive(Clone, Copy, ValueEnum)]
+enum UrgencyArg {
+    VeryLow,
+    Low,
+    Normal,
+    High,
 }
 
 #[derive(clap::Args)]
@@ -115,6 +160,7 @@ fn main() -> ExitCode {
     let result = match Cli::parse().command {
         Command::Serve(s) => serve(&s),
         Command::Loadtest(l) => load(&l),
+        Command::Push(Push::Send(p)) => return push_send(&p),
     };
     match result {
         Ok(()) => ExitCode::SUCCESS,
@@ -210,4 +256,60 @@ fn report(name: &str, t: &LoadTest, r: &loadtest::LoadReport) {
          {:.2} s, {:.0} takes/s ({} takes sent again after the server closed a connection)",
         t.keys, t.clients, r.taken, r.seconds, r.takes_per_sec, r.reconnects
     );
+}
+
+/// Exit status of `push send` when the message was refused.
+const REFUSED: u8 = 2;
+
+fn push_send(o: &PushSend) -> ExitCode {
+    let subscription = match std::fs::read_to_string(&o.subscription)
+        .with_context(|| format!("reading {}", o.subscription.display()))
+        .and_then(|t| {
+            Subscription::from_json(&t)
+                .with_context(|| format!("{}: not a push subscription", o.subscription.display()))
+        }) {
+        Ok(s) => s,
+        Err(e) => {
+            eprintln!("kms-relay: {e:#}");
+            return ExitCode::FAILURE;
+        }
+    };
+    let options = SendOptions {
+        ttl: o.ttl,
+        urgency: o.urgency.map(|u| match u {
+            UrgencyArg::VeryLow => Urgency::VeryLow,
+            UrgencyArg::Low => Urgency::Low,
+            UrgencyArg::Normal => Urgency::Normal,
+            UrgencyArg::High => Urgency::High,
+        }),
+        topic: o.topic.clone(),
+    };
+    match webpush::send(
+        &subscription,
+        &o.authorization,
+        o.payload.as_bytes(),
+        &options,
+    ) {
+        Ok(d) => {
+            println!(
+                "{}",
+                serde_json::json!({"status": d.status, "outcome": "delivered", "location": d.location})
+            );
+            ExitCode::SUCCESS
+        }
+        Err(SendError::Transport(e)) => {
+            eprintln!("kms-relay: push service unreachable: {e}");
+            ExitCode::FAILURE
+        }
+        Err(e) => {
+            let mut line = serde_json::json!({"status": e.status(), "outcome": e.outcome()});
+            if let Some(body) = e.body() {
+                line["body"] = body.into();
+            } else {
+                line["error"] = e.to_string().into();
+            }
+            println!("{line}");
+            ExitCode::from(REFUSED)
+        }
+    }
 }
