@@ -79,9 +79,17 @@ window.harness = {
     },
     /**
      * Registers the Service Worker and subscribes with `applicationServerKey` (base64url):
-     * {ok: PushSubscription.toJSON()} or {code: DOMException name, message}.
+     * {ok: PushSubscription.toJSON()} or {code: DOMException name, message}; a push
+     * service that does not answer in `timeoutMs` gives {code: "TimeoutError"}.
      */
-    async subscribe(applicationServerKey) {
+    async subscribe(applicationServerKey, timeoutMs = 20000) {
+      let timer;
+      const timeout = new Promise((resolve) => {
+        timer = setTimeout(() => resolve({ code: "TimeoutError", message: `no answer from the push service in ${timeoutMs} ms` }), timeoutMs);
+      });
+      return Promise.race([this.subscribeNow(applicationServerKey), timeout]).finally(() => clearTimeout(timer));
+    },
+    async subscribeNow(applicationServerKey) {
       try {
         const registration = await navigator.serviceWorker.register("push-sw.js");
         await navigator.serviceWorker.ready;

@@ -10,7 +10,7 @@ use std::path::PathBuf;
 
 use anyhow::{Context as _, Result, ensure};
 
-use crate::cmd::{command, target_dir};
+use crate::cmd::{command, exec, target_dir};
 use crate::engines::{self, Display, Engine, Summary};
 use crate::{setup, site};
 
@@ -33,6 +33,21 @@ pub(crate) fn run(args: &Args) -> Result<()> {
     let layout = site::Layout::Localhost;
     site::build(layout)?;
     let tools = site::build_tools(&["unwrap-records"])?;
+    // The push tests' sender and push service.
+    exec(&mut command(
+        "cargo",
+        &[
+            "build",
+            "--quiet",
+            "--locked",
+            "-p",
+            "kms-relay",
+            "-p",
+            "kms-pushd",
+            "--bins",
+        ],
+    ))?;
+    let debug = target_dir().join("debug");
     let served = site::serve(layout)?;
     let e2e = setup::npm("e2e")?;
     let reports = target_dir().join("engines");
@@ -64,7 +79,9 @@ pub(crate) fn run(args: &Args) -> Result<()> {
         served.apply(&mut c);
         c.current_dir(&e2e)
             .env("KMS_ENGINE", engine.name())
-            .env("UNWRAP_BIN", &tools[0]);
+            .env("UNWRAP_BIN", &tools[0])
+            .env("KMS_RELAY_BIN", debug.join("kms-relay"))
+            .env("PUSHD_BIN", debug.join("kms-pushd"));
         let _display;
         match engine {
             Engine::Chromium => {
