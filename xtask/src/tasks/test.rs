@@ -40,11 +40,12 @@ pub(crate) fn run() -> Result<()> {
     exec(command("npm", &["test"]).current_dir(setup::npm("enclave-html/sdk")?))?;
     super::dist::run(&super::dist::Args::check())?;
     super::interop::run_all()?;
-    super::e2e::run(&super::e2e::Args::default())?;
-    // The engine suite serves the localhost layout on the ports the Playwright suite's
-    // servers still hold in this process: it runs in a process of its own.
+    // The engine suite serves the localhost layout on the ports the Playwright suite then
+    // serves https on; test servers live until their process exits, so the engine suite
+    // runs first, in a process of its own.
     let xtask = std::env::current_exe()?;
     exec(&mut command(&xtask.to_string_lossy(), &["engine-e2e"]))?;
+    super::e2e::run(&super::e2e::Args::default())?;
     println!("xtask test: all checks passed");
     Ok(())
 }
