@@ -1,6 +1,7 @@
 // Launching Debian's Chromium through playwright-core (no browser download), and the CDP
 // virtual authenticator that stands in for a passkey.
 import { chromium } from "playwright-core";
+import { CHROMIUM_ARGS } from "./webdriver.mjs";
 
 // The origins come from `cargo xtask` (`KMS_LAYOUT`), which serves them: hosts of their own
 // under one registrable domain, as a deployment has them, so the app cannot claim the
@@ -30,14 +31,7 @@ export async function launch() {
     headless: true,
     args: [
       ...layoutArgs(),
-      "--no-sandbox",
-      "--disable-gpu",
-      "--disable-dev-shm-usage",
-      "--disable-quic",
-      "--no-first-run",
-      "--disable-background-networking",
-      "--disable-component-update",
-      "--disable-sync",
+      ...CHROMIUM_ARGS,
     ],
   });
 }

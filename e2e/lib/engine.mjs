@@ -3,6 +3,7 @@
 // user at the enclave's own prompts. WebDriver classic runs one command at a time, so a
 // call that waits for the user is started in the page and polled while the driver types
 // and clicks in the enclave frame.
+import { flipRecordByte, readRecords } from "./records.mjs";
 import { Browser, ENGINE } from "./webdriver.mjs";
 
 if (!process.env.KMS_LAYOUT) {
@@ -181,40 +182,10 @@ export async function inEnclave(browser, fn, ...args) {
 
 /** Every record of the enclave's database, read in its own origin: {key: number[]}. */
 export function dumpRecords(browser) {
-  return inEnclave(browser, () => new Promise((resolve, reject) => {
-    const open = indexedDB.open("kms-enclave");
-    open.onerror = () => reject(open.error);
-    open.onsuccess = () => {
-      const tx = open.result.transaction("records");
-      const store = tx.objectStore("records");
-      const keys = store.getAllKeys();
-      const values = store.getAll();
-      tx.oncomplete = () => {
-        const out = {};
-        keys.result.forEach((k, i) => { out[k] = Array.from(new Uint8Array(values.result[i])); });
-        open.result.close();
-        resolve(out);
-      };
-    };
-  }));
+  return inEnclave(browser, readRecords);
 }
 
 /** Flips one byte of a stored record, in the enclave's own origin. */
 export function flipByte(browser, key, index) {
-  return inEnclave(browser, (k, i) => new Promise((resolve, reject) => {
-    const open = indexedDB.open("kms-enclave");
-    open.onerror = () => reject(open.error);
-    open.onsuccess = () => {
-      const tx = open.result.transaction("records", "readwrite");
-      const store = tx.objectStore("records");
-      const get = store.get(k);
-      get.onsuccess = () => {
-        const bytes = new Uint8Array(get.result);
-        bytes[i % bytes.length] ^= 0x01;
-        store.put(bytes, k);
-      };
-      tx.oncomplete = () => { open.result.close(); resolve(); };
-      tx.onerror = () => reject(tx.error);
-    };
-  }), key, index);
+  return inEnclave(browser, flipRecordByte, [key, index]);
 }

@@ -2,6 +2,7 @@
 // (context) per test, and helpers to reach the enclave frame's IndexedDB.
 import { after, before } from "node:test";
 import { ENCLAVE, LAYOUT, answerPrompt, launch } from "./browser.mjs";
+import { flipRecordByte, readRecords } from "./records.mjs";
 
 /** The app origins of the layout `cargo xtask e2e` serves. */
 export const ORIGINS = {
@@ -44,42 +45,12 @@ export function enclaveFrame(page) {
 
 /** Every record of the enclave's database: {key: number[]}. */
 export function dumpRecords(page) {
-  return enclaveFrame(page).evaluate(() => new Promise((resolve, reject) => {
-    const open = indexedDB.open("kms-enclave");
-    open.onerror = () => reject(open.error);
-    open.onsuccess = () => {
-      const tx = open.result.transaction("records");
-      const store = tx.objectStore("records");
-      const keys = store.getAllKeys();
-      const values = store.getAll();
-      tx.oncomplete = () => {
-        const out = {};
-        keys.result.forEach((k, i) => { out[k] = Array.from(values.result[i]); });
-        open.result.close();
-        resolve(out);
-      };
-    };
-  }));
+  return enclaveFrame(page).evaluate(readRecords);
 }
 
 /** Flips one byte of a stored record, in the enclave's own origin. */
 export function flipByte(page, key, index) {
-  return enclaveFrame(page).evaluate(([k, i]) => new Promise((resolve, reject) => {
-    const open = indexedDB.open("kms-enclave");
-    open.onerror = () => reject(open.error);
-    open.onsuccess = () => {
-      const tx = open.result.transaction("records", "readwrite");
-      const store = tx.objectStore("records");
-      const get = store.get(k);
-      get.onsuccess = () => {
-        const bytes = new Uint8Array(get.result);
-        bytes[i % bytes.length] ^= 0x01;
-        store.put(bytes, k);
-      };
-      tx.oncomplete = () => { open.result.close(); resolve(); };
-      tx.onerror = () => reject(tx.error);
-    };
-  }), [key, index]);
+  return enclaveFrame(page).evaluate(flipRecordByte, [key, index]);
 }
 
 /**

@@ -17,6 +17,21 @@ export class WebDriverError extends Error {
   }
 }
 
+/**
+ * Chromium's flags in every suite: no sandbox (root in CI containers), no GPU, and nothing
+ * that reaches the network on its own (the test machines have none).
+ */
+export const CHROMIUM_ARGS = [
+  "--no-sandbox",
+  "--disable-gpu",
+  "--disable-dev-shm-usage",
+  "--disable-quic",
+  "--no-first-run",
+  "--disable-background-networking",
+  "--disable-component-update",
+  "--disable-sync",
+];
+
 const ELEMENT = "element-6066-11e4-a52e-4f735466cecf";
 
 function freePort() {
@@ -41,17 +56,7 @@ function driverFor(engine, port, { prefs = {} } = {}) {
           browserName: "chrome",
           "goog:chromeOptions": {
             binary: process.env.CHROMIUM || "/usr/bin/chromium",
-            args: [
-              "--headless=new",
-              "--no-sandbox",
-              "--disable-gpu",
-              "--disable-dev-shm-usage",
-              "--disable-quic",
-              "--no-first-run",
-              "--disable-background-networking",
-              "--disable-component-update",
-              "--disable-sync",
-            ],
+            args: ["--headless=new", ...CHROMIUM_ARGS],
           },
         },
       };
