@@ -80,7 +80,11 @@ async function conversation(alicePage) {
 const browser = await launch();
 let failures = 1;
 try {
-  const page = await browser.newPage();
+  // The person allows notifications, so the push step goes as far as Chromium's push
+  // service (Google's, which a machine without the Internet cannot reach).
+  const context = await browser.newContext();
+  await context.grantPermissions(["notifications"]);
+  const page = await context.newPage();
   page.on("console", (m) => {
     const t = m.text();
     if (t.startsWith("[demo] ")) console.log(`  ${t.slice(7)}`);

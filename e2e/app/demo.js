@@ -34,6 +34,21 @@ async function expectError(code, what, fn) {
   }
 }
 
+/** Resolves as `promise` does, or rejects with a TimeoutError after `ms`. */
+function withTimeout(promise, ms, what) {
+  let timer;
+  const timeout = new Promise((_, reject) => {
+    timer = setTimeout(() => reject(new DOMException(`${what} in ${ms / 1000} s`, "TimeoutError")), ms);
+  });
+  return Promise.race([promise, timeout]).finally(() => clearTimeout(timer));
+}
+
+const fromB64uBytes = (s) => Uint8Array.from(atob(s.replace(/-/g, "+").replace(/_/g, "/")), (c) => c.charCodeAt(0));
+
+/** Options of the push step: `audience`, the push service's public origin when it differs
+ * from its endpoints' (a local push service behind no TLS, in the headless demo). */
+let pushOptions = {};
+
 const steps = {
   async connect() {
     if (kms) return;
@@ -80,6 +95,67 @@ const steps = {
     const auth = await kms.vapid.authorization({ aud: "https://push.example.net", sub: "mailto:ops@example.com" });
     log(auth.header.startsWith("vapid t="), `Authorization: ${short(auth.header, 96)}`);
   },
+  /**
+   * Web Push: this page's Service Worker subscribes with the enclave's key, the enclave
+   * signs a VAPID header for that push service, and the demo server sends a message with
+   * it (`POST push/send`: a push service takes messages from servers, not pages).
+   */
+  async push() {
+    if (!("serviceWorker" in navigator) || typeof PushManager !== "function") {
+      log(null, "Web Push: this browser has no Push API on this page");
+      return;
+    }
+    const permission = typeof Notification === "function" ? await Notification.requestPermission() : "default";
+    if (permission !== "granted") {
+      log(null, `Web Push: notifications are ${permission} for this page; allow them to see one arrive`);
+      return;
+    }
+    const registration = await navigator.serviceWorker.register("push-sw.js");
+    await navigator.serviceWorker.ready;
+    const { applicationServerKey } = await kms.vapid.publicKey();
+    // A subscription holds the key it was made with: start afresh with the enclave's.
+    await (await registration.pushManager.getSubscription())?.unsubscribe();
+    let subscription;
+    try {
+      subscription = await withTimeout(registration.pushManager.subscribe({
+        userVisibleOnly: true,
+        applicationServerKey: fromB64uBytes(applicationServerKey),
+      }), 10_000, "no answer from the browser's push service");
+    } catch (e) {
+      log(null, `Web Push: the browser took the enclave's key, but its push service did not subscribe (${e.name}: ${e.message})`);
+      return;
+    }
+    const endpoint = new URL(subscription.endpoint);
+    log(true, `subscribed at the push service ${endpoint.origin} with the enclave's applicationServerKey`);
+    const aud = pushOptions.audience ?? endpoint.origin;
+    const auth = await kms.vapid.authorization({ aud, sub: "mailto:demo@example.com" });
+    const text = `Hello from the enclave's VAPID key, ${new Date().toLocaleTimeString()}`;
+    const arrived = new Promise((resolve) => {
+      const on = (e) => {
+        if (!e.data || !("push" in e.data)) return;
+        navigator.serviceWorker.removeEventListener("message", on);
+        resolve(e.data);
+      };
+      navigator.serviceWorker.addEventListener("message", on);
+    });
+    const r = await fetch("push/send", {
+      method: "POST",
+      headers: { "content-type": "application/json" },
+      body: JSON.stringify({ subscription: subscription.toJSON(), authorization: auth.header, text }),
+    });
+    if (r.status === 404 || r.status === 405) {
+      log(null, "Web Push: this server has no sender (`cargo xtask demo` serves one)");
+      return;
+    }
+    const answer = await r.json();
+    if (answer.outcome !== "delivered") {
+      log(false, `the push service refused the message: ${JSON.stringify(answer)}`);
+      return;
+    }
+    log(true, `the demo server encrypted it (RFC 8291) and sent it with the enclave's VAPID header for ${aud}: HTTP ${answer.status}`);
+    const got = await withTimeout(arrived, 30_000, "no push message arrived");
+    log(got.push === text, `a push message arrived in the Service Worker: "${got.push}" (its notification: ${got.notification})`);
+  },
   async signal() {
     const b = await kms.signal.bundle({ oneTime: true });
     log(true, `Signal bundle: identity ${short(b.identityKey, 20)}, signed prekey #${b.signedPreKeyId}, Kyber prekey #${b.kyberPreKeyId}, one-time prekey #${b.preKeyId}`);
@@ -112,10 +188,18 @@ async function runStep(name) {
 
 async function runAll() {
   failures = 0;
-  for (const name of ["connect", "setupOrUnlock", "lock", "passkey", "vapid", "signal", "relay", "audit"]) {
+  for (const name of ["connect", "setupOrUnlock", "lock", "passkey", "vapid", "push", "signal", "relay", "audit"]) {
     await runStep(name);
   }
   log(failures === 0, failures === 0 ? "demo complete" : `demo finished with ${failures} failure(s)`);
+  return failures;
+}
+
+/** Runs the named steps (with the push step's `options`); resolves to the failures. */
+async function run(names, options = {}) {
+  failures = 0;
+  pushOptions = options.push ?? {};
+  for (const name of names) await runStep(name);
   return failures;
 }
 
@@ -177,4 +261,4 @@ const peer = {
   failures: () => failures,
 };
 
-window.kmsDemo = { runAll, peer };
+window.kmsDemo = { runAll, run, peer };

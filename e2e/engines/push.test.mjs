@@ -5,16 +5,16 @@
 // every engine drives the sender against the same service with a subscription of the
 // service's own (the user agent's keys held by the test, decrypting independently).
 import assert from "node:assert/strict";
-import { spawn, spawnSync } from "node:child_process";
+import { spawnSync } from "node:child_process";
 import { webcrypto } from "node:crypto";
 import { writeFileSync, mkdtempSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
-import { createInterface } from "node:readline";
 import { test } from "node:test";
 import {
   ENGINE, connect, openHarness, run, setupByUser, typedUnsupported, withBrowser,
 } from "../lib/engine.mjs";
+import { firefoxPushPrefs, pushService } from "../lib/pushd.mjs";
 import { decrypt, encrypt, userAgentKeys } from "../lib/webpush.mjs";
 
 /** The origin the push service is known by (behind TLS in a deployment): the VAPID `aud`. */
@@ -22,23 +22,6 @@ const AUDIENCE = "https://push.kms.localhost";
 const SUB = "mailto:ops@example.com";
 const sleep = (ms) => new Promise((r) => setTimeout(r, ms));
 const work = mkdtempSync(join(tmpdir(), "kms-push-"));
-
-/** Starts kms-pushd on free loopback ports; resolves to {ws, http, stop}. */
-async function pushService() {
-  const child = spawn(process.env.PUSHD_BIN, ["--audience", AUDIENCE], { stdio: ["ignore", "pipe", "pipe"] });
-  let log = "";
-  child.stderr.on("data", (d) => { log = (log + d).slice(-8000); });
-  const line = await new Promise((resolve, reject) => {
-    createInterface({ input: child.stdout }).once("line", resolve);
-    child.once("exit", (code) => reject(new Error(`kms-pushd exited (${code}): ${log}`)));
-  });
-  const { ws, http } = JSON.parse(line);
-  const json = async (path, init) => {
-    const r = await fetch(`${http}${path}`, init);
-    return r.status === 204 ? null : r.json();
-  };
-  return { ws, http, json, log: () => json("/log"), stop: () => child.kill(), stderr: () => log };
-}
 
 /** `kms-relay push send`: {exit, status, outcome, body}. */
 function send(subscription, authorization, payload, ttl = 60) {
@@ -87,7 +70,7 @@ const vapid = async (browser, params = {}) => {
 };
 
 test("the push service accepts the enclave's VAPID header and refuses bad ones", async () => {
-  const push = await pushService();
+  const push = await pushService(AUDIENCE);
   try {
     await withBrowser(async (browser) => {
       const key = await enclave(browser);
@@ -145,14 +128,8 @@ test("the push service accepts the enclave's VAPID header and refuses bad ones",
 
 test("a push message reaches the PWA's Service Worker, decrypted by the browser", async () => {
   const name = "a push message reaches the PWA's Service Worker, decrypted by the browser";
-  const push = await pushService();
-  const prefs = {
-    "dom.push.serverURL": push.ws,
-    "dom.push.testing.allowInsecureServerURL": true,
-    "permissions.default.desktop-notification": 1,
-    // geckodriver's profile turns the push connection off.
-    "dom.push.connection.enabled": true,
-  };
+  const push = await pushService(AUDIENCE);
+  const prefs = firefoxPushPrefs(push);
   try {
     await withBrowser(async (browser) => {
       const key = await enclave(browser);

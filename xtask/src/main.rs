@@ -13,6 +13,7 @@
 
 mod cmd;
 mod engines;
+mod push;
 mod serve;
 mod setup;
 mod site;

@@ -12,6 +12,8 @@ use std::time::Duration;
 
 use anyhow::{Context as _, Result};
 
+use crate::push::{self, PushSender};
+
 /// One origin: a port, a directory and the headers every response carries.
 #[derive(Debug, Clone)]
 pub(crate) struct Site {
@@ -20,6 +22,8 @@ pub(crate) struct Site {
     pub(crate) headers: Vec<(String, String)>,
     /// Serve https with this configuration (plain http when `None`).
     pub(crate) tls: Option<Arc<rustls::ServerConfig>>,
+    /// Answer `POST /push/send` with this sender (the demo's PWA origins).
+    pub(crate) push: Option<Arc<PushSender>>,
 }
 
 /// Starts serving every site on 127.0.0.1 (and ::1 when the machine has it) in background
@@ -67,18 +71,53 @@ fn accept(stream: TcpStream, site: &Site) -> std::io::Result<()> {
 
 fn handle<S: Read + Write>(mut stream: S, site: &Site) -> std::io::Result<()> {
     let mut request_line = String::new();
+    let mut body = Vec::new();
     {
         let mut reader = BufReader::new(&mut stream);
         reader.read_line(&mut request_line)?;
+        let mut length = 0usize;
         loop {
             let mut line = String::new();
             if reader.read_line(&mut line)? == 0 || line == "\r\n" || line == "\n" {
                 break;
             }
+            if let Some((name, value)) = line.split_once(':')
+                && name.trim().eq_ignore_ascii_case("content-length")
+            {
+                length = value.trim().parse().unwrap_or(usize::MAX);
+            }
+        }
+        if length > 0 && length <= push::MAX_BODY {
+            body.resize(length, 0);
+            reader.read_exact(&mut body)?;
+        } else if length > push::MAX_BODY {
+            body = vec![0; push::MAX_BODY + 1];
         }
     }
     let mut parts = request_line.split_whitespace();
     let (method, target) = (parts.next().unwrap_or(""), parts.next().unwrap_or("/"));
+    if method == "POST"
+        && target == "/push/send"
+        && let Some(sender) = &site.push
+    {
+        let (status, answer) = if body.len() > push::MAX_BODY {
+            (
+                413,
+                serde_json::json!({ "error": "the request is too large" }),
+            )
+        } else {
+            sender.handle(&body)
+        };
+        let answer = answer.to_string();
+        return respond(
+            &mut stream,
+            site,
+            status,
+            "application/json",
+            answer.as_bytes(),
+            false,
+        );
+    }
     if method != "GET" && method != "HEAD" {
         return respond(
             &mut stream,
@@ -155,7 +194,10 @@ fn respond(
     let reason = match status {
         200 => "OK",
         404 => "Not Found",
+        400 => "Bad Request",
         405 => "Method Not Allowed",
+        413 => "Content Too Large",
+        502 => "Bad Gateway",
         _ => "Error",
     };
     let mut head = format!(

@@ -2,10 +2,12 @@
 //! deployment config) and the app (the demo PWA, the test pages and the compiled SDK).
 
 use std::path::{Path, PathBuf};
+use std::sync::Arc;
 
 use anyhow::{Context as _, Result};
 
 use crate::cmd::{command, exec, root, target_dir};
+use crate::push::PushSender;
 use crate::serve::{self, Site};
 use crate::setup;
 use crate::tasks::dist::CONFIG_FILE;
@@ -303,6 +305,11 @@ pub(crate) fn build_tools(tools: &[&str]) -> Result<Vec<PathBuf>> {
 /// Serves the built origins of `layout` on their loopback ports (in background threads);
 /// for https with a certificate made now.
 pub(crate) fn serve(layout: Layout) -> Result<Served> {
+    serve_with(layout, None)
+}
+
+/// [`serve`], with the PWA's origins answering `POST /push/send` through `push`.
+pub(crate) fn serve_with(layout: Layout, push: Option<Arc<PushSender>>) -> Result<Served> {
     let out = out_dir();
     let (tls, ca_file, spki) = match layout {
         Layout::Localhost => (None, None, None),
@@ -339,6 +346,9 @@ pub(crate) fn serve(layout: Layout) -> Result<Served> {
         root,
         headers,
         tls: tls.clone(),
+        push: matches!(role, Role::App | Role::App2 | Role::Rogue)
+            .then(|| push.clone())
+            .flatten(),
     };
     let mut sites = vec![
         site(Role::App, out.join("app"), app_headers.clone()),

@@ -1,18 +1,26 @@
 //! `cargo xtask demo`: builds the enclave and the demo PWA, serves them on two origins and
-//! says what to open. `--headless` drives the same demo in headless Chromium and prints
-//! its transcript; `--https` serves the browser suite's https layout instead of plain
-//! http on `*.localhost`; `--native` runs the key service's walkthrough without a browser.
+//! says what to open. The PWA's origins also send Web Push messages (`POST /push/send`,
+//! through `kms-relay push send`). `--headless` drives the same demo in headless Chromium
+//! and prints its transcript, then shows a push message arriving in headless Firefox from a
+//! local push service (`kms-pushd`); `--https` serves the browser suite's https layout
+//! instead of plain http on `*.localhost`; `--native` runs the key service's walkthrough
+//! without a browser.
+
+use std::sync::Arc;
 
 use anyhow::Result;
 
-use crate::cmd::{command, exec, root};
+use crate::cmd::{command, exec, root, target_dir};
+use crate::engines::{self, Engine};
+use crate::push::PushSender;
 use crate::setup;
 use crate::site::{self, Layout, Role};
 
 /// `cargo xtask demo`.
 #[derive(Debug, clap::Args)]
 pub(crate) struct Args {
-    /// Drive the demo in headless Chromium and print its transcript.
+    /// Drive the demo in headless Chromium and print its transcript, then show a push
+    /// message arriving in headless Firefox.
     #[arg(long)]
     headless: bool,
     /// Serve the browser suite's https layout (`*.kms.test`) instead of http `*.localhost`.
@@ -35,9 +43,26 @@ pub(crate) fn run(args: &Args) -> Result<()> {
     };
     if headless {
         setup::chromium()?;
+        Engine::Firefox.install()?;
     }
     site::build(layout)?;
-    let served = site::serve(layout)?;
+    // The push sender, and for the headless demo the local push service Firefox uses.
+    exec(&mut command(
+        "cargo",
+        &[
+            "build",
+            "--quiet",
+            "--locked",
+            "-p",
+            "kms-relay",
+            "-p",
+            "kms-pushd",
+            "--bins",
+        ],
+    ))?;
+    let debug = target_dir().join("debug");
+    let sender = PushSender::new(debug.join("kms-relay"));
+    let served = site::serve_with(layout, Some(Arc::new(sender)))?;
     let app = format!("{}/", layout.origin(Role::App));
     println!();
     println!("  demo PWA   {app}");
@@ -67,7 +92,15 @@ pub(crate) fn run(args: &Args) -> Result<()> {
         let e2e = setup::npm("e2e")?;
         let mut c = command("node", &["demo-headless.mjs"]);
         served.apply(&mut c);
-        c.current_dir(e2e).env("CHROMIUM", setup::CHROMIUM);
+        c.current_dir(&e2e).env("CHROMIUM", setup::CHROMIUM);
+        exec(&mut c)?;
+        let mut c = command("node", &["demo-push.mjs"]);
+        served.apply(&mut c);
+        c.current_dir(&e2e)
+            .env("KMS_ENGINE", Engine::Firefox.name())
+            .env("FIREFOX", engines::FIREFOX)
+            .env("GECKODRIVER", engines::geckodriver()?)
+            .env("PUSHD_BIN", debug.join("kms-pushd"));
         return exec(&mut c);
     }
     println!("Open the demo PWA in a browser. Ctrl-C stops the servers.");
