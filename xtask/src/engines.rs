@@ -8,7 +8,7 @@ use std::collections::BTreeMap;
 use std::fmt::Write as _;
 use std::path::{Path, PathBuf};
 use std::process::{Child, Command, Stdio};
-use std::time::{Duration, Instant};
+use std::time::Duration;
 
 use anyhow::{Context as _, Result, bail};
 
@@ -113,34 +113,58 @@ pub(crate) struct Display {
 }
 
 impl Display {
-    /// Starts Xvfb on the first free display number from 90.
+    /// Starts Xvfb on a display number it picks itself (`-displayfd`: the server takes the
+    /// first free one and writes its number once it accepts clients), so that a stale lock
+    /// or socket from a killed server is never guessed at. What Xvfb says on stderr goes to
+    /// `target/xvfb.log` and into the error when it does not come up.
     pub(crate) fn start() -> Result<Display> {
-        for n in 90..120 {
-            if Path::new(&format!("/tmp/.X11-unix/X{n}")).exists()
-                || Path::new(&format!("/tmp/.X{n}-lock")).exists()
-            {
-                continue;
+        let log_path = target_dir().join("xvfb.log");
+        let log = std::fs::File::create(&log_path)
+            .with_context(|| format!("creating {}", log_path.display()))?;
+        let mut child = Command::new(XVFB)
+            .args([
+                "-displayfd",
+                "1",
+                "-screen",
+                "0",
+                "1280x1024x24",
+                "-nolisten",
+                "tcp",
+            ])
+            .stdin(Stdio::null())
+            .stdout(Stdio::piped())
+            .stderr(log)
+            .spawn()
+            .with_context(|| format!("starting {XVFB}"))?;
+        let stdout = child.stdout.take().context("Xvfb's stdout")?;
+        let (tx, rx) = std::sync::mpsc::channel();
+        std::thread::spawn(move || {
+            let mut line = String::new();
+            let read = std::io::BufRead::read_line(&mut std::io::BufReader::new(stdout), &mut line);
+            let _ = tx.send(read.map(|_| line));
+        });
+        let said = rx.recv_timeout(Duration::from_secs(60));
+        let number = match said {
+            Ok(Ok(line)) => line.trim().parse::<u32>().ok(),
+            _ => None,
+        };
+        match number {
+            Some(n) => Ok(Display {
+                child,
+                name: format!(":{n}"),
+            }),
+            None => {
+                let _ = child.kill();
+                let status = child.wait().ok();
+                let said = std::fs::read_to_string(&log_path).unwrap_or_default();
+                let tail: Vec<&str> = said.lines().rev().take(20).collect();
+                bail!(
+                    "Xvfb did not report a display within 60 s (exit: {}); it said:\n{}",
+                    status.map_or_else(|| "unknown".to_owned(), |s| s.to_string()),
+                    tail.into_iter().rev().collect::<Vec<_>>().join("\n")
+                )
             }
-            let name = format!(":{n}");
-            let mut child = Command::new(XVFB)
-                .args([&name, "-screen", "0", "1280x1024x24", "-nolisten", "tcp"])
-                .stdout(Stdio::null())
-                .stderr(Stdio::null())
-                .spawn()
-                .with_context(|| format!("starting {XVFB}"))?;
-            let deadline = Instant::now() + Duration::from_secs(10);
-            while Instant::now() < deadline {
-                if Path::new(&format!("/tmp/.X11-unix/X{n}")).exists() {
-                    return Ok(Display { child, name });
-                }
-                if let Some(status) = child.try_wait()? {
-                    bail!("Xvfb exited at start ({status})");
-                }
-                std::thread::sleep(Duration::from_millis(50));
-            }
-            let _ = child.kill();
         }
-        bail!("Xvfb did not start on any display from :90 to :119")
     }
 
     /// `DISPLAY` for the browser.
