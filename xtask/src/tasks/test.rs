@@ -80,7 +80,8 @@ pub(crate) fn preflight() -> Result<()> {
 
 /// kms-core must build for the browser without any browser dependency. Randomness comes in
 /// through a trait, so the core never needs a working `getrandom` backend: the check builds
-/// with the `unsupported` backend to prove it.
+/// with the `unsupported` backend to prove it. Then clippy on the enclave's crates for the
+/// browser's target.
 fn wasm_check() -> Result<()> {
     setup::wasm_target()?;
     let mut c = command(
@@ -99,5 +100,24 @@ fn wasm_check() -> Result<()> {
         "CARGO_TARGET_WASM32_UNKNOWN_UNKNOWN_RUSTFLAGS",
         "--cfg getrandom_backend=\"unsupported\"",
     );
-    exec(&mut c)
+    exec(&mut c)?;
+    // The lints again where the enclave runs: 32-bit sizes and the browser's `std` (no
+    // files) differ from the native build's.
+    exec(&mut command(
+        "cargo",
+        &[
+            "clippy",
+            "-p",
+            "kms-wasm",
+            "--locked",
+            "--target",
+            "wasm32-unknown-unknown",
+            "--all-targets",
+            "--features",
+            "bench",
+            "--",
+            "-D",
+            "warnings",
+        ],
+    ))
 }
