@@ -308,3 +308,89 @@ fn signal_upkeep_and_messages_leave_the_cache_warm() {
         "a Signal write dropped the cached VAPID key"
     );
 }
+
+/// A signer whose session keys count themselves while they live, as a browser's imported
+/// `CryptoKey` handles would be held: the test sees whether the session still holds any.
+#[derive(Clone)]
+struct LiveKeys {
+    live: Rc<Cell<i32>>,
+    imports: Rc<Cell<u32>>,
+}
+
+struct LiveKey {
+    key: jws::SigningKey,
+    live: Rc<Cell<i32>>,
+}
+
+impl Drop for LiveKey {
+    fn drop(&mut self) {
+        self.live.set(self.live.get() - 1);
+    }
+}
+
+impl jws::Signer for LiveKeys {
+    type Key = LiveKey;
+
+    async fn import(&self, key: &jws::SigningKey) -> Result<LiveKey, jws::SignerError> {
+        self.imports.set(self.imports.get() + 1);
+        self.live.set(self.live.get() + 1);
+        Ok(LiveKey {
+            key: jws::RustSigner.import(key).await?,
+            live: self.live.clone(),
+        })
+    }
+
+    async fn sign(&self, key: &LiveKey, message: &[u8]) -> Result<[u8; 64], jws::SignerError> {
+        jws::RustSigner.sign(&key.key, message).await
+    }
+}
+
+/// Lock drops every key the signer imported for the session (in the browser, the
+/// non-extractable `CryptoKey` handles): none is held while locked, a signature after lock is
+/// refused, and the next session imports afresh.
+#[test]
+fn lock_drops_the_signers_imported_keys() {
+    let signer = LiveKeys {
+        live: Rc::new(Cell::new(0)),
+        imports: Rc::new(Cell::new(0)),
+    };
+    let mut a = kms(&store(), 3).with_signer(signer.clone());
+    let ui = Caller::EnclaveUi(app());
+    let page = Caller::Page(app());
+    let pass = || SetupParams {
+        passphrase: PASS.into(),
+    };
+    pollster::block_on(a.call::<methods::Setup>(&ui, pass())).unwrap();
+    let sign = |a: &mut Kms<Counting, ManualClock, StdRng, _, _, LiveKeys>| {
+        pollster::block_on(a.call::<methods::VapidAuthorization>(
+            &page,
+            VapidAuthorizationParams {
+                aud: "https://push.example.net".into(),
+                sub: None,
+                exp: None,
+            },
+        ))
+    };
+    sign(&mut a).unwrap();
+    sign(&mut a).unwrap();
+    assert_eq!(signer.imports.get(), 1, "one import per key and session");
+    assert_eq!(signer.live.get(), 1, "the session holds its imported key");
+    pollster::block_on(a.call::<methods::Lock>(&page, ())).unwrap();
+    assert_eq!(signer.live.get(), 0, "lock must drop the imported key");
+    assert!(matches!(sign(&mut a), Err(Error::Locked)));
+    assert_eq!(signer.imports.get(), 1, "nothing is imported while locked");
+    pollster::block_on(a.call::<methods::UnlockPassphrase>(
+        &ui,
+        UnlockPassphraseParams {
+            passphrase: PASS.into(),
+        },
+    ))
+    .unwrap();
+    sign(&mut a).unwrap();
+    assert_eq!(
+        signer.imports.get(),
+        2,
+        "a new session imports its key again"
+    );
+    assert_eq!(signer.live.get(), 1);
+}

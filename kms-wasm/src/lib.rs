@@ -106,7 +106,8 @@ struct Engines {
     /// ES256 signatures (VAPID, relay tokens): WebCrypto with a non-extractable key where
     /// the browser imports P-256 keys.
     es256: Engine,
-    /// EdDSA signatures (relay tokens): WebAssembly, as fast as WebCrypto Ed25519 here.
+    /// EdDSA signatures (relay tokens): WebAssembly, faster here than a round trip
+    /// through WebCrypto (see `WebCryptoSigner`).
     eddsa: Engine,
 }
 
@@ -157,7 +158,7 @@ impl Enclave {
             engines: Engines {
                 pbkdf2: pbkdf2.engine(),
                 es256: signer.es256(),
-                eddsa: Engine::Wasm,
+                eddsa: signer.eddsa(),
             },
             platform: platform::Platform {
                 web_crypto: platform::Algorithms {

@@ -257,24 +257,34 @@ const PKCS8_P256_PREFIX: [u8; 36] = [
 /// Between the scalar and the public point: `[1] BIT STRING`, no unused bits.
 const PKCS8_P256_MIDDLE: [u8; 5] = [0xa1, 0x44, 0x03, 0x42, 0x00];
 
+/// The PKCS #8 encoding of an Ed25519 private key: this prefix, then the 32-byte seed
+/// (RFC 8410 §7: `CurvePrivateKey` inside the `OCTET STRING` of the private key).
+const PKCS8_ED25519_PREFIX: [u8; 16] = [
+    0x30, 0x2e, 0x02, 0x01, 0x00, 0x30, 0x05, 0x06, 0x03, 0x2b, 0x65, 0x70, 0x04, 0x22, 0x04, 0x20,
+];
+
 /// A signing key as [`WebCryptoSigner`] holds it for a session.
 #[derive(Debug)]
 pub enum SessionKey {
-    /// A non-extractable ECDSA P-256 `CryptoKey` (no script can read its bytes).
-    WebCrypto(CryptoKey),
-    /// The key in WebAssembly: EdDSA, or ES256 where the browser refused the import.
+    /// A non-extractable `CryptoKey` (no script can read its bytes) of this algorithm.
+    WebCrypto(CryptoKey, JwsAlg),
+    /// The key in WebAssembly: where the browser lacks the algorithm or refused the import.
     Wasm(Box<SigningKey>),
 }
 
-/// JWS signatures for the enclave: ES256 by `crypto.subtle.sign` with the key imported
-/// non-extractable for the session (several times faster than P-256 in WebAssembly), EdDSA
-/// in WebAssembly (as fast as this engine's WebCrypto Ed25519, and the same everywhere).
-/// Where the browser cannot import a P-256 key ([`WebCryptoSigner::detect`] tries once),
-/// or refuses one, the key stays in WebAssembly ([`kms_core::jws::RustSigner`], the
-/// reference these signatures are tested against).
+/// JWS signatures for the enclave. ES256 by `crypto.subtle.sign`, each key imported
+/// non-extractable once per session (P-256 in WebAssembly is several times slower). EdDSA
+/// in WebAssembly by default: a signature there costs less than the round trip from
+/// WebAssembly through a WebCrypto promise and back (`cargo xtask bench` measures both;
+/// docs/decisions.md), and it is deterministic in every engine; [`Self::webcrypto_eddsa`]
+/// signs Ed25519 in WebCrypto too. Where the browser cannot import a key of an algorithm
+/// (each is tried once, with a fixed key that signs nothing), or refuses one, the key stays
+/// in WebAssembly ([`kms_core::jws::RustSigner`], the reference these signatures are tested
+/// against).
 #[derive(Debug, Clone, Copy)]
 pub struct WebCryptoSigner {
     es256: bool,
+    eddsa: bool,
 }
 
 /// Where a kind of operation runs, as `link` reports it.
@@ -287,27 +297,9 @@ pub enum Engine {
     Wasm,
 }
 
-impl WebCryptoSigner {
-    /// Finds out once whether this browser imports a P-256 private key into WebCrypto
-    /// (with a fixed key that signs nothing), so that no session key pays a failed
-    /// import.
-    pub async fn detect() -> Self {
-        let probe = Secret32::from_bytes([0x5a; 32]);
-        let es256 = match SigningKey::from_secret(JwsAlg::ES256, &probe) {
-            Ok(key) => import_es256(&key).await.is_ok(),
-            Err(_) => false,
-        };
-        Self { es256 }
-    }
-
-    /// A signer that keeps every key in WebAssembly (the reference), for comparison.
-    pub fn wasm_only() -> Self {
-        Self { es256: false }
-    }
-
-    /// Where ES256 signatures are made.
-    pub fn es256(&self) -> Engine {
-        if self.es256 {
+impl Engine {
+    fn from_webcrypto(webcrypto: bool) -> Self {
+        if webcrypto {
             Engine::WebCrypto
         } else {
             Engine::Wasm
@@ -315,23 +307,105 @@ impl WebCryptoSigner {
     }
 }
 
+impl WebCryptoSigner {
+    /// Finds out once whether this browser imports P-256 private keys, so that no session
+    /// key pays a failed import. EdDSA stays in WebAssembly.
+    pub async fn detect() -> Self {
+        Self {
+            es256: imports(JwsAlg::ES256).await,
+            eddsa: false,
+        }
+    }
+
+    /// As [`Self::detect`], and Ed25519 keys in WebCrypto too where the browser imports
+    /// them.
+    pub async fn webcrypto_eddsa() -> Self {
+        Self {
+            es256: imports(JwsAlg::ES256).await,
+            eddsa: imports(JwsAlg::EdDSA).await,
+        }
+    }
+
+    /// A signer that keeps every key in WebAssembly (the reference), for comparison.
+    pub fn wasm_only() -> Self {
+        Self {
+            es256: false,
+            eddsa: false,
+        }
+    }
+
+    /// Where ES256 signatures are made.
+    pub fn es256(&self) -> Engine {
+        Engine::from_webcrypto(self.es256)
+    }
+
+    /// Where EdDSA (Ed25519) signatures are made.
+    pub fn eddsa(&self) -> Engine {
+        Engine::from_webcrypto(self.eddsa)
+    }
+
+    fn imports(&self, alg: JwsAlg) -> bool {
+        match alg {
+            JwsAlg::ES256 => self.es256,
+            JwsAlg::EdDSA => self.eddsa,
+        }
+    }
+}
+
+/// Whether this browser imports a private key of `alg` (a fixed key that signs nothing).
+async fn imports(alg: JwsAlg) -> bool {
+    let probe = Secret32::from_bytes([0x5a; 32]);
+    match SigningKey::from_secret(alg, &probe) {
+        Ok(key) => import_webcrypto(&key).await.is_ok(),
+        Err(_) => false,
+    }
+}
+
 fn signer_error(e: &JsValue) -> SignerError {
     SignerError(describe(e))
 }
 
-async fn import_es256(key: &SigningKey) -> Result<CryptoKey, JsValue> {
+/// The WebCrypto algorithm object of `alg`, for import (`for_sign` false) or sign.
+fn algorithm(alg: JwsAlg, for_sign: bool) -> Result<Object, JsValue> {
+    let algorithm = Object::new();
+    let set = |k: &str, v: &str| Reflect::set(&algorithm, &k.into(), &v.into());
+    match alg {
+        JwsAlg::ES256 => {
+            set("name", "ECDSA")?;
+            if for_sign {
+                set("hash", "SHA-256")?;
+            } else {
+                set("namedCurve", "P-256")?;
+            }
+        }
+        JwsAlg::EdDSA => {
+            set("name", "Ed25519")?;
+        }
+    }
+    Ok(algorithm)
+}
+
+/// `key` as a non-extractable WebCrypto key, from PKCS #8 built in a buffer that is zeroed
+/// once the browser has copied it.
+async fn import_webcrypto(key: &SigningKey) -> Result<CryptoKey, JsValue> {
     let mut der = Vec::with_capacity(138);
-    der.extend_from_slice(&PKCS8_P256_PREFIX);
-    der.extend_from_slice(key.secret().expose());
-    der.extend_from_slice(&PKCS8_P256_MIDDLE);
-    der.extend_from_slice(&key.public_key().to_bytes());
+    match key.alg() {
+        JwsAlg::ES256 => {
+            der.extend_from_slice(&PKCS8_P256_PREFIX);
+            der.extend_from_slice(key.secret().expose());
+            der.extend_from_slice(&PKCS8_P256_MIDDLE);
+            der.extend_from_slice(&key.public_key().to_bytes());
+        }
+        JwsAlg::EdDSA => {
+            der.extend_from_slice(&PKCS8_ED25519_PREFIX);
+            der.extend_from_slice(key.secret().expose());
+        }
+    }
     let bytes = Uint8Array::from(der.as_slice());
     der.zeroize();
-    let algorithm = Object::new();
-    Reflect::set(&algorithm, &"name".into(), &"ECDSA".into())?;
-    Reflect::set(&algorithm, &"namedCurve".into(), &"P-256".into())?;
-    let imported =
-        subtle()?.import_key_with_object("pkcs8", &bytes, &algorithm, false, &usages(&["sign"]));
+    let imported = algorithm(key.alg(), false).and_then(|algorithm| {
+        subtle()?.import_key_with_object("pkcs8", &bytes, &algorithm, false, &usages(&["sign"]))
+    });
     // The browser copied the key; clear our copy on the JS heap.
     bytes.fill(0, 0, bytes.length());
     Ok(JsFuture::from(imported?).await?.unchecked_into())
@@ -341,33 +415,30 @@ impl Signer for WebCryptoSigner {
     type Key = SessionKey;
 
     async fn import(&self, key: &SigningKey) -> Result<SessionKey, SignerError> {
-        if self.es256
-            && key.alg() == JwsAlg::ES256
-            && let Ok(k) = import_es256(key).await
+        if self.imports(key.alg())
+            && let Ok(k) = import_webcrypto(key).await
         {
-            return Ok(SessionKey::WebCrypto(k));
+            return Ok(SessionKey::WebCrypto(k, key.alg()));
         }
         let key = RustSigner.import(key).await?;
         Ok(SessionKey::Wasm(Box::new(key)))
     }
 
     async fn sign(&self, key: &SessionKey, message: &[u8]) -> Result<[u8; 64], SignerError> {
-        let key = match key {
-            SessionKey::WebCrypto(k) => k,
+        let (key, alg) = match key {
+            SessionKey::WebCrypto(k, alg) => (k, *alg),
             SessionKey::Wasm(k) => return RustSigner.sign(k, message).await,
         };
-        let algorithm = Object::new();
-        let set = |k: &str, v: &str| Reflect::set(&algorithm, &k.into(), &v.into());
-        set("name", "ECDSA").map_err(|e| signer_error(&e))?;
-        set("hash", "SHA-256").map_err(|e| signer_error(&e))?;
-        let op = subtle()
-            .and_then(|s| s.sign_with_object_and_u8_array(&algorithm, key, message))
+        let op = algorithm(alg, true)
+            .and_then(|algorithm| subtle()?.sign_with_object_and_u8_array(&algorithm, key, message))
             .map_err(|e| signer_error(&e))?;
         let sig = JsFuture::from(op).await.map_err(|e| signer_error(&e))?;
         let sig = Uint8Array::new(&sig);
         let mut out = [0u8; 64];
         if sig.length() != 64 {
-            return Err(SignerError("ECDSA signature of the wrong length".into()));
+            return Err(SignerError(format!(
+                "{alg:?} signature of the wrong length"
+            )));
         }
         sig.copy_to(&mut out);
         Ok(out)

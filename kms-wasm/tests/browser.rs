@@ -693,7 +693,8 @@ async fn enclave_end_to_end() {
     let info = enclave.info().map_err(JsValue::from).unwrap();
     assert_eq!(at(&info, "storageAvailable").as_bool(), Some(true));
     assert_eq!(at(&info, "deviceKeyAvailable").as_bool(), Some(true));
-    // Chromium imports P-256 keys: ES256 runs in WebCrypto, and `link` says so.
+    // Every engine here imports P-256 keys: ES256 runs in WebCrypto, and `link` says so;
+    // EdDSA stays in WebAssembly.
     assert_eq!(text(&info, "engines.es256"), "webCrypto");
     assert_eq!(text(&info, "engines.eddsa"), "wasm");
     assert_eq!(text(&info, "engines.pbkdf2"), "webCrypto");
@@ -1067,50 +1068,64 @@ fn check_ceremony_accepts_sound_frames_and_answers_the_others() {
     assert_eq!(text(&refusal, "err.code"), "BadRequest");
 }
 
-/// WebCrypto ES256 signatures verify under the key's own public key (they are randomized,
-/// so not byte-equal to the Rust reference's); the imported key is non-extractable; an
-/// EdDSA key stays in WebAssembly and signs exactly as the reference does.
+/// WebCrypto ES256 and Ed25519 signatures verify under the key's own public key, as the
+/// reference's do (ES256 is randomized, and so is WebKit's Ed25519, so neither is compared
+/// byte for byte with the reference); every imported key is non-extractable.
 #[wasm_bindgen_test]
 async fn webcrypto_signatures_verify_as_the_reference_does() {
     use kms_core::jws::{JwsAlg, RustSigner, Signer, SigningKey};
-    use kms_wasm::webcrypto::{SessionKey, WebCryptoSigner};
+    use kms_wasm::webcrypto::{Engine, SessionKey, WebCryptoSigner};
     let mut rng = UnwrapErr(SysRng);
     let message = b"eyJ0eXAiOiJKV1QifQ.eyJhdWQiOiJodHRwczovL3B1c2guZXhhbXBsZSJ9";
-    let signer = WebCryptoSigner::detect().await;
-    for _ in 0..8 {
-        let key = SigningKey::generate(JwsAlg::ES256, &mut rng);
-        let imported = signer.import(&key).await.unwrap();
-        let SessionKey::WebCrypto(crypto_key) = &imported else {
-            panic!("Chromium imports P-256 keys into WebCrypto");
-        };
-        assert!(
-            !crypto_key.extractable(),
-            "the imported key must be non-extractable"
-        );
-        let sig = signer.sign(&imported, message).await.unwrap();
-        key.public_key().verify(message, &sig).unwrap();
-        let mut tampered = *message;
-        tampered[0] ^= 1;
-        assert!(key.public_key().verify(&tampered, &sig).is_err());
-        let reference = RustSigner.sign(&key, message).await.unwrap();
-        key.public_key().verify(message, &reference).unwrap();
-    }
-    let ed = SigningKey::generate(JwsAlg::EdDSA, &mut rng);
-    let imported = signer.import(&ed).await.unwrap();
-    assert!(matches!(imported, SessionKey::Wasm(_)));
+    assert_eq!(WebCryptoSigner::detect().await.eddsa(), Engine::Wasm);
+    let signer = WebCryptoSigner::webcrypto_eddsa().await;
     assert_eq!(
-        signer.sign(&imported, message).await.unwrap(),
-        RustSigner.sign(&ed, message).await.unwrap()
+        signer.es256(),
+        Engine::WebCrypto,
+        "every engine here imports P-256"
     );
-    // The WebAssembly-only signer (a browser without P-256 import) keeps ES256 keys in
-    // WebAssembly, and its signatures verify too.
+    assert_eq!(
+        signer.eddsa(),
+        Engine::WebCrypto,
+        "every engine here imports Ed25519"
+    );
+    for alg in [JwsAlg::ES256, JwsAlg::EdDSA] {
+        for _ in 0..8 {
+            let key = SigningKey::generate(alg, &mut rng);
+            let imported = signer.import(&key).await.unwrap();
+            let SessionKey::WebCrypto(crypto_key, imported_alg) = &imported else {
+                panic!("{alg:?} key not imported into WebCrypto");
+            };
+            assert_eq!(*imported_alg, alg);
+            assert!(
+                !crypto_key.extractable(),
+                "the imported key must be non-extractable"
+            );
+            let sig = signer.sign(&imported, message).await.unwrap();
+            key.public_key().verify(message, &sig).unwrap();
+            let mut tampered = *message;
+            tampered[0] ^= 1;
+            assert!(key.public_key().verify(&tampered, &sig).is_err());
+            let mut forged = sig;
+            forged[10] ^= 1;
+            assert!(key.public_key().verify(message, &forged).is_err());
+            let reference = RustSigner.sign(&key, message).await.unwrap();
+            key.public_key().verify(message, &reference).unwrap();
+        }
+    }
+    // The WebAssembly-only signer (a browser without these imports) keeps the keys in
+    // WebAssembly, and its signatures verify too (Ed25519's equal the reference's).
     let wasm = WebCryptoSigner::wasm_only();
-    let key = SigningKey::generate(JwsAlg::ES256, &mut rng);
-    let imported = wasm.import(&key).await.unwrap();
-    assert!(matches!(imported, SessionKey::Wasm(_)));
-    key.public_key()
-        .verify(message, &wasm.sign(&imported, message).await.unwrap())
-        .unwrap();
+    for alg in [JwsAlg::ES256, JwsAlg::EdDSA] {
+        let key = SigningKey::generate(alg, &mut rng);
+        let imported = wasm.import(&key).await.unwrap();
+        assert!(matches!(imported, SessionKey::Wasm(_)));
+        let sig = wasm.sign(&imported, message).await.unwrap();
+        key.public_key().verify(message, &sig).unwrap();
+        if alg == JwsAlg::EdDSA {
+            assert_eq!(sig, RustSigner.sign(&key, message).await.unwrap());
+        }
+    }
 }
 
 // ---------------------------------------------------------------------------------------
