@@ -127,14 +127,15 @@ impl IdbStore {
         let records = t.object_store(RECORDS).map_err(backend)?;
         let audit = t.object_store(AUDIT).map_err(backend)?;
 
-        // Issue every read first, then await them: all stay inside this transaction.
+        // Issue every read first (watched from the start), then the writes, then await the
+        // reads: all stay inside this transaction.
         let mut reads = Vec::with_capacity(tx.checks.len());
         for check in &tx.checks {
-            reads.push(
-                records
+            reads.push(watch(
+                &records
                     .get(&JsValue::from_str(check.key()))
                     .map_err(backend)?,
-            );
+            ));
         }
         // A log has length `len` when entry `len - 1` exists and entry `len` does not
         // (appends are contiguous: every writer follows this rule). Two point lookups,
@@ -145,32 +146,17 @@ impl IdbStore {
                 let last = audit
                     .count_with_key(&audit_key(log, last))
                     .map_err(backend)?;
-                counts.push((1, last));
+                counts.push((1, watch(&last)));
             }
             let next = audit
                 .count_with_key(&audit_key(log, len))
                 .map_err(backend)?;
-            counts.push((0, next));
+            counts.push((0, watch(&next)));
         }
-        let mut ok = true;
-        for (check, req) in tx.checks.iter().zip(&reads) {
-            let value = request(req).await.map_err(|e| abort_with(&t, e))?;
-            ok &= match (value.is_undefined(), bytes_of(&value)) {
-                (true, _) => check.holds(None),
-                (false, Some(stored)) => check.holds(Some(&stored)),
-                // A record that is not bytes is neither absent nor equal to anything.
-                (false, None) => false,
-            };
-        }
-        for (expected, req) in &counts {
-            let n = request(req).await.map_err(|e| abort_with(&t, e))?;
-            ok &= n.as_f64() == Some(f64::from(*expected));
-        }
-        if !ok {
-            let _ = t.abort();
-            return Err(StoreError::Conflict);
-        }
-
+        // The writes go in behind the reads without waiting for them: IndexedDB runs a
+        // transaction's requests in order, so the reads see the state before the writes,
+        // and a failed check aborts the transaction before it can commit (its writes still
+        // pending), which undoes them. One round trip to the database instead of two.
         for (key, value) in &tx.puts {
             records
                 .put_with_key(&Uint8Array::from(value.as_slice()), &JsValue::from_str(key))
@@ -189,6 +175,25 @@ impl IdbStore {
                 )
                 .map_err(|e| abort_with(&t, e))?;
         }
+        let mut ok = true;
+        for (check, read) in tx.checks.iter().zip(reads) {
+            let value = read.await.map_err(|e| abort_with(&t, e))?;
+            ok &= match (value.is_undefined(), bytes_of(&value)) {
+                (true, _) => check.holds(None),
+                (false, Some(stored)) => check.holds(Some(&stored)),
+                // A record that is not bytes is neither absent nor equal to anything.
+                (false, None) => false,
+            };
+        }
+        for (expected, count) in counts {
+            let n = count.await.map_err(|e| abort_with(&t, e))?;
+            ok &= n.as_f64() == Some(f64::from(expected));
+        }
+        if !ok {
+            let _ = t.abort();
+            return Err(StoreError::Conflict);
+        }
+
         let failing = self.fail_commits.get();
         if failing > 0 {
             self.fail_commits.set(failing - 1);
@@ -385,6 +390,12 @@ fn bytes_of(value: &JsValue) -> Option<Vec<u8>> {
 
 /// Awaits an `IDBRequest`: its result, or its error.
 async fn request(req: &IdbRequest) -> Result<JsValue, JsValue> {
+    watch(req).await
+}
+
+/// Watches `req` from now on — its handlers are set before this returns, so a result that
+/// arrives before the future is first polled is not missed — and resolves to its result.
+fn watch(req: &IdbRequest) -> impl Future<Output = Result<JsValue, JsValue>> + use<> {
     let mut handlers = None;
     let promise = Promise::new(&mut |resolve: Function, reject: Function| {
         let r = req.clone();
@@ -407,11 +418,14 @@ async fn request(req: &IdbRequest) -> Result<JsValue, JsValue> {
         req.set_onerror(Some(err.as_ref().unchecked_ref()));
         handlers = Some((ok, err));
     });
-    let out = JsFuture::from(promise).await;
-    req.set_onsuccess(None);
-    req.set_onerror(None);
-    drop(handlers);
-    out
+    let req = req.clone();
+    async move {
+        let out = JsFuture::from(promise).await;
+        req.set_onsuccess(None);
+        req.set_onerror(None);
+        drop(handlers);
+        out
+    }
 }
 
 /// Awaits a transaction's `complete` (or its abort).

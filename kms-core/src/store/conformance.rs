@@ -324,12 +324,23 @@ async fn audit_conflict(s: &impl Store) -> Outcome {
         s.audit_read("log", 0, 5).await.map_err(e)? == [b"e0".to_vec()],
         "log altered"
     );
+    // A writer whose view of the log is ahead of it (a gap), with a write queued behind
+    // the append: neither lands.
     let mut gap = Transaction::new();
-    gap.append("log", 5, b"gap".to_vec());
+    gap.put("state", b"gap".to_vec())
+        .append("log", 5, b"gap".to_vec());
     let r = s.commit(gap).await;
     ensure!(
         r == Err(StoreError::Conflict),
         "append leaving a gap: got {r:?}"
+    );
+    ensure!(
+        s.get("state").await.map_err(e)?.is_none(),
+        "state written although its append left a gap"
+    );
+    ensure!(
+        s.audit_len("log").await.map_err(e)? == 1,
+        "log altered by a refused append"
     );
     Ok(())
 }
