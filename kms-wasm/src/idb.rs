@@ -201,6 +201,9 @@ impl IdbStore {
             let _ = done(&t).await;
             return Err(StoreError::Backend("injected failure".into()));
         }
+        // The checks held: no more requests, commit as soon as the writes are done (an
+        // engine without `commit()` commits when the transaction goes idle).
+        let _ = t.commit();
         done(&t).await
     }
 }
