@@ -203,6 +203,11 @@ impl IdbStore {
         }
         // The checks held: no more requests, commit as soon as the writes are done (an
         // engine without `commit()` commits when the transaction goes idle).
+        #[allow(
+            deprecated,
+            reason = "web-sys marks IDBTransaction.commit() deprecated, but it is IndexedDB 3.0, \
+                      in Chromium, Firefox and WebKit"
+        )]
         let _ = t.commit();
         done(&t).await
     }

@@ -352,6 +352,13 @@ impl WebCryptoSigner {
     }
 }
 
+std::thread_local! {
+    /// `crypto.subtle` and the two signing algorithm objects, made on first use: a
+    /// signature then crosses into JavaScript once.
+    static SIGN_WITH: std::cell::OnceCell<(SubtleCrypto, Object, Object)> =
+        const { std::cell::OnceCell::new() };
+}
+
 /// Whether this browser imports a private key of `alg` (a fixed key that signs nothing).
 async fn imports(alg: JwsAlg) -> bool {
     let probe = Secret32::from_bytes([0x5a; 32]);
@@ -429,8 +436,23 @@ impl Signer for WebCryptoSigner {
             SessionKey::WebCrypto(k, alg) => (k, *alg),
             SessionKey::Wasm(k) => return RustSigner.sign(k, message).await,
         };
-        let op = algorithm(alg, true)
-            .and_then(|algorithm| subtle()?.sign_with_object_and_u8_array(&algorithm, key, message))
+        let op = SIGN_WITH
+            .with(|cached| {
+                let (subtle, es256, eddsa) = match cached.get() {
+                    Some(c) => c,
+                    None => {
+                        let made = (
+                            subtle()?,
+                            algorithm(JwsAlg::ES256, true)?,
+                            algorithm(JwsAlg::EdDSA, true)?,
+                        );
+                        let _ = cached.set(made);
+                        cached.get().ok_or_else(|| JsValue::from_str("cache"))?
+                    }
+                };
+                let algorithm = if alg == JwsAlg::ES256 { es256 } else { eddsa };
+                subtle.sign_with_object_and_u8_array(algorithm, key, message)
+            })
             .map_err(|e| signer_error(&e))?;
         let sig = JsFuture::from(op).await.map_err(|e| signer_error(&e))?;
         let sig = Uint8Array::new(&sig);
