@@ -36,7 +36,6 @@ test("link reports what this browser does", () => withBrowser(async (browser) =>
   }
   // What the enclave chose follows from what it found, not from the user agent.
   assert.equal(info.engines.pbkdf2, platform.webCrypto.pbkdf2 ? "webCrypto" : "wasm");
-  assert.equal(info.engines.es256, platform.webCrypto.ecdsaP256 ? "webCrypto" : "wasm");
   // Ed25519 signs in WebAssembly in every engine: faster there than a WebCrypto round trip.
   assert.equal(info.engines.eddsa, "wasm");
   assert.ok(["persisted", "bestEffort", "unsupported"].includes(platform.persistentStorage));

@@ -85,20 +85,18 @@ pub async fn bench_signer(alg: String, n: u32) -> Result<JsValue, JsError> {
                 .map_err(|e| JsError::new(&e.to_string()))?,
         );
     }
+    /// What [`bench_signer`] resolves to.
+    #[derive(serde::Serialize)]
+    struct Timed {
+        ms: f64,
+        engine: crate::webcrypto::Engine,
+    }
     let ms = now_ms() - t0;
-    let result = js_sys::Object::new();
-    let set = |k: &str, v: JsValue| js_sys::Reflect::set(&result, &k.into(), &v);
-    set("ms", JsValue::from_f64(ms)).map_err(|_| JsError::new("building the result"))?;
-    let engine = match if alg == JwsAlg::ES256 {
-        signer.es256()
-    } else {
-        signer.eddsa()
-    } {
-        crate::webcrypto::Engine::WebCrypto => "webCrypto",
-        crate::webcrypto::Engine::Wasm => "wasm",
+    let engine = match alg {
+        JwsAlg::ES256 => signer.es256(),
+        JwsAlg::EdDSA => signer.eddsa(),
     };
-    set("engine", engine.into()).map_err(|_| JsError::new("building the result"))?;
-    Ok(result.into())
+    crate::to_js(&Timed { ms, engine })
 }
 
 /// `n` X25519 Diffie-Hellman computations.

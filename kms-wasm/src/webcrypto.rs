@@ -438,18 +438,17 @@ impl Signer for WebCryptoSigner {
         };
         let op = SIGN_WITH
             .with(|cached| {
-                let (subtle, es256, eddsa) = match cached.get() {
-                    Some(c) => c,
-                    None => {
-                        let made = (
-                            subtle()?,
-                            algorithm(JwsAlg::ES256, true)?,
-                            algorithm(JwsAlg::EdDSA, true)?,
-                        );
-                        let _ = cached.set(made);
-                        cached.get().ok_or_else(|| JsValue::from_str("cache"))?
-                    }
-                };
+                if cached.get().is_none() {
+                    let made = (
+                        subtle()?,
+                        algorithm(JwsAlg::ES256, true)?,
+                        algorithm(JwsAlg::EdDSA, true)?,
+                    );
+                    let _ = cached.set(made);
+                }
+                let (subtle, es256, eddsa) = cached
+                    .get()
+                    .ok_or_else(|| JsValue::from_str("crypto.subtle is unavailable"))?;
                 let algorithm = if alg == JwsAlg::ES256 { es256 } else { eddsa };
                 subtle.sign_with_object_and_u8_array(algorithm, key, message)
             })
