@@ -616,12 +616,17 @@ impl<S: Store, C: Clock, R: CryptoRng, P: Pbkdf2Provider, D: DeviceKey, E: Signe
             None => None,
             Some(id) => {
                 let key_id = otpk_id(id);
-                let (loaded, secret) =
-                    self.load_key(o, &key_id)
-                        .await?
-                        .ok_or_else(|| Error::KeyConsumed {
-                            id: key_id.to_string(),
-                        })?;
+                let Some((loaded, secret)) = self.load_key(o, &key_id).await? else {
+                    // Another tab may have decrypted this very message between the look-up
+                    // of its Kyber prekey's use above and this one: that commit shreds the
+                    // one-time prekey and records the use together.
+                    if self.store.get(&kyber_use).await?.is_some() {
+                        return Err(Error::DuplicateMessage);
+                    }
+                    return Err(Error::KeyConsumed {
+                        id: key_id.to_string(),
+                    });
+                };
                 let key = OneTimePreKey::from_secret(id, secret32(secret.expose(), &key_id)?);
                 Some((loaded, key))
             }
