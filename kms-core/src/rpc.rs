@@ -34,6 +34,18 @@ pub use params::*;
 /// Protocol version of this vocabulary.
 pub const RPC_VERSION: u32 = 1;
 
+/// What a JSON decode error says, without its position: the text it counts lines and
+/// columns in is the enclave's encoding of a frame (or a part of one), never what the
+/// caller wrote.
+pub fn json_error(e: &serde_json::Error) -> String {
+    let text = e.to_string();
+    let at = format!(" at line {} column {}", e.line(), e.column());
+    match text.strip_suffix(&at) {
+        Some(message) => message.to_owned(),
+        None => text,
+    }
+}
+
 /// Non-secret bytes in a request or response.
 #[derive(Clone, PartialEq, Eq, Default)]
 #[cfg_attr(feature = "ts", derive(ts_rs::TS))]

@@ -5,16 +5,16 @@
 //! [`crate::envelope::seal_frame`]; every other frame goes to [`crate::Enclave::handle`],
 //! which answers malformed frames too.
 
+use js_sys::{Object, Reflect};
 use kms_core::rpc::RPC_VERSION;
 use kms_core::rpc::ceremony::{self, CeremonyCall};
 use kms_core::rpc::frame::{FrameHeader, Outcome, Reply, RequestId};
 use kms_core::rpc::local::Failure;
 use kms_core::{ErrorBody, ErrorCode};
-use serde::{Deserialize, Serialize};
 use wasm_bindgen::prelude::*;
 
 use crate::envelope::SEAL_METHOD;
-use crate::to_js;
+use crate::{json, to_js};
 
 pub use route::Route;
 
@@ -49,15 +49,8 @@ mod route {
 /// string goes to the service, whose reply says what is wrong with it.
 #[wasm_bindgen(js_name = routeFrame)]
 pub fn route_frame(frame: JsValue) -> Route {
-    /// The method alone, read leniently (the service reads the whole frame strictly).
-    #[derive(Deserialize)]
-    struct Addressed {
-        #[serde(default)]
-        method: Option<String>,
-    }
-    let method = serde_wasm_bindgen::from_value::<Addressed>(frame)
-        .ok()
-        .and_then(|f| f.method);
+    // The method alone, read leniently (the service reads the whole frame strictly).
+    let method = field(&frame, "method").and_then(|m| m.as_string());
     match method.as_deref() {
         Some(SEAL_METHOD) => Route::Seal,
         Some(m) if ceremony::is_ceremony(m) => Route::Ceremony,
@@ -73,10 +66,10 @@ pub fn route_frame(frame: JsValue) -> Route {
 /// Only if the reply cannot be built as a JS value.
 #[wasm_bindgen(js_name = checkCeremony)]
 pub fn check_ceremony(frame: JsValue) -> Result<JsValue, JsError> {
-    let parsed = ceremony::parse(
-        serde_wasm_bindgen::from_value::<FrameHeader>(frame.clone()),
-        || serde_wasm_bindgen::from_value::<CeremonyCall>(frame),
-    );
+    let text = json::text(&frame);
+    let parsed = ceremony::parse(json::decode::<FrameHeader>(&text), || {
+        json::decode::<CeremonyCall>(&text)
+    });
     match parsed {
         Ok(_) => Ok(JsValue::NULL),
         Err((id, e)) => to_js(&Reply::new(id, Err(e))),
@@ -85,25 +78,22 @@ pub fn check_ceremony(frame: JsValue) -> Result<JsValue, JsError> {
 
 /// The id a reply to `frame` carries: its `id` when that is a request id, else `null`
 /// (which is what a reply says when the request had no id that could be read).
-fn reply_id(frame: JsValue) -> Option<RequestId> {
-    /// The id alone, read leniently: the frame may be malformed in any other way.
-    #[derive(Deserialize)]
-    struct Identified {
-        #[serde(default)]
-        id: Option<RequestId>,
-    }
-    serde_wasm_bindgen::from_value::<Identified>(frame)
-        .ok()
-        .and_then(|f| f.id)
+///
+/// The id alone is read, leniently: the frame may be malformed in any other way.
+fn reply_id(frame: &JsValue) -> Option<RequestId> {
+    let id = field(frame, "id")?.as_f64()?;
+    (id.fract() == 0.0 && (0.0..=f64::from(RequestId::MAX)).contains(&id))
+        .then_some(id as RequestId)
 }
 
-/// A success reply whose result the bootstrap obtained (a ceremony's).
-#[derive(Serialize)]
-struct OkReply {
-    v: u32,
-    id: Option<RequestId>,
-    #[serde(with = "serde_wasm_bindgen::preserve")]
-    ok: JsValue,
+/// `value[name]` when `value` is an object that has it (`undefined` counts as absent).
+fn field(value: &JsValue, name: &str) -> Option<JsValue> {
+    if !value.is_object() {
+        return None;
+    }
+    Reflect::get(value, &JsValue::from_str(name))
+        .ok()
+        .filter(|v| !v.is_undefined())
 }
 
 /// The success reply to `frame` (a ceremony frame that [`check_ceremony`] accepted):
@@ -113,11 +103,19 @@ struct OkReply {
 /// Only if the reply cannot be built as a JS value.
 #[wasm_bindgen(js_name = okReply)]
 pub fn ok_reply(frame: JsValue, result: JsValue) -> Result<JsValue, JsError> {
-    to_js(&OkReply {
-        v: RPC_VERSION,
-        id: reply_id(frame),
-        ok: result,
-    })
+    // Built as a JS object around `result` as it is, which the bootstrap got from the
+    // service or from the ceremony's last step.
+    let reply = Object::new();
+    let id = reply_id(&frame).map_or(JsValue::NULL, JsValue::from);
+    for (name, value) in [
+        ("v", JsValue::from(RPC_VERSION)),
+        ("id", id),
+        ("ok", result),
+    ] {
+        Reflect::set(&reply, &JsValue::from_str(name), &value)
+            .map_err(|_| JsError::new("okReply: cannot build the reply"))?;
+    }
+    Ok(reply.into())
 }
 
 /// The error reply to `frame` for a failure the bootstrap reached itself:
@@ -132,7 +130,7 @@ pub fn ok_reply(frame: JsValue, result: JsValue) -> Result<JsValue, JsError> {
 /// Only if the reply cannot be built as a JS value.
 #[wasm_bindgen(js_name = errorReply)]
 pub fn error_reply(frame: JsValue, failure: JsValue) -> Result<JsValue, JsError> {
-    let body = match serde_wasm_bindgen::from_value::<Failure>(failure) {
+    let body = match json::from_js::<Failure>(&failure) {
         Ok(f) => ErrorBody::from(f),
         Err(e) => ErrorBody {
             code: ErrorCode::Internal,
@@ -142,7 +140,7 @@ pub fn error_reply(frame: JsValue, failure: JsValue) -> Result<JsValue, JsError>
     };
     to_js(&Reply {
         v: RPC_VERSION,
-        id: reply_id(frame),
+        id: reply_id(&frame),
         outcome: Outcome::Err(body),
     })
 }

@@ -9,7 +9,7 @@
 //! ← {"v": 1, "id": 9, "ok": {"type": "envelopeSealed", "envelope": {"format": …}}}
 //! ```
 
-use js_sys::Uint8Array;
+use js_sys::{Reflect, Uint8Array};
 use kms_core::Error;
 use kms_core::SecretBytes;
 use kms_core::envelope::{self, Envelope, SignedPrekey};
@@ -20,7 +20,7 @@ use serde::{Deserialize, Serialize};
 use wasm_bindgen::JsCast;
 use wasm_bindgen::prelude::*;
 
-use crate::{BrowserRng, to_js};
+use crate::{BrowserRng, json, to_js};
 
 /// The method the enclave page answers itself.
 pub const SEAL_METHOD: &str = "envelope.seal";
@@ -31,7 +31,9 @@ struct SealCall {
     params: SealParams,
 }
 
-/// `envelope.seal`'s params.
+/// `envelope.seal`'s params, but `plaintext`: a string (sealed as its UTF-8 bytes) or a
+/// `Uint8Array` (its bytes), read from the JS value itself ([`plaintext_of`]) so that
+/// nothing else (an `ArrayBuffer`, an array of numbers) is taken for one.
 #[derive(Deserialize)]
 #[serde(rename_all = "camelCase")]
 struct SealParams {
@@ -39,10 +41,6 @@ struct SealParams {
     identity_key: String,
     /// The vended prekey, as the vending service returns it.
     prekey: SignedPrekey,
-    /// A string (sealed as its UTF-8 bytes) or a `Uint8Array` (its bytes); kept as the JS
-    /// value so that nothing else (an `ArrayBuffer`, an array of numbers) is taken for one.
-    #[serde(with = "serde_wasm_bindgen::preserve")]
-    plaintext: JsValue,
 }
 
 /// The success reply: `{v, id, ok: {type: "envelopeSealed", envelope}}`.
@@ -81,7 +79,8 @@ pub fn seal_frame(frame: JsValue) -> Result<JsValue, JsError> {
 }
 
 fn seal(frame: JsValue) -> Result<(RequestId, Envelope), (Option<RequestId>, Error)> {
-    let id = frame::check_header(serde_wasm_bindgen::from_value::<FrameHeader>(frame.clone()))?;
+    let text = json::text(&frame);
+    let id = frame::check_header(json::decode::<FrameHeader>(&text))?;
     let bad = |reason: String| {
         (
             Some(id),
@@ -90,12 +89,12 @@ fn seal(frame: JsValue) -> Result<(RequestId, Envelope), (Option<RequestId>, Err
             },
         )
     };
-    let SealCall { params } = serde_wasm_bindgen::from_value(frame).map_err(|e| {
+    let SealCall { params } = json::decode(&text).map_err(|e| {
         bad(format!(
             "expected params {{identityKey, prekey, plaintext}}: {e}"
         ))
     })?;
-    let plaintext = plaintext(&params.plaintext)
+    let plaintext = plaintext_of(&frame)
         .ok_or_else(|| bad("plaintext: expected a string or a Uint8Array".to_owned()))?;
     let identity = kms_core::hazmat::b64::decode(&params.identity_key)
         .ok()
@@ -111,9 +110,11 @@ fn seal(frame: JsValue) -> Result<(RequestId, Envelope), (Option<RequestId>, Err
     Ok((id, sealed))
 }
 
-/// The bytes to seal: a string's UTF-8 encoding (as `TextEncoder` gives it), a
-/// `Uint8Array`'s bytes; `None` for any other value.
-fn plaintext(value: &JsValue) -> Option<SecretBytes> {
+/// The bytes to seal, from the frame's `params.plaintext`: a string's UTF-8 encoding (as
+/// `TextEncoder` gives it), a `Uint8Array`'s bytes; `None` for any other value.
+fn plaintext_of(frame: &JsValue) -> Option<SecretBytes> {
+    let params = Reflect::get(frame, &JsValue::from_str("params")).ok()?;
+    let value = Reflect::get(&params, &JsValue::from_str("plaintext")).ok()?;
     if let Some(text) = value.as_string() {
         return Some(SecretBytes::new(text.into_bytes()));
     }

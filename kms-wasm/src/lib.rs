@@ -42,11 +42,13 @@ pub mod bench;
 pub mod dispatch;
 pub mod envelope;
 pub mod idb;
+mod json;
 pub mod platform;
 pub mod release;
 pub mod webcrypto;
 
 use idb::IdbStore;
+pub(crate) use json::to_js;
 use webcrypto::{Engine, WebCryptoDeviceKey, WebCryptoPbkdf2, WebCryptoSigner};
 
 /// `Date.now()`.
@@ -131,7 +133,7 @@ impl Enclave {
         options: JsValue,
         indexed_db: Option<web_sys::IdbFactory>,
     ) -> Result<Enclave, JsError> {
-        let o: Options = serde_wasm_bindgen::from_value(options)
+        let o: Options = json::from_js(&options)
             .map_err(|e| JsError::new(&format!("Enclave.open options: {e}")))?;
         let config = Config {
             rp_id: o.rp_id,
@@ -216,10 +218,12 @@ impl Enclave {
         message: JsValue,
         caller: fn(Origin) -> Caller,
     ) -> Result<JsValue, JsError> {
-        let parsed = frame::parse(
-            serde_wasm_bindgen::from_value::<FrameHeader>(message.clone()),
-            || serde_wasm_bindgen::from_value::<Call>(message),
-        );
+        let text = json::text(&message);
+        let parsed = frame::parse(json::decode::<FrameHeader>(&text), || {
+            text.as_deref()
+                .map_err(Clone::clone)
+                .and_then(Call::from_json)
+        });
         let reply = match parsed {
             Err((id, e)) => Reply::new(id, Err(e)),
             Ok((id, request)) => {
@@ -242,11 +246,4 @@ impl Enclave {
         };
         to_js(&reply)
     }
-}
-
-/// `value` as a plain JS value (objects, not `Map`s).
-pub(crate) fn to_js<T: Serialize>(value: &T) -> Result<JsValue, JsError> {
-    value
-        .serialize(&serde_wasm_bindgen::Serializer::json_compatible())
-        .map_err(|e| JsError::new(&e.to_string()))
 }

@@ -51,8 +51,7 @@ fn refusal(e: &ReleaseError) -> JsValue {
 }
 
 fn open(log: JsValue, checkpoint: &[u8]) -> Result<(LogTrust, TrustedCheckpoint), ReleaseError> {
-    let config: LogConfig = serde_wasm_bindgen::from_value(log)
-        .map_err(|e| ReleaseError::InvalidLogConfig(e.to_string()))?;
+    let config: LogConfig = crate::json::from_js(&log).map_err(ReleaseError::InvalidLogConfig)?;
     let trust = LogTrust::new(&config.key, &config.witnesses, config.quorum)?;
     let trusted = trust.open(checkpoint)?;
     Ok((trust, trusted))

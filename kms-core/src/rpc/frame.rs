@@ -12,8 +12,10 @@
 //! reads the whole frame. [`parse`] turns both results into a request or a typed error.
 
 use core::fmt::Display;
+use std::borrow::Cow;
 
-use serde::{Deserialize, Serialize};
+use serde::{Deserialize, Deserializer, Serialize};
+use serde_json::value::RawValue;
 
 use super::{RPC_VERSION, Request};
 use crate::error::{Error, ErrorBody};
@@ -43,6 +45,39 @@ pub struct Call {
     /// The request (`method` and `params`).
     #[serde(flatten)]
     pub request: Request,
+}
+
+impl Call {
+    /// Decodes a request frame from its JSON text: the frame's own fields first (`params`
+    /// kept as text), then the params as the type `method` names
+    /// ([`Request::from_json_params`]). Accepts what the derived `Deserialize` accepts, in
+    /// any key order, and refuses what it refuses; unlike it, it buffers nothing, which keeps
+    /// one copy of each params type's decoder in the enclave.
+    ///
+    /// # Errors
+    /// What is wrong with the frame, in words.
+    pub fn from_json(text: &str) -> Result<Self, String> {
+        /// The frame, its params as text.
+        #[derive(Deserialize)]
+        #[serde(deny_unknown_fields)]
+        struct Fields<'a> {
+            v: u32,
+            id: RequestId,
+            method: Cow<'a, str>,
+            #[serde(borrow, default, deserialize_with = "raw")]
+            params: Option<&'a RawValue>,
+        }
+        /// `params` as it is written, `null` included.
+        fn raw<'de, D: Deserializer<'de>>(d: D) -> Result<Option<&'de RawValue>, D::Error> {
+            <&RawValue>::deserialize(d).map(Some)
+        }
+        let f: Fields<'_> = serde_json::from_str(text).map_err(|e| super::json_error(&e))?;
+        Ok(Self {
+            v: f.v,
+            id: f.id,
+            request: Request::from_json_params(&f.method, f.params)?,
+        })
+    }
 }
 
 /// Decides what to do with a frame: the request to run, or the error to reply with.
@@ -196,6 +231,29 @@ mod tests {
             err_code(r#"{"v":1,"id":6,"method":"keys.delete","params":{"keyId":"a","extra":1}}"#),
             (Some(6), ErrorCode::BadRequest)
         );
+    }
+
+    #[test]
+    fn json_frames_decode_in_any_key_order_and_refuse_strangers() {
+        let call = |s: &str| Call::from_json(s).map(|c| (c.v, c.id, c.request.method()));
+        let vapid = r#""vapid.authorization""#;
+        let params = r#""params":{"aud":"https://push.example"}"#;
+        for text in [
+            format!(r#"{{"v":1,"id":8,"method":{vapid},{params}}}"#),
+            format!(r#"{{{params},"method":{vapid},"id":8,"v":1}}"#),
+            format!(r#"{{"v":1,{params},"id":8,"method":"vapid.authorizatio\u006e"}}"#),
+        ] {
+            assert_eq!(call(&text), Ok((1, 8, "vapid.authorization")), "{text}");
+        }
+        let e = call(r#"{"v":1,"id":8,"method":"ping","extra":1}"#).unwrap_err();
+        assert!(e.starts_with("unknown field `extra`"), "{e}");
+        let e = call(r#"{"v":1,"id":8,"method":"nope"}"#).unwrap_err();
+        assert_eq!(e, "unknown method `nope`");
+        let e = call(r#"{"v":1,"id":8,"method":"ping","method":"status"}"#).unwrap_err();
+        assert!(e.starts_with("duplicate field `method`"), "{e}");
+        // No position: it would count in the enclave's encoding, not the caller's frame.
+        let e = call(r#"{"v":1,"id":8,"method":"keys.delete","params":{"keyId":7}}"#).unwrap_err();
+        assert_eq!(e, "invalid type: integer `7`, expected a string");
     }
 
     #[test]

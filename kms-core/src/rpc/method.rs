@@ -111,6 +111,30 @@ pub(crate) fn from_map<'de, D: Deserializer<'de>, T: Params>(d: D) -> Result<T, 
     d.deserialize_any(MapOnly(PhantomData))
 }
 
+/// Decodes the params of a method that takes none: only `null` (as for an absent `params`).
+pub(crate) fn unit_from(
+    raw: &serde_json::value::RawValue,
+    expecting: &'static str,
+) -> Result<(), String> {
+    struct Unit(&'static str);
+
+    impl<'de> Visitor<'de> for Unit {
+        type Value = ();
+
+        fn expecting(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+            f.write_str(self.0)
+        }
+
+        fn visit_unit<E: de::Error>(self) -> Result<(), E> {
+            Ok(())
+        }
+    }
+
+    serde_json::Deserializer::from_str(raw.get())
+        .deserialize_any(Unit(expecting))
+        .map_err(|e| super::json_error(&e))
+}
+
 /// Declares the methods: one row per method,
 ///
 /// ```text
@@ -129,6 +153,26 @@ macro_rules! methods {
     (@request $variant:ident) => {
         fn request((): ()) -> $crate::rpc::Request {
             $crate::rpc::Request::$variant
+        }
+    };
+    (@decode $variant:ident $name:literal $raw:ident) => {
+        match $raw {
+            None => Ok(Self::$variant),
+            Some(raw) => $crate::rpc::method::unit_from(
+                raw,
+                concat!("unit variant Request::", stringify!($variant)),
+            )
+            .map(|()| Self::$variant),
+        }
+    };
+    (@decode $variant:ident $name:literal $raw:ident $params:ident) => {
+        match $raw {
+            Some(raw) => $crate::rpc::method::from_map::<_, $params>(
+                &mut ::serde_json::Deserializer::from_str(raw.get()),
+            )
+            .map(Self::$variant)
+            .map_err(|e| $crate::rpc::json_error(&e)),
+            None => Err("missing field `params`".to_owned()),
         }
     };
     (@request $variant:ident $params:ident) => {
@@ -167,6 +211,24 @@ macro_rules! methods {
             pub fn method(&self) -> &'static str {
                 match self {
                     $(Self::$variant { .. } => $name,)*
+                }
+            }
+
+            /// Decodes the request for `method` from its `params` as JSON text (`None` when
+            /// the frame has none): what [`crate::rpc::frame::Call::from_json`] does once
+            /// `method` is known, so that each params type is decoded straight from the
+            /// text, never from a buffered copy.
+            ///
+            /// # Errors
+            /// An unknown method, missing or malformed params, params for a method that
+            /// takes none: what is wrong, in words.
+            pub fn from_json_params(
+                method: &str,
+                params: Option<&::serde_json::value::RawValue>,
+            ) -> Result<Self, String> {
+                match method {
+                    $($name => $crate::rpc::method::methods!(@decode $variant $name params $($params)?),)*
+                    _ => Err(format!("unknown method `{method}`")),
                 }
             }
 
@@ -259,6 +321,7 @@ mod tests {
         let mut framed = frame.clone();
         framed["v"] = 1.into();
         framed["id"] = 2.into();
+        let text = framed.to_string();
         let call = frame::parse(
             serde_json::from_value::<FrameHeader>(framed.clone()),
             || serde_json::from_value::<Call>(framed),
@@ -270,6 +333,10 @@ mod tests {
             call.as_ref().map_err(Clone::clone),
             "{frame}"
         );
+        // The enclave's decoder (from JSON text, params decoded once `method` is known)
+        // accepts and refuses the same frames, saying the same.
+        let json = Call::from_json(&text).map(|c| c.request.method());
+        assert_eq!(json, call, "{text}");
         call
     }
 
