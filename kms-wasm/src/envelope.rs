@@ -9,7 +9,7 @@
 //! ← {"v": 1, "id": 9, "ok": {"type": "envelopeSealed", "envelope": {"format": …}}}
 //! ```
 
-use js_sys::{Reflect, Uint8Array};
+use js_sys::{Object, Reflect, Uint8Array};
 use kms_core::Error;
 use kms_core::SecretBytes;
 use kms_core::envelope::{self, Envelope, SignedPrekey};
@@ -79,7 +79,7 @@ pub fn seal_frame(frame: JsValue) -> Result<JsValue, JsError> {
 }
 
 fn seal(frame: JsValue) -> Result<(RequestId, Envelope), (Option<RequestId>, Error)> {
-    let text = json::text(&frame);
+    let text = json::text(&without_plaintext(&frame));
     let id = frame::check_header(json::decode::<FrameHeader>(&text))?;
     let bad = |reason: String| {
         (
@@ -108,6 +108,21 @@ fn seal(frame: JsValue) -> Result<(RequestId, Envelope), (Option<RequestId>, Err
     let sealed =
         envelope::seal(&verified, plaintext.expose(), &mut rng).map_err(|e| bad(e.to_string()))?;
     Ok((id, sealed))
+}
+
+/// A shallow copy of `frame` whose `params` lack `plaintext`: what is read as JSON. The
+/// plaintext (up to 1 MiB) is read from the JS value alone, and never becomes JSON text
+/// (an array of numbers four times its size, in a string nothing can wipe).
+fn without_plaintext(frame: &JsValue) -> JsValue {
+    let params = match Reflect::get(frame, &JsValue::from_str("params")) {
+        Ok(p) if p.is_object() && frame.is_object() => p,
+        _ => return frame.clone(),
+    };
+    let copy = Object::assign(&Object::new(), frame.unchecked_ref());
+    let params = Object::assign(&Object::new(), params.unchecked_ref());
+    let _ = Reflect::delete_property(&params, &JsValue::from_str("plaintext"));
+    let _ = Reflect::set(&copy, &JsValue::from_str("params"), &params);
+    copy.into()
 }
 
 /// The bytes to seal, from the frame's `params.plaintext`: a string's UTF-8 encoding (as

@@ -21,7 +21,9 @@ use std::task::Poll;
 use getrandom::SysRng;
 use js_sys::{Array, Function, Object, Promise, Reflect, Uint8Array};
 use kms_core::Secret32;
-use kms_core::envelope::{self, Envelope, EnvelopeFormat, PrekeySecret, PrekeyUse};
+use kms_core::envelope::{
+    self, Envelope, EnvelopeFormat, MAX_PLAINTEXT_LEN, PrekeySecret, PrekeyUse,
+};
 use kms_core::hazmat::kdf::{Pbkdf2Provider, RustPbkdf2, pbkdf2_sha256};
 use kms_core::rand_core::UnwrapErr;
 use kms_core::signal::identity::IdentityKeyPair;
@@ -874,6 +876,18 @@ fn seal_frame_seals_a_string_as_utf8_and_a_uint8array_as_its_bytes() {
         .map_err(JsValue::from)
         .unwrap();
     assert_eq!(opened(&reply, &secret), [1, 2, 3]);
+    // The largest plaintext: sealed whole, and the caller's frame is left as it was.
+    let large: Vec<u8> = (0..MAX_PLAINTEXT_LEN).map(|i| (i % 251) as u8).collect();
+    let call = seal_call(
+        10,
+        &identity_key,
+        &prekey,
+        Uint8Array::from(&large[..]).into(),
+    );
+    let reply = seal_frame(call.clone()).map_err(JsValue::from).unwrap();
+    assert_eq!(opened(&reply, &secret), large);
+    let kept = at(&call, "params.plaintext");
+    assert_eq!(kept.dyn_into::<Uint8Array>().unwrap().to_vec(), large);
 }
 
 #[wasm_bindgen_test]
