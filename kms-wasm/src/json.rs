@@ -8,7 +8,10 @@
 //! property read per field.
 //!
 //! A `Uint8Array` in a value becomes an array of its byte values (every byte input of the
-//! RPC accepts one: [`kms_core::rpc::Bytes`], [`kms_core::rpc::SecretInput`]).
+//! RPC accepts one: [`kms_core::rpc::Bytes`], [`kms_core::rpc::SecretInput`]). The text may
+//! hold a secret input (a passphrase, a PRF output): the enclave's copy is wiped when it is
+//! dropped ([`Text`]); the string `JSON.stringify` made lives on the enclave realm's heap
+//! until it is collected, like the passphrase string the form gave.
 
 use std::cell::OnceCell;
 
@@ -18,6 +21,10 @@ use serde::Serialize;
 use serde::de::DeserializeOwned;
 use wasm_bindgen::JsCast;
 use wasm_bindgen::prelude::*;
+use zeroize::Zeroizing;
+
+/// A value's JSON text, wiped on drop, or why it has none.
+pub(crate) type Text = Result<Zeroizing<String>, String>;
 
 thread_local! {
     /// `JSON.stringify`'s replacer: a `Uint8Array` as the array of its bytes.
@@ -27,7 +34,7 @@ thread_local! {
 
 /// `value` as JSON text, as `JSON.stringify` writes it (a `Uint8Array` as an array of
 /// numbers). Fails for what JSON cannot hold (a cycle, a `BigInt`) and for `undefined`.
-pub(crate) fn text(value: &JsValue) -> Result<String, String> {
+pub(crate) fn text(value: &JsValue) -> Text {
     let text = REPLACER.with(|r| {
         let replacer = r.get_or_init(|| {
             Closure::wrap(Box::new(|_key: JsValue, value: JsValue| {
@@ -42,6 +49,7 @@ pub(crate) fn text(value: &JsValue) -> Result<String, String> {
     match text {
         Ok(t) => t
             .as_string()
+            .map(Zeroizing::new)
             .ok_or_else(|| "expected a JSON value".to_owned()),
         Err(e) => Err(e
             .dyn_ref::<js_sys::Error>()
@@ -50,7 +58,7 @@ pub(crate) fn text(value: &JsValue) -> Result<String, String> {
 }
 
 /// Decodes the JSON `text` (or passes on why there is none) as a `T`.
-pub(crate) fn decode<T: DeserializeOwned>(text: &Result<String, String>) -> Result<T, String> {
+pub(crate) fn decode<T: DeserializeOwned>(text: &Text) -> Result<T, String> {
     match text {
         Ok(t) => serde_json::from_str(t).map_err(|e| json_error(&e)),
         Err(e) => Err(e.clone()),
@@ -59,7 +67,7 @@ pub(crate) fn decode<T: DeserializeOwned>(text: &Result<String, String>) -> Resu
 
 /// Decodes `value` as a `T` through its JSON text.
 pub(crate) fn from_js<T: DeserializeOwned>(value: &JsValue) -> Result<T, String> {
-    serde_json::from_str(&text(value)?).map_err(|e| json_error(&e))
+    decode(&text(value))
 }
 
 /// `value` as a plain JS value, through its JSON text.

@@ -220,9 +220,9 @@ impl Enclave {
     ) -> Result<JsValue, JsError> {
         let text = json::text(&message);
         let parsed = frame::parse(json::decode::<FrameHeader>(&text), || {
-            text.as_deref()
+            text.as_ref()
                 .map_err(Clone::clone)
-                .and_then(Call::from_json)
+                .and_then(|t| Call::from_json(t))
         });
         let reply = match parsed {
             Err((id, e)) => Reply::new(id, Err(e)),
